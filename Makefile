@@ -1,0 +1,80 @@
+# lode - see README.md. `make` builds bin/ and build/; `make check` runs the
+# tests, then again under AddressSanitizer and UndefinedBehaviorSanitizer.
+
+PREFIX ?= /usr/local
+CC ?= cc
+PKGS = poppler-glib glib-2.0 libarchive libxml-2.0 jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+OPT ?= -O2 -g
+WARN = -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS_ALL = -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) -Ilib $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lm $(LDLIBS)
+
+# SAN=1 builds into build/san and bin/san with ASan and UBSan.
+ifeq ($(SAN),1)
+BUILD = build/san
+BIN = bin/san
+OPT = -O1 -g -fno-omit-frame-pointer
+SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else
+BUILD = build
+BIN = bin
+SANFLAGS =
+endif
+
+PROGRAMS = lode-extract
+LIB_SRC = $(wildcard lib/*.c)
+LIB_OBJ = $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
+UNIT_SRC = $(wildcard tests/unit/*.c)
+UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+all: $(addprefix $(BIN)/,$(PROGRAMS)) $(UNIT_BIN)
+
+$(BUILD)/lib/%.o: lib/%.c lib/*.h | $(BUILD)/lib
+	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -c -o $@ $<
+
+$(BUILD)/cmd/%.o: cmd/%.c lib/*.h | $(BUILD)/cmd
+	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -c -o $@ $<
+
+$(BUILD)/liblode.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/liblode.a | $(BIN)
+	$(CC) $(SANFLAGS) -o $@ $< $(BUILD)/liblode.a $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/liblode.a lib/*.h | $(BUILD)/tests
+	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -o $@ $< $(BUILD)/liblode.a $(LDLIBS_ALL)
+
+$(BUILD)/lib $(BUILD)/cmd $(BUILD)/tests $(BIN):
+	mkdir -p $@
+
+# The test runner prints "N passed, N failed" and fails when any failed.
+check: all
+	tests/run.sh $(BIN) $(BUILD)
+	$(MAKE) --no-print-directory SAN=1 all
+	LODE_SAN=1 tests/run.sh bin/san build/san
+
+# Only the normal build's tests (quicker while working).
+check-fast: all
+	tests/run.sh $(BIN) $(BUILD)
+
+bench: all
+	tests/bench/extract.sh
+
+deps:
+	tests/deps.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 755 $(addprefix bin/,$(PROGRAMS)) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 man/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 man/man7/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
+
+clean:
+	rm -rf build bin
+
+.PHONY: all check check-fast bench deps install clean
+.SECONDARY:

@@ -1,0 +1,44 @@
+#include "hash.h"
+
+#include <glib.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "util.h"
+
+static void finish(GChecksum *c, char out[HASH_HEX_LEN + 1])
+{
+    const char *hex = g_checksum_get_string(c);
+    memcpy(out, hex, HASH_HEX_LEN);
+    out[HASH_HEX_LEN] = 0;
+    g_checksum_free(c);
+}
+
+void hash_bytes(const void *data, size_t len, char out[HASH_HEX_LEN + 1])
+{
+    GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
+    if (!c)
+        die("cannot create a SHA-256 context");
+    const unsigned char *p = data;
+    /* g_checksum_update takes a gssize */
+    while (len) {
+        size_t n = len > (1u << 30) ? (1u << 30) : len;
+        g_checksum_update(c, p, (gssize)n);
+        p += n;
+        len -= n;
+    }
+    finish(c, out);
+}
+
+void hash_strings(char out[HASH_HEX_LEN + 1], const char *first, ...)
+{
+    GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
+    if (!c)
+        die("cannot create a SHA-256 context");
+    va_list ap;
+    va_start(ap, first);
+    for (const char *s = first; s; s = va_arg(ap, const char *))
+        g_checksum_update(c, (const guchar *)s, (gssize)strlen(s) + 1);
+    va_end(ap);
+    finish(c, out);
+}

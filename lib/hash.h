@@ -1,0 +1,18 @@
+/* hash.h - content hashing (SHA-256 through GLib).
+ *
+ * A document's `doc` is the first 64 bits of the SHA-256 of its bytes, as 16
+ * lowercase hex digits (lode-records(7)).
+ */
+#ifndef LODE_HASH_H
+#define LODE_HASH_H
+
+#include <stddef.h>
+
+#define HASH_HEX_LEN 16
+
+/* out receives 16 hex digits and a NUL. */
+void hash_bytes(const void *data, size_t len, char out[HASH_HEX_LEN + 1]);
+/* The hash of several strings, each followed by a NUL, in order. */
+void hash_strings(char out[HASH_HEX_LEN + 1], const char *first, ...);
+
+#endif

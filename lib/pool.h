@@ -1,0 +1,65 @@
+/* pool.h - runs jobs in forked worker processes and hands their output
+ * back in job order.
+ *
+ * Each job runs in a child process of its own, so a document that crashes
+ * or hangs a parser (poppler, libxml2, libarchive) takes only itself down:
+ * the parent sees how the child ended, kills it at its deadline, and goes
+ * on. Children write newline-terminated lines to a pipe; the parent
+ * passes each line to arrived() as soon as it comes (any job order), and
+ * to deliver() and finish() strictly in the order jobs were added, so the
+ * output of a parallel run is the output of a sequential one.
+ *
+ * Caveats:
+ *  - The parent must be single-threaded (fork). The pool is not
+ *    thread-safe.
+ *  - Lines of jobs that are not yet first in order are buffered; a child
+ *    whose buffer passes POOL_BUFFER_LIMIT is not read until its turn, so
+ *    memory stays bounded and the child simply waits.
+ */
+#ifndef LODE_POOL_H
+#define LODE_POOL_H
+
+#include <stddef.h>
+
+#define POOL_BUFFER_LIMIT (16u << 20)
+
+struct pool;
+struct pool_item;
+
+struct pool_end {
+    int ran;       /* a child was started */
+    int code;      /* exit status when it exited */
+    int signal;    /* the signal that killed it, 0 if it exited */
+    int timed_out; /* killed at its deadline */
+};
+
+struct pool_ops {
+    /* In the child: do the job, writing lines to fd. */
+    void (*run)(void *job, int fd, void *ud);
+    /* In the parent, as soon as a line arrives (any order). */
+    void (*arrived)(struct pool *p, struct pool_item *it, void *job, const char *line,
+                    size_t len, void *ud);
+    /* In the parent, in job order: each complete line of the job. */
+    void (*deliver)(void *job, const char *line, size_t len, void *ud);
+    /* In the parent, in job order, after its lines. The pool forgets the job. */
+    void (*finish)(struct pool *p, struct pool_item *it, void *job, const struct pool_end *end,
+                   void *ud);
+    /* The absolute deadline (now_seconds()) of a job about to start; 0 none. */
+    double (*deadline)(void *job, void *ud);
+};
+
+struct pool *pool_new(int workers, const struct pool_ops *ops, void *ud, int quiet_children);
+/* Adds a job at the end; with run == 0 it needs no child and is finished
+ * in its turn (an input that already failed keeps its place in order). */
+void pool_add(struct pool *p, void *job, int run);
+/* Adds a job right after it (which must not be finished yet). */
+void pool_insert_after(struct pool *p, struct pool_item *it, void *job);
+/* Jobs added and not yet finished. */
+size_t pool_size(const struct pool *p);
+/* Starts what can start, waits for output, exits or deadlines, delivers what
+ * is ready. Also waits for extra_fd (-1: none) to become readable and
+ * returns 1 when it is. */
+int pool_step(struct pool *p, int extra_fd);
+void pool_free(struct pool *p);
+
+#endif

@@ -1,0 +1,64 @@
+/* util.h - the three verbs (die, error, warning), checked allocation, and
+ * small helpers every module uses.
+ *
+ * Caveats:
+ *  - util_set_progname() is called once by a program's main before anything
+ *    else; messages are prefixed with that name.
+ *  - The x* allocators never return NULL: on exhaustion they call die(),
+ *    which exits with LODE_EXIT_FATAL. Library code that must survive a
+ *    failed allocation (none today) uses malloc directly.
+ *  - lode_error carries one human-readable reason from a failed call to its
+ *    caller; functions that take one return 0 on success and -1 on failure.
+ */
+#ifndef LODE_UTIL_H
+#define LODE_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes of every program (lode-records(7)). */
+#define LODE_EXIT_OK 0      /* every input succeeded */
+#define LODE_EXIT_FAILED 1  /* some inputs failed, the others were processed */
+#define LODE_EXIT_USAGE 2   /* bad options */
+#define LODE_EXIT_FATAL 3   /* cannot go on: store, model, output, memory */
+
+#define LODE_VERSION "0.1.0"
+
+#define LODE_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+typedef struct {
+    char msg[512];
+} lode_error;
+
+void lode_seterr(lode_error *e, const char *fmt, ...) LODE_PRINTF(2, 3);
+
+void util_set_progname(const char *argv0);
+const char *util_progname(void);
+
+_Noreturn void die(const char *fmt, ...) LODE_PRINTF(1, 2);
+void error(const char *fmt, ...) LODE_PRINTF(1, 2);
+void warning(const char *fmt, ...) LODE_PRINTF(1, 2);
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+/* xrealloc for arrays: dies on n * size overflow. */
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) LODE_PRINTF(1, 2);
+
+/* Seconds on a monotonic clock. */
+double now_seconds(void);
+
+/* Number of CPUs this process may run on (at least 1). */
+int cpu_count(void);
+
+/* Parses sizes such as 512, 64K, 256M, 1G (binary units). -1 on error. */
+int parse_size(const char *s, uint64_t *out);
+
+/* Writes all of buf to fd, retrying on EINTR and short writes. */
+int write_all(int fd, const void *buf, size_t len);
+
+#endif
