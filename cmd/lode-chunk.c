@@ -1,0 +1,159 @@
+/* lode-chunk: page records into chunk records (lode-chunk(1)). */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "chunk.h"
+#include "hash.h"
+#include "lines.h"
+#include "opts.h"
+#include "record.h"
+#include "report.h"
+
+struct run {
+    int size, overlap;
+    struct report rep;
+    struct output out;
+    unsigned long long chunks, empty;
+};
+
+static void chunk_record(struct run *run, json_t *rec, const char *where)
+{
+    json_t *tv = json_object_get(rec, "text");
+    const char *source = record_str(rec, "source");
+    const char *id = record_str(rec, "id");
+    if (!json_is_string(tv)) {
+        report_fail(&run->rep, source ? source : where, id, "the record has no \"text\" string");
+        return;
+    }
+    const char *text = json_string_value(tv);
+    size_t len = json_string_length(tv);
+    struct span *tok;
+    size_t ntok = chunk_estimate_tokens(text, len, &tok);
+    if (ntok == 0) {
+        const char *ocr = record_str(rec, "ocr");
+        if (ocr && !strcmp(ocr, "needed")) {
+            report_fail(&run->rep, source ? source : where, id,
+                        "the page has no text yet (\"ocr\":\"needed\"): run lode-ocr first");
+        } else {
+            run->empty++; /* a blank page: nothing to chunk */
+            run->rep.ok++;
+        }
+        free(tok);
+        return;
+    }
+    char fallback[HASH_HEX_LEN + 4];
+    if (!id) {
+        /* records without an id get one from their text, stable across runs */
+        hash_bytes(text, len, fallback);
+        strcat(fallback, "-1");
+        id = fallback;
+    }
+    char *base_id = xstrdup(id);
+    struct chunk *ch;
+    size_t nc = chunk_text(text, len, tok, ntok, (size_t)run->size, (size_t)run->overlap, &ch);
+    for (size_t i = 0; i < nc; i++) {
+        json_t *out = json_deep_copy(rec);
+        if (!out)
+            die("out of memory");
+        char *cid = xasprintf("%s-%zu", base_id, i + 1);
+        record_set_str(out, "id", cid);
+        free(cid);
+        record_set_text(out, "text", text + ch[i].start, ch[i].end - ch[i].start);
+        record_set_int(out, "chunk", (long long)i + 1);
+        json_t *span = json_pack("[II]", (json_int_t)ch[i].start, (json_int_t)ch[i].end);
+        json_object_set_new(out, "span", span);
+        record_set_int(out, "tokens", (long long)ch[i].tokens);
+        output_record(&run->out, out);
+        json_decref(out);
+    }
+    run->chunks += nc;
+    run->rep.ok++;
+    free(base_id);
+    free(ch);
+    free(tok);
+}
+
+int main(int argc, char **argv)
+{
+    util_set_progname(argv[0]);
+    struct common_opts common;
+    common_opts_init(&common);
+    struct run run;
+    memset(&run, 0, sizeof run);
+    run.size = 256;
+    run.overlap = 32;
+    const struct opt table[] = {
+        {'s', "size", OPT_INT, &run.size, "N", "tokens per chunk at most (default 256)", 0},
+        {'o', "overlap", OPT_INT, &run.overlap, "N",
+         "tokens shared by consecutive chunks (default 32)", 0},
+        OPTS_COMMON(&common),
+        OPT_END,
+    };
+    const struct opts_program prog = {
+        "lode-chunk",
+        "[OPTION]...",
+        "Split the text of page records (from lode-extract or lode-ocr) on standard input\n"
+        "into chunk records of at most --size tokens, at headings first, then paragraphs,\n"
+        "sentences, lines and words. Each chunk keeps its page's fields and adds chunk,\n"
+        "span (byte offsets into the page text) and tokens.",
+        table,
+        "Exit status: 0 all records chunked, 1 some failed (see --errors), 2 usage,\n"
+        "3 fatal. See lode-chunk(1) and lode-records(7).\n",
+    };
+    int first = opts_parse(&prog, argc, argv);
+    if (first != argc) {
+        fprintf(stderr, "lode-chunk: records are read from standard input, not %s\n", argv[first]);
+        opts_usage(&prog, 1);
+        return LODE_EXIT_USAGE;
+    }
+    if (run.size < 1 || run.overlap < 0 || run.overlap >= run.size) {
+        fprintf(stderr, "lode-chunk: --size must be at least 1 and --overlap below it\n");
+        return LODE_EXIT_USAGE;
+    }
+    report_open(&run.rep, "chunk", "records", &common);
+    output_init(&run.out, 1);
+    struct lines lr;
+    lines_init(&lr, 0, common.max_line);
+    char *line;
+    size_t len;
+    int rc;
+    while ((rc = lines_next(&lr, &line, &len)) != LINE_EOF) {
+        char where[64];
+        if (rc == LINE_ERROR)
+            die("cannot read standard input: %s", strerror(errno));
+        snprintf(where, sizeof where, "<stdin>:%llu", (unsigned long long)lr.lineno);
+        if (rc == LINE_TOO_LONG) {
+            run.rep.records_in++;
+            report_fail(&run.rep, where, NULL,
+                        "line of %zu bytes is longer than --max-line", len);
+            continue;
+        }
+        if (strspn(line, " \t") == len)
+            continue;
+        run.rep.records_in++;
+        lode_error err;
+        json_t *rec = record_parse(line, len, &err);
+        if (!rec) {
+            report_fail(&run.rep, where, NULL, "%s", err.msg);
+            continue;
+        }
+        chunk_record(&run, rec, where);
+        json_decref(rec);
+        output_flush(&run.out);
+        report_progress(&run.rep);
+    }
+    lines_free(&lr);
+    output_close(&run.out);
+    run.rep.records_out = run.out.records;
+    run.rep.bytes_in = lr.bytes;
+    run.rep.bytes_out = run.out.bytes;
+    buf_addf(&run.rep.summary_extra, "; %llu chunks", run.chunks);
+    if (run.empty)
+        buf_addf(&run.rep.summary_extra, ", %llu blank pages", run.empty);
+    report_metric(&run.rep, "chunks_total", "counter", "Chunks written.", (double)run.chunks);
+    return report_close(&run.rep);
+}
