@@ -27,8 +27,8 @@ endif
 PROGRAMS = lode-extract lode-chunk
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
-UNIT_SRC = $(wildcard tests/unit/*.c)
-UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+UNIT_SRC = $(wildcard tests/c/*.c)
+UNIT_BIN = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 all: $(addprefix $(BIN)/,$(PROGRAMS)) $(UNIT_BIN)
 
@@ -45,7 +45,7 @@ $(BUILD)/liblode.a: $(LIB_OBJ)
 $(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/liblode.a | $(BIN)
 	$(CC) $(SANFLAGS) -o $@ $< $(BUILD)/liblode.a $(LDLIBS_ALL)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/liblode.a lib/*.h | $(BUILD)/tests
+$(BUILD)/tests/%: tests/c/%.c $(BUILD)/liblode.a lib/*.h | $(BUILD)/tests
 	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -o $@ $< $(BUILD)/liblode.a $(LDLIBS_ALL)
 
 $(BUILD)/lib $(BUILD)/cmd $(BUILD)/tests $(BIN):

@@ -53,9 +53,10 @@ static void rebuild(const char *t, const PopplerRectangle *r, size_t nr, struct 
     struct line *lines = NULL;
     size_t nlines = 0, cap = 0;
     struct line cur = {0, 0, 0, 0, 0, 0, 0};
-    double prev_x1 = 0;
     size_t i = 0;
     const char *p = t;
+    double prev_x1 = 0, prev_x2 = 0;
+    int spaced = 1; /* a space since the last glyph */
     for (; *p; p = g_utf8_next_char(p), i++) {
         gunichar c = g_utf8_get_char(p);
         size_t at = (size_t)(p - t);
@@ -64,9 +65,18 @@ static void rebuild(const char *t, const PopplerRectangle *r, size_t nr, struct 
             split = 1;
         else if (!is_space_char(c) && i < nr && cur.boxed) {
             const PopplerRectangle *q = &r[i];
-            int disjoint = q->y1 >= cur.y2 || q->y2 <= cur.y1;
-            if (disjoint && q->x1 < prev_x1 - 1)
-                split = 2; /* a jump to another line without a newline */
+            /* a glyph wholly above or below the line so far: poppler went
+             * on to another line or flow without a newline */
+            double qx1 = fmin(q->x1, q->x2), qx2 = fmax(q->x1, q->x2);
+            /* (unless it sits under the glyph before it, in one word: text
+             * set vertically) */
+            int stacked = !spaced && fmin(qx2, prev_x2) - fmax(qx1, prev_x1) > 0.5 * (qx2 - qx1);
+            if ((fmin(q->y1, q->y2) >= cur.y2 || fmax(q->y1, q->y2) <= cur.y1) && !stacked)
+                split = 2;
+            /* ... or glued two glyphs far apart on one line (table cells,
+             * columns) without the space it puts between words */
+            else if (!spaced && fmin(q->x1, q->x2) - prev_x2 > cur.y2 - cur.y1)
+                split = 2;
         }
         if (split) {
             cur.end = at;
@@ -80,8 +90,11 @@ static void rebuild(const char *t, const PopplerRectangle *r, size_t nr, struct 
             if (split == 1)
                 continue;
         }
+        spaced = is_space_char(c) || c == '\n';
         if (!is_space_char(c) && c != '\n' && i < nr) {
             const PopplerRectangle *q = &r[i];
+            prev_x1 = fmin(q->x1, q->x2);
+            prev_x2 = fmax(q->x1, q->x2);
             double x1 = fmin(q->x1, q->x2), x2 = fmax(q->x1, q->x2);
             double y1 = fmin(q->y1, q->y2), y2 = fmax(q->y1, q->y2);
             if (!cur.boxed) {
@@ -91,7 +104,6 @@ static void rebuild(const char *t, const PopplerRectangle *r, size_t nr, struct 
                 cur.x1 = fmin(cur.x1, x1), cur.y1 = fmin(cur.y1, y1);
                 cur.x2 = fmax(cur.x2, x2), cur.y2 = fmax(cur.y2, y2);
             }
-            prev_x1 = x1;
         }
     }
     cur.end = (size_t)(p - t);
