@@ -241,3 +241,22 @@ int charset_looks_textual(const unsigned char *p, size_t len)
         high += p[i] >= 0x80;
     return high * 100 <= n * 30;
 }
+
+void charset_clean_text(struct buf *out, const char *s, size_t n)
+{
+    buf_grow(out, n);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\r') {
+            buf_addc(out, '\n');
+            if (i + 1 < n && s[i + 1] == '\n')
+                i++;
+        } else if (c == '\f') {
+            buf_adds(out, "\n\n");
+        } else if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7F) {
+            continue;
+        } else {
+            buf_addc(out, (char)c);
+        }
+    }
+}

@@ -22,6 +22,12 @@ char *charset_to_utf8(const char *data, size_t len, const char *declared, size_t
  * lowercased into out; returns 0 when found. */
 int charset_sniff_declared(const char *data, size_t len, char *out, size_t outsize);
 
+/* Appends UTF-8 text with line ends made '\n', form feeds made a blank
+ * line, and other control characters (C0 but tab and newline, DEL) left out:
+ * what every record's text goes through. */
+struct buf;
+void charset_clean_text(struct buf *out, const char *s, size_t n);
+
 /* 1 when the bytes look like text in some encoding rather than binary. */
 int charset_looks_textual(const unsigned char *data, size_t len);
 

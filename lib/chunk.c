@@ -37,8 +37,6 @@ static enum cls classify(utf8proc_int32_t c)
         return C_DIGIT;
     case UTF8PROC_CATEGORY_ZS: case UTF8PROC_CATEGORY_ZL: case UTF8PROC_CATEGORY_ZP:
         return C_SPACE;
-    case UTF8PROC_CATEGORY_CC: case UTF8PROC_CATEGORY_CF:
-        return c == 0x200D ? C_OTHER : C_SPACE; /* controls and format chars separate */
     default:
         return C_OTHER;
     }
@@ -244,7 +242,7 @@ size_t chunk_text(const char *t, size_t len, const struct span *tok, size_t n, s
         b[i] = (unsigned char)boundary(t, len, tok, i);
     b[n] = B_HEADING;
     struct chunk *v = NULL;
-    size_t nc = 0, cap = 0, s = 0;
+    size_t nc = 0, cap = 0, s = 0, prev_end = 0;
     while (s < n) {
         size_t end;
         if (n - s <= size) {
@@ -255,7 +253,7 @@ size_t chunk_text(const char *t, size_t len, const struct span *tok, size_t n, s
             size_t min_heading = size / 8 ? size / 8 : 1;
             end = e;
             int best = -1;
-            for (size_t k = e; k > s; k--) {
+            for (size_t k = e; k > s && k > prev_end; k--) {
                 if (k - s < min_fill && !(b[k] == B_HEADING && k - s >= min_heading))
                     continue;
                 if ((int)b[k] > best) {
@@ -274,6 +272,7 @@ size_t chunk_text(const char *t, size_t len, const struct span *tok, size_t n, s
         nc++;
         if (end >= n)
             break;
+        prev_end = end; /* the next chunk must reach past this one */
         size_t next = end;
         if (overlap && b[end] != B_HEADING) {
             size_t from = end - s > overlap ? end - overlap : s + 1;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "charset.h"
 #include "record.h"
 #include "sniff.h"
 
@@ -63,7 +64,10 @@ void extract_page(struct extract_doc *d, int page, int pages, const char *text, 
     record_set_str(rec, "type", d->type);
     record_set_int(rec, "page", page);
     record_set_int(rec, "pages", pages);
-    record_set_text(rec, "text", text ? text : "", text ? len : 0);
+    struct buf clean = {0};
+    charset_clean_text(&clean, text ? text : "", text ? len : 0);
+    record_set_text(rec, "text", clean.data ? clean.data : "", clean.len);
+    buf_free(&clean);
     json_object_set_new(rec, "meta", record_meta(d, page_meta));
     if (page_meta)
         json_decref(page_meta);
