@@ -52,6 +52,8 @@ struct child_sink {
     struct extract_sink sink;
     struct buf out;
     int fd;
+    int fault_page; /* LODE_FAULT_PAGE=N[:hang]: crash (or hang) before */
+    int fault_hang; /* writing page N, to test recovery */
 };
 
 static void child_flush(struct child_sink *cs, size_t at_least)
@@ -73,7 +75,15 @@ static void child_line(struct child_sink *cs, char tag, int page, json_t *rec)
 
 static void sink_record(struct extract_sink *s, int page, json_t *rec)
 {
-    child_line((struct child_sink *)s, 'R', page, rec);
+    struct child_sink *cs = (struct child_sink *)s;
+    if (page == cs->fault_page) {
+        child_flush(cs, 0);
+        if (cs->fault_hang)
+            for (;;)
+                pause();
+        raise(SIGSEGV);
+    }
+    child_line(cs, 'R', page, rec);
 }
 
 static void sink_error(struct extract_sink *s, int page, json_t *err)
@@ -99,7 +109,9 @@ static void run_job(void *jp, int fd, void *ud)
 {
     struct job *job = jp;
     struct run *run = ud;
-    struct child_sink cs = {{sink_record, sink_error, sink_split, sink_done, job->base}, {0}, fd};
+    const char *fault = getenv("LODE_FAULT_PAGE");
+    struct child_sink cs = {{sink_record, sink_error, sink_split, sink_done, job->base}, {0}, fd,
+                            fault ? atoi(fault) : 0, fault && strstr(fault, ":hang")};
     struct blob data;
     lode_error err = {{0}};
     if (source_load(job->path, &run->xo.limits, &data, &err) < 0) {
@@ -238,7 +250,6 @@ static void finish(struct pool *p, struct pool_item *it, void *jp, const struct 
     struct run *run = ud;
     if (!end->ran) {
         report_fail(&run->rep, job->path, NULL, "%s", job->error);
-        run->rep.failed++;
     } else if (end->timed_out || end->signal || end->code) {
         char msg[256];
         end_message(msg, sizeof msg, end, run->timeout);
@@ -272,8 +283,7 @@ static void finish(struct pool *p, struct pool_item *it, void *jp, const struct 
                     pool_insert_after(p, it, part_job(job, page + 1, job->last));
             }
         } else {
-            report_fail(&run->rep, job->path, NULL, "%s", msg);
-            run->rep.failed++;
+            report_fail(&run->rep, job->path, NULL, "%s", msg); /* counts it */
         }
     }
     if (job->part && --job->part->parts_left == 0) {
@@ -329,7 +339,8 @@ static void add_input(struct run *run, const char *path, json_t *base, const cha
 }
 
 /* One line of standard input: {"path":...} (other fields pass through) or a
- * plain path. A directory is expanded. */
+ * plain path; a line starting with '{' or '[' is JSON. A directory is
+ * expanded. */
 static void stdin_line(struct run *run, struct inputs *in, char *line, size_t len, int rc,
                        uint64_t lineno)
 {
@@ -349,7 +360,7 @@ static void stdin_line(struct run *run, struct inputs *in, char *line, size_t le
         return; /* blank line */
     json_t *base = NULL;
     const char *path = line + i;
-    if (line[i] == '{') {
+    if (line[i] == '{' || line[i] == '[') {
         lode_error err;
         base = record_parse(line, len, &err);
         if (!base) {

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# tests/run.sh BIN BUILD - runs every test and ends with "N passed, N failed".
+#
+# C tests are $BUILD/tests/test_*; end-to-end tests are tests/e2e/*.sh. Each
+# prints TAP-like lines, "ok - what" or "not ok - what"; a test program
+# that ends without printing any, or exits non-zero with no failure line,
+# counts as one failure. With LODE_SAN=1 the binaries are the sanitizer
+# build, and any AddressSanitizer or UBSan report in any process (forked
+# workers included) is a failure.
+set -u
+BIN=$(cd "${1:-bin}" && pwd)
+BUILD=$(cd "${2:-build}" && pwd)
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SHARED=${LODE_SHARED:-$(cd "$ROOT/.." && pwd)/shared}
+OUT=$ROOT/tests/out/$(basename "$BIN")
+rm -rf "$OUT"
+mkdir -p "$OUT"
+export LODE_BIN=$BIN LODE_BUILD=$BUILD LODE_ROOT=$ROOT LODE_SHARED=$SHARED LODE_OUT=$OUT
+export LC_ALL=C.UTF-8
+if [ "${LODE_SAN:-0}" = 1 ]; then
+    mkdir -p "$OUT/san"
+    export ASAN_OPTIONS="log_path=$OUT/san/asan:detect_leaks=1:abort_on_error=0:exitcode=99"
+    export UBSAN_OPTIONS="log_path=$OUT/san/ubsan:print_stacktrace=1:halt_on_error=1:exitcode=99"
+    export LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp:print_suppressions=0"
+fi
+
+passed=0
+failed=0
+record() { # NAME LOGFILE STATUS
+    local name=$1 log=$2 status=$3 n_ok n_bad
+    n_ok=$(grep -c '^ok - ' "$log")
+    n_bad=$(grep -c '^not ok - ' "$log")
+    grep '^not ok - ' "$log" | sed "s|^|$name: |"
+    if [ "$n_ok" -eq 0 ] && [ "$n_bad" -eq 0 ]; then
+        echo "$name: not ok - printed no result (exit $status); see $log"
+        n_bad=1
+    elif [ "$status" -ne 0 ] && [ "$n_bad" -eq 0 ]; then
+        echo "$name: not ok - exited with status $status; see $log"
+        n_bad=1
+    fi
+    passed=$((passed + n_ok))
+    failed=$((failed + n_bad))
+    printf '%-28s %3d ok, %d failed\n' "$name" "$n_ok" "$n_bad"
+}
+
+for t in "$BUILD"/tests/test_*; do
+    [ -x "$t" ] || continue
+    name=$(basename "$t")
+    log=$OUT/$name.log
+    (cd "$OUT" && "$t") > "$log" 2>&1
+    record "$name" "$log" $?
+done
+for t in "$ROOT"/tests/e2e/*.sh; do
+    name=$(basename "$t" .sh)
+    log=$OUT/$name.log
+    mkdir -p "$OUT/$name"
+    (cd "$OUT/$name" && bash "$t") > "$log" 2>&1
+    record "$name" "$log" $?
+done
+if [ "${LODE_SAN:-0}" = 1 ]; then
+    reports=$(ls "$OUT"/san 2>/dev/null)
+    if [ -n "$reports" ]; then
+        echo "not ok - sanitizer reports:"
+        for f in "$OUT"/san/*; do echo "== $f"; head -40 "$f"; done
+        failed=$((failed + 1))
+    else
+        echo "ok - no sanitizer reports"
+        passed=$((passed + 1))
+    fi
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
