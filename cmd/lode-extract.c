@@ -81,6 +81,7 @@ static void sink_record(struct extract_sink *s, int page, json_t *rec)
         if (cs->fault_hang)
             for (;;)
                 pause();
+        signal(SIGSEGV, SIG_DFL); /* a plain crash, not a sanitizer report */
         raise(SIGSEGV);
     }
     child_line(cs, 'R', page, rec);
@@ -400,8 +401,11 @@ static int parse_tags(const struct opt_list *tags, json_t **out)
     *out = json_object();
     for (size_t i = 0; i < tags->n; i++) {
         const char *eq = strchr(tags->items[i], '=');
-        if (!eq || eq == tags->items[i])
+        if (!eq || eq == tags->items[i]) {
+            json_decref(*out);
+            *out = NULL;
             return -1;
+        }
         char *key = xstrndup(tags->items[i], (size_t)(eq - tags->items[i]));
         record_set_str(*out, key, eq + 1);
         free(key);
@@ -455,6 +459,7 @@ int main(int argc, char **argv)
     }
     if (parse_tags(&tags, &run.xo.tags) < 0) {
         fprintf(stderr, "lode-extract: --tag wants KEY=VALUE\n");
+        free(tags.items);
         return LODE_EXIT_USAGE;
     }
     run.xo.limits.max_depth = max_depth;

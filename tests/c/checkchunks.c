@@ -161,5 +161,12 @@ int main(int argc, char **argv)
         }
     }
     printf("checkchunks: %zu pages, %ld chunks, %ld problems\n", np, nchunks, problems);
+    for (size_t i = 0; i < np; i++) {
+        free(pages[i].id);
+        free(pages[i].covered);
+    }
+    free(pages);
+    json_decref(pages_json);
+    json_decref(chunks);
     return problems ? 1 : 0;
 }

@@ -1,0 +1,14 @@
+#!/bin/sh
+# Installs the Debian packages lode needs to build, test and benchmark
+# (`make deps`). Debian 12 (bookworm).
+set -e
+BUILD="build-essential pkg-config libpoppler-glib-dev libglib2.0-dev libarchive-dev
+ libxml2-dev libjansson-dev libutf8proc-dev"
+TEST="jq zip unzip poppler-utils groff-base groff ghostscript util-linux time"
+BENCH="hyperfine parallel debian-reference-en"
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $BUILD $TEST $BENCH

@@ -1,0 +1,72 @@
+# lode-chunk on every page of the real documents: exact spans, coverage,
+# sizes, stable ids, structure-aware breaks, and bad input.
+. "$LODE_ROOT/tests/lib.sh"
+D=$DATA/docs
+lode-extract "$D" > pages.ndjson 2> /dev/null
+jq -c 'select(.ocr != "needed")' pages.ndjson > text-pages.ndjson
+for sz in "256 32" "64 16" "16 4" "3 1"; do
+    set -- $sz
+    lode-chunk --size "$1" --overlap "$2" < text-pages.ndjson > "chunks-$1.ndjson" 2> "chunks-$1.err"
+    expect_eq "size $1: exit status 0" 0 $?
+    "$BUILD/tests/checkchunks" text-pages.ndjson "chunks-$1.ndjson" "$1" > "check-$1.txt"
+    check "size $1 overlap $2: text == page_text[span] byte for byte, chunks cover every non-blank byte, at most $1 tokens, page fields kept ($(tail -1 "check-$1.txt"))" \
+        grep -q ' 0 problems$' "check-$1.txt"
+done
+lode-chunk < text-pages.ndjson > again.ndjson 2> /dev/null
+check "chunk ids and text are stable across runs" cmp -s chunks-256.ndjson again.ndjson
+expect_eq "chunk ids are the page id and the chunk number" "true" \
+    "$(jq -s 'all(.[]; .id | test("^[0-9a-f]{16}-[0-9]+-[0-9]+$"))' chunks-256.ndjson)"
+expect_eq "ids are unique" "$(wc -l < chunks-16.ndjson)" "$(jq -r .id chunks-16.ndjson | sort -u | wc -l)"
+expect_ge "default size: most chunks are well filled (median tokens)" 150 \
+    "$(jq -s '[.[] | select(.chunk > 0) | .tokens] | sort | .[length / 2 | floor]' chunks-256.ndjson)"
+
+# Headings: a section that does not fit with the text before it starts a chunk.
+{
+    printf '# Guide\n\n'
+    for s in Install Configure Run; do
+        printf '## %s\n\n' "$s"
+        for i in $(seq 1 12); do printf 'Sentence %d of the %s section explains one thing. ' "$i" "$s"; done
+        printf '\n\n'
+    done
+} > guide.md
+lode-extract guide.md 2> /dev/null | lode-chunk --size 120 --overlap 20 > guide.ndjson 2> /dev/null
+expect_eq "each section starts a chunk" "# Guide|## Configure|## Run|" \
+    "$(jq -r '.text | split("\n")[0] | select(startswith("#"))' guide.ndjson | tr '\n' '|')"
+check "chunks inside a section end at sentence ends" \
+    jqe -s '[.[] | .text | select(startswith("#") | not)] | all(endswith("."))' guide.ndjson
+
+# Overlap: a chunk that continues a section repeats the end of the one before.
+expect_eq "consecutive chunks of a section overlap" "true" \
+    "$(jq -s '[range(1; length) as $i | select(.[$i].text | startswith("#") | not) | .[$i].span[0] < .[$i - 1].span[1]] | all' guide.ndjson)"
+
+# Bad input fails alone; blank pages give no chunks and are counted.
+{
+    printf '{"id":"a-1","text":"Good text here."}\n'
+    printf '{"id":"b-1","text":""}\n'
+    printf '{"id":"c-1","text":"","ocr":"needed","source":"scan.pdf"}\n'
+    printf '{"id":"d-1"}\n'
+    printf 'not json\n'
+    printf '{"text":"No id at all, so one is made from the text."}\n'
+} > mixed.ndjson
+lode-chunk --errors errors.ndjson < mixed.ndjson > mixed.out 2> mixed.err
+expect_eq "bad input: exit status 1" 1 $?
+expect_eq "bad input: the good records are chunked" "a-1-1 $(printf '%s' 'No id at all, so one is made from the text.' | sha256sum | cut -c1-16)-1-1" \
+    "$(jq -r .id mixed.out | tr '\n' ' ' | sed 's/ $//')"
+check "a page still waiting for OCR is an error naming its source" grep -q '"source":"scan.pdf".*run lode-ocr first' errors.ndjson
+check "a record without text is an error" grep -q '"id":"d-1".*no \\"text\\"' errors.ndjson
+check "invalid JSON is an error naming its line" grep -q '"source":"<stdin>:5".*invalid JSON' errors.ndjson
+check "the summary counts blank pages" grep -q '^lode-chunk: 3 ok, 3 failed; 2 chunks, 1 blank pages$' mixed.err
+
+# A 2 GB line: skipped without being held in memory, the next record read.
+if san; then big=200M; else big=2G; fi
+{ head -c "$big" /dev/zero | tr '\0' 'a'; printf '\n{"id":"after","text":"Still here."}\n'; } |
+    /usr/bin/time -f '%M' -o rss.txt lode-chunk --max-line 1M --errors long.ndjson > long.out 2> long.err
+check "a $big line fails with a clear error" grep -q 'longer than --max-line' long.ndjson
+expect_eq "the record after it is chunked" "after-1" "$(jq -r .id long.out)"
+san || expect_le "memory stays bounded while skipping it (KiB)" 65536 "$(tail -1 rss.txt)"
+
+# Usage
+lode-chunk --size 10 --overlap 10 < /dev/null 2> /dev/null
+expect_eq "--overlap must be below --size" 2 $?
+lode-chunk somefile < /dev/null 2> /dev/null
+expect_eq "operands are refused: records come on stdin" 2 $?
