@@ -166,6 +166,25 @@ int csv_extract(struct extract_doc *d, lode_error *err)
     while (next_row(s, n, &pos, delim, &header, &field))
         if (header.n > 1 || !blank(cell(&header, 0)))
             break;
+    /* a row with one value over a fuller row is a title, not the header */
+    size_t filled = 0;
+    for (size_t i = 0; i < header.n; i++)
+        filled += !blank(cell(&header, i));
+    if (header.n > 1 && filled == 1) {
+        size_t save = pos;
+        if (next_row(s, n, &save, delim, &r, &field)) {
+            size_t next_filled = 0;
+            for (size_t i = 0; i < r.n; i++)
+                next_filled += !blank(cell(&r, i));
+            if (next_filled >= 2) {
+                buf_adds(&out, "# ");
+                for (size_t i = 0; i < header.n; i++)
+                    add_value(&out, cell(&header, i));
+                extract_meta_str(d->meta, "title", out.data + 2);
+                next_row(s, n, &pos, delim, &header, &field);
+            }
+        }
+    }
     while (next_row(s, n, &pos, delim, &r, &field)) {
         int any = 0;
         for (size_t i = 0; i < r.n; i++)

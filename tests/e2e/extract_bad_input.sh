@@ -62,18 +62,21 @@ expect_eq "bad files: an error record each (the truncated zip: its member and it
 check "bad files: the summary counts each document once (the zip's member is one)" \
     grep -q '^lode-extract: 0 ok, 11 failed' bad.err
 
-# An unreadable file (run as an unprivileged user when we are root).
-cp "$D/md/wiki.md" secret.md
-chmod 000 secret.md
+# An unreadable file (run as an unprivileged user when we are root; the
+# program and the file go to a directory that user can reach).
+nobody_dir=$(mktemp -d)
+chmod 755 "$nobody_dir"
+cp "$BIN/lode-extract" "$nobody_dir/"
+cp "$D/md/wiki.md" "$nobody_dir/secret.md"
+chmod 000 "$nobody_dir/secret.md"
 if [ "$(id -u)" = 0 ]; then
     run_as() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 else
     run_as() { "$@"; }
 fi
-chmod 755 .
-run_as "$BIN/lode-extract" "$PWD/secret.md" > unreadable.out 2> unreadable.err
+(cd "$nobody_dir" && run_as ./lode-extract secret.md) > unreadable.out 2> unreadable.err
 check "an unreadable file fails with 'Permission denied'" grep -q 'secret.md: Permission denied' unreadable.err
-chmod 644 secret.md
+rm -rf "$nobody_dir"
 
 # A reader that crashes takes down only the page it was on; the rest of the
 # PDF is read by a fresh worker. (LODE_FAULT_PAGE makes the worker crash.)

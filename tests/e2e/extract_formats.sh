@@ -122,6 +122,8 @@ text_of struct.ndjson csv-too-few-columns.csv > few.txt
 check "csv: a short row keeps its cells" grep -qx '1: a' few.txt
 text_of struct.ndjson stanley-cups-utf-16.csv > cups.txt
 check "csv: UTF-16 decoded" grep -q 'Maple Leafs' cups.txt
+check "csv: a lone value above the header row is a title" grep -qx '# Stanley Cups' cups.txt
+check "csv: ... and the row under it is the header" grep -qx 'Team: Maple Leafs' cups.txt
 text_of struct.ndjson csv-comma-in-cell.csv > cic.txt
 check "csv: a quoted delimiter stays in its cell" grep -qx '2: ,' cic.txt
 
