@@ -27,6 +27,17 @@ struct line {
     int boxed;
 };
 
+/* fmin/fmax are calls into libm here; these are plain compares */
+static inline double lo(double a, double b)
+{
+    return a < b ? a : b;
+}
+
+static inline double hi(double a, double b)
+{
+    return a > b ? a : b;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -67,15 +78,15 @@ static void rebuild(const char *t, const PopplerRectangle *r, size_t nr, struct 
             const PopplerRectangle *q = &r[i];
             /* a glyph wholly above or below the line so far: poppler went
              * on to another line or flow without a newline */
-            double qx1 = fmin(q->x1, q->x2), qx2 = fmax(q->x1, q->x2);
+            double qx1 = lo(q->x1, q->x2), qx2 = hi(q->x1, q->x2);
             /* (unless it sits under the glyph before it, in one word: text
              * set vertically) */
-            int stacked = !spaced && fmin(qx2, prev_x2) - fmax(qx1, prev_x1) > 0.5 * (qx2 - qx1);
-            if ((fmin(q->y1, q->y2) >= cur.y2 || fmax(q->y1, q->y2) <= cur.y1) && !stacked)
+            int stacked = !spaced && lo(qx2, prev_x2) - hi(qx1, prev_x1) > 0.5 * (qx2 - qx1);
+            if ((lo(q->y1, q->y2) >= cur.y2 || hi(q->y1, q->y2) <= cur.y1) && !stacked)
                 split = 2;
             /* ... or glued two glyphs far apart on one line (table cells,
              * columns) without the space it puts between words */
-            else if (!spaced && fmin(q->x1, q->x2) - prev_x2 > cur.y2 - cur.y1)
+            else if (!spaced && lo(q->x1, q->x2) - prev_x2 > cur.y2 - cur.y1)
                 split = 2;
         }
         if (split) {
@@ -93,16 +104,16 @@ static void rebuild(const char *t, const PopplerRectangle *r, size_t nr, struct 
         spaced = is_space_char(c) || c == '\n';
         if (!is_space_char(c) && c != '\n' && i < nr) {
             const PopplerRectangle *q = &r[i];
-            prev_x1 = fmin(q->x1, q->x2);
-            prev_x2 = fmax(q->x1, q->x2);
-            double x1 = fmin(q->x1, q->x2), x2 = fmax(q->x1, q->x2);
-            double y1 = fmin(q->y1, q->y2), y2 = fmax(q->y1, q->y2);
+            prev_x1 = lo(q->x1, q->x2);
+            prev_x2 = hi(q->x1, q->x2);
+            double x1 = lo(q->x1, q->x2), x2 = hi(q->x1, q->x2);
+            double y1 = lo(q->y1, q->y2), y2 = hi(q->y1, q->y2);
             if (!cur.boxed) {
                 cur.x1 = x1, cur.y1 = y1, cur.x2 = x2, cur.y2 = y2;
                 cur.boxed = 1;
             } else {
-                cur.x1 = fmin(cur.x1, x1), cur.y1 = fmin(cur.y1, y1);
-                cur.x2 = fmax(cur.x2, x2), cur.y2 = fmax(cur.y2, y2);
+                cur.x1 = lo(cur.x1, x1), cur.y1 = lo(cur.y1, y1);
+                cur.x2 = hi(cur.x2, x2), cur.y2 = hi(cur.y2, y2);
             }
         }
     }
@@ -122,7 +133,7 @@ static void rebuild(const char *t, const PopplerRectangle *r, size_t nr, struct 
         if (!l->boxed)
             continue;
         if (prev && l->y1 >= prev->y1) {
-            double h = fmax(prev->y2 - prev->y1, l->y2 - l->y1);
+            double h = hi(prev->y2 - prev->y1, l->y2 - l->y1);
             double gap = l->y1 - prev->y2;
             if (gap > -0.5 * h && gap < 3 * h)
                 gaps[ngaps++] = gap / (h > 0 ? h : 1);
@@ -148,7 +159,7 @@ static void rebuild(const char *t, const PopplerRectangle *r, size_t nr, struct 
             int para = 0;
             if (prev && prev->boxed && l->boxed) {
                 double hp = prev->y2 - prev->y1, hc = l->y2 - l->y1;
-                double h = fmax(hp, hc) > 0 ? fmax(hp, hc) : 1;
+                double h = hi(hp, hc) > 0 ? hi(hp, hc) : 1;
                 double gap = (l->y1 - prev->y2) / h;
                 if (l->y1 < prev->y1 - 0.5 * h)
                     para = 1; /* back up the page: another column or flow */
@@ -237,13 +248,15 @@ int pdf_extract(struct extract_doc *d, lode_error *err)
     int first = d->first > 0 ? d->first : 1;
     int last = d->last > 0 && d->last < pages ? d->last : pages;
     if (d->first == 0 && d->depth == 0 && d->sink->split) {
-        /* Long PDFs are shared among the workers: this one keeps the first
+        /* Long PDFs are shared among the workers, one block of pages each
+         * (more, smaller blocks measured slower: every block reopens the
+         * document and loads its fonts again). This worker keeps the first
          * block and the caller schedules the rest. The page count is
          * reported even without a split, so that a crash on one page can
          * be resumed after it. */
         int block = pages;
         if (d->opts->jobs > 1 && pages >= 2 * PDF_MIN_BLOCK) {
-            block = (pages + 2 * d->opts->jobs - 1) / (2 * d->opts->jobs);
+            block = (pages + d->opts->jobs - 1) / d->opts->jobs;
             if (block < PDF_MIN_BLOCK)
                 block = PDF_MIN_BLOCK;
         }
