@@ -29,7 +29,7 @@ for f in "$PDF" "$WORK/big.pdf"; do
         -n pdftotext "pdftotext '$f' /dev/null" \
         -n "lode-extract -j 1" "'$BIN/lode-extract' -j 1 --no-progress '$f' > /dev/null 2>&1" \
         -n "lode-extract -j $cores" "'$BIN/lode-extract' -j $cores --no-progress '$f' > /dev/null 2>&1" \
-        > /dev/null
+        > /dev/null 2>&1
     jq -r --argjson n "$n" '
         (.results[] | select(.command == "pdftotext") | .mean) as $base |
         .results[] | "\(.command | . + " " * (22 - length)) \(.mean * 1000 | floor) ms ± \(.stddev * 1000 | floor)   \($n / .mean | floor) pages/s   \($base / .mean * 100 | round / 100)x pdftotext"' "$WORK/h.json"
