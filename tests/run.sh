@@ -12,6 +12,11 @@ BIN=$(cd "${1:-bin}" && pwd)
 BUILD=$(cd "${2:-build}" && pwd)
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=${LODE_SHARED:-$(cd "$ROOT/.." && pwd)/shared}
+if [ ! -d "$SHARED/data" ]; then
+    echo "not ok - the shared test data is not at $SHARED (set LODE_SHARED)"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
 OUT=$ROOT/tests/out/$(basename "$BIN")
 rm -rf "$OUT"
 mkdir -p "$OUT"
