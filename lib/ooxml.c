@@ -72,6 +72,12 @@ static const char *rels_target(const struct rels *r, const char *id)
     return NULL;
 }
 
+/* r:id, not the element's own id */
+static const char *rel_id(const xmlNode *n)
+{
+    return xml_attr_ns(n, "id", "/relationships");
+}
+
 static const char *rels_type(const struct rels *r, const char *suffix)
 {
     size_t m = strlen(suffix);
@@ -535,7 +541,7 @@ int pptx_extract(struct extract_doc *d, lode_error *err)
         if (!xml_is(s, "sldId"))
             continue;
         page++;
-        const char *target = rels_target(&rels, xml_attr(s, "id"));
+        const char *target = rels_target(&rels, rel_id(s));
         lode_error e;
         xmlDoc *slide = target ? container_xml(d, target, &e) : NULL;
         if (!slide) {
@@ -831,7 +837,7 @@ int xlsx_extract(struct extract_doc *d, lode_error *err)
         if (!xml_is(s, "sheet"))
             continue;
         page++;
-        const char *target = rels_target(&rels, xml_attr(s, "id"));
+        const char *target = rels_target(&rels, rel_id(s));
         lode_error e;
         xmlDoc *sheet = target ? container_xml(d, target, &e) : NULL;
         if (!sheet) {

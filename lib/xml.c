@@ -32,6 +32,21 @@ const char *xml_attr(const xmlNode *n, const char *local)
     return NULL;
 }
 
+const char *xml_attr_ns(const xmlNode *n, const char *local, const char *ns_suffix)
+{
+    if (!n || n->type != XML_ELEMENT_NODE)
+        return NULL;
+    size_t m = strlen(ns_suffix);
+    for (const xmlAttr *a = n->properties; a; a = a->next) {
+        const char *href = a->ns && a->ns->href ? (const char *)a->ns->href : "";
+        size_t h = strlen(href);
+        if (a->name && !strcmp((const char *)a->name, local) && h >= m &&
+            !strcmp(href + h - m, ns_suffix))
+            return a->children && a->children->content ? (const char *)a->children->content : "";
+    }
+    return NULL;
+}
+
 xmlNode *xml_child(const xmlNode *n, const char *local)
 {
     if (!n)

@@ -17,6 +17,9 @@ xmlDoc *xml_parse(const void *data, size_t len);
 int xml_is(const xmlNode *n, const char *local);
 /* The value of the attribute with this local name, or NULL; no copy. */
 const char *xml_attr(const xmlNode *n, const char *local);
+/* The value of the attribute with this local name in the namespace whose
+ * URI ends with ns_suffix (r:id is "id" in ".../relationships"). */
+const char *xml_attr_ns(const xmlNode *n, const char *local, const char *ns_suffix);
 /* The first child element with this local name, or NULL. */
 xmlNode *xml_child(const xmlNode *n, const char *local);
 /* The first descendant element with this local name (depth-first). */
