@@ -38,8 +38,8 @@ void opts_usage(const struct opts_program *prog, int to_stderr)
         else
             fprintf(f, "%s\n%28s%s\n", left, "", o->help);
     }
-    fprintf(f, "  -h, --help                  show this help and exit\n");
-    fprintf(f, "      --version               show the version and exit\n");
+    fprintf(f, "%-26s  %s\n", "  -h, --help", "show this help and exit");
+    fprintf(f, "%-26s  %s\n", "      --version", "show the version and exit");
     if (prog->footer)
         fprintf(f, "\n%s", prog->footer);
 }
