@@ -4,6 +4,7 @@
 
 #include "extract.h"
 #include "record.h"
+#include "sniff.h"
 
 static uint64_t rd(const unsigned char *p, int size, int big)
 {
@@ -43,27 +44,10 @@ static int tiff_pages(const unsigned char *p, size_t n)
     return pages ? pages : 1;
 }
 
-static const char *image_format(const unsigned char *p, size_t n)
-{
-    if (n >= 4 && !memcmp(p, "\x89PNG", 4))
-        return "png";
-    if (n >= 3 && !memcmp(p, "\xFF\xD8\xFF", 3))
-        return "jpeg";
-    if (n >= 3 && !memcmp(p, "GIF", 3))
-        return "gif";
-    if (n >= 4 && (!memcmp(p, "II*\0", 4) || !memcmp(p, "MM\0*", 4)))
-        return "tiff";
-    if (n >= 12 && !memcmp(p + 8, "WEBP", 4))
-        return "webp";
-    if (n >= 2 && p[0] == 'B' && p[1] == 'M')
-        return "bmp";
-    return "jp2";
-}
-
 int image_extract(struct extract_doc *d, lode_error *err)
 {
     (void)err;
-    const char *format = image_format(d->data->data, d->data->len);
+    const char *format = sniff_image_format(d->data->data, d->data->len);
     int pages = !strcmp(format, "tiff") ? tiff_pages(d->data->data, d->data->len) : 1;
     for (int page = 1; page <= pages; page++) {
         json_t *m = json_object();

@@ -106,6 +106,26 @@ static int looks_html(const char *s, size_t n)
     return 0;
 }
 
+const char *sniff_image_format(const unsigned char *p, size_t n)
+{
+    if (n >= 8 && !memcmp(p, "\x89PNG\r\n\x1A\n", 8))
+        return "png";
+    if (n >= 3 && !memcmp(p, "\xFF\xD8\xFF", 3))
+        return "jpeg";
+    if (n >= 6 && (!memcmp(p, "GIF87a", 6) || !memcmp(p, "GIF89a", 6)))
+        return "gif";
+    if (n >= 4 && (!memcmp(p, "II*\0", 4) || !memcmp(p, "MM\0*", 4) ||
+                   !memcmp(p, "II+\0", 4) || !memcmp(p, "MM\0+", 4)))
+        return "tiff";
+    if (n >= 12 && !memcmp(p, "RIFF", 4) && !memcmp(p + 8, "WEBP", 4))
+        return "webp";
+    if (n >= 14 && p[0] == 'B' && p[1] == 'M')
+        return "bmp";
+    if (n >= 12 && !memcmp(p, "\0\0\0\x0CjP  \r\n\x87\n", 12))
+        return "jp2";
+    return NULL;
+}
+
 const char *sniff_type(const struct blob *b, const char *name, lode_error *why)
 {
     const unsigned char *p = b->data;
@@ -117,20 +137,8 @@ const char *sniff_type(const struct blob *b, const char *name, lode_error *why)
     /* %PDF may follow some junk; readers accept it within the first 1 KiB */
     if (memmem(p, n < 1024 ? n : 1024, "%PDF-", 5))
         return "pdf";
-    if (n >= 8 && !memcmp(p, "\x89PNG\r\n\x1A\n", 8))
+    if (sniff_image_format(p, n))
         return "image";
-    if (n >= 3 && !memcmp(p, "\xFF\xD8\xFF", 3))
-        return "image";
-    if (n >= 6 && (!memcmp(p, "GIF87a", 6) || !memcmp(p, "GIF89a", 6)))
-        return "image";
-    if (n >= 4 && (!memcmp(p, "II*\0", 4) || !memcmp(p, "MM\0*", 4)))
-        return "image";
-    if (n >= 12 && !memcmp(p, "RIFF", 4) && !memcmp(p + 8, "WEBP", 4))
-        return "image";
-    if (n >= 14 && p[0] == 'B' && p[1] == 'M')
-        return "image";
-    if (n >= 12 && !memcmp(p, "\0\0\0\x0CjP  \r\n\x87\n", 12))
-        return "image"; /* JPEG 2000 */
     if (n >= 4 && !memcmp(p, "PK\3\4", 4))
         return zip_type(b);
     if (unpack_is_archive(p, n))

@@ -18,4 +18,8 @@
  * when the content is not something lode reads. */
 const char *sniff_type(const struct blob *b, const char *name, lode_error *why);
 
+/* "png", "jpeg", "gif", "tiff", "webp", "bmp" or "jp2" for an image's
+ * magic bytes, else NULL. */
+const char *sniff_image_format(const unsigned char *p, size_t n);
+
 #endif

@@ -4,7 +4,7 @@
 set -e
 BUILD="build-essential pkg-config libpoppler-glib-dev libglib2.0-dev libarchive-dev
  libxml2-dev libjansson-dev libutf8proc-dev"
-TEST="jq zip unzip poppler-utils groff-base groff man-db ghostscript util-linux time"
+TEST="jq zip unzip poppler-utils groff-base groff man-db ghostscript util-linux time libtiff-tools"
 BENCH="hyperfine parallel debian-reference-en"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"

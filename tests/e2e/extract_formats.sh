@@ -132,3 +132,13 @@ expect_eq "records have id, doc, source, type, page, pages, text, meta" "true" \
     "$(jq -s 'all(.[]; has("id") and (.doc | test("^[0-9a-f]{16}$")) and has("source")
         and has("type") and (.page >= 1) and (.pages >= .page) and has("text") and (.meta | type == "object"))' struct.ndjson)"
 expect_eq "ids are unique" "$(jq -r .id struct.ndjson | wc -l)" "$(jq -r .id struct.ndjson | sort -u | wc -l)"
+
+# Images: a record per image (per TIFF page) with empty text, for lode-ocr.
+O=$DATA/ocr/tesseract-test
+tiffcp "$O/phototest.tif" "$O/eurotext.tif" multi.tif
+# a TIFF whose only directory points back at itself
+printf 'II*\0\010\0\0\0\001\0\000\001\003\0\001\0\0\0\001\0\0\0\010\0\0\0' > loop.tif
+lode-extract "$O/phototest-rotated-L.png" "$O/phototest.tif" multi.tif loop.tif > img.ndjson 2> /dev/null
+expect_eq "images: type, pages, format, empty text, ocr needed" \
+    "image 1/1 png  needed|image 1/1 tiff  needed|image 1/2 tiff  needed|image 2/2 tiff  needed|image 1/1 tiff  needed|" \
+    "$(jq -r '"\(.type) \(.page)/\(.pages) \(.meta.format) \(.text) \(.ocr)"' img.ndjson | tr '\n' '|')"
