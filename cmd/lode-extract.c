@@ -313,9 +313,10 @@ static const struct pool_ops ops = {run_job, arrived, deliver, finish, deadline}
 
 struct inputs {
     struct run *run;
-    char **paths;   /* expanded operands, NULL where an error is */
-    char **errors;
+    char **paths;   /* expanded operands */
+    char **errors;  /* why an operand cannot be read, or NULL */
     size_t n, next;
+    struct lines *lr;
 };
 
 static void on_path(void *ud, const char *path, const char *error)
@@ -326,6 +327,21 @@ static void on_path(void *ud, const char *path, const char *error)
     in->paths[in->n] = xstrdup(path);
     in->errors[in->n] = error ? xstrdup(error) : NULL;
     in->n++;
+}
+
+static void add_input(struct run *run, const char *path, json_t *base, const char *error);
+
+/* The next expanded operand into the pool; 0 when none is left. */
+static int next_operand(void *ud)
+{
+    struct inputs *in = ud;
+    if (in->next >= in->n)
+        return 0;
+    add_input(in->run, in->paths[in->next], NULL, in->errors[in->next]);
+    free(in->paths[in->next]);
+    free(in->errors[in->next]);
+    in->next++;
+    return 1;
 }
 
 static void add_input(struct run *run, const char *path, json_t *base, const char *error)
@@ -342,11 +358,12 @@ static void add_input(struct run *run, const char *path, json_t *base, const cha
 /* One line of standard input: {"path":...} (other fields pass through) or a
  * plain path; a line starting with '{' or '[' is JSON. A directory is
  * expanded. */
-static void stdin_line(struct run *run, struct inputs *in, char *line, size_t len, int rc,
-                       uint64_t lineno)
+static void stdin_line(void *ud, char *line, size_t len, int rc)
 {
+    struct inputs *in = ud;
+    struct run *run = in->run;
     char where[64];
-    snprintf(where, sizeof where, "<stdin>:%llu", (unsigned long long)lineno);
+    snprintf(where, sizeof where, "<stdin>:%llu", (unsigned long long)in->lr->lineno);
     run->rep.records_in++;
     if (rc == LINE_TOO_LONG) {
         char msg[128];
@@ -470,7 +487,7 @@ int main(int argc, char **argv)
     output_init(&run.out, 1);
     run.pool = pool_new(jobs, &ops, &run, !verbose);
 
-    struct inputs in = {&run, NULL, NULL, 0, 0};
+    struct inputs in = {&run, NULL, NULL, 0, 0, NULL};
     int use_stdin = first == argc;
     for (int i = first; i < argc; i++) {
         if (!strcmp(argv[i], "-"))
@@ -479,52 +496,11 @@ int main(int argc, char **argv)
             walk_path(argv[i], run.xo.hidden, on_path, &in);
     }
     run.rep.total = in.n;
-    size_t window = (size_t)jobs * 4 + 8;
     struct lines lr;
     lines_init(&lr, 0, common.max_line);
-    int stdin_open = use_stdin;
-    for (;;) {
-        while (pool_size(run.pool) < window && in.next < in.n) {
-            add_input(&run, in.paths[in.next], NULL, in.errors[in.next]);
-            free(in.paths[in.next]);
-            free(in.errors[in.next]);
-            in.next++;
-        }
-        if (in.next == in.n && stdin_open && pool_size(run.pool) < window) {
-            /* read standard input as far as it is ready */
-            char *line;
-            size_t len;
-            int rc;
-            while (pool_size(run.pool) < window &&
-                   (rc = lines_buffered(&lr, &line, &len)) != LINE_AGAIN) {
-                if (rc == LINE_EOF || rc == LINE_ERROR) {
-                    if (rc == LINE_ERROR)
-                        error("cannot read standard input: %s", strerror(errno));
-                    stdin_open = 0;
-                    break;
-                }
-                stdin_line(&run, &in, line, len, rc, lr.lineno);
-            }
-        }
-        int want_stdin = in.next == in.n && stdin_open && pool_size(run.pool) < window;
-        if (!pool_size(run.pool) && !want_stdin && in.next == in.n)
-            break;
-        if (!pool_size(run.pool) && want_stdin) {
-            /* nothing running: block on input */
-            struct pollfd pfd = {0, POLLIN, 0};
-            while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
-                ;
-            if (lines_fill(&lr) == LINE_ERROR) {
-                error("cannot read standard input: %s", strerror(errno));
-                stdin_open = 0;
-            }
-            continue;
-        }
-        if (pool_step(run.pool, want_stdin ? 0 : -1) && lines_fill(&lr) == LINE_ERROR) {
-            error("cannot read standard input: %s", strerror(errno));
-            stdin_open = 0;
-        }
-    }
+    in.lr = &lr;
+    pool_drive(run.pool, (size_t)jobs * 4 + 8, next_operand, use_stdin ? &lr : NULL, stdin_line,
+               &in);
     pool_free(run.pool);
     lines_free(&lr);
     free(in.paths);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "lines.h"
 #include "util.h"
 
 enum { QUEUED, RUNNING, ENDED };
@@ -277,4 +278,45 @@ void pool_free(struct pool *p)
         free(it);
     }
     free(p);
+}
+
+void pool_drive(struct pool *p, size_t window, int (*more)(void *ud), struct lines *input,
+                void (*line)(void *ud, char *s, size_t len, int rc), void *ud)
+{
+    int more_left = more != NULL, input_open = input != NULL;
+    for (;;) {
+        while (more_left && pool_size(p) < window)
+            more_left = more(ud);
+        int want = !more_left && input_open && pool_size(p) < window;
+        if (want) {
+            /* take the input as far as it is read already */
+            char *s;
+            size_t len;
+            int rc;
+            while (pool_size(p) < window && (rc = lines_buffered(input, &s, &len)) != LINE_AGAIN) {
+                if (rc == LINE_EOF || rc == LINE_ERROR) {
+                    if (rc == LINE_ERROR)
+                        error("cannot read standard input: %s", strerror(errno));
+                    input_open = 0;
+                    break;
+                }
+                line(ud, s, len, rc);
+            }
+            want = input_open && pool_size(p) < window;
+        }
+        if (!pool_size(p) && !want && !more_left)
+            return;
+        if (!pool_size(p)) {
+            /* nothing to do but wait for input */
+            struct pollfd pfd = {input->fd, POLLIN, 0};
+            while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+                ;
+        } else if (!pool_step(p, want ? input->fd : -1)) {
+            continue;
+        }
+        if (lines_fill(input) == LINE_ERROR) {
+            error("cannot read standard input: %s", strerror(errno));
+            input_open = 0;
+        }
+    }
 }

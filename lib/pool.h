@@ -62,4 +62,16 @@ size_t pool_size(const struct pool *p);
 int pool_step(struct pool *p, int extra_fd);
 void pool_free(struct pool *p);
 
+struct lines;
+
+/* Runs a whole stream through the pool, keeping at most window jobs in it:
+ * first more() is called while it adds jobs (it returns 0 when it has no
+ * more), then each line of input (NULL: none) goes to line() with its
+ * lines_next() status (LINE_OK or LINE_TOO_LONG); line() adds jobs for it.
+ * Returns when all input is read and every job is finished; a read error
+ * on input is reported and ends the input. */
+void pool_drive(struct pool *p, size_t window, int (*more)(void *ud),
+                struct lines *input, void (*line)(void *ud, char *s, size_t len, int rc),
+                void *ud);
+
 #endif

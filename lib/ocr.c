@@ -1,0 +1,97 @@
+#include "ocr.h"
+
+#include <leptonica/allheaders.h>
+#include <stdlib.h>
+#include <string.h>
+#include <tesseract/capi.h>
+
+struct ocr_engine {
+    TessBaseAPI *api;
+};
+
+struct ocr_engine *ocr_engine_new(const char *lang, const char *datapath, lode_error *err)
+{
+    setenv("OMP_THREAD_LIMIT", "1", 1);
+    TessBaseAPI *api = TessBaseAPICreate();
+    if (!api) {
+        lode_seterr(err, "cannot create a Tesseract engine");
+        return NULL;
+    }
+    /* Tesseract's diagnostics ("Estimating resolution as ...") are not ours */
+    TessBaseAPISetVariable(api, "debug_file", "/dev/null");
+    if (TessBaseAPIInit3(api, datapath, lang) != 0) {
+        lode_seterr(err, "cannot load Tesseract language data for '%s' (install "
+                    "tesseract-ocr-LANG, or set --tessdata or TESSDATA_PREFIX)", lang);
+        TessBaseAPIDelete(api);
+        return NULL;
+    }
+    struct ocr_engine *e = xcalloc(1, sizeof *e);
+    e->api = api;
+    return e;
+}
+
+void ocr_engine_free(struct ocr_engine *e)
+{
+    if (!e)
+        return;
+    TessBaseAPIEnd(e->api);
+    TessBaseAPIDelete(e->api);
+    free(e);
+}
+
+/* Below this, Tesseract's orientation guess is noise. */
+#define OSD_MIN_CONF 1.5
+
+int ocr_recognize(struct ocr_engine *e, PIX *pix, int dpi, const struct ocr_options *o,
+                  struct ocr_result *out, lode_error *err)
+{
+    memset(out, 0, sizeof *out);
+    PIX *img = pixClone(pix);
+    if (o->orientation) {
+        int deg = 0;
+        float conf = 0, script_conf = 0;
+        const char *script = NULL;
+        TessBaseAPISetImage2(e->api, img);
+        if (dpi > 0)
+            TessBaseAPISetSourceResolution(e->api, dpi);
+        if (TessBaseAPIDetectOrientationScript(e->api, &deg, &conf, &script, &script_conf) &&
+            conf >= OSD_MIN_CONF && deg % 90 == 0 && deg % 360 != 0) {
+            /* deg is how far the page is turned counter-clockwise */
+            int cw = (360 - deg % 360) % 360;
+            PIX *turned = pixRotateOrth(img, cw / 90);
+            if (turned) {
+                pixDestroy(&img);
+                img = turned;
+                out->rotate = cw;
+            }
+        }
+        TessBaseAPIClear(e->api);
+    }
+    if (o->deskew) {
+        l_float32 angle = 0, conf = 0;
+        PIX *straight = pixFindSkewAndDeskew(img, 0, &angle, &conf);
+        if (straight) {
+            if (straight != img && conf > 2.0f && angle != 0)
+                out->skew = angle;
+            pixDestroy(&img);
+            img = straight;
+        }
+    }
+    TessBaseAPISetImage2(e->api, img);
+    if (dpi > 0)
+        TessBaseAPISetSourceResolution(e->api, dpi);
+    int rc = 0;
+    if (TessBaseAPIRecognize(e->api, NULL) != 0) {
+        lode_seterr(err, "Tesseract could not recognise the page");
+        rc = -1;
+    } else {
+        char *t = TessBaseAPIGetUTF8Text(e->api);
+        out->text = xstrdup(t ? t : "");
+        TessDeleteText(t);
+        int c = TessBaseAPIMeanTextConf(e->api);
+        out->conf = c < 0 ? 0 : c;
+    }
+    TessBaseAPIClear(e->api);
+    pixDestroy(&img);
+    return rc;
+}

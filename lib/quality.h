@@ -1,0 +1,21 @@
+/* quality.h - is a page's text layer real text?
+ *
+ * A text layer can be garbage: the invisible layer of an earlier bad OCR
+ * ("Tbe qnick brovvn"), or a font whose codes do not map to letters
+ * ("(QKDQFH WKH SHUIRUPDQFH"). The score is the share of words that look
+ * like words of a language: letters only (or a number), a vowel unless
+ * short, no run of five consonants or of three same letters, a sane mix of
+ * cases; over text that is mostly not replacement, private-use or control
+ * characters; and classic misreadings of the commonest English words
+ * ("tbe", "aud") weigh heavily. It needs no dictionary and works for any
+ * Latin-script language; other scripts count as good.
+ */
+#ifndef LODE_QUALITY_H
+#define LODE_QUALITY_H
+
+#include <stddef.h>
+
+/* 0 (garbage) to 1 (clean); -1 when there are too few words to judge. */
+double text_quality(const char *text, size_t len);
+
+#endif
