@@ -3,7 +3,7 @@
 
 PREFIX ?= /usr/local
 CC ?= cc
-PKGS = poppler-glib glib-2.0 libarchive libxml-2.0 jansson libutf8proc
+PKGS = poppler-glib glib-2.0 cairo libarchive libxml-2.0 jansson libutf8proc tesseract lept
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -24,7 +24,7 @@ BIN = bin
 SANFLAGS =
 endif
 
-PROGRAMS = lode-extract lode-chunk
+PROGRAMS = lode-extract lode-ocr lode-chunk
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
 UNIT_SRC = $(wildcard tests/c/*.c)

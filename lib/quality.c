@@ -88,7 +88,8 @@ double text_quality(const char *text, size_t len)
 {
     struct word w;
     memset(&w, 0, sizeof w);
-    long words = 0, good = 0, misreadings = 0, chars = 0, junk = 0;
+    long words = 0, good = 0, misreadings = 0, chars = 0, junk = 0, latin = 0, vowels = 0;
+    long singles = 0; /* one-letter words: "a", "I", or "l e t t e r" */
     size_t i = 0;
     for (;;) {
         utf8proc_int32_t c = -1;
@@ -113,6 +114,10 @@ double text_quality(const char *text, size_t len)
         /* punctuation at the ends of a word does not belong to it */
         int inner = !space && !letter && !digit && c != '-' && c != '\'' && c != 0x2019 &&
                     !(cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO);
+        if (letter && c < 0x250) {
+            latin++;
+            vowels += is_vowel(c);
+        }
         if (letter || digit || inner) {
             if (w.n < 48)
                 w.c[w.n++] = c;
@@ -123,6 +128,8 @@ double text_quality(const char *text, size_t len)
             w.lower += letter && utf8proc_islower(c);
             w.latin |= letter && c < 0x250;
         } else if (w.n) {
+            if (w.n == 1 && w.letters && w.latin)
+                singles++;
             if (w.n >= 2 || w.digits) {
                 words++;
                 int m = w.latin && !w.digits && misread(&w);
@@ -140,6 +147,13 @@ double text_quality(const char *text, size_t len)
     double score = (double)good / (double)words;
     if (chars && junk * 10 > chars)
         score *= 1.0 - (double)junk / (double)chars;
+    /* Latin-script languages have 30-45% vowels; a font whose codes are
+     * shifted letters has far fewer or far more */
+    if (latin >= 60 && (vowels * 100 < latin * 20 || vowels * 100 > latin * 65))
+        score *= 0.5;
+    /* words spaced out letter by letter, a common defect of old OCR */
+    if (singles * 100 > (words + singles) * 20)
+        score *= 0.5;
     /* a few misreadings of "the" and "and" mean many more unseen ones */
     if (misreadings * 50 > words)
         score *= 0.5;

@@ -5,10 +5,13 @@
  * ("(QKDQFH WKH SHUIRUPDQFH"). The score is the share of words that look
  * like words of a language: letters only (or a number), a vowel unless
  * short, no run of five consonants or of three same letters, a sane mix of
- * cases; over text that is mostly not replacement, private-use or control
- * characters; and classic misreadings of the commonest English words
- * ("tbe", "aud") weigh heavily. It needs no dictionary and works for any
- * Latin-script language; other scripts count as good.
+ * cases. It shrinks with the share of replacement, private-use and control
+ * characters once they pass a tenth of the text, and is halved when vowels
+ * are not 20-65% of the Latin letters, when over a fifth of the words are
+ * single letters ("A l e t t e r"), or when classic misreadings of the
+ * commonest English words ("tbe", "aud") pass 2% of the words. It needs no
+ * dictionary and works for any Latin-script language; other scripts count
+ * as good.
  */
 #ifndef LODE_QUALITY_H
 #define LODE_QUALITY_H
