@@ -61,6 +61,7 @@ check-fast: all
 
 bench: all
 	tests/bench/extract.sh
+	tests/bench/ocr.sh
 
 deps:
 	tests/deps.sh

@@ -265,6 +265,7 @@ static void on_line(void *ud, char *line, size_t len, int rc)
 int main(int argc, char **argv)
 {
     util_set_progname(argv[0]);
+    ocr_single_thread(argv);
     struct common_opts common;
     common_opts_init(&common);
     struct run run;

@@ -2,7 +2,7 @@
 # Regenerates the example documents from the project's own sources: the man
 # pages rendered to PDF and HTML by groff, a DOCX written from WordprocessingML
 # by hand, a CSV, and a tar.gz of some of them. guide.md is written by hand.
-# Needs groff, zip and tar (make deps installs them).
+# Needs groff, zip, tar and pdftoppm (make deps installs them).
 set -e
 cd "$(dirname "$0")"
 MAN=../man
@@ -100,3 +100,7 @@ cp guide.md "$tmp/backup/notes/"
 cp formats.csv "$tmp/backup/"
 tar -C "$tmp" -czf backup.tar.gz backup
 rm -rf "$tmp"
+
+# scanned-page.png: page 1 of lode-chunk.pdf as a scanner would give it, a
+# gray image without any text layer, for lode-ocr
+pdftoppm -r 150 -gray -png -f 1 -l 1 -singlefile lode-chunk.pdf scanned-page

@@ -1,7 +1,9 @@
 #include "ocr.h"
 
 #include <leptonica/allheaders.h>
+#include <errno.h>
 #include <math.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <tesseract/capi.h>
@@ -25,9 +27,20 @@ static TessBaseAPI *engine(const char *lang, const char *datapath)
     return api;
 }
 
+void ocr_single_thread(char **argv)
+{
+    const char *limit = getenv("OMP_THREAD_LIMIT");
+    if (limit && !strcmp(limit, "1"))
+        return;
+    setenv("OMP_THREAD_LIMIT", "1", 1);
+    execv("/proc/self/exe", argv);
+    /* no /proc: go on; Tesseract then uses its own threads */
+    warning("cannot restart with OMP_THREAD_LIMIT=1 (%s); set it in the environment",
+            strerror(errno));
+}
+
 struct ocr_engine *ocr_engine_new(const char *lang, const char *datapath, lode_error *err)
 {
-    setenv("OMP_THREAD_LIMIT", "1", 1);
     TessBaseAPI *api = engine(lang, datapath);
     if (!api) {
         lode_seterr(err, "cannot load Tesseract language data for '%s' (install "

@@ -1,7 +1,8 @@
 /* ocr.h - recognition of a page image with Tesseract (C API).
  *
  * An engine is one TessBaseAPI with its language data loaded. Tesseract
- * runs single-threaded: OMP_THREAD_LIMIT=1 is set before the engine starts,
+ * runs single-threaded: OMP_THREAD_LIMIT=1 is set before the program starts
+ * (ocr_single_thread),
  * because on a small machine Tesseract's own OpenMP threads cost several
  * times what they save; lode gets its parallelism from worker processes.
  *
@@ -27,6 +28,11 @@ struct ocr_result {
     int rotate;      /* clockwise rotation applied, degrees */
     double skew;     /* skew corrected, degrees (0 when none) */
 };
+
+/* OpenMP reads OMP_THREAD_LIMIT when the program is loaded, so setting it
+ * later is too late: when it is not 1, this sets it and executes the
+ * program again (same arguments, same descriptors). Call first in main. */
+void ocr_single_thread(char **argv);
 
 /* lang as Tesseract takes it ("eng", "eng+deu"); datapath NULL for the
  * default or TESSDATA_PREFIX. */

@@ -2,10 +2,12 @@
 # Installs the Debian packages lode needs to build, test and benchmark
 # (`make deps`). Debian 12 (bookworm).
 set -e
-BUILD="build-essential pkg-config libpoppler-glib-dev libglib2.0-dev libarchive-dev
- libxml2-dev libjansson-dev libutf8proc-dev"
-TEST="jq zip unzip poppler-utils groff-base groff man-db ghostscript util-linux time libtiff-tools"
-BENCH="hyperfine parallel debian-reference-en"
+BUILD="build-essential pkg-config libpoppler-glib-dev libglib2.0-dev libcairo2-dev
+ libarchive-dev libxml2-dev libjansson-dev libutf8proc-dev libtesseract-dev libleptonica-dev
+ tesseract-ocr-eng tesseract-ocr-osd"
+TEST="jq zip unzip poppler-utils groff-base groff man-db ghostscript util-linux time libtiff-tools
+ tesseract-ocr"
+BENCH="hyperfine parallel debian-reference-en ocrmypdf img2pdf"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive

@@ -29,9 +29,10 @@ static void chunk(FILE *f, const char *type, const unsigned char *data, unsigned
     unsigned char hdr[8] = {len >> 24, len >> 16, len >> 8, len, 0, 0, 0, 0};
     memcpy(hdr + 4, type, 4);
     fwrite(hdr, 1, 8, f);
-    fwrite(data, 1, len, f);
+    if (len)
+        fwrite(data, 1, len, f);
     unsigned long c = crc(hdr + 4, 4, 0xffffffffUL);
-    c = crc(data, len, c) ^ 0xffffffffUL;
+    c = (len ? crc(data, len, c) : c) ^ 0xffffffffUL;
     unsigned char t[4] = {c >> 24, c >> 16, c >> 8, c};
     fwrite(t, 1, 4, f);
 }
@@ -46,7 +47,11 @@ int main(int argc, char **argv)
         PIX *g = pixConvertTo8(p, 0);
         PIX *r = pixRotate(g, (float)(atof(argv[2]) * 3.14159265358979 / 180.0), L_ROTATE_AREA_MAP,
                            L_BRING_IN_WHITE, 0, 0);
-        return pixWrite(argv[4], r, IFF_PNG) ? 1 : 0;
+        int rc = pixWrite(argv[4], r, IFF_PNG) ? 1 : 0;
+        pixDestroy(&p);
+        pixDestroy(&g);
+        pixDestroy(&r);
+        return rc;
     }
     if (argc == 5 && !strcmp(argv[1], "bomb")) {
         unsigned w = (unsigned)atol(argv[2]), h = (unsigned)atol(argv[3]);
