@@ -3,7 +3,7 @@
 
 PREFIX ?= /usr/local
 CC ?= cc
-PKGS = poppler-glib glib-2.0 cairo libarchive libxml-2.0 jansson libutf8proc tesseract lept
+PKGS = poppler-glib glib-2.0 cairo libarchive libxml-2.0 jansson libutf8proc tesseract lept openblas
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -1,0 +1,52 @@
+/* kernels.h - the numeric kernels of lode's transformer code, on plain
+ * row-major float32 arrays whose shapes are stated at each function.
+ *
+ * Almost all the time of a transformer goes to linear(), which is one
+ * cblas_sgemm; the rest are the cheap elementwise and row-wise passes
+ * around it. Every function here is pure (no state), so threads may call
+ * them on disjoint data.
+ */
+#ifndef LODE_KERNELS_H
+#define LODE_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* y[n, out] = x[n, in] * w[out, in]^T + b[out] (b may be NULL). */
+void linear(const float *x, int n, int in, const float *w, const float *b, int out, float *y);
+
+/* Each of n rows of x[n, d] normalised to mean 0 and variance 1 (+ eps),
+ * then scaled by g[d] and shifted by b[d]; in place. */
+void layer_norm(float *x, int n, int d, const float *g, const float *b, float eps);
+
+/* GELU in place: exact 0.5 x (1 + erf(x / sqrt 2)), or the tanh form. */
+void gelu_erf(float *x, size_t n);
+void gelu_tanh(float *x, size_t n);
+
+/* Softmax of each of rows rows of x[rows, cols], in place. */
+void softmax_rows(float *x, int rows, int cols);
+
+/* y[i] += x[i] */
+void add_inplace(float *y, const float *x, size_t n);
+
+/* Multi-head self-attention over sequences packed one after another (no
+ * padding: a token attends to the keys of its own sequence only, which is
+ * what a padding mask does). q, k, v, out are [tokens, heads * dh] with row
+ * stride ld; seq_start[s] .. seq_start[s + 1] are the tokens of sequence s.
+ * scratch holds at least max_len * max_len floats. Sequences from s0 to s1
+ * only, so callers can split the work. */
+void attention_packed(const float *q, const float *k, const float *v, float *out, int ld,
+                      int heads, int dh, const int *seq_start, int s0, int s1, float *scratch);
+
+/* x[d] scaled to unit length (a zero vector stays zero). */
+void l2_normalize(float *x, int d);
+
+/* IEEE half and bfloat16 to float. */
+float f16_to_f32(uint16_t h);
+float bf16_to_f32(uint16_t h);
+
+/* Threads BLAS may use for one call (set once by a program; 1 when the
+ * program runs its own threads over independent work). */
+void kernels_blas_threads(int n);
+
+#endif
