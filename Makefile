@@ -24,7 +24,7 @@ BIN = bin
 SANFLAGS =
 endif
 
-PROGRAMS = lode-extract lode-ocr lode-chunk
+PROGRAMS = lode-extract lode-ocr lode-chunk lode-embed
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
 UNIT_SRC = $(wildcard tests/c/*.c)

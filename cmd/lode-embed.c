@@ -1,0 +1,307 @@
+/* lode-embed: sentence embeddings for records (lode-embed(1)). */
+#include <errno.h>
+#include <glib.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bert.h"
+#include "buf.h"
+#include "kernels.h"
+#include "lines.h"
+#include "opts.h"
+#include "record.h"
+#include "report.h"
+#include "threads.h"
+
+struct item {
+    json_t *rec;      /* NULL when the line failed */
+    char *error;
+    char where[48];
+    int *ids;
+    int len, truncated;
+};
+
+struct run {
+    struct bert model;
+    const char *field, *prefix;
+    int json_vec, tokenize, batch, jobs;
+    struct report rep;
+    struct output out;
+    struct item *items;
+    size_t n;
+    int *order;       /* items with ids, longest first */
+    size_t nordered;
+    float *vecs;      /* [n][hidden] */
+    struct bert_work *work; /* one per worker */
+    unsigned long long truncated;
+};
+
+static void tokenize_one(void *ctx, size_t i, int worker)
+{
+    struct run *run = ctx;
+    struct item *it = &run->items[i];
+    (void)worker;
+    if (!it->rec)
+        return;
+    json_t *f = json_object_get(it->rec, run->field);
+    if (!json_is_string(f)) {
+        it->error = xasprintf("the record has no \"%s\" string", run->field);
+        return;
+    }
+    const char *text = json_string_value(f);
+    size_t len = json_string_length(f);
+    if (run->prefix && *run->prefix) {
+        char *full = xasprintf("%s%s", run->prefix, text);
+        it->len = bert_ids(&run->model, full, strlen(full), &it->ids, &it->truncated);
+        free(full);
+    } else {
+        it->len = bert_ids(&run->model, text, len, &it->ids, &it->truncated);
+    }
+}
+
+static int by_length(const void *a, const void *b, void *ctx)
+{
+    const struct run *run = ctx;
+    int x = run->items[*(const int *)a].len, y = run->items[*(const int *)b].len;
+    return x != y ? y - x : *(const int *)a - *(const int *)b;
+}
+
+static void embed_batch(void *ctx, size_t b, int worker)
+{
+    struct run *run = ctx;
+    size_t first = b * (size_t)run->batch;
+    size_t n = run->nordered - first < (size_t)run->batch ? run->nordered - first : (size_t)run->batch;
+    int **ids = xmalloc(n * sizeof *ids);
+    int *lens = xmalloc(n * sizeof *lens);
+    float *out = xmalloc(n * (size_t)run->model.hidden * sizeof *out);
+    for (size_t k = 0; k < n; k++) {
+        struct item *it = &run->items[run->order[first + k]];
+        ids[k] = it->ids;
+        lens[k] = it->len;
+    }
+    bert_forward(&run->model, (int)n, ids, lens, &run->work[worker], out);
+    for (size_t k = 0; k < n; k++)
+        memcpy(run->vecs + (size_t)run->order[first + k] * run->model.hidden,
+               out + k * (size_t)run->model.hidden, sizeof(float) * (size_t)run->model.hidden);
+    free(ids);
+    free(lens);
+    free(out);
+}
+
+static void set_vector(struct run *run, json_t *rec, const float *v)
+{
+    int d = run->model.hidden;
+    if (run->json_vec) {
+        json_t *a = json_array();
+        for (int i = 0; i < d; i++)
+            json_array_append_new(a, json_real(v[i]));
+        json_object_set_new(rec, "embedding", a);
+    } else {
+        unsigned char *bytes = xmalloc((size_t)d * 4);
+        for (int i = 0; i < d; i++) {
+            uint32_t u;
+            memcpy(&u, &v[i], 4);
+            bytes[4 * i] = (unsigned char)u;
+            bytes[4 * i + 1] = (unsigned char)(u >> 8);
+            bytes[4 * i + 2] = (unsigned char)(u >> 16);
+            bytes[4 * i + 3] = (unsigned char)(u >> 24);
+        }
+        gchar *b64 = g_base64_encode(bytes, (gsize)d * 4);
+        record_set_str(rec, "vec", b64);
+        g_free(b64);
+        free(bytes);
+    }
+    record_set_int(rec, "dim", d);
+    record_set_str(rec, "model", run->model.id);
+}
+
+static void tokens_out(struct run *run, struct item *it)
+{
+    json_t *f = json_object_get(it->rec, run->field);
+    struct wp_token *t;
+    size_t n = wordpiece_encode(run->model.tok, json_string_value(f), json_string_length(f), &t);
+    json_t *ids = json_array(), *toks = json_array();
+    int cls = wordpiece_cls(run->model.tok), sep = wordpiece_sep(run->model.tok);
+    json_array_append_new(ids, json_integer(cls));
+    json_array_append_new(toks, json_string(wordpiece_piece(run->model.tok, cls)));
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(ids, json_integer(t[i].id));
+        json_array_append_new(toks, json_string(wordpiece_piece(run->model.tok, t[i].id)));
+    }
+    json_array_append_new(ids, json_integer(sep));
+    json_array_append_new(toks, json_string(wordpiece_piece(run->model.tok, sep)));
+    json_object_set_new(it->rec, "ids", ids);
+    json_object_set_new(it->rec, "tokens", toks);
+    free(t);
+}
+
+static void window(struct run *run)
+{
+    if (!run->n)
+        return;
+    if (!run->tokenize) {
+        parallel_for(run->jobs, run->n, tokenize_one, run);
+        run->order = xreallocarray(run->order, run->n, sizeof *run->order);
+        run->nordered = 0;
+        for (size_t i = 0; i < run->n; i++)
+            if (run->items[i].rec && !run->items[i].error)
+                run->order[run->nordered++] = (int)i;
+        g_qsort_with_data(run->order, (gint)run->nordered, sizeof *run->order, by_length, run);
+        run->vecs = xreallocarray(run->vecs, run->n, sizeof(float) * (size_t)run->model.hidden);
+        size_t batches = (run->nordered + (size_t)run->batch - 1) / (size_t)run->batch;
+        /* Whole batches on separate threads when there are enough of them;
+         * otherwise one batch at a time with BLAS's own threads. */
+        if (batches >= (size_t)run->jobs) {
+            kernels_blas_threads(1);
+            parallel_for(run->jobs, batches, embed_batch, run);
+        } else {
+            kernels_blas_threads(run->jobs);
+            parallel_for(1, batches, embed_batch, run);
+        }
+    }
+    for (size_t i = 0; i < run->n; i++) {
+        struct item *it = &run->items[i];
+        if (!it->rec || it->error) {
+            const char *source = it->rec ? record_str(it->rec, "source") : NULL;
+            const char *id = it->rec ? record_str(it->rec, "id") : NULL;
+            report_fail(&run->rep, source ? source : it->where, id, "%s",
+                        it->error ? it->error : "unreadable record");
+        } else if (run->tokenize) {
+            if (!json_is_string(json_object_get(it->rec, run->field))) {
+                report_fail(&run->rep, it->where, record_str(it->rec, "id"),
+                            "the record has no \"%s\" string", run->field);
+            } else {
+                tokens_out(run, it);
+                output_record(&run->out, it->rec);
+                run->rep.ok++;
+            }
+        } else {
+            set_vector(run, it->rec, run->vecs + i * (size_t)run->model.hidden);
+            json_object_set_new(it->rec, "truncated", json_boolean(it->truncated));
+            run->truncated += (unsigned long long)it->truncated;
+            output_record(&run->out, it->rec);
+            run->rep.ok++;
+        }
+        json_decref(it->rec);
+        free(it->error);
+        free(it->ids);
+    }
+    run->n = 0;
+    output_flush(&run->out);
+    report_progress(&run->rep);
+}
+
+int main(int argc, char **argv)
+{
+    util_set_progname(argv[0]);
+    struct common_opts common;
+    common_opts_init(&common);
+    struct run run;
+    memset(&run, 0, sizeof run);
+    const char *model = getenv("LODE_EMBED_MODEL");
+    int query = 0, win = 4096;
+    run.field = "text";
+    run.batch = 32;
+    run.jobs = cpu_count();
+    const struct opt table[] = {
+        {'m', "model", OPT_STRING, &model, "DIR", "the embedding model (default $LODE_EMBED_MODEL)", 0},
+        {'f', "field", OPT_STRING, &run.field, "F", "embed this field instead of text", 0},
+        {0, "json-vec", OPT_FLAG, &run.json_vec, NULL,
+         "write the vector as a JSON array in embedding instead of base64 in vec", 1},
+        {0, "query", OPT_FLAG, &query, NULL, "the records are queries: use the model's query prompt", 1},
+        {0, "prefix", OPT_STRING, &run.prefix, "STR", "put STR before every text (e.g. \"query: \")", 0},
+        {'b', "batch", OPT_INT, &run.batch, "N", "texts per batch (default 32)", 0},
+        {'j', "jobs", OPT_INT, &run.jobs, "N", "threads (default: cores)", 0},
+        {0, "window", OPT_INT, &win, "N", "records read, sorted by length and embedded at a time (default 4096)", 0},
+        {0, "tokenize", OPT_FLAG, &run.tokenize, NULL,
+         "write each record's ids and tokens instead of embedding it", 1},
+        OPTS_COMMON(&common),
+        OPT_END,
+    };
+    const struct opts_program prog = {
+        "lode-embed",
+        "-m MODEL [OPTION]...",
+        "Add a sentence embedding to each record on standard input (vec, dim, model,\n"
+        "truncated), computed by a BERT-family encoder in sentence-transformers layout\n"
+        "(all-MiniLM-L6-v2, bge, e5, gte). Output keeps the input order.",
+        table,
+        "Exit status: 0 all records embedded, 1 some failed (see --errors), 2 usage,\n"
+        "3 fatal (the model cannot be loaded). See lode-embed(1) and lode-records(7).\n",
+    };
+    int first = opts_parse(&prog, argc, argv);
+    if (first != argc) {
+        fprintf(stderr, "lode-embed: records are read from standard input, not %s\n", argv[first]);
+        opts_usage(&prog, 1);
+        return LODE_EXIT_USAGE;
+    }
+    if (!model) {
+        fprintf(stderr, "lode-embed: no model: give -m DIR or set LODE_EMBED_MODEL\n");
+        opts_usage(&prog, 1);
+        return LODE_EXIT_USAGE;
+    }
+    if (run.batch < 1 || run.jobs < 1 || win < 1) {
+        fprintf(stderr, "lode-embed: --batch, -j and --window must be positive\n");
+        return LODE_EXIT_USAGE;
+    }
+    lode_error err;
+    if (bert_load(model, &run.model, &err) < 0)
+        die("cannot load the model %s: %s", model, err.msg);
+    if (query && !run.prefix) {
+        run.prefix = run.model.query_prompt;
+        if (!run.prefix)
+            warning("the model defines no query prompt; texts are embedded as they are "
+                    "(give --prefix if it wants one)");
+    } else if (!run.prefix) {
+        run.prefix = run.model.default_prompt;
+    }
+    run.work = xcalloc((size_t)run.jobs, sizeof *run.work);
+    run.items = xcalloc((size_t)win, sizeof *run.items);
+    report_open(&run.rep, "embed", "records", &common);
+    output_init(&run.out, 1);
+    struct lines lr;
+    lines_init(&lr, 0, common.max_line);
+    char *line;
+    size_t len;
+    int rc;
+    while ((rc = lines_next(&lr, &line, &len)) != LINE_EOF) {
+        if (rc == LINE_ERROR)
+            die("cannot read standard input: %s", strerror(errno));
+        if (rc == LINE_OK && strspn(line, " \t") == len)
+            continue;
+        struct item *it = &run.items[run.n++];
+        memset(it, 0, sizeof *it);
+        snprintf(it->where, sizeof it->where, "<stdin>:%llu", (unsigned long long)lr.lineno);
+        run.rep.records_in++;
+        if (rc == LINE_TOO_LONG) {
+            it->error = xasprintf("line of %zu bytes is longer than --max-line", len);
+        } else {
+            it->rec = record_parse(line, len, &err);
+            if (!it->rec)
+                it->error = xstrdup(err.msg);
+        }
+        if (run.n == (size_t)win)
+            window(&run);
+    }
+    window(&run);
+    run.rep.bytes_in = lr.bytes;
+    lines_free(&lr);
+    output_close(&run.out);
+    run.rep.records_out = run.out.records;
+    run.rep.bytes_out = run.out.bytes;
+    if (!run.tokenize)
+        buf_addf(&run.rep.summary_extra, "; %llu truncated to %d tokens", run.truncated,
+                 run.model.max_seq);
+    report_metric(&run.rep, "embed_truncated_total", "counter",
+                  "Texts cut to the model's window.", (double)run.truncated);
+    for (int w = 0; w < run.jobs; w++)
+        bert_work_free(&run.work[w]);
+    free(run.work);
+    free(run.items);
+    free(run.order);
+    free(run.vecs);
+    bert_free(&run.model);
+    return report_close(&run.rep);
+}
