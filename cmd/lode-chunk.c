@@ -12,9 +12,11 @@
 #include "opts.h"
 #include "record.h"
 #include "report.h"
+#include "wordpiece.h"
 
 struct run {
     int size, overlap;
+    struct wordpiece *tok; /* --tokenizer: count with a model's tokenizer */
     struct report rep;
     struct output out;
     unsigned long long chunks, empty;
@@ -32,7 +34,19 @@ static void chunk_record(struct run *run, json_t *rec, const char *where)
     const char *text = json_string_value(tv);
     size_t len = json_string_length(tv);
     struct span *tok;
-    size_t ntok = chunk_estimate_tokens(text, len, &tok);
+    size_t ntok;
+    if (run->tok) {
+        struct wp_token *wt;
+        ntok = wordpiece_encode(run->tok, text, len, &wt);
+        tok = xcalloc(ntok + 1, sizeof *tok);
+        for (size_t i = 0; i < ntok; i++) {
+            tok[i].start = wt[i].start;
+            tok[i].end = wt[i].end;
+        }
+        free(wt);
+    } else {
+        ntok = chunk_estimate_tokens(text, len, &tok);
+    }
     if (ntok == 0) {
         const char *ocr = record_str(rec, "ocr");
         if (ocr && !strcmp(ocr, "needed")) {
@@ -77,6 +91,17 @@ static void chunk_record(struct run *run, json_t *rec, const char *where)
     free(tok);
 }
 
+/* The model's window from sentence_bert_config.json, 0 when it says none. */
+static int model_window(const char *dir)
+{
+    char *path = xasprintf("%s/sentence_bert_config.json", dir);
+    json_t *c = json_load_file(path, 0, NULL);
+    free(path);
+    int n = (int)record_int(c, "max_seq_length", 0);
+    json_decref(c);
+    return n;
+}
+
 int main(int argc, char **argv)
 {
     util_set_progname(argv[0]);
@@ -84,12 +109,16 @@ int main(int argc, char **argv)
     common_opts_init(&common);
     struct run run;
     memset(&run, 0, sizeof run);
-    run.size = 256;
+    run.size = 0; /* 256, or what fits the model's window */
     run.overlap = 32;
+    const char *tokenizer = NULL;
     const struct opt table[] = {
-        {'s', "size", OPT_INT, &run.size, "N", "tokens per chunk at most (default 256)", 0},
+        {'s', "size", OPT_INT, &run.size, "N",
+         "tokens per chunk at most (default 256, or what the --tokenizer model's window holds)", 0},
         {'o', "overlap", OPT_INT, &run.overlap, "N",
          "tokens shared by consecutive chunks (default 32)", 0},
+        {'t', "tokenizer", OPT_STRING, &tokenizer, "MODEL",
+         "count tokens with MODEL's tokenizer (a lode-embed model directory)", 0},
         OPTS_COMMON(&common),
         OPT_END,
     };
@@ -99,7 +128,8 @@ int main(int argc, char **argv)
         "Split the text of page records (from lode-extract or lode-ocr) on standard input\n"
         "into chunk records of at most --size tokens, at headings first, then paragraphs,\n"
         "sentences, lines and words. Each chunk keeps its page's fields and adds chunk,\n"
-        "span (byte offsets into the page text) and tokens.",
+        "span (byte offsets into the page text) and tokens. Tokens are estimated, or\n"
+        "counted by a model's tokenizer with --tokenizer.",
         table,
         "Exit status: 0 all records chunked, 1 some failed (see --errors), 2 usage,\n"
         "3 fatal. See lode-chunk(1) and lode-records(7).\n",
@@ -110,9 +140,28 @@ int main(int argc, char **argv)
         opts_usage(&prog, 1);
         return LODE_EXIT_USAGE;
     }
+    int size_given = run.size != 0;
+    if (!size_given)
+        run.size = 256;
     if (run.size < 1 || run.overlap < 0 || run.overlap >= run.size) {
         fprintf(stderr, "lode-chunk: --size must be at least 1 and --overlap below it\n");
         return LODE_EXIT_USAGE;
+    }
+    if (tokenizer) {
+        lode_error err;
+        run.tok = wordpiece_load(tokenizer, &err);
+        if (!run.tok)
+            die("cannot load the tokenizer of %s: %s", tokenizer, err.msg);
+        /* the model adds [CLS] and [SEP] around each chunk */
+        int window = model_window(tokenizer);
+        if (window > 2 && run.size > window - 2) {
+            if (size_given)
+                warning("--size %d does not fit %s's window of %d tokens with [CLS] and [SEP]; "
+                        "using %d", run.size, tokenizer, window, window - 2);
+            run.size = window - 2;
+            if (run.overlap >= run.size)
+                run.overlap = run.size / 8;
+        }
     }
     report_open(&run.rep, "chunk", "records", &common);
     output_init(&run.out, 1);
@@ -155,5 +204,6 @@ int main(int argc, char **argv)
     if (run.empty)
         buf_addf(&run.rep.summary_extra, ", %llu blank pages", run.empty);
     report_metric(&run.rep, "chunks_total", "counter", "Chunks written.", (double)run.chunks);
+    wordpiece_free(run.tok);
     return report_close(&run.rep);
 }
