@@ -1,0 +1,94 @@
+# lode-embed against ../shared/ref/tiny-bert: vectors computed in float64 by
+# an independent PyTorch implementation, and token ids from Hugging Face
+# tokenizers.js.
+. "$LODE_ROOT/tests/lib.sh"
+M=$SHARED/models
+R=$SHARED/ref/tiny-bert
+cmp_emb() { "$BUILD/tests/embcmp" "$@"; }
+
+for v in f32 f16; do
+    jq -c '{text}' "$R/tiny-bert-$v.expected.ndjson" > "texts-$v.ndjson"
+    lode-embed -m "$M/tiny-bert-$v" < "texts-$v.ndjson" > "emb-$v.ndjson" 2> "emb-$v.err"
+    expect_eq "tiny-bert-$v: exit status 0" 0 $?
+    read -r _ n _ cos _ err _ agree < <(cmp_emb "$R/tiny-bert-$v.expected.ndjson" "emb-$v.ndjson")
+    expect_eq "tiny-bert-$v: a vector for each of the 20 reference texts" 20 "$n"
+    expect_ge "tiny-bert-$v: minimum cosine to the reference" 0.99999 "$cos"
+    expect_le "tiny-bert-$v: maximum absolute error to the reference" 0.0001 "$err"
+    expect_eq "tiny-bert-$v: truncated agrees with the reference" 1 "$agree"
+    expect_eq "tiny-bert-$v: ids after truncation are the reference's" \
+        "$(jq -c .ids "$R/tiny-bert-$v.expected.ndjson" | md5sum)" \
+        "$(lode-embed -m "$M/tiny-bert-$v" --tokenize < "texts-$v.ndjson" 2> /dev/null | jq -c .ids | md5sum)"
+done
+expect_eq "records carry dim 128, model name@hash and truncated" "true" \
+    "$(jq -s 'all(.[]; .dim == 128 and (.model | test("^tiny-bert-f32@[0-9a-f]{12}$")) and .truncated == false)' emb-f32.ndjson)"
+check "the model id tells the F16 weights from the F32 ones" \
+    test "$(jq -r .model emb-f32.ndjson | head -1)" != "$(jq -r .model emb-f16.ndjson | head -1)"
+
+# --tokenize reproduces tokenizers.js exactly: ids and pieces, specials included
+lode-embed -m "$M/tiny-bert-f32" --tokenize < "$R/wordpiece.ndjson" > tok.ndjson 2> /dev/null
+expect_eq "--tokenize: identical ids and tokens for the 20 texts of wordpiece.ndjson" \
+    "$(jq -c '[.ids, .tokens]' "$R/wordpiece.ndjson" | md5sum)" "$(jq -c '[.ids, .tokens]' tok.ndjson | md5sum)"
+
+# A text alone and in a batch of mixed lengths gives the same vector.
+for i in $(seq 1 20); do sed -n "${i}p" texts-f32.ndjson | lode-embed -m "$M/tiny-bert-f32" --json-vec 2> /dev/null; done > alone.ndjson
+lode-embed -m "$M/tiny-bert-f32" --json-vec --batch 32 -j 1 < texts-f32.ndjson > batch.ndjson 2> /dev/null
+read -r _ _ _ _ _ diff _ < <(cmp_emb alone.ndjson batch.ndjson)
+expect_le "alone and in one batch of 20 mixed lengths: maximum difference" 0.000001 "$diff"
+lode-embed -m "$M/tiny-bert-f32" --json-vec --batch 3 -j 2 < texts-f32.ndjson > j2.ndjson 2> /dev/null
+read -r _ _ _ _ _ diff _ < <(cmp_emb alone.ndjson j2.ndjson)
+expect_le "batches of 3 on two threads: same vectors, same order" 0.000001 "$diff"
+check "--json-vec and vec hold the same numbers" bash -c "'$BUILD/tests/embcmp' batch.ndjson emb-f32.ndjson | grep -q 'max_abs_error 0 '"
+
+# Truncation to max_seq_length (256): first 254 pieces, then [SEP]; counted.
+long=$(for i in $(seq 1 300); do printf 'word%d ' "$i"; done)
+printf '{"id":"long","text":"%s"}\n{"id":"short","text":"short"}\n' "$long" > long.ndjson
+lode-embed -m "$M/tiny-bert-f32" < long.ndjson > long.out 2> long.err
+expect_eq "a long text is truncated and says so" "true false" "$(jq -r .truncated long.out | tr '\n' ' ' | sed 's/ $//')"
+check "the summary counts truncated texts" grep -q '1 truncated to 256 tokens' long.err
+expect_ge "--tokenize does not truncate (ids of the long text)" 600 \
+    "$(lode-embed -m "$M/tiny-bert-f32" --tokenize < long.ndjson 2> /dev/null | head -1 | jq '.ids | length')"
+
+# --field, --prefix, pass-through fields, bad records
+printf '{"id":"a","title":"Paris is the capital of France.","keep":[1,2]}\n{"id":"b"}\nnot json\n' > fields.ndjson
+lode-embed -m "$M/tiny-bert-f32" --field title --errors ferr.ndjson < fields.ndjson > fields.out 2> fields.err
+expect_eq "records without the field fail alone: exit 1" 1 $?
+expect_eq "--field embeds another field; other fields pass through" "a [1,2] 128" \
+    "$(jq -r '"\(.id) \(.keep | tojson) \(.dim)"' fields.out)"
+check "a record without the field is an error" grep -q '"id":"b".*no \\"title\\" string' ferr.ndjson
+check "invalid JSON is an error naming its line" grep -q '"source":"<stdin>:3"' ferr.ndjson
+printf '{"text":"query: what is the capital of France?"}\n' | lode-embed -m "$M/tiny-bert-f32" --json-vec > pre1.out 2> /dev/null
+printf '{"text":"what is the capital of France?"}\n' | lode-embed -m "$M/tiny-bert-f32" --json-vec --prefix 'query: ' > pre2.out 2> /dev/null
+check "--prefix embeds the prefixed text" bash -c "'$BUILD/tests/embcmp' pre1.out pre2.out | grep -q 'max_abs_error 0 '"
+printf '{"text":"x"}\n' | lode-embed -m "$M/tiny-bert-f32" --query > /dev/null 2> query.err
+check "--query with a model without a query prompt says so" grep -q 'defines no query prompt' query.err
+printf '{"text":"x"}\n' | LODE_EMBED_MODEL=$M/tiny-bert-f32 lode-embed > env.out 2> /dev/null
+expect_eq "LODE_EMBED_MODEL is the default model" 128 "$(jq .dim env.out)"
+
+# Missing or corrupt models: a clear message and exit 3.
+model_fails() { # NAME DIR PATTERN
+    printf '{"text":"x"}\n' | lode-embed -m "$2" > /dev/null 2> "$1.err"
+    local rc=$?
+    if [ $rc = 3 ] && grep -q "$3" "$1.err"; then ok "$1: exit 3, '$3'"; else notok "$1: exit $rc: $(cat "$1.err")"; fi
+}
+model_fails "a missing model" no-such-model "cannot load the model no-such-model: no-such-model/config.json: no such file"
+mk() { rm -rf "$1" && mkdir -p "$1" && cp -r "$M/tiny-bert-f32/." "$1/" && chmod -R u+w "$1"; }
+mk cut && head -c 1000000 "$M/tiny-bert-f32/model.safetensors" > cut/model.safetensors
+model_fails "a truncated safetensors file" cut "lies outside the file's data"
+mk short && head -c 4 "$M/tiny-bert-f32/model.safetensors" > short/model.safetensors
+model_fails "a safetensors file of 4 bytes" short "too short"
+mk lie
+st=$M/tiny-bert-f32/model.safetensors
+n=$(od -An -tu8 -N8 "$st" | tr -d ' ')
+# the same header with one tensor's byte range 4 bytes longer than its shape
+dd if="$st" bs=1 skip=8 count="$n" status=none |
+    jq -c '."embeddings.LayerNorm.bias".data_offsets[1] += 4' > header.json
+truncate -s "$n" header.json # pad with NULs... and make them spaces, as the format wants
+tr '\0' ' ' < header.json > header.pad
+{ head -c 8 "$st"; cat header.pad; tail -c +$((9 + n)) "$st"; } > lie/model.safetensors
+model_fails "a header whose sizes lie" lie "its shape needs 512 bytes of F32 but it has 516"
+mk shapes && jq '.hidden_size = 64 | .num_attention_heads = 4' "$M/tiny-bert-f32/config.json" > shapes/config.json
+model_fails "a config that does not match the weights" shapes "has shape 30522x128, the config says 30522x64"
+mk notok && rm notok/tokenizer.json notok/vocab.txt
+model_fails "a model without a tokenizer" notok "no tokenizer.json or vocab.txt"
+mk badjson && printf '{"hidden_size": ' > badjson/config.json
+model_fails "a broken config.json" badjson "config.json"
