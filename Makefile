@@ -66,6 +66,10 @@ bench: all
 deps:
 	tests/deps.sh
 
+# Real models for users with the internet (checksummed); no test needs them.
+models:
+	models/fetch.sh
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 755 $(addprefix bin/,$(PROGRAMS)) $(DESTDIR)$(PREFIX)/bin/
@@ -75,5 +79,5 @@ install: all
 clean:
 	rm -rf build bin
 
-.PHONY: all check check-fast bench deps install clean
+.PHONY: all check check-fast bench deps models install clean
 .SECONDARY:

@@ -7,7 +7,7 @@ BUILD="build-essential pkg-config libpoppler-glib-dev libglib2.0-dev libcairo2-d
  tesseract-ocr-eng tesseract-ocr-osd"
 TEST="jq zip unzip poppler-utils groff-base groff man-db ghostscript util-linux time libtiff-tools
  tesseract-ocr"
-BENCH="hyperfine parallel debian-reference-en ocrmypdf img2pdf"
+BENCH="hyperfine parallel debian-reference-en ocrmypdf img2pdf python3-torch python3-numpy curl"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
