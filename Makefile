@@ -9,7 +9,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 OPT ?= -O2 -g
 WARN = -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
-CFLAGS_ALL = -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) -Ilib $(PKG_CFLAGS) $(CFLAGS)
+CFLAGS_ALL = -std=gnu11 -D_GNU_SOURCE -fopenmp-simd $(OPT) $(WARN) -Ilib $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lm $(LDLIBS)
 
 # SAN=1 builds into build/san and bin/san with ASan and UBSan.
@@ -32,8 +32,11 @@ UNIT_BIN = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 all: $(addprefix $(BIN)/,$(PROGRAMS)) $(UNIT_BIN)
 
-$(BUILD)/lib/%.o: lib/%.c lib/*.h | $(BUILD)/lib
-	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -c -o $@ $<
+$(BUILD)/lib/%.o: lib/%.c lib/*.h lib/*.inc | $(BUILD)/lib
+	$(CC) $(CFLAGS_ALL) $(SANFLAGS) $(CFLAGS_$*) -c -o $@ $<
+
+# the numeric kernels: let loops with comparisons and divisions vectorise
+CFLAGS_kernels = -fno-trapping-math -fno-math-errno
 
 $(BUILD)/cmd/%.o: cmd/%.c lib/*.h | $(BUILD)/cmd
 	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -c -o $@ $<

@@ -36,7 +36,8 @@ struct run {
     size_t nordered;
     float *vecs;      /* [n][hidden] */
     struct bert_work *work; /* one per worker */
-    unsigned long long truncated;
+    unsigned long long truncated, embedded;
+    double seconds; /* in the model, all windows together */
 };
 
 static void tokenize_one(void *ctx, size_t i, int worker)
@@ -152,6 +153,7 @@ static void window(struct run *run)
         g_qsort_with_data(run->order, (gint)run->nordered, sizeof *run->order, by_length, run);
         run->vecs = xreallocarray(run->vecs, run->n, sizeof(float) * (size_t)run->model.hidden);
         size_t batches = (run->nordered + (size_t)run->batch - 1) / (size_t)run->batch;
+        double t0 = now_seconds();
         /* Whole batches on separate threads when there are enough of them;
          * otherwise one batch at a time with BLAS's own threads. */
         if (batches >= (size_t)run->jobs) {
@@ -161,6 +163,8 @@ static void window(struct run *run)
             kernels_blas_threads(run->jobs);
             parallel_for(1, batches, embed_batch, run);
         }
+        run->seconds += now_seconds() - t0;
+        run->embedded += run->nordered;
     }
     for (size_t i = 0; i < run->n; i++) {
         struct item *it = &run->items[i];
@@ -292,8 +296,11 @@ int main(int argc, char **argv)
     run.rep.records_out = run.out.records;
     run.rep.bytes_out = run.out.bytes;
     if (!run.tokenize)
-        buf_addf(&run.rep.summary_extra, "; %llu truncated to %d tokens", run.truncated,
-                 run.model.max_seq);
+        buf_addf(&run.rep.summary_extra, "; %llu truncated to %d tokens; %.3f s in the model, %.1f texts/s",
+                 run.truncated, run.model.max_seq, run.seconds,
+                 run.seconds > 0 ? (double)run.embedded / run.seconds : 0.0);
+    report_metric(&run.rep, "embed_model_seconds", "counter",
+                  "Seconds spent in the model (tokenising and I/O not included).", run.seconds);
     report_metric(&run.rep, "embed_truncated_total", "counter",
                   "Texts cut to the model's window.", (double)run.truncated);
     for (int w = 0; w < run.jobs; w++)

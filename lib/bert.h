@@ -45,7 +45,9 @@ struct bert {
     struct safetensors st;
     struct wordpiece *tok;
     char *query_prompt, *default_prompt;
-    char id[160];               /* name@hash, what records carry as "model" */
+    char id[160];               /* name@hash, what records carry as "model"; the hash
+                                 * covers config, tokenizer and weights (sampled
+                                 * past 64 MiB) */
 };
 
 struct bert_work {

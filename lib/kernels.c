@@ -2,7 +2,59 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
+
+
+/* Two copies of the elementwise kernels: AVX2 + FMA, and the baseline. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_AVX2_COPY 1
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define SIMD(name) name##_avx2
+#include "kernels_simd.inc"
+#undef SIMD
+#pragma GCC pop_options
+static int avx2(void)
+{
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#else
+static int avx2(void)
+{
+    return 0;
+}
+#endif
+#define SIMD(name) name##_base
+#include "kernels_simd.inc"
+#undef SIMD
+
+#ifdef HAVE_AVX2_COPY
+#define DISPATCH(name, ...) (avx2() ? name##_avx2(__VA_ARGS__) : name##_base(__VA_ARGS__))
+#else
+#define DISPATCH(name, ...) name##_base(__VA_ARGS__)
+#endif
+
+void layer_norm(float *x, int n, int d, const float *g, const float *b, float eps)
+{
+    DISPATCH(layer_norm, x, n, d, g, b, eps);
+}
+
+void residual_layer_norm(float *y, const float *bias, const float *res, int n, int d,
+                         const float *g, const float *b, float eps)
+{
+    DISPATCH(residual_layer_norm, y, bias, res, n, d, g, b, eps);
+}
+
+void bias_gelu_erf(float *x, int n, int d, const float *bias)
+{
+    DISPATCH(bias_gelu_erf, x, n, d, bias);
+}
+
+void softmax_rows(float *x, int rows, int cols)
+{
+    DISPATCH(softmax_rows, x, rows, cols);
+}
 
 void linear(const float *x, int n, int in, const float *w, const float *b, int out, float *y)
 {
@@ -12,25 +64,6 @@ void linear(const float *x, int n, int in, const float *w, const float *b, int o
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, x, in, w, in,
                 b ? 1.0f : 0.0f, y, out);
-}
-
-void layer_norm(float *x, int n, int d, const float *g, const float *b, float eps)
-{
-    for (int i = 0; i < n; i++) {
-        float *r = x + (size_t)i * d;
-        double mean = 0, var = 0;
-        for (int j = 0; j < d; j++)
-            mean += r[j];
-        mean /= d;
-        for (int j = 0; j < d; j++) {
-            double t = r[j] - mean;
-            var += t * t;
-        }
-        var /= d;
-        float inv = (float)(1.0 / sqrt(var + eps)), m = (float)mean;
-        for (int j = 0; j < d; j++)
-            r[j] = (r[j] - m) * inv * g[j] + b[j];
-    }
 }
 
 void gelu_erf(float *x, size_t n)
@@ -45,24 +78,6 @@ void gelu_tanh(float *x, size_t n)
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
         x[i] = 0.5f * v * (1.0f + tanhf(c * (v + 0.044715f * v * v * v)));
-    }
-}
-
-void softmax_rows(float *x, int rows, int cols)
-{
-    for (int i = 0; i < rows; i++) {
-        float *r = x + (size_t)i * cols;
-        float mx = r[0];
-        for (int j = 1; j < cols; j++)
-            mx = r[j] > mx ? r[j] : mx;
-        float sum = 0;
-        for (int j = 0; j < cols; j++) {
-            r[j] = expf(r[j] - mx);
-            sum += r[j];
-        }
-        float inv = 1.0f / sum;
-        for (int j = 0; j < cols; j++)
-            r[j] *= inv;
     }
 }
 

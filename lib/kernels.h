@@ -19,6 +19,15 @@ void linear(const float *x, int n, int in, const float *w, const float *b, int o
  * then scaled by g[d] and shifted by b[d]; in place. */
 void layer_norm(float *x, int n, int d, const float *g, const float *b, float eps);
 
+/* y[n, d] = LayerNorm(y + bias[d] + res[n, d]) with g and b, in place: the
+ * end of a transformer sub-block, in one pass. */
+void residual_layer_norm(float *y, const float *bias, const float *res, int n, int d,
+                         const float *g, const float *b, float eps);
+
+/* x[n, d] = GELU(x + bias[d]), exact (erf) form, in place. erf is a
+ * rational approximation accurate to a few float ulp. */
+void bias_gelu_erf(float *x, int n, int d, const float *bias);
+
 /* GELU in place: exact 0.5 x (1 + erf(x / sqrt 2)), or the tanh form. */
 void gelu_erf(float *x, size_t n);
 void gelu_tanh(float *x, size_t n);
