@@ -281,10 +281,6 @@ void bert_free(struct bert *m)
 void bert_work_free(struct bert_work *w)
 {
     free(w->x);
-    free(w->q);
-    free(w->k);
-    free(w->v);
-    free(w->ctx);
     free(w->tmp);
     free(w->inter);
     free(w->scores);
@@ -323,14 +319,17 @@ static void grow(float **p, size_t n)
 static void reserve(struct bert_work *w, const struct bert *m, size_t tokens, size_t max_len, int n)
 {
     if (tokens > w->cap_tokens) {
-        size_t h = (size_t)m->hidden;
+        size_t h = (size_t)m->hidden, i = (size_t)m->inter;
         grow(&w->x, tokens * h);
-        grow(&w->q, tokens * h);
-        grow(&w->k, tokens * h);
-        grow(&w->v, tokens * h);
-        grow(&w->ctx, tokens * h);
         grow(&w->tmp, tokens * h);
-        grow(&w->inter, tokens * (size_t)m->inter);
+        /* q, k, v and the attention output are dead by the time the
+         * feed-forward layer runs: they share its buffer */
+        size_t shared = tokens * (i > 4 * h ? i : 4 * h);
+        grow(&w->inter, shared);
+        w->q = w->inter;
+        w->k = w->q + tokens * h;
+        w->v = w->k + tokens * h;
+        w->ctx = w->v + tokens * h;
         w->cap_tokens = tokens;
     }
     if (max_len > w->cap_len) {

@@ -51,7 +51,9 @@ struct bert {
 };
 
 struct bert_work {
-    float *x, *q, *k, *v, *ctx, *tmp, *inter, *scores;
+    float *x, *tmp, *scores;
+    float *inter;               /* the feed-forward activations, and ... */
+    float *q, *k, *v, *ctx;     /* ... the attention's, in the same memory */
     int *starts;
     size_t cap_tokens, cap_len, cap_seqs;
 };

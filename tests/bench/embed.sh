@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Benchmark: lode-embed against PyTorch (Debian's python3-torch) running the
+# same BERT forward in float32 on the same weights, in the same run. Not a
+# test: nothing here passes or fails on time.
+#
+# The model has all-MiniLM-L6-v2's exact shape (6 layers, 384 hidden, 12
+# heads, 1536 feed-forward, 30522 pieces) with random weights written by
+# tests/c/mkbert, and MiniLM's real tokenizer. The texts: 256 chunks of the
+# Debian Reference cut to 126 pieces by lode-chunk --tokenizer, so about 128
+# tokens with [CLS] and [SEP]. Batch 32, two threads. PyTorch gets the token
+# ids (so its time has no tokenising), OMP_WAIT_POLICY=PASSIVE, inference
+# mode, batches sorted by length and padded as sentence-transformers does;
+# both report the seconds spent in the model alone.
+set -eu
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=$ROOT/bin
+BUILD=$ROOT/build
+SHARED=${LODE_SHARED:-$ROOT/../shared}
+PDF=${PDF:-/usr/share/debian-reference/debian-reference.en.pdf}
+PY=/usr/bin/python3
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+J=2
+export OMP_WAIT_POLICY=PASSIVE
+"$PY" -c 'import torch, numpy' 2> /dev/null || { echo "python3-torch is missing: run make deps" >&2; exit 1; }
+M=$W/minilm-shape
+mkdir -p "$M"
+"$BUILD/tests/mkbert" "$M"
+cp "$SHARED"/models/all-MiniLM-L6-v2-tokenizer/{tokenizer.json,vocab.txt,tokenizer_config.json} "$M"/
+"$BIN/lode-extract" "$PDF" 2> /dev/null | "$BIN/lode-chunk" --tokenizer "$M" --size 126 --overlap 0 2> /dev/null |
+    jq -c 'select(.tokens >= 120) | {text}' | head -256 > "$W/texts.ndjson"
+"$BIN/lode-embed" -m "$M" --tokenize < "$W/texts.ndjson" > "$W/ids.ndjson" 2> /dev/null
+n=$(wc -l < "$W/texts.ndjson")
+tokens=$(jq '.ids | length' "$W/ids.ndjson" | awk '{ s += $1 } END { print s }')
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+lode_seconds() { # ARGS...: the seconds lode-embed spent in the model
+    "$BIN/lode-embed" -m "$M" "$@" < "$W/in.ndjson" 2>&1 > "$W/lode.ndjson" | grep -o '[0-9.]* s in the model' | cut -d' ' -f1
+}
+echo "# lode-embed vs PyTorch $("$PY" -c 'import torch; print(torch.__version__)'), $(nproc) cores, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
+echo "# model: all-MiniLM-L6-v2 shape, $(du -m "$M/model.safetensors" | cut -f1) MB; $n texts, $tokens tokens"
+echo
+
+cp "$W/texts.ndjson" "$W/in.ndjson"
+ours=$(for i in 1 2 3; do lode_seconds --batch 32 -j $J; done | median)
+theirs=$(for i in 1 2 3; do "$PY" "$ROOT/tests/bench/torch_bert.py" "$M" "$W/ids.ndjson" 32 $J "$W/torch.ndjson"; done | median)
+agree=$("$BUILD/tests/embcmp" "$W/torch.ndjson" "$W/lode.ndjson")
+awk -v n="$n" -v a="$ours" -v b="$theirs" 'BEGIN {
+    printf "throughput, batch 32, %d threads:\n", '$J'
+    printf "  PyTorch      %7.1f texts/s (%.2f s in the model)\n", n / b, b
+    printf "  lode-embed   %7.1f texts/s (%.2f s in the model)   %.2fx PyTorch\n", n / a, a, b / a }'
+echo "  the two agree: $agree"
+/usr/bin/time -f '%e %M' -o "$W/time" "$BIN/lode-embed" -m "$M" -j $J < "$W/texts.ndjson" > /dev/null 2>&1
+read -r wall rss < "$W/time"
+echo "  lode-embed end to end (loading, tokenising, JSON): $wall s; peak memory $((rss / 1024)) MB" \
+    "(model $(du -m "$M/model.safetensors" | cut -f1) MB)"
+
+echo
+head -64 "$W/texts.ndjson" > "$W/in.ndjson"
+head -64 "$W/ids.ndjson" > "$W/ids64.ndjson"
+for t in 1 $J; do
+    ours=$(lode_seconds --batch 1 --window 1 -j $t)
+    theirs=$("$PY" "$ROOT/tests/bench/torch_bert.py" "$M" "$W/ids64.ndjson" 1 $t "$W/torch.ndjson")
+    awk -v a="$ours" -v b="$theirs" -v t=$t 'BEGIN {
+        printf "batch-1 latency, %d thread(s): PyTorch %.1f ms, lode-embed %.1f ms per text (%.2fx)\n",
+            t, b / 64 * 1000, a / 64 * 1000, b / a }'
+done
