@@ -310,6 +310,8 @@ int bert_ids(const struct bert *m, const char *text, size_t len, int **ids, int 
 
 /* ---- the forward pass ---- */
 
+#define BERT_GROUP_TOKENS 1024
+
 static void grow(float **p, size_t n)
 {
     free(*p);
@@ -343,8 +345,27 @@ static void reserve(struct bert_work *w, const struct bert *m, size_t tokens, si
     }
 }
 
+static void forward_group(const struct bert *m, int n, int *const *ids, const int *lens,
+                          struct bert_work *w, float *out);
+
 void bert_forward(const struct bert *m, int n, int *const *ids, const int *lens,
                   struct bert_work *w, float *out)
+{
+    /* Sequences are run in groups of about BERT_GROUP_TOKENS tokens: the
+     * activations of a group stay in the caches (measured faster than one
+     * big product), and packing makes the result independent of grouping. */
+    int s = 0;
+    while (s < n) {
+        int e = s + 1, tokens = lens[s];
+        while (e < n && tokens + lens[e] <= BERT_GROUP_TOKENS)
+            tokens += lens[e++];
+        forward_group(m, e - s, ids + s, lens + s, w, out + (size_t)s * m->hidden);
+        s = e;
+    }
+}
+
+static void forward_group(const struct bert *m, int n, int *const *ids, const int *lens,
+                          struct bert_work *w, float *out)
 {
     size_t T = 0, max_len = 1;
     for (int s = 0; s < n; s++) {

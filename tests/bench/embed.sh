@@ -41,13 +41,21 @@ echo "# model: all-MiniLM-L6-v2 shape, $(du -m "$M/model.safetensors" | cut -f1)
 echo
 
 cp "$W/texts.ndjson" "$W/in.ndjson"
-ours=$(for i in 1 2 3; do lode_seconds --batch 32 -j $J; done | median)
-theirs=$(for i in 1 2 3; do "$PY" "$ROOT/tests/bench/torch_bert.py" "$M" "$W/ids.ndjson" 32 $J "$W/torch.ndjson"; done | median)
+# five runs each, taken in turns so that the machine's moods hit both
+: > "$W/ours"
+: > "$W/theirs"
+for i in 1 2 3 4 5; do
+    lode_seconds --batch 32 -j $J >> "$W/ours"
+    "$PY" "$ROOT/tests/bench/torch_bert.py" "$M" "$W/ids.ndjson" 32 $J "$W/torch.ndjson" >> "$W/theirs"
+done
+ours=$(median < "$W/ours")
+theirs=$(median < "$W/theirs")
 agree=$("$BUILD/tests/embcmp" "$W/torch.ndjson" "$W/lode.ndjson")
 awk -v n="$n" -v a="$ours" -v b="$theirs" 'BEGIN {
     printf "throughput, batch 32, %d threads:\n", '$J'
     printf "  PyTorch      %7.1f texts/s (%.2f s in the model)\n", n / b, b
     printf "  lode-embed   %7.1f texts/s (%.2f s in the model)   %.2fx PyTorch\n", n / a, a, b / a }'
+echo "  medians of 5 runs; all runs: PyTorch $(sort -n "$W/theirs" | tr '\n' ' ')s, lode $(sort -n "$W/ours" | tr '\n' ' ')s"
 echo "  the two agree: $agree"
 /usr/bin/time -f '%e %M' -o "$W/time" "$BIN/lode-embed" -m "$M" -j $J < "$W/texts.ndjson" > /dev/null 2>&1
 read -r wall rss < "$W/time"
@@ -58,8 +66,10 @@ echo
 head -64 "$W/texts.ndjson" > "$W/in.ndjson"
 head -64 "$W/ids.ndjson" > "$W/ids64.ndjson"
 for t in 1 $J; do
+    # one text at a time; both use t threads for BLAS too (OpenBLAS would
+    # otherwise give PyTorch all cores whatever torch.set_num_threads says)
     ours=$(lode_seconds --batch 1 --window 1 -j $t)
-    theirs=$("$PY" "$ROOT/tests/bench/torch_bert.py" "$M" "$W/ids64.ndjson" 1 $t "$W/torch.ndjson")
+    theirs=$(OPENBLAS_NUM_THREADS=$t "$PY" "$ROOT/tests/bench/torch_bert.py" "$M" "$W/ids64.ndjson" 1 $t "$W/torch.ndjson")
     awk -v a="$ours" -v b="$theirs" -v t=$t 'BEGIN {
         printf "batch-1 latency, %d thread(s): PyTorch %.1f ms, lode-embed %.1f ms per text (%.2fx)\n",
             t, b / 64 * 1000, a / 64 * 1000, b / a }'
