@@ -53,7 +53,13 @@ static void add_piece(struct wordpiece *wp, const char *piece, int id)
             wp->pieces[i] = NULL;
         wp->n = id + 1;
     }
-    free(wp->pieces[id]);
+    if (wp->pieces[id]) {
+        /* the same id again (added tokens repeat the vocabulary's): the
+         * table's key is the old string, drop it before freeing it */
+        if (GPOINTER_TO_INT(g_hash_table_lookup(wp->ids, wp->pieces[id])) == id + 1)
+            g_hash_table_remove(wp->ids, wp->pieces[id]);
+        free(wp->pieces[id]);
+    }
     wp->pieces[id] = xstrdup(piece);
     g_hash_table_replace(wp->ids, wp->pieces[id], GINT_TO_POINTER(id + 1));
 }
