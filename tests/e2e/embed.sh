@@ -92,3 +92,38 @@ mk notok && rm notok/tokenizer.json notok/vocab.txt
 model_fails "a model without a tokenizer" notok "no tokenizer.json or vocab.txt"
 mk badjson && printf '{"hidden_size": ' > badjson/config.json
 model_fails "a broken config.json" badjson "config.json"
+
+# Tensor names with a "bert." prefix (as BertModel checkpoints save them)
+mk prefixed
+st=$M/tiny-bert-f32/model.safetensors
+n=$(od -An -tu8 -N8 "$st" | tr -d ' ')
+dd if="$st" bs=1 skip=8 count="$n" status=none |
+    jq -c 'with_entries(if .key == "__metadata__" then . else .key = "bert." + .key end)' | tr -d '\n' > prefixed.json
+hl=$(wc -c < prefixed.json)
+{
+    for i in 0 1 2 3 4 5 6 7; do printf "\\$(printf '%03o' $(( (hl >> (8 * i)) & 255 )))"; done
+    cat prefixed.json
+    tail -c +$((9 + n)) "$st"
+} > prefixed/model.safetensors
+lode-embed -m prefixed --json-vec < texts-f32.ndjson > prefixed.out 2> /dev/null
+check "tensor names with a bert. prefix give the same vectors" \
+    bash -c "'$BUILD/tests/embcmp' batch.ndjson prefixed.out | grep -q 'max_abs_error 0 '"
+
+# Pooling and normalisation follow the sentence-transformers modules.
+mk cls && printf '{"pooling_mode_cls_token": true}\n' > cls/1_Pooling/config.json
+mk nonorm && jq 'map(select(.type | contains("Normalize") | not))' "$M/tiny-bert-f32/modules.json" > nonorm/modules.json
+for v in cls nonorm; do
+    lode-embed -m "$v" --json-vec < texts-f32.ndjson > "$v.out" 2> /dev/null
+done
+norms() { jq -r '[.embedding[] | . * .] | add | sqrt * 1000 | round / 1000' "$1" | sort -u | tr '\n' ' '; }
+expect_eq "with a Normalize module vectors have length 1" "1 " "$(norms batch.ndjson)"
+check "without a Normalize module they are not normalised" test "$(norms nonorm.out)" != "1 "
+check "CLS pooling gives other vectors than mean pooling" \
+    bash -c "'$BUILD/tests/embcmp' batch.ndjson cls.out | awk '{ exit !(\$4 < 0.99) }'"
+lode-embed -m nonorm --json-vec < texts-f32.ndjson 2> /dev/null | jq -c .embedding > mean.raw
+mk maxraw && printf '{"pooling_mode_max_tokens": true}\n' > maxraw/1_Pooling/config.json
+cp nonorm/modules.json maxraw/
+lode-embed -m maxraw --json-vec < texts-f32.ndjson 2> /dev/null | jq -c .embedding > max.raw
+expect_eq "max pooling: every component is at least the mean pooling's (both unnormalised)" "true" \
+    "$(jq -n --slurpfile a mean.raw --slurpfile b max.raw \
+        '[range(0; $a | length) as $i | range(0; 128) as $j | $b[$i][$j] >= $a[$i][$j] - 1e-6] | all')"
