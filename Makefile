@@ -3,14 +3,14 @@
 
 PREFIX ?= /usr/local
 CC ?= cc
-PKGS = poppler-glib glib-2.0 cairo libarchive libxml-2.0 jansson libutf8proc tesseract lept openblas
+PKGS = poppler-glib glib-2.0 cairo libarchive libxml-2.0 jansson libutf8proc tesseract lept openblas lmdb
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 OPT ?= -O2 -g
 WARN = -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS_ALL = -std=gnu11 -D_GNU_SOURCE -fopenmp-simd $(OPT) $(WARN) -Ilib $(PKG_CFLAGS) $(CFLAGS)
-LDLIBS_ALL = $(PKG_LIBS) -lm $(LDLIBS)
+LDLIBS_ALL = $(PKG_LIBS) -lstemmer -lm $(LDLIBS)
 
 # SAN=1 builds into build/san and bin/san with ASan and UBSan.
 ifeq ($(SAN),1)
@@ -24,7 +24,7 @@ BIN = bin
 SANFLAGS =
 endif
 
-PROGRAMS = lode-extract lode-ocr lode-chunk lode-embed
+PROGRAMS = lode-extract lode-ocr lode-chunk lode-embed lode-index lode-query
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
 UNIT_SRC = $(wildcard tests/c/*.c)

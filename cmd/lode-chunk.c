@@ -8,7 +8,7 @@
 #include "buf.h"
 #include "chunk.h"
 #include "hash.h"
-#include "lines.h"
+#include "input.h"
 #include "opts.h"
 #include "record.h"
 #include "report.h"
@@ -165,40 +165,19 @@ int main(int argc, char **argv)
     }
     report_open(&run.rep, "chunk", "records", &common);
     output_init(&run.out, 1);
-    struct lines lr;
-    lines_init(&lr, 0, common.max_line);
-    char *line;
-    size_t len;
-    int rc;
-    while ((rc = lines_next(&lr, &line, &len)) != LINE_EOF) {
-        char where[64];
-        if (rc == LINE_ERROR)
-            die("cannot read standard input: %s", strerror(errno));
-        snprintf(where, sizeof where, "<stdin>:%llu", (unsigned long long)lr.lineno);
-        if (rc == LINE_TOO_LONG) {
-            run.rep.records_in++;
-            report_fail(&run.rep, where, NULL,
-                        "line of %zu bytes is longer than --max-line", len);
-            continue;
-        }
-        if (strspn(line, " \t") == len)
-            continue;
-        run.rep.records_in++;
-        lode_error err;
-        json_t *rec = record_parse(line, len, &err);
-        if (!rec) {
-            report_fail(&run.rep, where, NULL, "%s", err.msg);
-            continue;
-        }
-        chunk_record(&run, rec, where);
+    struct input in;
+    input_init(&in, 0, &run.rep, common.max_line, 0);
+    json_t *rec;
+    while ((rec = input_next(&in))) {
+        chunk_record(&run, rec, in.where);
         json_decref(rec);
         output_flush(&run.out);
         report_progress(&run.rep);
     }
-    lines_free(&lr);
+    input_free(&in);
     output_close(&run.out);
     run.rep.records_out = run.out.records;
-    run.rep.bytes_in = lr.bytes;
+    run.rep.bytes_in = in.lr.bytes;
     run.rep.bytes_out = run.out.bytes;
     buf_addf(&run.rep.summary_extra, "; %llu chunks", run.chunks);
     if (run.empty)

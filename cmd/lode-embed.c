@@ -54,13 +54,7 @@ static void tokenize_one(void *ctx, size_t i, int worker)
     }
     const char *text = json_string_value(f);
     size_t len = json_string_length(f);
-    if (run->prefix && *run->prefix) {
-        char *full = xasprintf("%s%s", run->prefix, text);
-        it->len = bert_ids(&run->model, full, strlen(full), &it->ids, &it->truncated);
-        free(full);
-    } else {
-        it->len = bert_ids(&run->model, text, len, &it->ids, &it->truncated);
-    }
+    it->len = bert_ids(&run->model, run->prefix, text, len, &it->ids, &it->truncated);
 }
 
 static int by_length(const void *a, const void *b, void *ctx)
@@ -95,26 +89,7 @@ static void embed_batch(void *ctx, size_t b, int worker)
 static void set_vector(struct run *run, json_t *rec, const float *v)
 {
     int d = run->model.hidden;
-    if (run->json_vec) {
-        json_t *a = json_array();
-        for (int i = 0; i < d; i++)
-            json_array_append_new(a, json_real(v[i]));
-        json_object_set_new(rec, "embedding", a);
-    } else {
-        unsigned char *bytes = xmalloc((size_t)d * 4);
-        for (int i = 0; i < d; i++) {
-            uint32_t u;
-            memcpy(&u, &v[i], 4);
-            bytes[4 * i] = (unsigned char)u;
-            bytes[4 * i + 1] = (unsigned char)(u >> 8);
-            bytes[4 * i + 2] = (unsigned char)(u >> 16);
-            bytes[4 * i + 3] = (unsigned char)(u >> 24);
-        }
-        gchar *b64 = g_base64_encode(bytes, (gsize)d * 4);
-        record_set_str(rec, "vec", b64);
-        g_free(b64);
-        free(bytes);
-    }
+    record_set_vector(rec, v, d, run->json_vec);
     record_set_int(rec, "dim", d);
     record_set_str(rec, "model", run->model.id);
 }

@@ -288,10 +288,22 @@ void bert_work_free(struct bert_work *w)
     memset(w, 0, sizeof *w);
 }
 
-int bert_ids(const struct bert *m, const char *text, size_t len, int **ids, int *truncated)
+int bert_ids(const struct bert *m, const char *prefix, const char *text, size_t len, int **ids,
+             int *truncated)
 {
     struct wp_token *t;
-    size_t n = wordpiece_encode(m->tok, text, len, &t);
+    size_t n;
+    if (prefix && *prefix) {
+        size_t pl = strlen(prefix);
+        char *full = xmalloc(pl + len + 1);
+        memcpy(full, prefix, pl);
+        memcpy(full + pl, text, len);
+        full[pl + len] = 0;
+        n = wordpiece_encode(m->tok, full, pl + len, &t);
+        free(full);
+    } else {
+        n = wordpiece_encode(m->tok, text, len, &t);
+    }
     size_t keep = n;
     *truncated = 0;
     if (keep > (size_t)m->max_seq - 2) {
@@ -439,4 +451,13 @@ static void forward_group(const struct bert *m, int n, int *const *ids, const in
         if (m->normalize)
             l2_normalize(o, H);
     }
+}
+
+void bert_embed(const struct bert *m, const char *prefix, const char *text, size_t len,
+                struct bert_work *w, float *out)
+{
+    int *ids, truncated;
+    int n = bert_ids(m, prefix, text, len, &ids, &truncated);
+    bert_forward(m, 1, &ids, &n, w, out);
+    free(ids);
 }

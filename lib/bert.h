@@ -62,12 +62,18 @@ int bert_load(const char *dir, struct bert *m, lode_error *err);
 void bert_free(struct bert *m);
 void bert_work_free(struct bert_work *w);
 
-/* The ids of a text: [CLS], at most max_seq - 2 pieces, [SEP]. Returns the
- * count; *truncated tells whether pieces were cut. */
-int bert_ids(const struct bert *m, const char *text, size_t len, int **ids, int *truncated);
+/* The ids of prefix (a prompt such as "query: ", or NULL) and text: [CLS],
+ * at most max_seq - 2 pieces, [SEP]. Returns the count; *truncated tells
+ * whether pieces were cut. */
+int bert_ids(const struct bert *m, const char *prefix, const char *text, size_t len, int **ids,
+             int *truncated);
 
 /* Embeds n id sequences into out[n][hidden]. */
 void bert_forward(const struct bert *m, int n, int *const *ids, const int *lens,
                   struct bert_work *w, float *out);
+
+/* One text's vector into out[hidden]. */
+void bert_embed(const struct bert *m, const char *prefix, const char *text, size_t len,
+                struct bert_work *w, float *out);
 
 #endif

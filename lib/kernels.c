@@ -56,6 +56,16 @@ void softmax_rows(float *x, int rows, int cols)
     DISPATCH(softmax_rows, x, rows, cols);
 }
 
+float dot_f32(const float *a, const float *b, int n)
+{
+    return DISPATCH(dot_f32, a, b, n);
+}
+
+float dot_f32_i8(const float *a, const int8_t *b, int n)
+{
+    return DISPATCH(dot_f32_i8, a, b, n);
+}
+
 void linear(const float *x, int n, int in, const float *w, const float *b, int out, float *y)
 {
     if (b) {

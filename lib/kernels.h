@@ -50,6 +50,10 @@ void attention_packed(const float *q, const float *k, const float *v, float *out
 /* x[d] scaled to unit length (a zero vector stays zero). */
 void l2_normalize(float *x, int d);
 
+/* Inner products: float . float, and float . int8. */
+float dot_f32(const float *a, const float *b, int n);
+float dot_f32_i8(const float *a, const int8_t *b, int n);
+
 /* IEEE half and bfloat16 to float. */
 float f16_to_f32(uint16_t h);
 float bf16_to_f32(uint16_t h);

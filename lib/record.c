@@ -163,3 +163,83 @@ void output_close(struct output *o)
     output_flush(o);
     buf_free(&o->pending);
 }
+
+void record_set_vector(json_t *rec, const float *v, int dim, int as_array)
+{
+    if (as_array) {
+        json_t *a = json_array();
+        for (int i = 0; i < dim; i++)
+            json_array_append_new(a, json_real(v[i]));
+        json_object_set_new(rec, "embedding", a);
+        return;
+    }
+    unsigned char *bytes = xmalloc((size_t)dim * 4 + 1);
+    for (int i = 0; i < dim; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], 4);
+        bytes[4 * i] = (unsigned char)u;
+        bytes[4 * i + 1] = (unsigned char)(u >> 8);
+        bytes[4 * i + 2] = (unsigned char)(u >> 16);
+        bytes[4 * i + 3] = (unsigned char)(u >> 24);
+    }
+    gchar *b64 = g_base64_encode(bytes, (gsize)dim * 4);
+    record_set_str(rec, "vec", b64);
+    g_free(b64);
+    free(bytes);
+}
+
+float *record_vector(const json_t *rec, int *dim, lode_error *err)
+{
+    json_t *vec = json_object_get(rec, "vec");
+    json_t *arr = json_object_get(rec, "embedding");
+    float *v = NULL;
+    err->msg[0] = 0;
+    if (json_is_array(vec) && !arr)
+        arr = vec; /* a query may give its vector as a JSON array */
+    if (json_is_string(vec)) {
+        gsize n = 0;
+        guchar *bytes = g_base64_decode(json_string_value(vec), &n);
+        if (!bytes || n == 0 || n % 4 || n / 4 > 1 << 20) {
+            g_free(bytes);
+            lode_seterr(err, "vec is not base64 of float32 values");
+            return NULL;
+        }
+        *dim = (int)(n / 4);
+        v = xmalloc(n);
+        for (gsize i = 0; i < n / 4; i++) {
+            uint32_t u = (uint32_t)bytes[4 * i] | (uint32_t)bytes[4 * i + 1] << 8 |
+                         (uint32_t)bytes[4 * i + 2] << 16 | (uint32_t)bytes[4 * i + 3] << 24;
+            memcpy(&v[i], &u, 4);
+        }
+        g_free(bytes);
+    } else if (vec && !json_is_array(vec) && !json_is_null(vec)) {
+        lode_seterr(err, "vec is neither a base64 string nor an array of numbers");
+        return NULL;
+    } else if (json_is_array(arr)) {
+        size_t n = json_array_size(arr);
+        if (n == 0 || n > 1 << 20) {
+            lode_seterr(err, "the vector has %zu values", n);
+            return NULL;
+        }
+        *dim = (int)n;
+        v = xmalloc(sizeof *v * n);
+        for (size_t i = 0; i < n; i++) {
+            json_t *x = json_array_get(arr, i);
+            if (!json_is_number(x)) {
+                free(v);
+                lode_seterr(err, "the vector holds something that is not a number");
+                return NULL;
+            }
+            v[i] = (float)json_number_value(x);
+        }
+    } else {
+        return NULL;
+    }
+    for (int i = 0; i < *dim; i++)
+        if (!(v[i] == v[i]) || v[i] > 3e38f || v[i] < -3e38f) {
+            free(v);
+            lode_seterr(err, "the vector holds NaN or infinite values");
+            return NULL;
+        }
+    return v;
+}

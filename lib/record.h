@@ -36,6 +36,14 @@ void record_set_int(json_t *rec, const char *key, long long v);
 /* Returns the object rec[key], creating it when missing or not an object. */
 json_t *record_object(json_t *rec, const char *key);
 
+/* Sets vec (base64 of little-endian float32) or, as_array, embedding (a
+ * JSON array). */
+void record_set_vector(json_t *rec, const float *v, int dim, int as_array);
+/* The record's vector from vec (base64, or an array) or embedding; NULL
+ * with err->msg empty when it has none, NULL with a reason when it is
+ * malformed (NaN and infinities included). */
+float *record_vector(const json_t *rec, int *dim, lode_error *err);
+
 /* Writes the record as one line to fd with a single write (safe for several
  * writers appending to one file). */
 int record_write_fd(int fd, const json_t *rec);

@@ -1,0 +1,353 @@
+/* lode-index: chunk records into a store (lode-index(1), lode-store(7)). */
+#include <glib.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bert.h"
+#include "index.h"
+#include "input.h"
+#include "maintain.h"
+#include "opts.h"
+#include "record.h"
+#include "report.h"
+
+struct run {
+    struct report rep;
+    struct output out;
+    struct buf echo;  /* --echo: lines waiting for their batch's commit */
+    int echoing;
+};
+
+static void committed(void *ud)
+{
+    struct run *run = ud;
+    const char *p = run->echo.data, *end = p + run->echo.len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        output_line(&run->out, p, (size_t)(nl - p) + 1);
+        p = nl + 1;
+    }
+    if (run->echo.len)
+        output_flush(&run->out);
+    run->echo.len = 0;
+}
+
+static void echo_line(struct run *run, const char *line, size_t len)
+{
+    if (!run->echoing || !line)
+        return;
+    buf_add(&run->echo, line, len);
+    buf_add(&run->echo, "\n", 1);
+}
+
+/* The source a record names: source, else id, else a plain line's text. */
+static const char *source_of(const json_t *rec)
+{
+    const char *s = record_str(rec, "source");
+    if (!s)
+        s = record_str(rec, "id");
+    if (!s)
+        s = record_str(rec, "q");
+    return s;
+}
+
+/* --skip-unchanged: passes on the records of new or changed sources. */
+static int skip_unchanged(const char *dir, struct common_opts *common)
+{
+    struct run run = {0};
+    run.echoing = 1;
+    struct store s;
+    lode_error err;
+    int have = store_open(dir, STORE_READ, 0, &s, &err) == 0; /* no store yet: all are new */
+    GHashTable *known = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
+    unsigned long long same = 0;
+    report_open(&run.rep, "index", "records", common);
+    output_init(&run.out, 1);
+    struct input in;
+    input_init(&in, 0, &run.rep, common->max_line, 0);
+    json_t *rec;
+    while ((rec = input_next(&in))) {
+        const char *src = source_of(rec);
+        if (!src) {
+            report_fail(&run.rep, in.where, NULL, "the record has no source or id");
+            json_decref(rec);
+            continue;
+        }
+        gpointer v;
+        if (!g_hash_table_lookup_extended(known, src, NULL, &v)) {
+            v = GINT_TO_POINTER(have && index_unchanged(&s, src, record_str(rec, "doc")));
+            g_hash_table_insert(known, xstrdup(src), v);
+        }
+        if (GPOINTER_TO_INT(v))
+            same++;
+        else
+            echo_line(&run, in.line, in.len);
+        run.rep.ok++;
+        json_decref(rec);
+        committed(&run);
+        report_progress(&run.rep);
+    }
+    input_free(&in);
+    output_close(&run.out);
+    buf_free(&run.echo);
+    run.rep.records_out = run.out.records;
+    buf_addf(&run.rep.summary_extra, "; %llu of unchanged sources held back", same);
+    report_metric(&run.rep, "index_unchanged_records_total", "counter",
+                  "Records of unchanged sources held back.", (double)same);
+    g_hash_table_destroy(known);
+    if (have)
+        store_close(&s);
+    return report_close(&run.rep);
+}
+
+static int stats(const char *dir)
+{
+    struct store s;
+    lode_error err;
+    if (store_open(dir, STORE_READ, 0, &s, &err) < 0)
+        die("%s", err.msg);
+    json_t *o = store_stats(&s, &err);
+    if (!o)
+        die("%s", err.msg);
+    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+    printf("%s\n", text);
+    free(text);
+    json_decref(o);
+    store_close(&s);
+    if (fflush(stdout) != 0)
+        die("cannot write standard output");
+    return LODE_EXIT_OK;
+}
+
+static int check(const char *dir)
+{
+    struct store s;
+    lode_error err;
+    if (store_open(dir, STORE_READ, 0, &s, &err) < 0)
+        die("%s", err.msg);
+    double t = now_seconds();
+    long problems = store_check(&s, stderr, &err);
+    if (problems < 0)
+        die("%s", err.msg);
+    printf("{\"store\":\"%s\",\"ok\":%s,\"problems\":%ld,\"seconds\":%.3f}\n", dir,
+           problems ? "false" : "true", problems, now_seconds() - t);
+    store_close(&s);
+    if (fflush(stdout) != 0)
+        die("cannot write standard output");
+    fprintf(stderr, "lode-index: %s: %s\n", dir,
+            problems ? "problems found (see above)" : "consistent");
+    return problems ? LODE_EXIT_FAILED : LODE_EXIT_OK;
+}
+
+static int compact(const char *dir, int threads, int nowait)
+{
+    struct compact_stats st;
+    lode_error err;
+    double t = now_seconds();
+    if (store_compact(dir, threads, nowait, &st, &err) < 0)
+        die("%s", err.msg);
+    printf("{\"store\":\"%s\",\"bytes_before\":%llu,\"bytes_after\":%llu,\"vectors\":%llu,"
+           "\"deleted_vectors_dropped\":%llu,\"seconds\":%.3f}\n",
+           dir, st.bytes_before, st.bytes_after, st.vectors, st.nodes_dropped, now_seconds() - t);
+    if (fflush(stdout) != 0)
+        die("cannot write standard output");
+    return LODE_EXIT_OK;
+}
+
+/* The model a store remembers for lode-query: its absolute path, and its
+ * identity checked against the store's. */
+static char *model_path(const char *dir, const char *store_dir)
+{
+    struct bert m;
+    lode_error err;
+    if (bert_load(dir, &m, &err) < 0)
+        die("cannot load the model %s: %s", dir, err.msg);
+    struct store s;
+    if (store_open(store_dir, STORE_READ, 0, &s, &err) == 0) {
+        if (store_begin(&s, 0, &err) == 0) {
+            char *have = store_meta_str(&s, "model");
+            if (have && strcmp(have, m.id))
+                die("%s holds vectors of %s, not of %s (%s)", store_dir, have, m.id, dir);
+            free(have);
+            store_abort(&s);
+        }
+        store_close(&s);
+    }
+    bert_free(&m);
+    char *real = realpath(dir, NULL);
+    if (!real)
+        die("%s: cannot resolve the path", dir);
+    return real;
+}
+
+int main(int argc, char **argv)
+{
+    util_set_progname(argv[0]);
+    struct common_opts common;
+    common_opts_init(&common);
+    const char *dir = getenv("LODE_STORE"), *bm25 = NULL, *quantize = NULL, *model = NULL;
+    int del = 0, skip = 0, echo = 0, want_stats = 0, want_check = 0, want_compact = 0;
+    int nowait = 0, threads = cpu_count();
+    struct index_opts io = {.k1 = 0.9, .b = 0.4, .batch = 1000};
+    const struct opt table[] = {
+        {'s', "store", OPT_STRING, &dir, "DIR", "the store (default $LODE_STORE); created when missing", 0},
+        {0, "delete", OPT_FLAG, &del, NULL,
+         "remove the sources the input names (records' source or id, or plain lines)", 1},
+        {0, "skip-unchanged", OPT_FLAG, &skip, NULL,
+         "write nothing; pass on only the records of sources that are new or changed", 1},
+        {0, "echo", OPT_FLAG, &echo, NULL, "write each record taken to standard output once it is committed", 1},
+        {0, "stats", OPT_FLAG, &want_stats, NULL, "print the store's figures as JSON and exit", 1},
+        {0, "check", OPT_FLAG, &want_check, NULL, "verify the store's consistency and exit", 1},
+        {0, "compact", OPT_FLAG, &want_compact, NULL,
+         "rebuild the graph without deleted vectors, rewrite the file, and exit", 1},
+        {0, "batch", OPT_INT, &io.batch, "N", "records per transaction, at least (default 1000)", 0},
+        {0, "bm25", OPT_STRING, &bm25, "K1,B", "BM25 parameters the store keeps (default 0.9,0.4)", 0},
+        {0, "quantize", OPT_STRING, &quantize, "TYPE",
+         "keep vectors as f32 (default) or int8 (a new store only)", 0},
+        {'M', "M", OPT_INT, &io.M, "N", "HNSW links per node (default 16; a new store only)", 0},
+        {0, "ef-construction", OPT_INT, &io.efc, "N",
+         "HNSW candidates while inserting (default 200; a new store only)", 0},
+        {'m', "model", OPT_STRING, &model, "DIR",
+         "remember DIR as the store's embedding model for lode-query", 0},
+        {'j', "threads", OPT_INT, &threads, "N", "threads for graph inserts (default: all cores)", 0},
+        {0, "nowait", OPT_FLAG, &nowait, NULL, "fail at once when another writer holds the store", 1},
+        OPTS_COMMON(&common),
+        OPT_END,
+    };
+    const struct opts_program prog = {
+        "lode-index",
+        "-s STORE [OPTION]...",
+        "Upsert the chunk records on standard input (id and text required; vec adds the\n"
+        "vector) into STORE, an LMDB directory: a source's earlier chunks are replaced\n"
+        "when its doc hash changed and its records skipped when it did not. Work is\n"
+        "committed in batches; a killed run leaves the last committed state and the\n"
+        "same run again completes it.",
+        table,
+        "Exit status: 0 all records indexed (--check: consistent), 1 some failed (see\n"
+        "--errors; --check: problems found), 2 usage, 3 fatal (the store cannot be\n"
+        "opened or written, disk full). See lode-index(1) and lode-store(7).\n",
+    };
+    int first = opts_parse(&prog, argc, argv);
+    if (first != argc) {
+        fprintf(stderr, "lode-index: records are read from standard input, not %s\n", argv[first]);
+        opts_usage(&prog, 1);
+        return LODE_EXIT_USAGE;
+    }
+    if (!dir) {
+        fprintf(stderr, "lode-index: no store: give -s DIR or set LODE_STORE\n");
+        return LODE_EXIT_USAGE;
+    }
+    if (want_stats + want_check + want_compact + skip + del > 1) {
+        fprintf(stderr, "lode-index: --stats, --check, --compact, --skip-unchanged and --delete "
+                        "are separate runs\n");
+        return LODE_EXIT_USAGE;
+    }
+    io.vec_given = io.M || io.efc || quantize;
+    if (!io.M)
+        io.M = 16;
+    if (!io.efc)
+        io.efc = 200;
+    if (io.batch < 1 || io.M < 2 || io.M > 256 || io.efc < 1 || threads < 1) {
+        fprintf(stderr, "lode-index: --batch, -j and --ef-construction must be positive, -M 2 to 256\n");
+        return LODE_EXIT_USAGE;
+    }
+    if (bm25) {
+        char *end;
+        io.k1 = strtod(bm25, &end);
+        if (*end != ',' || io.k1 < 0)
+            goto bad_bm25;
+        io.b = strtod(end + 1, &end);
+        if (*end || io.b < 0 || io.b > 1)
+            goto bad_bm25;
+        io.set_bm25 = 1;
+    }
+    if (quantize && strcmp(quantize, "int8") && strcmp(quantize, "f32")) {
+        fprintf(stderr, "lode-index: --quantize takes f32 or int8\n");
+        return LODE_EXIT_USAGE;
+    }
+    io.int8 = quantize && !strcmp(quantize, "int8");
+    if (want_stats)
+        return stats(dir);
+    if (want_check)
+        return check(dir);
+    if (want_compact)
+        return compact(dir, threads, nowait);
+    if (skip)
+        return skip_unchanged(dir, &common);
+
+    char *mpath = model ? model_path(model, dir) : NULL;
+    io.model_path = mpath;
+    io.threads = threads;
+    struct run run = {0};
+    run.echoing = echo;
+    io.committed = committed;
+    io.ud = &run;
+    report_open(&run.rep, "index", "records", &common);
+    output_init(&run.out, 1);
+    struct store s;
+    lode_error err;
+    if (store_open(dir, STORE_WRITE, nowait, &s, &err) < 0)
+        die("%s", err.msg);
+    struct indexer *ix = indexer_open(&s, &io, &err);
+    if (!ix)
+        die("%s", err.msg);
+    struct input in;
+    input_init(&in, 0, &run.rep, common.max_line, del);
+    json_t *rec;
+    while ((rec = input_next(&in))) {
+        const char *id = record_str(rec, "id");
+        const char *src = source_of(rec);
+        char *where = xstrdup(src ? src : in.where);
+        char *rid = id ? xstrdup(id) : NULL;
+        int rc;
+        if (del) {
+            rc = src ? indexer_delete(ix, src, &err) : -1;
+            if (!src)
+                lode_seterr(&err, "the record names no source (source, id, or a plain line)");
+            json_decref(rec);
+        } else {
+            rc = indexer_add(ix, rec, &err); /* takes rec */
+        }
+        if (rc < 0) {
+            report_fail(&run.rep, where, rid, "%s", err.msg);
+        } else {
+            run.rep.ok++;
+            echo_line(&run, in.line, in.len);
+        }
+        free(where);
+        free(rid);
+        report_progress(&run.rep);
+    }
+    input_free(&in);
+    struct index_stats st;
+    indexer_close(ix, &st);
+    store_close(&s);
+    committed(&run);
+    output_close(&run.out);
+    buf_free(&run.echo);
+    free(mpath);
+    run.rep.records_out = run.out.records;
+    run.rep.bytes_in = in.lr.bytes;
+    if (del)
+        buf_addf(&run.rep.summary_extra, "; %llu sources deleted (%llu chunks)",
+                 (unsigned long long)st.deleted_sources, (unsigned long long)st.deleted_chunks);
+    else
+        buf_addf(&run.rep.summary_extra,
+                 "; %llu chunks added, %llu unchanged, %llu sources replaced; %llu vectors in %s",
+                 (unsigned long long)st.added, (unsigned long long)st.unchanged,
+                 (unsigned long long)st.replaced_sources, (unsigned long long)st.vectors, dir);
+    report_metric(&run.rep, "index_chunks_added_total", "counter", "Chunks written.", (double)st.added);
+    report_metric(&run.rep, "index_chunks_unchanged_total", "counter",
+                  "Chunks of unchanged sources skipped.", (double)st.unchanged);
+    report_metric(&run.rep, "index_sources_replaced_total", "counter",
+                  "Sources whose earlier chunks were replaced.", (double)st.replaced_sources);
+    report_metric(&run.rep, "index_sources_deleted_total", "counter", "Sources deleted.",
+                  (double)st.deleted_sources);
+    report_metric(&run.rep, "index_vectors", "gauge", "Live vectors in the store.", (double)st.vectors);
+    return report_close(&run.rep);
+bad_bm25:
+    fprintf(stderr, "lode-index: --bm25 takes K1,B such as 0.9,0.4 (B between 0 and 1)\n");
+    return LODE_EXIT_USAGE;
+}

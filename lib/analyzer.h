@@ -1,0 +1,30 @@
+/* analyzer.h - words for BM25, as Lucene's EnglishAnalyzer (what Anserini
+ * uses for its BEIR baselines) makes them.
+ *
+ * Tokens are runs of letters, marks and digits (any script, through
+ * utf8proc), an apostrophe between letters ("don't") and a period or comma
+ * between digits ("3.14", "1,000") staying inside; they are lowercased, a
+ * possessive "'s" is dropped, Lucene's 33 English stop words are left out,
+ * and the rest is stemmed by Porter's algorithm (libstemmer's "porter", as
+ * Lucene's PorterStemFilter). The same analyzer reads documents and
+ * queries.
+ *
+ * Caveats: an analyzer holds a stemmer, which is not thread-safe: one per
+ * thread.
+ */
+#ifndef LODE_ANALYZER_H
+#define LODE_ANALYZER_H
+
+#include <stddef.h>
+
+struct analyzer;
+
+struct analyzer *analyzer_new(void);
+void analyzer_free(struct analyzer *a);
+
+/* Calls fn(ud, term, len) for each term of text in order. Returns the
+ * number of terms. */
+size_t analyzer_terms(struct analyzer *a, const char *text, size_t len,
+                      void (*fn)(void *ud, const char *term, size_t n), void *ud);
+
+#endif
