@@ -65,32 +65,55 @@ static struct item heap_pop(struct heap *h)
     return top;
 }
 
-/* ---- visited set: open addressing, grows ---- */
+/* ---- visited marks: one list per concurrent search, from a pool ---- */
 
-struct visited {
-    uint32_t *slot; /* node + 1, 0 empty */
-    size_t cap, n;
+struct vlist {
+    uint16_t *mark; /* mark[node] == gen: visited in this search */
+    uint16_t gen;
+    uint32_t cap;
+    struct vlist *next;
 };
 
-static int visit(struct visited *v, uint32_t node)
+struct hnsw_pool {
+    pthread_mutex_t lock;
+    struct vlist *free;
+};
+
+static struct vlist *vlist_get(const struct hnsw *h)
 {
-    if (v->n * 2 >= v->cap) {
-        struct visited bigger = {xcalloc(v->cap ? v->cap * 2 : 1024, sizeof(uint32_t)),
-                                 v->cap ? v->cap * 2 : 1024, 0};
-        for (size_t i = 0; i < v->cap; i++)
-            if (v->slot[i])
-                visit(&bigger, v->slot[i] - 1);
-        free(v->slot);
-        *v = bigger;
+    pthread_mutex_lock(&h->pool->lock);
+    struct vlist *v = h->pool->free;
+    if (v)
+        h->pool->free = v->next;
+    pthread_mutex_unlock(&h->pool->lock);
+    if (!v)
+        v = xcalloc(1, sizeof *v);
+    if (v->cap < h->cap) {
+        free(v->mark);
+        v->mark = xcalloc(h->cap, sizeof *v->mark);
+        v->cap = h->cap;
+        v->gen = 0;
     }
-    size_t mask = v->cap - 1, i = (node * 2654435761u) & mask;
-    while (v->slot[i]) {
-        if (v->slot[i] == node + 1)
-            return 0;
-        i = (i + 1) & mask;
+    if (++v->gen == 0) {
+        memset(v->mark, 0, v->cap * sizeof *v->mark);
+        v->gen = 1;
     }
-    v->slot[i] = node + 1;
-    v->n++;
+    return v;
+}
+
+static void vlist_put(const struct hnsw *h, struct vlist *v)
+{
+    pthread_mutex_lock(&h->pool->lock);
+    v->next = h->pool->free;
+    h->pool->free = v;
+    pthread_mutex_unlock(&h->pool->lock);
+}
+
+static inline int visit(struct vlist *v, uint32_t node)
+{
+    if (v->mark[node] == v->gen)
+        return 0;
+    v->mark[node] = v->gen;
     return 1;
 }
 
@@ -99,6 +122,7 @@ static int visit(struct visited *v, uint32_t node)
 void hnsw_init(struct hnsw *h, int dim, int M, int efc, int int8, uint64_t seed)
 {
     memset(h, 0, sizeof *h);
+    M = M < 2 ? 2 : M > HNSW_MAX_LINKS / 2 ? HNSW_MAX_LINKS / 2 : M;
     h->dim = dim;
     h->M = M;
     h->M0 = 2 * M;
@@ -107,6 +131,8 @@ void hnsw_init(struct hnsw *h, int dim, int M, int efc, int int8, uint64_t seed)
     h->entry = -1;
     h->seed = seed;
     h->locking = 1;
+    h->pool = xcalloc(1, sizeof *h->pool);
+    pthread_mutex_init(&h->pool->lock, NULL);
     h->locks = xcalloc(HNSW_STRIPES, sizeof *h->locks);
     for (int i = 0; i < HNSW_STRIPES; i++)
         pthread_mutex_init(&h->locks[i], NULL);
@@ -130,6 +156,15 @@ void hnsw_free(struct hnsw *h)
             pthread_mutex_destroy(&h->locks[i]);
     free(h->locks);
     pthread_mutex_destroy(&h->global);
+    if (h->pool) {
+        for (struct vlist *v = h->pool->free, *next; v; v = next) {
+            next = v->next;
+            free(v->mark);
+            free(v);
+        }
+        pthread_mutex_destroy(&h->pool->lock);
+        free(h->pool);
+    }
     memset(h, 0, sizeof *h);
 }
 
@@ -137,9 +172,12 @@ void hnsw_reserve(struct hnsw *h, uint32_t cap)
 {
     if (cap <= h->cap)
         return;
-    uint32_t n = h->cap ? h->cap : 1024;
-    while (n < cap)
-        n = n > UINT32_MAX / 2 ? cap : n * 2;
+    /* half as much again, or what is asked: amortised, without doubling
+     * a large reservation */
+    uint64_t grown = (uint64_t)h->cap + h->cap / 2;
+    uint32_t n = grown > cap && grown <= UINT32_MAX ? (uint32_t)grown : cap;
+    if (n < 1024)
+        n = 1024;
     size_t d = (size_t)h->dim, old = h->cap, add = n - old;
     if (h->int8) {
         h->vq = xreallocarray(h->vq, n, d);
@@ -230,17 +268,30 @@ static pthread_mutex_t *lock_of(const struct hnsw *h, uint32_t node)
     return &h->locks[node % HNSW_STRIPES];
 }
 
-/* Copies a node's links at a layer under its lock; returns the count. */
-static uint32_t copy_links(const struct hnsw *h, uint32_t node, int layer, uint32_t *out)
+/* A node's links at a layer: under its lock into out while inserts may
+ * run, else in place. Returns the count. */
+static uint32_t read_links(const struct hnsw *h, uint32_t node, int layer, uint32_t *out,
+                           const uint32_t **list)
 {
-    if (h->locking)
-        pthread_mutex_lock(lock_of(h, node));
     const uint32_t *l = links(h, node, layer);
+    if (!h->locking) {
+        *list = l + 1;
+        return l[0];
+    }
+    pthread_mutex_lock(lock_of(h, node));
     uint32_t n = l[0];
     memcpy(out, l + 1, n * sizeof *out);
-    if (h->locking)
-        pthread_mutex_unlock(lock_of(h, node));
+    pthread_mutex_unlock(lock_of(h, node));
+    *list = out;
     return n;
+}
+
+static inline void prefetch_vector(const struct hnsw *h, uint32_t node)
+{
+    if (h->int8)
+        __builtin_prefetch(h->vq + (size_t)node * h->dim);
+    else
+        __builtin_prefetch(h->vf + (size_t)node * h->dim);
 }
 
 /* ---- search ---- */
@@ -263,11 +314,12 @@ static void search_layer(const struct hnsw *h, const float *q, uint32_t ep, int 
                          const struct ctx *c, struct heap *results)
 {
     struct heap cand = {NULL, 0, 0, 1};
-    struct visited vis = {0};
-    uint32_t *buf = xmalloc(sizeof(uint32_t) * (size_t)(h->M0 + 1));
+    struct vlist *vis = vlist_get(h);
+    uint32_t buf[HNSW_MAX_LINKS];
+    const uint32_t *list;
     results->max = 0;
     results->n = 0;
-    visit(&vis, ep);
+    visit(vis, ep);
     float s = hnsw_score(h, q, ep);
     heap_push(&cand, s, ep);
     if (acceptable(h, c, ep))
@@ -276,10 +328,14 @@ static void search_layer(const struct hnsw *h, const float *q, uint32_t ep, int 
         struct item it = heap_pop(&cand);
         if (results->n >= (size_t)ef && it.s < results->v[0].s)
             break;
-        uint32_t n = copy_links(h, it.n, layer, buf);
+        uint32_t n = read_links(h, it.n, layer, buf, &list);
+        if (n)
+            prefetch_vector(h, list[0]);
         for (uint32_t i = 0; i < n; i++) {
-            uint32_t e = buf[i];
-            if (!visit(&vis, e))
+            uint32_t e = list[i];
+            if (i + 1 < n)
+                prefetch_vector(h, list[i + 1]);
+            if (!visit(vis, e))
                 continue;
             float se = hnsw_score(h, q, e);
             if (results->n < (size_t)ef || se > results->v[0].s) {
@@ -292,29 +348,28 @@ static void search_layer(const struct hnsw *h, const float *q, uint32_t ep, int 
             }
         }
     }
-    free(buf);
     free(cand.v);
-    free(vis.slot);
+    vlist_put(h, vis);
 }
 
 /* Greedy walk at an upper layer to the node closest to q. */
 static uint32_t greedy(const struct hnsw *h, const float *q, uint32_t ep, int layer)
 {
     float best = hnsw_score(h, q, ep);
-    uint32_t *buf = xmalloc(sizeof(uint32_t) * (size_t)(h->M + 1));
+    uint32_t buf[HNSW_MAX_LINKS];
+    const uint32_t *list;
     for (int changed = 1; changed;) {
         changed = 0;
-        uint32_t n = copy_links(h, ep, layer, buf);
+        uint32_t n = read_links(h, ep, layer, buf, &list);
         for (uint32_t i = 0; i < n; i++) {
-            float s = hnsw_score(h, q, buf[i]);
+            float s = hnsw_score(h, q, list[i]);
             if (s > best) {
                 best = s;
-                ep = buf[i];
+                ep = list[i];
                 changed = 1;
             }
         }
     }
-    free(buf);
     return ep;
 }
 

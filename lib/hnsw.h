@@ -34,6 +34,7 @@ struct hnsw {
     uint32_t **upper;     /* (cap) levels 1.. : (level, 1 + M) each, or NULL */
     pthread_mutex_t *locks; /* HNSW_STRIPES striped node locks */
     pthread_mutex_t global; /* entry point and top level */
+    struct hnsw_pool *pool; /* visited lists for searches */
     int64_t entry;        /* -1 when empty */
     int maxlevel;
     uint64_t count, live;
@@ -41,6 +42,7 @@ struct hnsw {
 };
 
 #define HNSW_STRIPES 4096
+#define HNSW_MAX_LINKS 512 /* 2M at most: M is 256 at most */
 
 struct hnsw_hit {
     uint32_t node;

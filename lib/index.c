@@ -407,7 +407,20 @@ static int flush_postings(struct indexer *ix)
                     i++;
             }
         }
-        /* additions: numbers only grow, so they go at the end */
+        /* additions: numbers only grow, so they go at the end; those
+         * removed again in this batch are left out */
+        if (!rc && ch->add->len && ch->remove->len) {
+            uint32_t *add = (uint32_t *)(void *)ch->add->data;
+            const uint32_t *rm = (const uint32_t *)(void *)ch->remove->data;
+            size_t na = ch->add->len / 2, kept = 0;
+            for (size_t i = 0; i < na; i++)
+                if (!bsearch(&add[2 * i], rm, ch->remove->len, sizeof *rm, cmp_u32)) {
+                    add[2 * kept] = add[2 * i];
+                    add[2 * kept + 1] = add[2 * i + 1];
+                    kept++;
+                }
+            g_array_set_size(ch->add, (guint)(2 * kept));
+        }
         if (!rc && ch->add->len) {
             uint32_t *add = (uint32_t *)(void *)ch->add->data;
             size_t na = ch->add->len / 2, at = 0;
@@ -574,10 +587,13 @@ static int try_batch(struct indexer *ix, const char *incomplete)
         rc = store_set_meta_u64(ix->s, "vectors", ix->vectors);
     if (!rc) /* readers reload what they cached when it changes */
         rc = store_set_meta_u64(ix->s, "gen", store_meta_u64(ix->s, "gen", 0) + 1);
-    if (rc)
+    if (rc) {
         store_abort(ix->s);
-    else
-        rc = store_commit(ix->s, &err) == MDB_MAP_FULL ? MDB_MAP_FULL : 0;
+    } else {
+        rc = store_commit(ix->s, &err);
+        if (rc < 0)
+            die("%s", err.msg); /* disk full, I/O error: the last commit stands */
+    }
     return rc;
 }
 

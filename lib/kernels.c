@@ -6,6 +6,11 @@
 #include <string.h>
 
 
+/* Eight floats (and eight int8) as GCC vectors: loads at any alignment. */
+typedef float v8f __attribute__((vector_size(32)));
+typedef float v8fu __attribute__((vector_size(32), aligned(4), may_alias));
+typedef int8_t v8i8u __attribute__((vector_size(8), aligned(1), may_alias));
+
 /* Two copies of the elementwise kernels: AVX2 + FMA, and the baseline. */
 #if defined(__x86_64__) && defined(__GNUC__)
 #define HAVE_AVX2_COPY 1

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define STORE_INITIAL_MAP (64ull << 20)
@@ -220,7 +221,19 @@ int store_commit(struct store *s, lode_error *err)
     if (rc == MDB_MAP_FULL)
         return MDB_MAP_FULL;
     if (rc) {
-        lode_seterr(err, "%s: cannot commit: %s", s->dir, mdb_strerror(rc));
+        /* LMDB reports a short write as EIO: say when the disk is full */
+        struct statvfs fs;
+        if ((rc == EIO || rc == ENOSPC) && statvfs(s->dir, &fs) == 0 &&
+            (uint64_t)fs.f_bavail * fs.f_frsize < (1u << 20))
+            lode_seterr(err, "%s: cannot commit: no space left on the device (%llu bytes free); "
+                        "the store keeps its last commit", s->dir,
+                        (unsigned long long)fs.f_bavail * fs.f_frsize);
+        else if (rc == EIO)
+            lode_seterr(err, "%s: cannot commit: a write failed (the disk full, a file-size "
+                        "limit, or an I/O error); the store keeps its last commit", s->dir);
+        else
+            lode_seterr(err, "%s: cannot commit: %s; the store keeps its last commit", s->dir,
+                        mdb_strerror(rc));
         return -1;
     }
     return 0;

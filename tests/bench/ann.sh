@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Benchmark: lode's HNSW against hnswlib and FAISS IndexHNSWFlat (Debian's
+# python3-hnswlib and python3-faiss) on the same vectors in the same run.
+# Not a test: nothing here passes or fails on time.
+#
+# 100,000 clustered 384-dimensional vectors (tests/c/mkvecs: 100 Gaussian
+# clusters, as sentence embeddings bunch by topic) and 1,000 queries drawn
+# the same way; cosine similarity. Every library builds with M 16 and
+# efConstruction 200 on the same number of threads, then answers every
+# query single-threaded at several ef: recall@10 against exact search, and
+# queries per second (best of three passes). Then the programs a user runs:
+# lode-index on the same vectors as records, and lode-query on the queries.
+#   N=20000 tests/bench/ann.sh   for a quicker run
+set -eu
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=$ROOT/bin
+BUILD=$ROOT/build
+PY=/usr/bin/python3
+N=${N:-100000}
+NQ=${NQ:-1000}
+DIM=${DIM:-384}
+M=16
+EFC=200
+J=${J:-$(nproc)}
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+"$PY" -c 'import hnswlib, faiss, numpy' 2> /dev/null || { echo "python3-hnswlib or python3-faiss is missing: run make deps" >&2; exit 1; }
+
+"$BUILD/tests/mkvecs" raw "$N" "$DIM" 1 "$W/data.f32"
+"$BUILD/tests/mkvecs" queries "$NQ" "$DIM" 2 "$W/q.f32" > "$W/queries.ndjson"
+echo "# HNSW: $N vectors of $DIM dimensions, $NQ queries; M $M, efConstruction $EFC; builds on $J threads, queries on 1"
+echo "# hnswlib $("$PY" -c 'import importlib.metadata as m; print(m.version("hnswlib"))' 2> /dev/null || echo '?'), faiss $("$PY" -c 'import faiss; print(faiss.__version__)'); $(nproc) cores, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
+echo
+"$BUILD/tests/annbench" "$W/data.f32" "$W/q.f32" "$DIM" $M $EFC "$J" f32 "$W/truth.i32" | jq -c '. + {lib: "lode"}' > "$W/results"
+"$BUILD/tests/annbench" "$W/data.f32" "$W/q.f32" "$DIM" $M $EFC "$J" int8 "$W/truth8.i32" | jq -c '. + {lib: "lode-int8"}' >> "$W/results"
+OMP_WAIT_POLICY=PASSIVE "$PY" "$ROOT/tests/bench/ann_peers.py" "$W/data.f32" "$W/q.f32" "$DIM" $M $EFC "$J" "$W/truth.i32" >> "$W/results"
+
+jq -rs '
+  def lib(l): map(select(.lib == l));
+  (map(select(.ef)) | group_by(.ef)) as $by |
+  "recall@10 / queries per second, single thread:",
+  "    ef   lode (f32)        lode (int8)       hnswlib           faiss",
+  ($by[] | . as $g | "  \($g[0].ef | tostring | (" " * (4 - length)) + .)" +
+     ([("lode", "lode-int8", "hnswlib", "faiss") as $l | ($g | lib($l)[0]) |
+        "   \(.recall | tostring | .[0:6] | . + " " * (6 - length)) \(.qps | tostring | (" " * (7 - length)) + .)"] | join(""))),
+  "",
+  (["lode", "hnswlib", "faiss"][] as $l | (map(select(.ef and .lib == $l and .recall >= 0.95)) | min_by(.ef)) as $r |
+     "at recall >= 0.95: \($l) \($r.qps) queries/s (ef \($r.ef), recall \($r.recall))"),
+  "",
+  (map(select(.build_seconds))[] | "build: \(.lib) \(.build_seconds) s, index \(.index_mb) MB")
+' "$W/results"
+awk '/build_seconds/ { match($0, /"build_seconds": ?[0-9.]+/); v = substr($0, RSTART, RLENGTH); sub(/.*: ?/, "", v)
+      if ($0 ~ /"lib": ?"lode"/) l = v; if ($0 ~ /hnswlib/) h = v; if ($0 ~ /faiss/) f = v }
+     END { printf "build time: lode %.2fx hnswlib, %.2fx faiss\n", l / h, l / f }' "$W/results"
+
+echo
+# the programs: the same vectors as chunk records, then the queries
+"$BUILD/tests/mkvecs" records "$N" "$DIM" 1 1000 > "$W/records.ndjson"
+/usr/bin/time -f '%e %M' -o "$W/t" "$BIN/lode-index" -s "$W/kb" -j "$J" < "$W/records.ndjson" 2> /dev/null
+read -r wall rss < "$W/t"
+echo "lode-index end to end ($N records, $(du -m "$W/records.ndjson" | cut -f1) MB of JSON; BM25 and LMDB included): $wall s, peak $((rss / 1024)) MB," \
+    "store $(du -m "$W/kb/data.mdb" | cut -f1) MB"
+/usr/bin/time -f '%e %M' -o "$W/t" "$BIN/lode-query" -s "$W/kb" --mode dense --no-text < "$W/queries.ndjson" > "$W/run.ndjson" 2> "$W/q.log"
+read -r wall rss < "$W/t"
+echo "lode-query end to end ($NQ queries with vectors, default ef; loading the store included): $wall s, peak $((rss / 1024)) MB; $(grep -o '[0-9.]* ms a query' "$W/q.log") in the search"

@@ -1,0 +1,225 @@
+# lode-index: upserts by source, deletes, bad records, kill -9 and re-runs,
+# a full disk, concurrent readers and writers, --stats/--check/--compact.
+. "$LODE_ROOT/tests/lib.sh"
+MK=$BUILD/tests/mkvecs
+stat_of() { lode-index -s "$1" --stats | jq -r ".$2"; }
+consistent() { lode-index -s "$1" --check > /dev/null 2>&1; }
+
+# ---- the bundled examples, end to end ----
+lode-extract "$ROOT/examples" 2> /dev/null | lode-ocr 2> /dev/null | lode-chunk 2> /dev/null > chunks.ndjson
+n=$(wc -l < chunks.ndjson)
+nsrc=$(jq -r .source chunks.ndjson | sort -u | wc -l)
+lode-index -s kb < chunks.ndjson > out.txt 2> idx.err
+expect_eq "examples: exit status 0" 0 $?
+expect_eq "nothing on stdout without --echo" 0 "$(wc -c < out.txt)"
+expect_eq "--stats counts every chunk" "$n" "$(stat_of kb chunks)"
+expect_eq "--stats counts every source" "$nsrc" "$(stat_of kb sources)"
+check "--stats has terms, bytes, the BM25 defaults, and no vectors" \
+    jqe '.terms > 100 and .bytes > 0 and .bm25.k1 == 0.9 and .bm25.b == 0.4 and .vectors == 0 and .dim == 0' <(lode-index -s kb --stats)
+check "--check: consistent" consistent kb
+check "the summary says what was added" grep -q "$n chunks added, 0 unchanged" idx.err
+
+# the same run again: every source unchanged, nothing written
+lode-index -s kb < chunks.ndjson 2> idx2.err
+check "a second run skips unchanged sources" grep -q "0 chunks added, $n unchanged, 0 sources replaced" idx2.err
+expect_eq "...and the store is the same" "$n" "$(stat_of kb chunks)"
+
+# --skip-unchanged passes on only what is new or changed, without writing
+jq -c 'if .source | endswith("guide.md") then .doc = "00000000000000ff" else . end' chunks.ndjson > changed.ndjson
+lode-index -s kb --skip-unchanged < changed.ndjson > passed.ndjson 2> skip.err
+expect_eq "--skip-unchanged: only the changed source's records pass" \
+    "$(jq -c 'select(.source | endswith("guide.md"))' changed.ndjson | md5sum)" "$(md5sum < passed.ndjson)"
+lode-index -s fresh-store --skip-unchanged < chunks.ndjson > passed2.ndjson 2> /dev/null
+expect_eq "--skip-unchanged on a store that does not exist yet passes everything" "$n" "$(wc -l < passed2.ndjson)"
+check "...and creates nothing" test ! -e fresh-store
+
+# a changed doc hash replaces the source's chunks
+src=$(jq -r 'select(.source | endswith("examples/guide.md")) | .source' chunks.ndjson | head -1)
+printf '%s\n' '{"id":"g-1","source":"'"$src"'","doc":"0000000000000001","text":"zebra crossing rules for pelicans"}' > v2.ndjson
+lode-index -s kb < v2.ndjson 2> v2.err
+check "a changed doc replaces the source" grep -q "1 chunks added, 0 unchanged, 1 sources replaced" v2.err
+old_chunks=$(jq -c "select(.source == \"$src\")" chunks.ndjson | wc -l)
+expect_eq "...its old chunks are gone, the new one is in" "$((n - old_chunks + 1))" "$(stat_of kb chunks)"
+expect_eq "...BM25 finds the new text" "g-1" "$(echo 'pelican zebra' | lode-query -s kb -k 1 2> /dev/null | jq -r '.hits[0].id')"
+check "--check after replacing: consistent" consistent kb
+
+# the same id again replaces the chunk (also within one run)
+printf '%s\n' '{"id":"x","text":"first walrus"}' '{"id":"x","text":"second walrus"}' | lode-index -s kb 2> /dev/null
+expect_eq "one id twice in a run: the last wins" "second walrus" \
+    "$(echo walrus | lode-query -s kb 2> /dev/null | jq -r '[.hits[] | select(.id == "x")] | length, .[0].text' | paste -sd' ' | cut -d' ' -f2-)"
+expect_eq "...once" 1 "$(echo walrus | lode-query -s kb 2> /dev/null | jq '[.hits[] | select(.id == "x")] | length')"
+
+# --delete: by source (record or plain line)
+before=$(stat_of kb chunks)
+printf '%s\n' "$src" | lode-index -s kb --delete 2> del.err
+check "--delete names the source in a plain line" grep -q "1 sources deleted (1 chunks)" del.err
+expect_eq "...its chunks are gone" "$((before - 1))" "$(stat_of kb chunks)"
+expect_eq "...and BM25 no longer finds them" 0 "$(echo 'pelican zebra' | lode-query -s kb 2> /dev/null | jq '[.hits[] | select(.id == "g-1")] | length')"
+echo '{"source":"no/such/thing"}' | lode-index -s kb --delete 2> del2.err
+expect_eq "deleting an unknown source is not an error" 0 $?
+check "--check after deleting: consistent" consistent kb
+
+# --echo: the records taken, once committed
+head -5 chunks.ndjson | jq -c '.doc = "00000000000000aa" | .source = "echo-src"' > echo.ndjson
+lode-index -s kb --echo --batch 2 < echo.ndjson > echoed.ndjson 2> /dev/null
+expect_eq "--echo writes each record taken" "$(md5sum < echo.ndjson)" "$(md5sum < echoed.ndjson)"
+
+# ---- bad records fail alone ----
+{
+    echo '{"text":"no id here"}'
+    echo '{"id":"no-text"}'
+    echo 'this is not json'
+    echo '{"id":"v1","text":"a vector","vec":"AACAPwAAAEA=","dim":2,"model":"m1"}'
+    echo '{"id":"v2","text":"another size","vec":"AACAPwAAAEAAAEBA","dim":3,"model":"m1"}'
+    echo '{"id":"v3","text":"another model","vec":"AACAPwAAAEA=","dim":2,"model":"m2"}'
+    echo '{"id":"v4","text":"not base64","vec":"@@@","model":"m1"}'
+    echo '{"id":"v5","text":"NaN","vec":"AADAfwAAAEA=","dim":2,"model":"m1"}'
+    echo '{"id":"v6","text":"dim lies","vec":"AACAPwAAAEA=","dim":5,"model":"m1"}'
+    echo '{"id":"v7","text":"fine again","vec":"AAAAQAAAgD8=","dim":2,"model":"m1"}'
+} > bad.ndjson
+lode-index -s badkb --errors bad.err < bad.ndjson 2> bad.log
+expect_eq "bad records: exit status 1" 1 $?
+expect_eq "bad records: the good ones are in" 2 "$(stat_of badkb chunks)"
+expect_eq "bad records: one error record each" 8 "$(wc -l < bad.err)"
+check "...a record without an id" grep -q 'no \\"id\\" string' bad.err
+check "...a record without text" grep -q '"id":"no-text".*no \\"text\\" string' bad.err
+check "...broken JSON, by line" grep -q '"source":"<stdin>:3".*invalid JSON' bad.err
+check "...a vector of another size" grep -q '"id":"v2".*3 values; the store holds 2-value vectors of m1' bad.err
+check "...a vector of another model" grep -q '"id":"v3".*vector of m2; the store holds vectors of m1' bad.err
+check "...a vector that is not base64" grep -q '"id":"v4".*not base64' bad.err
+check "...NaN in a vector" grep -q '"id":"v5".*NaN' bad.err
+check "...dim that disagrees with the vector" grep -q '"id":"v6".*dim says 5' bad.err
+expect_eq "the store remembers the first vector's model and size" "m1 2" "$(lode-index -s badkb --stats | jq -r '"\(.model) \(.dim)"')"
+check "--check: consistent after bad records" consistent badkb
+
+# ---- kill -9 in the middle of a large run, then the same run again ----
+N=30000
+san && N=6000
+"$MK" records $N 32 1 300 > big.ndjson
+lode-index -s killed --batch 200 -j 2 < big.ndjson 2> /dev/null &
+pid=$!
+for i in $(seq 1 200); do
+    c=$(lode-index -s killed --stats 2> /dev/null | jq -r '.chunks // 0' 2> /dev/null)
+    [ "${c:-0}" -gt 0 ] && break
+    sleep 0.05
+done
+kill -9 $pid 2> /dev/null
+wait $pid 2> /dev/null
+mid=$(stat_of killed chunks)
+check "killed mid-run: some batches were committed ($mid of $N)" test "$mid" -gt 0 -a "$mid" -lt $N
+check "killed mid-run: the store is consistent" consistent killed
+expect_eq "killed mid-run: chunks and vectors agree" "$mid" "$(stat_of killed vectors)"
+lode-index -s killed --batch 200 -j 2 < big.ndjson 2> rerun.err
+expect_eq "the same run again: exit status 0" 0 $?
+expect_eq "the same run again: every record exactly once" "$N $N 300" \
+    "$(lode-index -s killed --stats | jq -r '"\(.chunks) \(.vectors) \(.sources)"')"
+check "the same run again: consistent" consistent killed
+check "the re-run skipped what was committed" grep -q "unchanged" rerun.err
+
+# a source longer than ten batches is committed in parts, marked incomplete
+# until its last chunk: killed in between, the re-run replaces it whole
+"$MK" records 3000 16 3 1 > onesrc.ndjson
+lode-index -s long --batch 50 < onesrc.ndjson 2> /dev/null &
+pid=$!
+for i in $(seq 1 200); do
+    c=$(lode-index -s long --stats 2> /dev/null | jq -r '.chunks // 0' 2> /dev/null)
+    [ "${c:-0}" -gt 0 ] && break
+    sleep 0.02
+done
+kill -9 $pid 2> /dev/null
+wait $pid 2> /dev/null
+lode-index -s long --batch 50 < onesrc.ndjson 2> long.err
+expect_eq "one long source, killed and re-run: every chunk once" 3000 "$(stat_of long chunks)"
+check "...consistent" consistent long
+
+# ---- readers during a write; a second writer ----
+"$MK" records 20000 32 5 200 > w.ndjson
+lode-index -s busy < chunks.ndjson 2> /dev/null
+lode-index -s busy --batch 100 < w.ndjson 2> /dev/null &
+pid=$!
+fails=0
+answered=0
+for i in $(seq 1 20); do
+    printf 'pressure wing\nflutter panel\n' | lode-query -s busy -k 3 --no-text > q.out 2> /dev/null || fails=$((fails + 1))
+    answered=$((answered + $(wc -l < q.out)))
+done
+printf '{"id":"z","text":"z"}\n' | lode-index -s busy --nowait 2> nowait.err
+st=$?
+wait $pid
+expect_eq "queries while a writer is busy: none fails" 0 "$fails"
+expect_eq "...every query answered" 40 "$answered"
+if grep -q 'another writer' nowait.err; then
+    expect_eq "a second writer with --nowait: exit 3" 3 "$st"
+else
+    ok "a second writer with --nowait: the first had finished (exit $st)"
+fi
+flock busy/writer.lock sleep 2 &
+sleep 0.3
+printf '{"id":"z","text":"zeta"}\n' | lode-index -s busy --nowait 2> nowait2.err
+expect_eq "a second writer with --nowait fails at once: exit 3" 3 $?
+check "...with a clear message" grep -q 'another writer is using the store' nowait2.err
+printf '{"id":"z","text":"zeta"}\n' | lode-index -s busy 2> wait.err
+expect_eq "a second writer without --nowait waits, then writes" 0 $?
+check "...and says it waits" grep -q 'waiting for it' wait.err
+wait
+check "--check after all that: consistent" consistent busy
+
+# ---- a full disk: exit 3, the store intact ----
+mkdir -p small
+if mount -t tmpfs -o size=6m tmpfs small 2> /dev/null; then
+    how="a 6 MB tmpfs"
+    lode-index -s small/kb --batch 500 < big.ndjson 2> full.err
+    st=$?
+    at=$(stat_of small/kb chunks)
+    consistent small/kb
+    ck=$?
+    umount small
+else
+    # no permission to mount: the same through a file-size limit
+    how="a 6 MB file-size limit"
+    (trap '' XFSZ; ulimit -f 6144; lode-index -s small/kb --batch 500 < big.ndjson 2> full.err)
+    st=$?
+    at=$(stat_of small/kb chunks)
+    consistent small/kb
+    ck=$?
+fi
+expect_eq "a full disk ($how): exit 3" 3 "$st"
+check "...with a clear message" grep -qE 'cannot commit: (no space left|a write failed)' full.err
+check "...the store keeps whole batches ($at chunks)" test $((at % 500)) -eq 0
+expect_eq "...and is consistent" 0 "$ck"
+
+# ---- --compact ----
+"$MK" records 3000 32 7 30 > c.ndjson
+lode-index -s comp < c.ndjson 2> /dev/null
+seq 0 19 | sed 's|^|src/|; s|$|.txt|' | lode-index -s comp --delete 2> /dev/null
+"$MK" queries 20 32 8 q.f32 > cq.ndjson
+lode-query -s comp --mode dense --exact --no-text < cq.ndjson 2> /dev/null | jq -c '[.hits[].id]' > before.txt
+expect_eq "deleted vectors stay as tombstones until --compact" 2000 "$(stat_of comp deleted_vectors)"
+lode-index -s comp --compact > compact.json 2> /dev/null
+expect_eq "--compact: exit 0" 0 $?
+check "--compact drops the tombstones and shrinks the file" \
+    jqe '.deleted_vectors_dropped == 2000 and .vectors == 1000 and .bytes_after < .bytes_before' compact.json
+expect_eq "...no tombstones left" 0 "$(stat_of comp deleted_vectors)"
+check "...consistent" consistent comp
+lode-query -s comp --mode dense --exact --no-text < cq.ndjson 2> /dev/null | jq -c '[.hits[].id]' > after.txt
+expect_eq "...and answers as before" "$(md5sum < before.txt)" "$(md5sum < after.txt)"
+check "...leaving no temporary directory" bash -c '! ls -d comp.compact-* 2> /dev/null'
+
+# ---- options ----
+lode-index -s kb --bm25 1.2,0.75 < /dev/null 2> /dev/null
+check "--bm25 sets the store's parameters" jqe '.bm25.k1 == 1.2 and .bm25.b == 0.75' <(lode-index -s kb --stats)
+lode-index -s kb --bm25 1.2 < /dev/null 2> /dev/null
+expect_eq "--bm25 without B: usage error" 2 $?
+lode-index < /dev/null 2> /dev/null
+expect_eq "no store: usage error" 2 $?
+lode-index -s q8 --quantize int8 -M 8 --ef-construction 50 < c.ndjson 2> /dev/null
+check "--quantize int8, -M and --ef-construction are kept" \
+    jqe '.quantize == "int8" and .hnsw.M == 8 and .hnsw.ef_construction == 50' <(lode-index -s q8 --stats)
+lode-index -s f8 -M 8 --ef-construction 50 < c.ndjson 2> /dev/null
+expect_le "an int8 store's vectors take less room" "$(stat_of f8 bytes_used)" "$(stat_of q8 bytes_used)"
+check "--check on an int8 store: consistent" consistent q8
+lode-index -s /dev/null/x < chunks.ndjson 2> cant.err
+expect_eq "a store that cannot be created: exit 3" 3 $?
+lode-index -s nowhere --stats 2> nostats.err
+expect_eq "--stats of a missing store: exit 3" 3 $?
+check "...saying so" grep -q 'no such store' nostats.err
