@@ -151,7 +151,7 @@ int main(int argc, char **argv)
     struct opt_list filters = {0};
     const struct opt table[] = {
         {'s', "store", OPT_STRING, &dir, "DIR", "the store (default $LODE_STORE)", 0},
-        {'k', "k", OPT_INT, &run.k, "N", "hits per query (default 10; a query's \"k\" wins)", 0},
+        {'k', "top-k", OPT_INT, &run.k, "N", "hits per query (default 10; a query's \"k\" wins)", 0},
         {0, "mode", OPT_STRING, &mode, "MODE",
          "bm25, dense or hybrid (default: hybrid when the store has vectors and the model is at hand)", 0},
         {'m', "model", OPT_STRING, &model, "DIR",

@@ -1,7 +1,7 @@
 # Every program: --help and --version, and its man page documents exactly
 # the options --help lists.
 . "$LODE_ROOT/tests/lib.sh"
-for prog in lode-extract lode-ocr lode-chunk lode-embed; do
+for prog in lode-extract lode-ocr lode-chunk lode-embed lode-index lode-query; do
     page=$ROOT/man/man1/$prog.1
     "$prog" --help > help.txt 2> help.err
     expect_eq "$prog --help: exit 0, usage on stdout" "0 Usage: $prog" "$? $(head -1 help.txt | cut -d' ' -f1-2)"
@@ -20,4 +20,6 @@ for prog in lode-extract lode-ocr lode-chunk lode-embed; do
     expect_eq "$prog: $prog(1) documents no option --help lacks" "" "$extra"
     check "$prog(1) renders without warnings" bash -c "MANWIDTH=80 man --warnings -l '$page' 2>&1 > /dev/null | grep -q . && exit 1 || exit 0"
 done
-check "lode-records(7) renders without warnings" bash -c "MANWIDTH=80 man --warnings -l '$ROOT/man/man7/lode-records.7' 2>&1 > /dev/null | grep -q . && exit 1 || exit 0"
+for page in lode-records lode-store; do
+    check "$page(7) renders without warnings" bash -c "MANWIDTH=80 man --warnings -l '$ROOT/man/man7/$page.7' 2>&1 > /dev/null | grep -q . && exit 1 || exit 0"
+done
