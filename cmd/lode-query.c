@@ -180,15 +180,15 @@ int main(int argc, char **argv)
     if (first != argc) {
         fprintf(stderr, "lode-query: queries are read from standard input, not %s\n", argv[first]);
         opts_usage(&prog, 1);
-        return LODE_EXIT_USAGE;
+        goto usage;
     }
     if (!dir) {
         fprintf(stderr, "lode-query: no store: give -s DIR or set LODE_STORE\n");
-        return LODE_EXIT_USAGE;
+        goto usage;
     }
     if (run.k < 1 || run.k > 10000 || run.ef < 0) {
         fprintf(stderr, "lode-query: -k takes 1 to 10000 and --ef a positive number\n");
-        return LODE_EXIT_USAGE;
+        goto usage;
     }
     if (!mode)
         run.mode = MODE_AUTO;
@@ -200,14 +200,14 @@ int main(int argc, char **argv)
         run.mode = MODE_HYBRID;
     else {
         fprintf(stderr, "lode-query: --mode takes bm25, dense or hybrid\n");
-        return LODE_EXIT_USAGE;
+        goto usage;
     }
     lode_error err;
     run.filter = filter_new();
     for (size_t i = 0; i < filters.n; i++)
         if (filter_add(run.filter, filters.items[i], &err) < 0) {
             fprintf(stderr, "lode-query: --filter: %s\n", err.msg);
-            return LODE_EXIT_USAGE;
+            goto usage;
         }
     if (!run.ef)
         run.ef = 64;
@@ -292,4 +292,8 @@ int main(int argc, char **argv)
         bert_free(&run.model);
     }
     return report_close(&run.rep);
+usage:
+    filter_free(run.filter);
+    free(filters.items);
+    return LODE_EXIT_USAGE;
 }

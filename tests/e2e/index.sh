@@ -166,8 +166,8 @@ check "--check after all that: consistent" consistent busy
 
 # ---- a full disk: exit 3, the store intact ----
 mkdir -p small
-if mount -t tmpfs -o size=6m tmpfs small 2> /dev/null; then
-    how="a 6 MB tmpfs"
+if mount -t tmpfs -o size=3m tmpfs small 2> /dev/null; then
+    how="a 3 MB tmpfs"
     lode-index -s small/kb --batch 500 < big.ndjson 2> full.err
     st=$?
     at=$(stat_of small/kb chunks)
@@ -176,8 +176,8 @@ if mount -t tmpfs -o size=6m tmpfs small 2> /dev/null; then
     umount small
 else
     # no permission to mount: the same through a file-size limit
-    how="a 6 MB file-size limit"
-    (trap '' XFSZ; ulimit -f 6144; lode-index -s small/kb --batch 500 < big.ndjson 2> full.err)
+    how="a 3 MB file-size limit"
+    (trap '' XFSZ; ulimit -f 3072; lode-index -s small/kb --batch 500 < big.ndjson 2> full.err)
     st=$?
     at=$(stat_of small/kb chunks)
     consistent small/kb
