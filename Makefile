@@ -65,6 +65,9 @@ check-fast: all
 bench: all
 	tests/bench/extract.sh
 	tests/bench/ocr.sh
+	tests/bench/embed.sh
+	tests/bench/beir.sh
+	tests/bench/ann.sh
 
 deps:
 	tests/deps.sh
