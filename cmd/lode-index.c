@@ -190,6 +190,7 @@ int main(int argc, char **argv)
     const char *dir = getenv("LODE_STORE"), *bm25 = NULL, *quantize = NULL, *model = NULL;
     int del = 0, skip = 0, echo = 0, want_stats = 0, want_check = 0, want_compact = 0;
     int nowait = 0, threads = cpu_count();
+    uint64_t map_size = 0;
     struct index_opts io = {.k1 = 0.9, .b = 0.4, .batch = 1000};
     const struct opt table[] = {
         {'s', "store", OPT_STRING, &dir, "DIR", "the store (default $LODE_STORE); created when missing", 0},
@@ -213,6 +214,8 @@ int main(int argc, char **argv)
          "remember DIR as the store's embedding model for lode-query", 0},
         {'j', "jobs", OPT_INT, &threads, "N", "threads for graph inserts (default: all cores)", 0},
         {0, "nowait", OPT_FLAG, &nowait, NULL, "fail at once when another writer holds the store", 1},
+        {0, "map-size", OPT_SIZE, &map_size, "SIZE",
+         "the map's first size (default 64M); it doubles whenever it fills", 0},
         OPTS_COMMON(&common),
         OPT_END,
     };
@@ -288,7 +291,7 @@ int main(int argc, char **argv)
     output_init(&run.out, 1);
     struct store s;
     lode_error err;
-    if (store_open(dir, STORE_WRITE, nowait, &s, &err) < 0)
+    if (store_open_sized(dir, STORE_WRITE, nowait, map_size, &s, &err) < 0)
         die("%s", err.msg);
     struct indexer *ix = indexer_open(&s, &io, &err);
     if (!ix)

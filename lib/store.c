@@ -60,6 +60,12 @@ static int open_db(struct store *s, MDB_txn *txn, const char *name, unsigned fla
 int store_open(const char *dir, enum store_mode mode, int nowait, struct store *s,
                lode_error *err)
 {
+    return store_open_sized(dir, mode, nowait, 0, s, err);
+}
+
+int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t map,
+                     struct store *s, lode_error *err)
+{
     memset(s, 0, sizeof *s);
     s->lock_fd = -1;
     s->dir = xstrdup(dir);
@@ -115,7 +121,7 @@ int store_open(const char *dir, enum store_mode mode, int nowait, struct store *
         if (stale) {
             char *again = xstrdup(dir);
             store_close(s);
-            int rc = store_open(again, mode, nowait, s, err);
+            int rc = store_open_sized(again, mode, nowait, map, s, err);
             free(again);
             return rc;
         }
@@ -128,7 +134,7 @@ int store_open(const char *dir, enum store_mode mode, int nowait, struct store *
     if (rc == 0) {
         /* the map is at least what the file holds; it grows on demand */
         char *data = xasprintf("%s/data.mdb", dir);
-        s->map_size = STORE_INITIAL_MAP;
+        s->map_size = map ? map : STORE_INITIAL_MAP;
         if (stat(data, &st) == 0 && (uint64_t)st.st_size > s->map_size)
             s->map_size = (uint64_t)st.st_size;
         free(data);

@@ -53,6 +53,9 @@ struct store {
  * another writer holds the store instead of waiting. */
 int store_open(const char *dir, enum store_mode mode, int nowait, struct store *s,
                lode_error *err);
+/* The same with the map's first size (0: 64 MiB); it grows by itself. */
+int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t map,
+                     struct store *s, lode_error *err);
 void store_close(struct store *s);
 
 /* Transactions: one at a time per handle. store_commit() returns

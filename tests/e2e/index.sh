@@ -116,6 +116,12 @@ expect_eq "the same run again: every record exactly once" "$N $N 300" \
 check "the same run again: consistent" consistent killed
 check "the re-run skipped what was committed" grep -q "unchanged" rerun.err
 
+# the map grows by itself: a 1 MiB map that must double many times
+lode-index -s grown --map-size 1M --batch 500 < big.ndjson 2> grown.err
+expect_eq "a map that fills grows: exit 0" 0 $?
+expect_eq "...every record is in" $N "$(stat_of grown chunks)"
+check "...consistent" consistent grown
+
 # a source longer than ten batches is committed in parts, marked incomplete
 # until its last chunk: killed in between, the re-run replaces it whole
 "$MK" records 3000 16 3 1 > onesrc.ndjson
