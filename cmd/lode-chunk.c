@@ -134,12 +134,7 @@ int main(int argc, char **argv)
         "Exit status: 0 all records chunked, 1 some failed (see --errors), 2 usage,\n"
         "3 fatal. See lode-chunk(1) and lode-records(7).\n",
     };
-    int first = opts_parse(&prog, argc, argv);
-    if (first != argc) {
-        fprintf(stderr, "lode-chunk: records are read from standard input, not %s\n", argv[first]);
-        opts_usage(&prog, 1);
-        return LODE_EXIT_USAGE;
-    }
+    opts_parse_filter(&prog, argc, argv, "records");
     int size_given = run.size != 0;
     if (!size_given)
         run.size = 256;

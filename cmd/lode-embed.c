@@ -210,12 +210,7 @@ int main(int argc, char **argv)
         "Exit status: 0 all records embedded, 1 some failed (see --errors), 2 usage,\n"
         "3 fatal (the model cannot be loaded). See lode-embed(1) and lode-records(7).\n",
     };
-    int first = opts_parse(&prog, argc, argv);
-    if (first != argc) {
-        fprintf(stderr, "lode-embed: records are read from standard input, not %s\n", argv[first]);
-        opts_usage(&prog, 1);
-        return LODE_EXIT_USAGE;
-    }
+    opts_parse_filter(&prog, argc, argv, "records");
     if (!model) {
         fprintf(stderr, "lode-embed: no model: give -m DIR or set LODE_EMBED_MODEL\n");
         opts_usage(&prog, 1);

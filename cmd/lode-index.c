@@ -232,12 +232,7 @@ int main(int argc, char **argv)
         "--errors; --check: problems found), 2 usage, 3 fatal (the store cannot be\n"
         "opened or written, disk full). See lode-index(1) and lode-store(7).\n",
     };
-    int first = opts_parse(&prog, argc, argv);
-    if (first != argc) {
-        fprintf(stderr, "lode-index: records are read from standard input, not %s\n", argv[first]);
-        opts_usage(&prog, 1);
-        return LODE_EXIT_USAGE;
-    }
+    opts_parse_filter(&prog, argc, argv, "records");
     if (!dir) {
         fprintf(stderr, "lode-index: no store: give -s DIR or set LODE_STORE\n");
         return LODE_EXIT_USAGE;

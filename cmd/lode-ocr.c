@@ -312,12 +312,7 @@ int main(int argc, char **argv)
         "Exit status: 0 all records handled, 1 some failed (see --errors), 2 usage,\n"
         "3 fatal (no language data). See lode-ocr(1) and lode-records(7).\n",
     };
-    int first = opts_parse(&prog, argc, argv);
-    if (first != argc) {
-        fprintf(stderr, "lode-ocr: records are read from standard input, not %s\n", argv[first]);
-        opts_usage(&prog, 1);
-        return LODE_EXIT_USAGE;
-    }
+    opts_parse_filter(&prog, argc, argv, "records");
     if (jobs < 1 || run.dpi < 30 || run.dpi > 2400 || run.timeout < 0 || run.max_pixels < 1) {
         fprintf(stderr, "lode-ocr: -j must be positive, --dpi between 30 and 2400\n");
         return LODE_EXIT_USAGE;

@@ -176,12 +176,7 @@ int main(int argc, char **argv)
         "3 fatal (the store or the model cannot be opened). See lode-query(1) and\n"
         "lode-store(7).\n",
     };
-    int first = opts_parse(&prog, argc, argv);
-    if (first != argc) {
-        fprintf(stderr, "lode-query: queries are read from standard input, not %s\n", argv[first]);
-        opts_usage(&prog, 1);
-        goto usage;
-    }
+    opts_parse_filter(&prog, argc, argv, "queries");
     if (!dir) {
         fprintf(stderr, "lode-query: no store: give -s DIR or set LODE_STORE\n");
         goto usage;

@@ -164,3 +164,14 @@ int opts_parse(const struct opts_program *prog, int argc, char **argv)
     free(operands);
     return first;
 }
+
+void opts_parse_filter(const struct opts_program *prog, int argc, char **argv, const char *what)
+{
+    int first = opts_parse(prog, argc, argv);
+    if (first != argc) {
+        fprintf(stderr, "%s: %s are read from standard input, not %s\n", prog->name, what,
+                argv[first]);
+        opts_usage(prog, 1);
+        exit(LODE_EXIT_USAGE);
+    }
+}

@@ -74,6 +74,10 @@ struct opts_program {
  * and operands may be mixed, operands are moved to the end of argv in order. */
 int opts_parse(const struct opts_program *prog, int argc, char **argv);
 
+/* opts_parse() for a filter, which takes no operands: one is a usage error
+ * ("WHAT are read from standard input"), exit 2. */
+void opts_parse_filter(const struct opts_program *prog, int argc, char **argv, const char *what);
+
 void opts_usage(const struct opts_program *prog, int to_stderr);
 
 #endif

@@ -4,6 +4,21 @@
 MK=$BUILD/tests/mkvecs
 stat_of() { lode-index -s "$1" --stats | jq -r ".$2"; }
 consistent() { lode-index -s "$1" --check > /dev/null 2>&1; }
+# kill_after_commit STORE INPUT ARGS...: lode-index killed (-9) as soon as its
+# first batch is committed
+kill_after_commit() {
+    local store=$1 input=$2 pid c i
+    shift 2
+    lode-index -s "$store" "$@" < "$input" 2> /dev/null &
+    pid=$!
+    for i in $(seq 1 400); do
+        c=$(lode-index -s "$store" --stats 2> /dev/null | jq -r '.chunks // 0' 2> /dev/null)
+        [ "${c:-0}" -gt 0 ] && break
+        sleep 0.02
+    done
+    kill -9 $pid 2> /dev/null
+    wait $pid 2> /dev/null
+}
 
 # ---- the bundled examples, end to end ----
 lode-extract "$ROOT/examples" 2> /dev/null | lode-ocr 2> /dev/null | lode-chunk 2> /dev/null > chunks.ndjson
@@ -96,15 +111,7 @@ check "--check: consistent after bad records" consistent badkb
 N=30000
 san && N=6000
 "$MK" records $N 32 1 300 > big.ndjson
-lode-index -s killed --batch 200 -j 2 < big.ndjson 2> /dev/null &
-pid=$!
-for i in $(seq 1 200); do
-    c=$(lode-index -s killed --stats 2> /dev/null | jq -r '.chunks // 0' 2> /dev/null)
-    [ "${c:-0}" -gt 0 ] && break
-    sleep 0.05
-done
-kill -9 $pid 2> /dev/null
-wait $pid 2> /dev/null
+kill_after_commit killed big.ndjson --batch 200 -j 2
 mid=$(stat_of killed chunks)
 check "killed mid-run: some batches were committed ($mid of $N)" test "$mid" -gt 0 -a "$mid" -lt $N
 check "killed mid-run: the store is consistent" consistent killed
@@ -125,15 +132,7 @@ check "...consistent" consistent grown
 # a source longer than ten batches is committed in parts, marked incomplete
 # until its last chunk: killed in between, the re-run replaces it whole
 "$MK" records 3000 16 3 1 > onesrc.ndjson
-lode-index -s long --batch 50 < onesrc.ndjson 2> /dev/null &
-pid=$!
-for i in $(seq 1 200); do
-    c=$(lode-index -s long --stats 2> /dev/null | jq -r '.chunks // 0' 2> /dev/null)
-    [ "${c:-0}" -gt 0 ] && break
-    sleep 0.02
-done
-kill -9 $pid 2> /dev/null
-wait $pid 2> /dev/null
+kill_after_commit long onesrc.ndjson --batch 50
 lode-index -s long --batch 50 < onesrc.ndjson 2> long.err
 expect_eq "one long source, killed and re-run: every chunk once" 3000 "$(stat_of long chunks)"
 check "...consistent" consistent long
