@@ -3,7 +3,7 @@
 
 PREFIX ?= /usr/local
 CC ?= cc
-PKGS = poppler-glib glib-2.0 cairo libarchive libxml-2.0 jansson libutf8proc tesseract lept openblas lmdb
+PKGS = poppler-glib glib-2.0 cairo libarchive libxml-2.0 jansson libutf8proc tesseract lept openblas lmdb libpcre2-8
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -24,7 +24,7 @@ BIN = bin
 SANFLAGS =
 endif
 
-PROGRAMS = lode-extract lode-ocr lode-chunk lode-embed lode-index lode-query
+PROGRAMS = lode-extract lode-ocr lode-chunk lode-embed lode-index lode-query lode-generate
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
 UNIT_SRC = $(wildcard tests/c/*.c)
@@ -37,6 +37,8 @@ $(BUILD)/lib/%.o: lib/%.c lib/*.h lib/*.inc | $(BUILD)/lib
 
 # the numeric kernels: let loops with comparisons and divisions vectorise
 CFLAGS_kernels = -fno-trapping-math -fno-math-errno
+# the quantised kernels for AVX2 CPUs (called only when the CPU has it)
+CFLAGS_quant_avx2 = -mavx2 -mfma -mf16c
 
 $(BUILD)/cmd/%.o: cmd/%.c lib/*.h | $(BUILD)/cmd
 	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -c -o $@ $<

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "kernels.h"
 
 /* ---- loading ---- */
@@ -64,27 +65,11 @@ static void identity(struct bert *m, const char *dir)
         }
         free(path);
     }
-    /* The weights: all of them up to 64 MiB; of larger files the header,
-     * the size and 256 pieces of 4 KiB spread evenly, so that a 1 GB model
-     * starts at once. A different model (retrained, fine-tuned, quantised)
-     * differs in every piece. */
     const unsigned char *p = m->st.file.data;
-    size_t len = m->st.file.len;
-    if (len <= (64u << 20)) {
-        g_checksum_update(c, p, (gssize)len);
-    } else {
-        char size[32];
-        snprintf(size, sizeof size, "%zu", len);
-        g_checksum_update(c, (const guchar *)size, (gssize)strlen(size));
-        uint64_t hl = 0;
-        for (int i = 7; i >= 0; i--)
-            hl = hl << 8 | p[i];
-        g_checksum_update(c, p, (gssize)(8 + hl)); /* checked to fit by safetensors_open */
-        for (size_t i = 0; i < 256; i++) {
-            size_t at = (len - 4096) / 255 * i;
-            g_checksum_update(c, p + at, 4096);
-        }
-    }
+    uint64_t hl = 0;
+    for (int i = 7; i >= 0; i--)
+        hl = hl << 8 | p[i];
+    hash_sampled(c, p, m->st.file.len, (size_t)(8 + hl)); /* checked to fit by safetensors_open */
     char *real = realpath(dir, NULL);
     const char *name = real ? real : dir;
     const char *slash = strrchr(name, '/');

@@ -2,6 +2,7 @@
 
 #include <glib.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util.h"
@@ -41,4 +42,18 @@ void hash_strings(char out[HASH_HEX_LEN + 1], const char *first, ...)
         g_checksum_update(c, (const guchar *)s, (gssize)strlen(s) + 1);
     va_end(ap);
     finish(c, out);
+}
+
+void hash_sampled(GChecksum *c, const unsigned char *p, size_t len, size_t header)
+{
+    if (len <= (64u << 20)) {
+        g_checksum_update(c, p, (gssize)len);
+        return;
+    }
+    char size[32];
+    snprintf(size, sizeof size, "%zu", len);
+    g_checksum_update(c, (const guchar *)size, (gssize)strlen(size));
+    g_checksum_update(c, p, (gssize)(header < len ? header : len));
+    for (size_t i = 0; i < 256; i++)
+        g_checksum_update(c, p + (len - 4096) / 255 * i, 4096);
 }

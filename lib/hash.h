@@ -6,6 +6,7 @@
 #ifndef LODE_HASH_H
 #define LODE_HASH_H
 
+#include <glib.h>
 #include <stddef.h>
 
 #define HASH_HEX_LEN 16
@@ -14,5 +15,11 @@
 void hash_bytes(const void *data, size_t len, char out[HASH_HEX_LEN + 1]);
 /* The hash of several strings, each followed by a NUL, in order. */
 void hash_strings(char out[HASH_HEX_LEN + 1], const char *first, ...);
+
+/* Feeds a model file to c: all of it up to 64 MiB; of a larger file its
+ * size, its first header bytes and 256 pieces of 4 KiB spread evenly, so
+ * that a gigabyte model starts at once. A different model (retrained,
+ * fine-tuned, quantised) differs in every piece: identity, not security. */
+void hash_sampled(GChecksum *c, const unsigned char *p, size_t len, size_t header);
 
 #endif

@@ -56,3 +56,134 @@ void parallel_for(int threads, size_t n, void (*fn)(void *ctx, size_t i, int wor
     free(t);
     free(args);
 }
+
+/* ---- teams ---- */
+
+#define TEAM_SPINS 200000
+
+struct team {
+    int n;
+    pthread_t *th;
+    atomic_uint gen;          /* counted up for each job */
+    atomic_int pending;       /* members still working on it */
+    atomic_int sleepers;
+    atomic_int stop;
+    void (*fn)(void *ctx, int worker, int n);
+    void *ctx;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+};
+
+struct member {
+    struct team *t;
+    int w;
+};
+
+static inline void relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static void *member_main(void *p)
+{
+    struct member *m = p;
+    struct team *t = m->t;
+    unsigned seen = 0;
+    for (;;) {
+        unsigned g;
+        int spins = 0;
+        while ((g = atomic_load(&t->gen)) == seen) {
+            if (++spins < TEAM_SPINS) {
+                relax();
+                continue;
+            }
+            pthread_mutex_lock(&t->mu);
+            atomic_fetch_add(&t->sleepers, 1);
+            while (atomic_load(&t->gen) == seen)
+                pthread_cond_wait(&t->cv, &t->mu);
+            atomic_fetch_sub(&t->sleepers, 1);
+            pthread_mutex_unlock(&t->mu);
+            spins = 0;
+        }
+        seen = g;
+        if (atomic_load(&t->stop))
+            break;
+        t->fn(t->ctx, m->w, t->n);
+        atomic_fetch_sub(&t->pending, 1);
+    }
+    free(m);
+    return NULL;
+}
+
+struct team *team_new(int threads)
+{
+    struct team *t = xcalloc(1, sizeof *t);
+    t->n = threads < 1 ? 1 : threads;
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->cv, NULL);
+    t->th = xcalloc((size_t)t->n, sizeof *t->th);
+    for (int w = 1; w < t->n; w++) {
+        struct member *m = xmalloc(sizeof *m);
+        m->t = t;
+        m->w = w;
+        if (pthread_create(&t->th[w], NULL, member_main, m) != 0)
+            die("cannot start a thread");
+    }
+    return t;
+}
+
+static void wake(struct team *t)
+{
+    if (atomic_load(&t->sleepers)) {
+        pthread_mutex_lock(&t->mu);
+        pthread_cond_broadcast(&t->cv);
+        pthread_mutex_unlock(&t->mu);
+    }
+}
+
+void team_free(struct team *t)
+{
+    if (!t)
+        return;
+    atomic_store(&t->stop, 1);
+    pthread_mutex_lock(&t->mu);
+    atomic_fetch_add(&t->gen, 1);
+    pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    for (int w = 1; w < t->n; w++)
+        pthread_join(t->th[w], NULL);
+    pthread_mutex_destroy(&t->mu);
+    pthread_cond_destroy(&t->cv);
+    free(t->th);
+    free(t);
+}
+
+int team_size(const struct team *t)
+{
+    return t ? t->n : 1;
+}
+
+void team_run(struct team *t, void (*fn)(void *ctx, int worker, int n), void *ctx)
+{
+    if (!t || t->n == 1) {
+        fn(ctx, 0, 1);
+        return;
+    }
+    t->fn = fn;
+    t->ctx = ctx;
+    atomic_store(&t->pending, t->n - 1);
+    atomic_fetch_add(&t->gen, 1);
+    wake(t);
+    fn(ctx, 0, t->n);
+    while (atomic_load(&t->pending))
+        relax();
+}
+
+void team_share(int64_t n, int w, int nw, int64_t *lo, int64_t *hi)
+{
+    int64_t per = n / nw, extra = n % nw;
+    *lo = w * per + (w < extra ? w : extra);
+    *hi = *lo + per + (w < extra);
+}

@@ -1,0 +1,72 @@
+/* llm.h - Llama-family decoders from GGUF files: llama (Llama 2 and 3,
+ * Mistral, SmolLM, TinyLlama) and qwen2 (biases on q, k and v).
+ *
+ * Grouped-query attention, RoPE in llama.cpp's two layouts ("norm":
+ * adjacent pairs, for llama; "neox": halves, for qwen2) with the file's
+ * rope.freq_base and rope.dimension_count, RMS norm with the file's
+ * epsilon, SwiGLU feed-forward, tied or separate output matrix. Weights
+ * stay in the mapped file in their own format (quant.h) and are used in
+ * place; only norms and biases are converted to float.
+ *
+ * A state holds the KV cache (float32, ctx positions) and the buffers of
+ * one sequence. llm_eval() runs a batch of tokens through the model: many
+ * tokens go through matrix-matrix products (prompt processing), one token
+ * through the team's matrix-vector products (generation).
+ *
+ * Caveats: a model is read-only once loaded and may be shared by states;
+ * a state belongs to one thread (and its team).
+ */
+#ifndef LODE_LLM_H
+#define LODE_LLM_H
+
+#include "gguf.h"
+#include "quant.h"
+#include "threads.h"
+#include "tokenizer.h"
+#include "util.h"
+
+struct llm_layer {
+    struct qmat wq, wk, wv, wo, gate, up, down;
+    const float *attn_norm, *ffn_norm;
+    const float *bq, *bk, *bv; /* qwen2; NULL for llama */
+};
+
+struct llm {
+    struct gguf g;
+    char arch[32];
+    int dim, layers, heads, kv_heads, head_dim, ffn, vocab, ctx_train, rope_dim;
+    float eps, rope_base;
+    int rope_neox;
+    struct qmat embd, output;
+    const float *out_norm;
+    struct llm_layer *layer;
+    struct tokenizer tok;
+    char *chat_template;      /* tokenizer.chat_template, or NULL */
+    char id[160];             /* name@hash of the file */
+    float **owned;            /* vectors converted to float */
+    int nowned;
+};
+
+int llm_load(const char *path, struct llm *m, lode_error *err);
+void llm_free(struct llm *m);
+
+struct llm_state {
+    int ctx, n_past;
+    float *k, *v;             /* (layers, ctx, kv_heads * head_dim) */
+    struct team *team;
+    /* buffers for batches of up to cap tokens */
+    int cap;
+    float *x, *xb, *q, *kk, *vv, *att, *hb, *hb2, *scores;
+};
+
+int llm_state_init(const struct llm *m, struct llm_state *s, int ctx, int threads,
+                   lode_error *err);
+void llm_state_free(struct llm_state *s);
+
+/* Runs ids[0..n) at positions n_past.. and advances n_past. logits
+ * receives the vocabulary's logits of the last token (NULL: none), or with
+ * all set, of every token (n x vocab). -1 when the context is full. */
+int llm_eval(const struct llm *m, struct llm_state *s, const int *ids, int n, float *logits,
+             int all);
+
+#endif
