@@ -5,12 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "answer.h"
+#include "chat.h"
 #include "input.h"
 #include "llm.h"
 #include "modelpath.h"
 #include "opts.h"
 #include "record.h"
 #include "report.h"
+#include "sample.h"
 
 struct run {
     struct llm model;
@@ -18,9 +21,17 @@ struct run {
     const struct tokenizer *tok;
     int have_model;
     struct llm_state st;
-    int tokenize, special, score, logits;
+    int tokenize, special, score, logits, stream, ignore_eos, max_tokens, batch, sentences;
+    float temperature, top_p, min_p, repeat_penalty;
+    int top_k;
+    long long seed;
+    struct opt_list stops;
+    enum chat_format chat;
+    const char *system;
     struct report rep;
     struct output out;
+    unsigned long long prompt_tokens, completion_tokens;
+    double prompt_seconds, completion_seconds;
 };
 
 static json_t *ids_json(const int *ids, size_t n)
@@ -159,6 +170,213 @@ static void score(struct run *run, json_t *rec, const char *where)
     run->rep.ok++;
 }
 
+/* ---- generation ---- */
+
+static const char DEFAULT_SYSTEM[] = "You are a helpful assistant. Answer briefly and accurately.";
+
+/* The prompt's ids for a record: ids, prompt, messages, or q (with hits).
+ * *prompt is filled for q with hits (the hits given). */
+static int *prompt_ids(struct run *run, json_t *rec, size_t *n, struct rag_prompt *rag,
+                       lode_error *err)
+{
+    if (json_object_get(rec, "ids"))
+        return record_ids(run, rec, n, err);
+    const char *raw = record_str(rec, "prompt");
+    if (raw) {
+        int *ids;
+        *n = tok_encode(run->tok, raw, record_strlen(rec, "prompt"), 1, run->special, &ids);
+        return ids;
+    }
+    struct chat_msg *msgs = NULL;
+    size_t nm = 0;
+    json_t *ma = json_object_get(rec, "messages");
+    if (ma) {
+        if (!json_is_array(ma) || json_array_size(ma) == 0) {
+            lode_seterr(err, "\"messages\" must be a non-empty array of {role, content}");
+            return NULL;
+        }
+        msgs = xcalloc(json_array_size(ma) + 1, sizeof *msgs);
+        for (size_t i = 0; i < json_array_size(ma); i++) {
+            json_t *m = json_array_get(ma, i);
+            const char *role = record_str(m, "role"), *content = record_str(m, "content");
+            if (!role || !content ||
+                (strcmp(role, "system") && strcmp(role, "user") && strcmp(role, "assistant"))) {
+                free(msgs);
+                lode_seterr(err, "messages[%zu] needs a role (system, user, assistant) and content", i);
+                return NULL;
+            }
+            msgs[nm++] = (struct chat_msg){role, content};
+        }
+    } else {
+        const char *q = record_str(rec, "q");
+        if (!q) {
+            lode_seterr(err, "the record has no \"q\", \"prompt\", \"messages\" or \"ids\"");
+            return NULL;
+        }
+        msgs = xcalloc(3, sizeof *msgs);
+        if (json_is_array(json_object_get(rec, "hits"))) {
+            size_t budget = (size_t)run->st.ctx > (size_t)run->max_tokens + 64
+                                ? (size_t)run->st.ctx - (size_t)run->max_tokens - 64 : 0;
+            if (answer_prompt(run->tok, rec, budget, rag) < 0) {
+                free(msgs);
+                lode_seterr(err, "the question alone does not fit the context of %d tokens "
+                            "less --max-tokens", run->st.ctx);
+                return NULL;
+            }
+            msgs[nm++] = (struct chat_msg){"system", run->system ? run->system : rag->system};
+            msgs[nm++] = (struct chat_msg){"user", rag->user};
+        } else {
+            msgs[nm++] = (struct chat_msg){"system", run->system ? run->system : DEFAULT_SYSTEM};
+            msgs[nm++] = (struct chat_msg){"user", q};
+        }
+    }
+    char *allow;
+    size_t len;
+    char *text = chat_render(run->chat, msgs, nm, &allow, &len);
+    int *ids;
+    *n = tok_encode_masked(run->tok, text, len, 1, allow, &ids);
+    g_free(text);
+    g_free(allow);
+    free(msgs);
+    return ids;
+}
+
+/* Text may end inside a stop string: how much of it is safe to show. */
+static size_t settled(const struct run *run, const GString *text)
+{
+    size_t hold = 0;
+    for (size_t i = 0; i < run->stops.n; i++) {
+        size_t l = strlen(run->stops.items[i]);
+        hold = l > hold ? l : hold;
+    }
+    return hold && text->len >= hold - 1 ? text->len - (hold - 1) : hold ? 0 : text->len;
+}
+
+static void generate(struct run *run, json_t *rec, const char *where)
+{
+    lode_error err;
+    size_t n;
+    struct rag_prompt rag = {0};
+    int *ids = prompt_ids(run, rec, &n, &rag, &err);
+    if (!ids) {
+        report_fail(&run->rep, where, record_str(rec, "id"), "%s", err.msg);
+        answer_prompt_free(&rag);
+        return;
+    }
+    if (n == 0 || (int)n >= run->st.ctx) {
+        report_fail(&run->rep, where, record_str(rec, "id"),
+                    "a prompt of %zu tokens does not fit the context of %d (--ctx)", n, run->st.ctx);
+        free(ids);
+        answer_prompt_free(&rag);
+        return;
+    }
+    int V = run->model.vocab;
+    float *logits = xmalloc(sizeof *logits * (size_t)V);
+    struct sampler sm;
+    sampler_init(&sm, run->temperature, run->top_k, run->top_p, run->min_p, run->repeat_penalty,
+                 (uint64_t)run->seed);
+    for (size_t i = 0; i < n; i++)
+        sampler_accept(&sm, ids[i]);
+    double t0 = now_seconds();
+    run->st.n_past = 0;
+    for (size_t at = 0; at < n; at += (size_t)run->batch) {
+        size_t k = n - at < (size_t)run->batch ? n - at : (size_t)run->batch;
+        llm_eval(&run->model, &run->st, ids + at, (int)k, at + k == n ? logits : NULL, 0);
+    }
+    double t1 = now_seconds();
+    GString *text = g_string_new(NULL);
+    json_t *out_ids = json_array();
+    const char *finish = "length";
+    size_t shown = 0;
+    int produced = 0;
+    while (produced < run->max_tokens) {
+        int tok = sampler_next(&sm, logits, V);
+        if (tok_is_eog(run->tok, tok) && !run->ignore_eos) {
+            finish = "eos";
+            break;
+        }
+        produced++;
+        sampler_accept(&sm, tok);
+        json_array_append_new(out_ids, json_integer(tok));
+        size_t before = text->len;
+        tok_piece(run->tok, tok, text);
+        int stopped = 0;
+        for (size_t i = 0; i < run->stops.n && !stopped; i++) {
+            size_t l = strlen(run->stops.items[i]);
+            size_t from = before >= l ? before - l + 1 : 0;
+            char *hit = g_strstr_len(text->str + from, (gssize)(text->len - from), run->stops.items[i]);
+            if (hit) {
+                g_string_truncate(text, (gsize)(hit - text->str));
+                stopped = 1;
+            }
+        }
+        if (run->stream) {
+            size_t ready = stopped ? text->len : settled(run, text);
+            if (ready > shown) {
+                fwrite(text->str + shown, 1, ready - shown, stderr);
+                fflush(stderr);
+                shown = ready;
+            }
+        }
+        if (stopped) {
+            finish = "stop";
+            break;
+        }
+        if (produced == run->max_tokens || run->st.n_past >= run->st.ctx)
+            break;
+        llm_eval(&run->model, &run->st, &tok, 1, logits, 0);
+    }
+    double t2 = now_seconds();
+    if (run->stream) {
+        if (text->len > shown)
+            fwrite(text->str + shown, 1, text->len - shown, stderr);
+        fputc('\n', stderr);
+    }
+    /* SentencePiece answers begin with the space of their first piece */
+    size_t lead = run->tok->kind == TOK_SPM && text->len && text->str[0] == ' ' &&
+                  !json_object_get(rec, "ids") && !record_str(rec, "prompt");
+    record_set_text(rec, "answer", text->str + lead, text->len - lead);
+    if (rag.given)
+        json_object_set_new(rec, "citations", answer_citations(text->str, rag.hits, rag.given));
+    if (json_object_get(rec, "ids"))
+        json_object_set_new(rec, "answer_ids", out_ids);
+    else
+        json_decref(out_ids);
+    json_object_set_new(rec, "finish", json_string(finish));
+    json_object_set_new(rec, "usage", json_pack("{s:I,s:I,s:f,s:f}", "prompt_tokens", (json_int_t)n,
+                                                "completion_tokens", (json_int_t)produced,
+                                                "prompt_seconds", t1 - t0, "completion_seconds", t2 - t1));
+    record_set_str(rec, "model", run->model.id);
+    run->prompt_tokens += n;
+    run->completion_tokens += (unsigned long long)produced;
+    run->prompt_seconds += t1 - t0;
+    run->completion_seconds += t2 - t1;
+    g_string_free(text, TRUE);
+    sampler_free(&sm);
+    free(logits);
+    free(ids);
+    answer_prompt_free(&rag);
+    output_record(&run->out, rec);
+    run->rep.ok++;
+}
+
+static void extractive(struct run *run, json_t *rec, const char *where)
+{
+    if (!record_str(rec, "q") || !json_is_array(json_object_get(rec, "hits"))) {
+        report_fail(&run->rep, where, record_str(rec, "id"),
+                    "without a model (-m) only query results (q and hits) can be answered");
+        return;
+    }
+    json_t *cites;
+    char *answer = answer_extractive(rec, run->sentences, &cites);
+    record_set_str(rec, "answer", answer);
+    json_object_set_new(rec, "citations", cites);
+    record_set_str(rec, "mode", "extractive");
+    free(answer);
+    output_record(&run->out, rec);
+    run->rep.ok++;
+}
+
 int main(int argc, char **argv)
 {
     util_set_progname(argv[0]);
@@ -166,8 +384,20 @@ int main(int argc, char **argv)
     common_opts_init(&common);
     struct run run;
     memset(&run, 0, sizeof run);
-    const char *model = getenv("LODE_GEN_MODEL");
+    const char *model = getenv("LODE_GEN_MODEL"), *tmpl = NULL;
     int ctx = 0, threads = cpu_count();
+    run.max_tokens = 512;
+    run.batch = 512;
+    run.temperature = 0.2f;
+    run.top_k = 40;
+    run.top_p = 0.95f;
+    run.min_p = 0.05f;
+    run.repeat_penalty = 1.0f;
+    run.sentences = 3;
+    double temperature = run.temperature, top_p = run.top_p, min_p = run.min_p,
+           repeat = run.repeat_penalty;
+    char *seed_text = NULL;
+    const char *seed = NULL;
     const struct opt table[] = {
         {'m', "model", OPT_STRING, &model, "MODEL",
          "a GGUF file, ollama:NAME[:TAG], or a Hugging Face directory (default $LODE_GEN_MODEL)", 0},
@@ -177,7 +407,23 @@ int main(int argc, char **argv)
          "write each text's mean negative log-likelihood (nll, ppl) instead", 1},
         {0, "logits", OPT_FLAG, &run.logits, NULL,
          "with --score: also argmax at every position and the last position's logits", 1},
+        {0, "max-tokens", OPT_INT, &run.max_tokens, "N", "tokens to generate at most (default 512)", 0},
+        {0, "temperature", OPT_DOUBLE, &temperature, "T", "sampling temperature; 0 is greedy (default 0.2)", 0},
+        {0, "top-k", OPT_INT, &run.top_k, "N", "sample from the N likeliest tokens (default 40; 0: all)", 0},
+        {0, "top-p", OPT_DOUBLE, &top_p, "P", "... whose probabilities add up to P (default 0.95)", 0},
+        {0, "min-p", OPT_DOUBLE, &min_p, "P", "... at least P times as likely as the best (default 0.05)", 0},
+        {0, "repeat-penalty", OPT_DOUBLE, &repeat, "R",
+         "divide the logits of the last 64 tokens by R (default 1: off)", 0},
+        {0, "seed", OPT_STRING, &seed, "N", "the sampler's seed (default 0): the same seed, the same text", 0},
+        {0, "stop", OPT_LIST, &run.stops, "STR", "end the answer where STR appears (repeatable)", 0},
+        {0, "ignore-eos", OPT_FLAG, &run.ignore_eos, NULL, "go on past end-of-turn tokens to --max-tokens", 1},
+        {0, "template", OPT_STRING, &tmpl, "NAME",
+         "chat template: chatml, llama3, llama2, mistral, phi3, gemma or plain (default: the model's)", 0},
+        {0, "system", OPT_STRING, &run.system, "TEXT", "the system prompt instead of lode's", 0},
+        {0, "stream", OPT_FLAG, &run.stream, NULL, "print each answer to standard error as it is generated", 1},
+        {0, "sentences", OPT_INT, &run.sentences, "N", "without a model: sentences in an answer (default 3)", 0},
         {0, "ctx", OPT_INT, &ctx, "N", "context size in tokens (default: the model's, at most 4096)", 0},
+        {0, "batch", OPT_INT, &run.batch, "N", "prompt tokens run at once (default 512)", 0},
         {'j', "jobs", OPT_INT, &threads, "N", "threads (default: the number of cores)", 0},
         OPTS_COMMON(&common),
         OPT_END,
@@ -193,8 +439,36 @@ int main(int argc, char **argv)
         "3 fatal (the model cannot be loaded). See lode-generate(1) and lode-records(7).\n",
     };
     opts_parse_filter(&prog, argc, argv, "records");
-    if (threads < 1 || ctx < 0) {
-        fprintf(stderr, "lode-generate: -j and --ctx must be positive\n");
+    run.temperature = (float)temperature;
+    run.top_p = (float)top_p;
+    run.min_p = (float)min_p;
+    run.repeat_penalty = (float)repeat;
+    if (threads < 1 || ctx < 0 || run.max_tokens < 1 || run.batch < 1 || run.top_k < 0 ||
+        temperature < 0 || top_p <= 0 || top_p > 1 || min_p < 0 || min_p > 1 || repeat <= 0 ||
+        run.sentences < 1) {
+        fprintf(stderr, "lode-generate: -j, --ctx, --max-tokens, --batch and --sentences must be "
+                        "positive, --temperature at least 0, --top-p and --min-p from 0 to 1\n");
+        free(run.stops.items);
+        return LODE_EXIT_USAGE;
+    }
+    if (seed) {
+        run.seed = strtoll(seed, &seed_text, 10);
+        if (!*seed || *seed_text) {
+            fprintf(stderr, "lode-generate: --seed takes an integer\n");
+            free(run.stops.items);
+            return LODE_EXIT_USAGE;
+        }
+    }
+    for (size_t i = 0; i < run.stops.n; i++)
+        if (!*run.stops.items[i]) {
+            fprintf(stderr, "lode-generate: --stop takes a non-empty string\n");
+            free(run.stops.items);
+            return LODE_EXIT_USAGE;
+        }
+    int fmt = tmpl ? chat_format_by_name(tmpl) : 0;
+    if (fmt < 0) {
+        fprintf(stderr, "lode-generate: --template takes one of %s\n", chat_format_names());
+        free(run.stops.items);
         return LODE_EXIT_USAGE;
     }
     lode_error err;
@@ -223,7 +497,10 @@ int main(int argc, char **argv)
             ctx = run.model.ctx_train < 4096 ? run.model.ctx_train : 4096;
         if (llm_state_init(&run.model, &run.st, ctx, threads, &err) < 0)
             die("%s", err.msg);
+        run.chat = tmpl ? (enum chat_format)fmt : chat_detect(run.model.chat_template, run.tok);
     }
+    if (!run.have_model && !run.tokenize && run.tok)
+        die("%s has a tokenizer but no weights: lode-generate runs GGUF models", model);
     report_open(&run.rep, "generate", "records", &common);
     output_init(&run.out, 1);
     struct input in;
@@ -234,8 +511,10 @@ int main(int argc, char **argv)
             tokenize(&run, rec, in.where);
         else if (run.score)
             score(&run, rec, in.where);
+        else if (run.have_model)
+            generate(&run, rec, in.where);
         else
-            report_fail(&run.rep, in.where, record_str(rec, "id"), "generation is not here yet");
+            extractive(&run, rec, in.where);
         json_decref(rec);
         output_flush(&run.out);
         report_progress(&run.rep);
@@ -244,6 +523,21 @@ int main(int argc, char **argv)
     output_close(&run.out);
     run.rep.records_out = run.out.records;
     run.rep.bytes_in = in.lr.bytes;
+    if (run.completion_tokens || run.prompt_tokens) {
+        buf_addf(&run.rep.summary_extra, "; %llu prompt tokens at %.1f/s, %llu generated at %.1f/s",
+                 run.prompt_tokens, run.prompt_seconds > 0 ? run.prompt_tokens / run.prompt_seconds : 0,
+                 run.completion_tokens,
+                 run.completion_seconds > 0 ? run.completion_tokens / run.completion_seconds : 0);
+        report_metric(&run.rep, "generate_prompt_tokens_total", "counter", "Prompt tokens processed.",
+                      (double)run.prompt_tokens);
+        report_metric(&run.rep, "generate_completion_tokens_total", "counter", "Tokens generated.",
+                      (double)run.completion_tokens);
+        report_metric(&run.rep, "generate_prompt_seconds_total", "counter",
+                      "Seconds spent processing prompts.", run.prompt_seconds);
+        report_metric(&run.rep, "generate_completion_seconds_total", "counter",
+                      "Seconds spent generating.", run.completion_seconds);
+    }
+    free(run.stops.items);
     if (run.have_model) {
         llm_state_free(&run.st);
         llm_free(&run.model);

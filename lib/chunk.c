@@ -225,6 +225,21 @@ static enum strength boundary(const char *t, size_t len, const struct span *tok,
     return newlines ? B_LINE : B_WORD;
 }
 
+size_t chunk_sentences(const char *t, size_t len, struct span **out)
+{
+    struct span *tok, *v = NULL;
+    size_t n = chunk_estimate_tokens(t, len, &tok), ns = 0, cap = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || boundary(t, len, tok, i) >= B_SENTENCE)
+            push(&v, &ns, &cap, tok[i].start, tok[i].end);
+        else
+            v[ns - 1].end = tok[i].end;
+    }
+    free(tok);
+    *out = v;
+    return ns;
+}
+
 /* ---- chunking ---- */
 
 size_t chunk_text(const char *t, size_t len, const struct span *tok, size_t n, size_t size,

@@ -42,4 +42,9 @@ size_t chunk_estimate_tokens(const char *text, size_t len, struct span **out);
 size_t chunk_text(const char *text, size_t len, const struct span *tokens, size_t ntokens,
                   size_t size, size_t overlap, struct chunk **out);
 
+/* The text's sentences (and headings, paragraphs, lines that end one), as
+ * the chunker finds their boundaries: spans that start and end at a
+ * token. Returns the count. */
+size_t chunk_sentences(const char *text, size_t len, struct span **out);
+
 #endif

@@ -674,18 +674,47 @@ static char *prepare(const struct tokenizer *t, const char *text, size_t len, si
 size_t tok_encode(const struct tokenizer *t, const char *text, size_t len, int add_bos,
                   int special, int **ids)
 {
+    return tok_encode_masked(t, text, len, add_bos, special ? TOK_ALL_SPECIAL : NULL, ids);
+}
+
+const char TOK_ALL_SPECIAL[1];
+
+size_t tok_encode_masked(const struct tokenizer *t, const char *text, size_t len, int add_bos,
+                         const char *allow, int **ids)
+{
     struct ids out = {0};
     if (add_bos && t->add_bos && t->bos >= 0)
         push(&out, t->bos);
     size_t n;
-    char *s = prepare(t, text, len, &n);
+    char *s, *mask = NULL;
+    if (allow && allow != TOK_ALL_SPECIAL) {
+        /* runs of the mask prepared one by one, so the mask still fits */
+        GString *all = g_string_sized_new(len + 1), *m = g_string_sized_new(len + 1);
+        for (size_t a = 0, b; a < len; a = b) {
+            for (b = a + 1; b < len && !allow[b] == !allow[a]; b++)
+                ;
+            size_t pn;
+            char *p = prepare(t, text + a, b - a, &pn);
+            g_string_append_len(all, p, (gssize)pn);
+            for (size_t i = 0; i < pn; i++)
+                g_string_append_c(m, allow[a] ? 1 : 0);
+            g_free(p);
+        }
+        n = all->len;
+        s = g_string_free(all, FALSE);
+        mask = g_string_free(m, FALSE);
+        allow = mask;
+    } else {
+        s = prepare(t, text, len, &n);
+    }
     size_t start = 0, at = 0;
     int first = 1;
     while (at < n) {
         int hit = -1;
         for (int i = 0; i < t->nspecials; i++) {
             int id = t->specials[i];
-            if ((t->type[id] == TT_CONTROL && !special) || t->plen[id] > n - at ||
+            int may = allow == TOK_ALL_SPECIAL || (allow && allow[at]);
+            if ((t->type[id] == TT_CONTROL && !may) || t->plen[id] > n - at ||
                 memcmp(s + at, t->piece[id], t->plen[id]))
                 continue;
             hit = id;
@@ -703,6 +732,7 @@ size_t tok_encode(const struct tokenizer *t, const char *text, size_t len, int a
     }
     encode_plain(t, s + start, n - start, first && start == 0, &out);
     g_free(s);
+    g_free(mask);
     *ids = out.v ? out.v : xmalloc(sizeof(int));
     return out.n;
 }

@@ -58,6 +58,12 @@ void tok_free(struct tokenizer *t);
  * recognise control tokens written in the text. Returns the count. */
 size_t tok_encode(const struct tokenizer *t, const char *text, size_t len, int add_bos,
                   int special, int **ids);
+/* The same where allow[i] says whether a control token may start at byte
+ * i (NULL: nowhere; TOK_ALL_SPECIAL: anywhere), as chat_render() marks
+ * its own text. */
+extern const char TOK_ALL_SPECIAL[1];
+size_t tok_encode_masked(const struct tokenizer *t, const char *text, size_t len, int add_bos,
+                         const char *allow, int **ids);
 /* The bytes a token stands for, appended to out (SPM: U+2581 as a space,
  * <0xXX> as its byte; BPE: the byte-level characters as bytes; control
  * tokens as their text). */
