@@ -21,7 +21,7 @@ struct run {
     const struct tokenizer *tok;
     int have_model;
     struct llm_state st;
-    int tokenize, special, score, logits, stream, ignore_eos, max_tokens, batch, sentences;
+    int tokenize, special, score, logits, stream, ignore_eos, max_tokens, batch, sentences, prompt_only;
     float temperature, top_p, min_p, repeat_penalty;
     int top_k;
     long long seed;
@@ -130,7 +130,10 @@ static void score(struct run *run, json_t *rec, const char *where)
     int V = run->model.vocab;
     float *logits = xmalloc(sizeof *logits * (size_t)V * n);
     run->st.n_past = 0;
-    llm_eval(&run->model, &run->st, ids, (int)n, logits, 1);
+    for (size_t at = 0; at < n; at += (size_t)run->batch) {
+        size_t k = n - at < (size_t)run->batch ? n - at : (size_t)run->batch;
+        llm_eval(&run->model, &run->st, ids + at, (int)k, logits + at * (size_t)V, 1);
+    }
     double nll = 0;
     json_t *argmax = json_array();
     for (size_t t = 0; t < n; t++) {
@@ -268,6 +271,23 @@ static void generate(struct run *run, json_t *rec, const char *where)
                     "a prompt of %zu tokens does not fit the context of %d (--ctx)", n, run->st.ctx);
         free(ids);
         answer_prompt_free(&rag);
+        return;
+    }
+    if (run->prompt_only) {
+        GString *p = g_string_new(NULL);
+        for (size_t i = 0; i < n; i++)
+            tok_piece(run->tok, ids[i], p);
+        record_set_text(rec, "prompt", p->str, p->len);
+        json_object_set_new(rec, "prompt_tokens", json_integer((json_int_t)n));
+        if (rag.given) {
+            json_object_set_new(rec, "hits_given", json_integer(rag.given));
+            json_object_set_new(rec, "hit_cut", json_boolean(rag.cut));
+        }
+        g_string_free(p, TRUE);
+        free(ids);
+        answer_prompt_free(&rag);
+        output_record(&run->out, rec);
+        run->rep.ok++;
         return;
     }
     int V = run->model.vocab;
@@ -421,6 +441,8 @@ int main(int argc, char **argv)
          "chat template: chatml, llama3, llama2, mistral, phi3, gemma or plain (default: the model's)", 0},
         {0, "system", OPT_STRING, &run.system, "TEXT", "the system prompt instead of lode's", 0},
         {0, "stream", OPT_FLAG, &run.stream, NULL, "print each answer to standard error as it is generated", 1},
+        {0, "prompt-only", OPT_FLAG, &run.prompt_only, NULL,
+         "write the prompt the model would get (prompt, prompt_tokens) instead of answering", 1},
         {0, "sentences", OPT_INT, &run.sentences, "N", "without a model: sentences in an answer (default 3)", 0},
         {0, "ctx", OPT_INT, &ctx, "N", "context size in tokens (default: the model's, at most 4096)", 0},
         {0, "batch", OPT_INT, &run.batch, "N", "prompt tokens run at once (default 512)", 0},

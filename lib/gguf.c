@@ -1,7 +1,11 @@
 #include "gguf.h"
 
+#include <errno.h>
+#include <glib.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct {
     enum ggml_type type;
@@ -370,4 +374,204 @@ const struct gguf_tensor *gguf_tensor(const struct gguf *g, const char *name)
         if (!strcmp(g->t[i].name, name))
             return &g->t[i];
     return NULL;
+}
+
+/* ---- writing ---- */
+
+struct wtensor {
+    char *name;
+    enum ggml_type type;
+    int ndim;
+    uint64_t ne[4];
+    const void *data;
+    size_t nbytes;
+};
+
+struct gguf_writer {
+    GByteArray *meta;   /* the key-value section as bytes */
+    uint64_t nkv;
+    struct wtensor *t;
+    size_t nt;
+};
+
+struct gguf_writer *gguf_writer_new(void)
+{
+    struct gguf_writer *w = xcalloc(1, sizeof *w);
+    w->meta = g_byte_array_new();
+    return w;
+}
+
+void gguf_writer_free(struct gguf_writer *w)
+{
+    if (!w)
+        return;
+    for (size_t i = 0; i < w->nt; i++)
+        free(w->t[i].name);
+    free(w->t);
+    g_byte_array_free(w->meta, TRUE);
+    free(w);
+}
+
+static void le(GByteArray *b, uint64_t v, int n)
+{
+    guint8 x[8];
+    for (int i = 0; i < n; i++)
+        x[i] = (guint8)(v >> (8 * i));
+    g_byte_array_append(b, x, (guint)n);
+}
+
+static void str(GByteArray *b, const char *s, size_t n)
+{
+    le(b, n, 8);
+    g_byte_array_append(b, (const guint8 *)s, (guint)n);
+}
+
+static void key(struct gguf_writer *w, const char *k, enum gguf_vtype t)
+{
+    str(w->meta, k, strlen(k));
+    le(w->meta, (uint64_t)t, 4);
+    w->nkv++;
+}
+
+void gguf_put_kv(struct gguf_writer *w, const struct gguf_kv *kv)
+{
+    key(w, kv->key, kv->type);
+    if (kv->type == GGUF_STRING) {
+        str(w->meta, kv->str, strlen(kv->str));
+    } else if (kv->type == GGUF_ARRAY) {
+        le(w->meta, (uint64_t)kv->atype, 4);
+        le(w->meta, kv->count, 8);
+        if (kv->atype == GGUF_STRING)
+            for (uint64_t i = 0; i < kv->count; i++)
+                str(w->meta, (const char *)kv->astr[i], kv->astrlen[i]);
+        else
+            g_byte_array_append(w->meta, kv->adata, (guint)(kv->count * (uint64_t)scalar_size(kv->atype)));
+    } else if (kv->type == GGUF_F32) {
+        float f = (float)kv->v.f;
+        uint32_t u;
+        memcpy(&u, &f, 4);
+        le(w->meta, u, 4);
+    } else if (kv->type == GGUF_F64) {
+        uint64_t u;
+        memcpy(&u, &kv->v.f, 8);
+        le(w->meta, u, 8);
+    } else {
+        le(w->meta, kv->v.u, scalar_size(kv->type));
+    }
+}
+
+void gguf_put_str(struct gguf_writer *w, const char *k, const char *v)
+{
+    key(w, k, GGUF_STRING);
+    str(w->meta, v, strlen(v));
+}
+
+void gguf_put_u32(struct gguf_writer *w, const char *k, uint32_t v)
+{
+    key(w, k, GGUF_U32);
+    le(w->meta, v, 4);
+}
+
+void gguf_put_f32(struct gguf_writer *w, const char *k, float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    key(w, k, GGUF_F32);
+    le(w->meta, u, 4);
+}
+
+void gguf_put_bool(struct gguf_writer *w, const char *k, int v)
+{
+    key(w, k, GGUF_BOOL);
+    le(w->meta, v ? 1 : 0, 1);
+}
+
+void gguf_put_strs(struct gguf_writer *w, const char *k, const char *const *v, size_t n)
+{
+    key(w, k, GGUF_ARRAY);
+    le(w->meta, GGUF_STRING, 4);
+    le(w->meta, n, 8);
+    for (size_t i = 0; i < n; i++)
+        str(w->meta, v[i], strlen(v[i]));
+}
+
+void gguf_put_f32s(struct gguf_writer *w, const char *k, const float *v, size_t n)
+{
+    key(w, k, GGUF_ARRAY);
+    le(w->meta, GGUF_F32, 4);
+    le(w->meta, n, 8);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], 4);
+        le(w->meta, u, 4);
+    }
+}
+
+void gguf_put_i32s(struct gguf_writer *w, const char *k, const int32_t *v, size_t n)
+{
+    key(w, k, GGUF_ARRAY);
+    le(w->meta, GGUF_I32, 4);
+    le(w->meta, n, 8);
+    for (size_t i = 0; i < n; i++)
+        le(w->meta, (uint32_t)v[i], 4);
+}
+
+void gguf_put_tensor(struct gguf_writer *w, const char *name, enum ggml_type type, int ndim,
+                     const uint64_t *ne, const void *data, size_t nbytes)
+{
+    w->t = xreallocarray(w->t, w->nt + 1, sizeof *w->t);
+    struct wtensor *t = &w->t[w->nt++];
+    memset(t, 0, sizeof *t);
+    t->name = xstrdup(name);
+    t->type = type;
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++)
+        t->ne[i] = ne[i];
+    t->data = data;
+    t->nbytes = nbytes;
+}
+
+#define WRITE_ALIGN 32
+
+int gguf_write(struct gguf_writer *w, const char *path, lode_error *err)
+{
+    GByteArray *h = g_byte_array_new();
+    g_byte_array_append(h, (const guint8 *)"GGUF", 4);
+    le(h, 3, 4);
+    le(h, w->nt, 8);
+    le(h, w->nkv, 8);
+    g_byte_array_append(h, w->meta->data, w->meta->len);
+    uint64_t off = 0;
+    for (size_t i = 0; i < w->nt; i++) {
+        struct wtensor *t = &w->t[i];
+        str(h, t->name, strlen(t->name));
+        le(h, (uint64_t)t->ndim, 4);
+        for (int d = 0; d < t->ndim; d++)
+            le(h, t->ne[d], 8);
+        le(h, (uint64_t)t->type, 4);
+        le(h, off, 8);
+        off += (t->nbytes + WRITE_ALIGN - 1) / WRITE_ALIGN * WRITE_ALIGN;
+    }
+    while (h->len % WRITE_ALIGN)
+        le(h, 0, 1);
+    char *tmp = xasprintf("%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    int ok = f && fwrite(h->data, 1, h->len, f) == h->len;
+    static const char zeros[WRITE_ALIGN];
+    for (size_t i = 0; ok && i < w->nt; i++) {
+        size_t pad = (WRITE_ALIGN - w->t[i].nbytes % WRITE_ALIGN) % WRITE_ALIGN;
+        ok = fwrite(w->t[i].data, 1, w->t[i].nbytes, f) == w->t[i].nbytes &&
+             fwrite(zeros, 1, pad, f) == pad;
+    }
+    if (f && fclose(f) != 0)
+        ok = 0;
+    if (ok && rename(tmp, path) != 0)
+        ok = 0;
+    if (!ok) {
+        lode_seterr(err, "cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    g_byte_array_free(h, TRUE);
+    return ok ? 0 : -1;
 }

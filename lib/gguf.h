@@ -78,4 +78,28 @@ const struct gguf_tensor *gguf_tensor(const struct gguf *g, const char *name);
 size_t ggml_row_size(enum ggml_type type, uint64_t n);
 const char *ggml_type_name(enum ggml_type type);
 
+/* ---- writing ---- */
+
+/* A GGUF v3 file being put together: metadata in order, then tensors
+ * (their data referenced, not copied: it must live until gguf_write()).
+ * The file is written to PATH.tmp and renamed, so a reader never sees half
+ * of it. */
+struct gguf_writer;
+
+struct gguf_writer *gguf_writer_new(void);
+void gguf_writer_free(struct gguf_writer *w);
+/* A key of another file, as it is (any type, arrays included). */
+void gguf_put_kv(struct gguf_writer *w, const struct gguf_kv *kv);
+void gguf_put_str(struct gguf_writer *w, const char *key, const char *v);
+void gguf_put_u32(struct gguf_writer *w, const char *key, uint32_t v);
+void gguf_put_f32(struct gguf_writer *w, const char *key, float v);
+void gguf_put_bool(struct gguf_writer *w, const char *key, int v);
+/* Arrays: strings, float32 or int32 values. */
+void gguf_put_strs(struct gguf_writer *w, const char *key, const char *const *v, size_t n);
+void gguf_put_f32s(struct gguf_writer *w, const char *key, const float *v, size_t n);
+void gguf_put_i32s(struct gguf_writer *w, const char *key, const int32_t *v, size_t n);
+void gguf_put_tensor(struct gguf_writer *w, const char *name, enum ggml_type type, int ndim,
+                     const uint64_t *ne, const void *data, size_t nbytes);
+int gguf_write(struct gguf_writer *w, const char *path, lode_error *err);
+
 #endif
