@@ -1,6 +1,7 @@
 #include "threads.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,7 @@ void parallel_for(int threads, size_t n, void (*fn)(void *ctx, size_t i, int wor
 
 /* ---- teams ---- */
 
-#define TEAM_SPINS 200000
+#define TEAM_SPINS 20000 /* about a millisecond of waiting before sleeping */
 
 struct team {
     int n;
@@ -177,8 +178,12 @@ void team_run(struct team *t, void (*fn)(void *ctx, int worker, int n), void *ct
     atomic_fetch_add(&t->gen, 1);
     wake(t);
     fn(ctx, 0, t->n);
-    while (atomic_load(&t->pending))
-        relax();
+    /* members may be descheduled (more threads than cores): yield to them */
+    for (int spins = 0; atomic_load(&t->pending); spins++)
+        if (spins < 1000)
+            relax();
+        else
+            sched_yield();
 }
 
 void team_share(int64_t n, int w, int nw, int64_t *lo, int64_t *hi)
