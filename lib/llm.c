@@ -1,5 +1,6 @@
 #include "llm.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,6 +211,7 @@ int llm_state_init(const struct llm *m, struct llm_state *s, int ctx, int thread
     }
     s->ctx = ctx;
     s->team = team_new(threads);
+    kernels_blas_threads(1); /* the team's members each run their own products */
     return 0;
 }
 
@@ -250,7 +252,7 @@ static void reserve(const struct llm *m, struct llm_state *s, int n)
     grow(&s->att, t * q);
     grow(&s->hb, t * f);
     grow(&s->hb2, t * f);
-    grow(&s->scores, (size_t)team_size(s->team) * (size_t)s->ctx);
+    grow(&s->scores, (size_t)team_size(s->team) * t * (size_t)s->ctx);
     s->cap = n;
 }
 
@@ -287,7 +289,7 @@ static void project(const struct qmat *w, const float *x, int n, float *y, struc
     if (n == 1)
         qmat_matvec(w, x, y, team);
     else
-        qmat_matmul(w, x, n, y);
+        qmat_matmul(w, x, n, y, team);
 }
 
 struct attn_job {
@@ -296,7 +298,46 @@ struct attn_job {
     int layer, n;
 };
 
-/* Causal attention of the batch's tokens, one (token, head) at a time. */
+/* Causal attention of a batch of tokens, a head at a time: the scores of
+ * all tokens and positions by one sgemm, masked, softmaxed, times V by
+ * another. */
+static void attend_batch(void *ctx, int worker, int nw)
+{
+    const struct attn_job *j = ctx;
+    const struct llm *m = j->m;
+    struct llm_state *s = j->s;
+    int hd = m->head_dim, group = m->heads / m->kv_heads, n = j->n, P = s->n_past + n;
+    size_t kvd = (size_t)m->kv_heads * hd, qd = (size_t)m->heads * hd;
+    const float *K = s->k + (size_t)j->layer * s->ctx * kvd, *V = s->v + (size_t)j->layer * s->ctx * kvd;
+    float *S = s->scores + (size_t)worker * (size_t)s->cap * s->ctx;
+    int64_t lo, hi;
+    team_share(m->heads, worker, nw, &lo, &hi);
+    for (int h = (int)lo; h < hi; h++) {
+        int kvh = h / group;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, P, hd, 1.0f / sqrtf((float)hd),
+                    s->q + (size_t)h * hd, (int)qd, K + (size_t)kvh * hd, (int)kvd, 0.0f, S, P);
+        for (int t = 0; t < n; t++) {
+            float *row = S + (size_t)t * P, mx = -INFINITY;
+            int last = s->n_past + t;
+            for (int p = 0; p <= last; p++)
+                mx = row[p] > mx ? row[p] : mx;
+            double sum = 0;
+            for (int p = 0; p <= last; p++) {
+                row[p] = expf(row[p] - mx);
+                sum += row[p];
+            }
+            float inv = (float)(1.0 / sum);
+            for (int p = 0; p <= last; p++)
+                row[p] *= inv;
+            for (int p = last + 1; p < P; p++)
+                row[p] = 0;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, P, 1.0f, S, P,
+                    V + (size_t)kvh * hd, (int)kvd, 0.0f, s->att + (size_t)h * hd, (int)qd);
+    }
+}
+
+/* The same for one token, one head at a time. */
 static void attend(void *ctx, int worker, int nw)
 {
     const struct attn_job *j = ctx;
@@ -305,7 +346,7 @@ static void attend(void *ctx, int worker, int nw)
     int hd = m->head_dim, group = m->heads / m->kv_heads;
     size_t kvd = (size_t)m->kv_heads * hd, qd = (size_t)m->heads * hd;
     const float *K = s->k + (size_t)j->layer * s->ctx * kvd, *V = s->v + (size_t)j->layer * s->ctx * kvd;
-    float *sc = s->scores + (size_t)worker * s->ctx;
+    float *sc = s->scores + (size_t)worker * (size_t)s->cap * s->ctx;
     float scale = 1.0f / sqrtf((float)hd);
     int64_t lo, hi;
     team_share((int64_t)j->n * m->heads, worker, nw, &lo, &hi);
@@ -356,9 +397,9 @@ int llm_eval(const struct llm *m, struct llm_state *s, const int *ids, int n, fl
             float *y[3] = {s->q, s->kk, s->vv};
             qmat_matvec_n(w, 3, s->xb, y, s->team);
         } else {
-            qmat_matmul(&L->wq, s->xb, n, s->q);
-            qmat_matmul(&L->wk, s->xb, n, s->kk);
-            qmat_matmul(&L->wv, s->xb, n, s->vv);
+            qmat_matmul(&L->wq, s->xb, n, s->q, s->team);
+            qmat_matmul(&L->wk, s->xb, n, s->kk, s->team);
+            qmat_matmul(&L->wv, s->xb, n, s->vv, s->team);
         }
         float *K = s->k + ((size_t)l * s->ctx + (size_t)s->n_past) * kvd;
         float *V = s->v + ((size_t)l * s->ctx + (size_t)s->n_past) * kvd;
@@ -376,7 +417,7 @@ int llm_eval(const struct llm *m, struct llm_state *s, const int *ids, int n, fl
             memcpy(V + (size_t)t * kvd, v, sizeof *v * kvd);
         }
         struct attn_job job = {m, s, l, n};
-        team_run(s->team, attend, &job);
+        team_run(s->team, n == 1 ? attend : attend_batch, &job);
         project(&L->wo, s->att, n, s->xb, s->team);
         for (size_t i = 0; i < (size_t)n * d; i++)
             s->x[i] += s->xb[i];
@@ -387,8 +428,8 @@ int llm_eval(const struct llm *m, struct llm_state *s, const int *ids, int n, fl
             float *y[2] = {s->hb, s->hb2};
             qmat_matvec_n(w, 2, s->xb, y, s->team);
         } else {
-            qmat_matmul(&L->gate, s->xb, n, s->hb);
-            qmat_matmul(&L->up, s->xb, n, s->hb2);
+            qmat_matmul(&L->gate, s->xb, n, s->hb, s->team);
+            qmat_matmul(&L->up, s->xb, n, s->hb2, s->team);
         }
         for (size_t i = 0; i < (size_t)n * f; i++) {
             float g = s->hb[i];

@@ -14,7 +14,8 @@
  * through the team's matrix-vector products (generation).
  *
  * Caveats: a model is read-only once loaded and may be shared by states;
- * a state belongs to one thread (and its team).
+ * a state belongs to one thread (and its team). The team does all the
+ * threading: llm_state_init() sets BLAS to one thread for the process.
  */
 #ifndef LODE_LLM_H
 #define LODE_LLM_H

@@ -488,23 +488,45 @@ void qmat_row(const struct qmat *w, int64_t r, float *out)
     dequant_row(w->type, (const uint8_t *)w->data + (size_t)r * w->row_bytes, out, w->cols);
 }
 
-#define TILE_ROWS 256
+#define TILE_ROWS 64
 
-void qmat_matmul(const struct qmat *w, const float *x, int64_t t, float *y)
+struct mm_job {
+    const struct qmat *w;
+    const float *x;
+    int64_t t;
+    float *y;
+};
+
+/* Each worker its share of the rows: as floats a tile at a time (when not
+ * float already), each tile multiplied by every token with one
+ * single-threaded sgemm. */
+static void matmul_part(void *ctx, int worker, int nw)
 {
+    const struct mm_job *j = ctx;
+    const struct qmat *w = j->w;
+    int64_t lo, hi;
+    team_share(w->rows, worker, nw, &lo, &hi);
+    if (lo >= hi)
+        return;
     if (w->type == GGML_F32) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)t, (int)w->rows, (int)w->cols,
-                    1.0f, x, (int)w->cols, w->data, (int)w->cols, 0.0f, y, (int)w->rows);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)j->t, (int)(hi - lo), (int)w->cols,
+                    1.0f, j->x, (int)w->cols, (const float *)w->data + (size_t)lo * (size_t)w->cols,
+                    (int)w->cols, 0.0f, j->y + lo, (int)w->rows);
         return;
     }
-    /* rows a tile at a time as floats; the tile is reused by every token */
     float *tile = xmalloc(sizeof *tile * TILE_ROWS * (size_t)w->cols);
-    for (int64_t r0 = 0; r0 < w->rows; r0 += TILE_ROWS) {
-        int64_t nr = w->rows - r0 < TILE_ROWS ? w->rows - r0 : TILE_ROWS;
+    for (int64_t r0 = lo; r0 < hi; r0 += TILE_ROWS) {
+        int64_t nr = hi - r0 < TILE_ROWS ? hi - r0 : TILE_ROWS;
         for (int64_t r = 0; r < nr; r++)
             qmat_row(w, r0 + r, tile + (size_t)r * (size_t)w->cols);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)t, (int)nr, (int)w->cols, 1.0f, x,
-                    (int)w->cols, tile, (int)w->cols, 0.0f, y + r0, (int)w->rows);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)j->t, (int)nr, (int)w->cols, 1.0f,
+                    j->x, (int)w->cols, tile, (int)w->cols, 0.0f, j->y + r0, (int)w->rows);
     }
     free(tile);
+}
+
+void qmat_matmul(const struct qmat *w, const float *x, int64_t t, float *y, struct team *team)
+{
+    struct mm_job j = {w, x, t, y};
+    team_run(team, matmul_part, &j);
 }

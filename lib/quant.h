@@ -13,7 +13,7 @@
  * (Q8_0/Q4_0 weights, integer dot products) or uses it as float (other
  * types); rows are shared among a team's threads. A matrix-matrix product
  * (prompt processing, many tokens) dequantises rows a tile at a time and
- * multiplies with cblas_sgemm. AVX2 kernels are chosen at run time; the
+ * multiplies with cblas_sgemm, each of a team's threads its own rows. AVX2 kernels are chosen at run time; the
  * portable ones give the same results up to float rounding.
  */
 #ifndef LODE_QUANT_H
@@ -53,7 +53,8 @@ void qmat_matvec(const struct qmat *w, const float *x, float *y, struct team *te
  * the team (q, k and v; gate and up). */
 void qmat_matvec_n(const struct qmat *const *w, int n, const float *x, float *const *y,
                    struct team *team);
-/* Y[T][rows] = X[T][cols] W^T. */
-void qmat_matmul(const struct qmat *w, const float *x, int64_t t, float *y);
+/* Y[T][rows] = X[T][cols] W^T, the team's members each multiplying their
+ * share of the rows with single-threaded BLAS (see kernels_blas_threads). */
+void qmat_matmul(const struct qmat *w, const float *x, int64_t t, float *y, struct team *team);
 
 #endif

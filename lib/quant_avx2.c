@@ -30,24 +30,29 @@ static inline __m256i dot_i8(__m256i w, __m256i a)
 float dot_q8_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb)
 {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
     int64_t b = 0;
-    for (; b + 1 < nb; b += 2, w += 2 * Q8_0_BYTES) {
+    /* four blocks at a time: more loads in flight */
+    for (; b + 3 < nb; b += 4, w += 4 * Q8_0_BYTES) {
         __m256i q0 = _mm256_loadu_si256((const __m256i *)(w + 2));
         __m256i q1 = _mm256_loadu_si256((const __m256i *)(w + Q8_0_BYTES + 2));
-        __m256i x0 = _mm256_loadu_si256((const __m256i *)a[b].q);
-        __m256i x1 = _mm256_loadu_si256((const __m256i *)a[b + 1].q);
-        __m256 d0 = _mm256_set1_ps(h2f(w) * a[b].d);
-        __m256 d1 = _mm256_set1_ps(h2f(w + Q8_0_BYTES) * a[b + 1].d);
-        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(dot_i8(q0, x0)), acc0);
-        acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(dot_i8(q1, x1)), acc1);
+        __m256i q2 = _mm256_loadu_si256((const __m256i *)(w + 2 * Q8_0_BYTES + 2));
+        __m256i q3 = _mm256_loadu_si256((const __m256i *)(w + 3 * Q8_0_BYTES + 2));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w) * a[b].d),
+                               _mm256_cvtepi32_ps(dot_i8(q0, _mm256_loadu_si256((const __m256i *)a[b].q))), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w + Q8_0_BYTES) * a[b + 1].d),
+                               _mm256_cvtepi32_ps(dot_i8(q1, _mm256_loadu_si256((const __m256i *)a[b + 1].q))), acc1);
+        acc2 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w + 2 * Q8_0_BYTES) * a[b + 2].d),
+                               _mm256_cvtepi32_ps(dot_i8(q2, _mm256_loadu_si256((const __m256i *)a[b + 2].q))), acc2);
+        acc3 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w + 3 * Q8_0_BYTES) * a[b + 3].d),
+                               _mm256_cvtepi32_ps(dot_i8(q3, _mm256_loadu_si256((const __m256i *)a[b + 3].q))), acc3);
     }
     for (; b < nb; b++, w += Q8_0_BYTES) {
         __m256i q0 = _mm256_loadu_si256((const __m256i *)(w + 2));
         __m256i x0 = _mm256_loadu_si256((const __m256i *)a[b].q);
-        __m256 d0 = _mm256_set1_ps(h2f(w) * a[b].d);
-        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(dot_i8(q0, x0)), acc0);
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w) * a[b].d), _mm256_cvtepi32_ps(dot_i8(q0, x0)), acc0);
     }
-    return hsum(_mm256_add_ps(acc0, acc1));
+    return hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
 }
 
 float dot_q4_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb)

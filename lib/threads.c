@@ -60,7 +60,7 @@ void parallel_for(int threads, size_t n, void (*fn)(void *ctx, size_t i, int wor
 
 /* ---- teams ---- */
 
-#define TEAM_SPINS 20000 /* about a millisecond of waiting before sleeping */
+#define TEAM_SPINS 200000 /* about a millisecond of waiting before sleeping */
 
 struct team {
     int n;

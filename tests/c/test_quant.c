@@ -113,7 +113,7 @@ static void product_tests(void)
         float *row = malloc(sizeof *row * C), *y1 = malloc(sizeof *y1 * R), *yt = malloc(sizeof *yt * R * T);
         double maxerr = 0, maxy = 0, mmerr = 0;
         qmat_matvec(&m, x, y1, team);
-        qmat_matmul(&m, x, T, yt);
+        qmat_matmul(&m, x, T, yt, team);
         for (int r = 0; r < R; r++) {
             qmat_row(&m, r, row);
             for (int t = 0; t < T; t++) {
