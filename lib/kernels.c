@@ -66,6 +66,16 @@ float dot_f32(const float *a, const float *b, int n)
     return DISPATCH(dot_f32, a, b, n);
 }
 
+void dot_rows(const float *a, const float *rows, size_t stride, int n, int d, float *out)
+{
+    DISPATCH(dot_rows, a, rows, stride, n, d, out);
+}
+
+void axpy_rows(const float *w, const float *rows, size_t stride, int n, int d, float *out)
+{
+    DISPATCH(axpy_rows, w, rows, stride, n, d, out);
+}
+
 float dot_f32_i8(const float *a, const int8_t *b, int n)
 {
     return DISPATCH(dot_f32_i8, a, b, n);

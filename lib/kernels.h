@@ -54,6 +54,12 @@ void l2_normalize(float *x, int d);
 float dot_f32(const float *a, const float *b, int n);
 float dot_f32_i8(const float *a, const int8_t *b, int n);
 
+/* out[r] = a . rows[r] for n rows of d floats, stride floats apart (the
+ * scores of one query against a cache of keys). */
+void dot_rows(const float *a, const float *rows, size_t stride, int n, int d, float *out);
+/* out[d] = the sum of w[r] rows[r] (the values weighted by the scores). */
+void axpy_rows(const float *w, const float *rows, size_t stride, int n, int d, float *out);
+
 /* IEEE half and bfloat16 to float. */
 float f16_to_f32(uint16_t h);
 float bf16_to_f32(uint16_t h);

@@ -354,9 +354,10 @@ static void attend(void *ctx, int worker, int nw)
         int t = (int)(it / m->heads), h = (int)(it % m->heads), kvh = h / group;
         int last = s->n_past + t; /* positions 0..last are visible */
         const float *q = s->q + (size_t)t * qd + (size_t)h * hd;
+        dot_rows(q, K + (size_t)kvh * hd, kvd, last + 1, hd, sc);
         float mx = -INFINITY;
         for (int p = 0; p <= last; p++) {
-            sc[p] = dot_f32(q, K + (size_t)p * kvd + (size_t)kvh * hd, hd) * scale;
+            sc[p] *= scale;
             mx = sc[p] > mx ? sc[p] : mx;
         }
         double sum = 0;
@@ -365,14 +366,9 @@ static void attend(void *ctx, int worker, int nw)
             sum += sc[p];
         }
         float inv = (float)(1.0 / sum);
-        float *out = s->att + (size_t)t * qd + (size_t)h * hd;
-        memset(out, 0, sizeof *out * (size_t)hd);
-        for (int p = 0; p <= last; p++) {
-            const float *v = V + (size_t)p * kvd + (size_t)kvh * hd;
-            float w = sc[p] * inv;
-            for (int i = 0; i < hd; i++)
-                out[i] += w * v[i];
-        }
+        for (int p = 0; p <= last; p++)
+            sc[p] *= inv;
+        axpy_rows(sc, V + (size_t)kvh * hd, kvd, last + 1, hd, s->att + (size_t)t * qd + (size_t)h * hd);
     }
 }
 
