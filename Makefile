@@ -39,6 +39,7 @@ $(BUILD)/lib/%.o: lib/%.c lib/*.h lib/*.inc | $(BUILD)/lib
 CFLAGS_kernels = -fno-trapping-math -fno-math-errno
 # the quantised kernels for AVX2 CPUs (called only when the CPU has it)
 CFLAGS_quant_avx2 = -mavx2 -mfma -mf16c
+CFLAGS_quant_vnni = -mavx2 -mfma -mf16c -mavx512f -mavx512vl -mavx512vnni
 
 $(BUILD)/cmd/%.o: cmd/%.c lib/*.h | $(BUILD)/cmd
 	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -c -o $@ $<

@@ -284,6 +284,16 @@ static void rope(const struct llm *m, float *x, int nheads, int pos)
     }
 }
 
+/* hb = silu(gate) * up, for [lo, hi) */
+static void swiglu(void *ud, int64_t lo, int64_t hi)
+{
+    struct llm_state *s = ud;
+    for (int64_t i = lo; i < hi; i++) {
+        float g = s->hb[i];
+        s->hb[i] = g / (1.0f + expf(-g)) * s->hb2[i];
+    }
+}
+
 static void project(const struct qmat *w, const float *x, int n, float *y, struct team *team)
 {
     if (n == 1)
@@ -388,15 +398,12 @@ int llm_eval(const struct llm *m, struct llm_state *s, const int *ids, int n, fl
         const struct llm_layer *L = &m->layer[l];
         for (int t = 0; t < n; t++)
             rmsnorm(s->xb + (size_t)t * d, s->x + (size_t)t * d, L->attn_norm, m->dim, m->eps);
-        if (n == 1) {
-            const struct qmat *w[3] = {&L->wq, &L->wk, &L->wv};
-            float *y[3] = {s->q, s->kk, s->vv};
-            qmat_matvec_n(w, 3, s->xb, y, s->team);
-        } else {
-            qmat_matmul(&L->wq, s->xb, n, s->q, s->team);
-            qmat_matmul(&L->wk, s->xb, n, s->kk, s->team);
-            qmat_matmul(&L->wv, s->xb, n, s->vv, s->team);
-        }
+        const struct qmat *qkv[3] = {&L->wq, &L->wk, &L->wv};
+        float *qkv_out[3] = {s->q, s->kk, s->vv};
+        if (n == 1)
+            qmat_matvec_n(qkv, 3, s->xb, qkv_out, s->team);
+        else
+            qmat_matmul_n(qkv, 3, s->xb, n, qkv_out, s->team);
         float *K = s->k + ((size_t)l * s->ctx + (size_t)s->n_past) * kvd;
         float *V = s->v + ((size_t)l * s->ctx + (size_t)s->n_past) * kvd;
         for (int t = 0; t < n; t++) {
@@ -420,16 +427,12 @@ int llm_eval(const struct llm *m, struct llm_state *s, const int *ids, int n, fl
         for (int t = 0; t < n; t++)
             rmsnorm(s->xb + (size_t)t * d, s->x + (size_t)t * d, L->ffn_norm, m->dim, m->eps);
         if (n == 1) {
-            const struct qmat *w[2] = {&L->gate, &L->up};
-            float *y[2] = {s->hb, s->hb2};
-            qmat_matvec_n(w, 2, s->xb, y, s->team);
+            qmat_matvec_pair(&L->gate, &L->up, s->xb, s->hb, s->hb2, swiglu, s, s->team);
         } else {
-            qmat_matmul(&L->gate, s->xb, n, s->hb, s->team);
-            qmat_matmul(&L->up, s->xb, n, s->hb2, s->team);
-        }
-        for (size_t i = 0; i < (size_t)n * f; i++) {
-            float g = s->hb[i];
-            s->hb[i] = g / (1.0f + expf(-g)) * s->hb2[i];
+            const struct qmat *gu[2] = {&L->gate, &L->up};
+            float *gu_out[2] = {s->hb, s->hb2};
+            qmat_matmul_n(gu, 2, s->xb, n, gu_out, s->team);
+            swiglu(s, 0, (int64_t)n * (int64_t)f);
         }
         project(&L->down, s->hb, n, s->xb, s->team);
         for (size_t i = 0; i < (size_t)n * d; i++)

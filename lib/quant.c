@@ -342,8 +342,10 @@ static void quant_act(const float *x, int64_t n, struct q8act *out)
 {
     for (int64_t b = 0; b < n / 32; b++, x += 32) {
         float amax = 0;
-        for (int j = 0; j < 32; j++)
-            amax = fmaxf(amax, fabsf(x[j]));
+        for (int j = 0; j < 32; j++) {
+            float v = fabsf(x[j]);
+            amax = v > amax ? v : amax;
+        }
         float d = amax / 127, id = d ? 1 / d : 0;
         int sum = 0;
         out[b].d = d;
@@ -381,11 +383,14 @@ static float dot_q4_0_base(const uint8_t *w, const struct q8act *a, int64_t nb)
     return s;
 }
 
-static int have_avx2(void)
+/* 0: portable, 1: AVX2, 2: AVX2 and AVX512-VNNI */
+static int isa(void)
 {
 #if defined(__x86_64__)
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-           __builtin_cpu_supports("f16c");
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma") ||
+        !__builtin_cpu_supports("f16c"))
+        return 0;
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") ? 2 : 1;
 #else
     return 0;
 #endif
@@ -395,7 +400,10 @@ struct job {
     const struct qmat *const *w;
     float *const *y;
     int nmat;
-    int64_t total;        /* rows of all matrices */
+    int64_t total;        /* rows of all matrices (paired: of each) */
+    int paired;           /* each worker the same rows of every matrix */
+    void (*after)(void *ud, int64_t lo, int64_t hi);
+    void *ud;
     const float *x;
     const struct q8act *xq;
     float **scratch;      /* per worker: a row as floats */
@@ -404,7 +412,7 @@ struct job {
 /* Rows [lo, hi) of the concatenated matrices. */
 static void rows(const struct job *j, int64_t lo, int64_t hi, float *scratch)
 {
-    int avx = have_avx2();
+    int avx = isa();
     int64_t base = 0;
     for (int m = 0; m < j->nmat && lo < hi; m++) {
         const struct qmat *w = j->w[m];
@@ -429,10 +437,14 @@ static void rows(const struct job *j, int64_t lo, int64_t hi, float *scratch)
                                                            dot_f32(scratch, j->x, (int)n));
                 break;
             case GGML_Q8_0:
-                y[r] = avx ? dot_q8_0_avx2(row, j->xq, n / 32) : dot_q8_0_base(row, j->xq, n / 32);
+                y[r] = avx == 2 ? dot_q8_0_vnni(row, j->xq, n / 32)
+                       : avx    ? dot_q8_0_avx2(row, j->xq, n / 32)
+                                : dot_q8_0_base(row, j->xq, n / 32);
                 break;
             case GGML_Q4_0:
-                y[r] = avx ? dot_q4_0_avx2(row, j->xq, n / 32) : dot_q4_0_base(row, j->xq, n / 32);
+                y[r] = avx == 2 ? dot_q4_0_vnni(row, j->xq, n / 32)
+                       : avx    ? dot_q4_0_avx2(row, j->xq, n / 32)
+                                : dot_q4_0_base(row, j->xq, n / 32);
                 break;
             default:
                 dequant_row(w->type, row, scratch, n);
@@ -449,11 +461,23 @@ static void matvec_part(void *ctx, int worker, int nw)
     const struct job *j = ctx;
     int64_t lo, hi;
     team_share(j->total, worker, nw, &lo, &hi);
-    rows(j, lo, hi, j->scratch[worker]);
+    if (!j->paired) {
+        rows(j, lo, hi, j->scratch[worker]);
+        return;
+    }
+    for (int m = 0; m < j->nmat; m++) {
+        struct job one = *j;
+        one.w = &j->w[m];
+        one.y = &j->y[m];
+        one.nmat = 1;
+        rows(&one, lo, hi, j->scratch[worker]);
+    }
+    if (j->after)
+        j->after(j->ud, lo, hi);
 }
 
-void qmat_matvec_n(const struct qmat *const *w, int n, const float *x, float *const *y,
-                   struct team *team)
+static void matvec(const struct qmat *const *w, int n, const float *x, float *const *y,
+                   struct team *team, int paired, void (*after)(void *, int64_t, int64_t), void *ud)
 {
     int64_t cols = w[0]->cols, total = 0;
     int need_q8 = 0;
@@ -461,6 +485,8 @@ void qmat_matvec_n(const struct qmat *const *w, int n, const float *x, float *co
         total += w[i]->rows;
         need_q8 |= w[i]->type == GGML_Q8_0 || w[i]->type == GGML_Q4_0;
     }
+    if (paired)
+        total = w[0]->rows;
     struct q8act *xq = NULL;
     if (need_q8) {
         xq = xmalloc(sizeof *xq * (size_t)(cols / 32 + 1));
@@ -471,11 +497,26 @@ void qmat_matvec_n(const struct qmat *const *w, int n, const float *x, float *co
     float *buf = xmalloc(sizeof *buf * (size_t)cols * (size_t)nw);
     for (int i = 0; i < nw; i++)
         scratch[i] = buf + (size_t)i * (size_t)cols;
-    struct job j = {w, y, n, total, x, xq, scratch};
+    struct job j = {w, y, n, total, paired, after, ud, x, xq, scratch};
     team_run(team, matvec_part, &j);
     free(buf);
     free(scratch);
     free(xq);
+}
+
+void qmat_matvec_n(const struct qmat *const *w, int n, const float *x, float *const *y,
+                   struct team *team)
+{
+    matvec(w, n, x, y, team, 0, NULL, NULL);
+}
+
+void qmat_matvec_pair(const struct qmat *a, const struct qmat *b, const float *x, float *ya,
+                      float *yb, void (*after)(void *ud, int64_t lo, int64_t hi), void *ud,
+                      struct team *team)
+{
+    const struct qmat *w[2] = {a, b};
+    float *y[2] = {ya, yb};
+    matvec(w, 2, x, y, team, 1, after, ud);
 }
 
 void qmat_matvec(const struct qmat *w, const float *x, float *y, struct team *team)
@@ -491,42 +532,69 @@ void qmat_row(const struct qmat *w, int64_t r, float *out)
 #define TILE_ROWS 64
 
 struct mm_job {
-    const struct qmat *w;
+    const struct qmat *const *w;
+    float *const *y;
+    int nmat;
+    int64_t total;
     const float *x;
     int64_t t;
-    float *y;
 };
 
-/* Each worker its share of the rows: as floats a tile at a time (when not
- * float already), each tile multiplied by every token with one
- * single-threaded sgemm. */
-static void matmul_part(void *ctx, int worker, int nw)
+/* Rows [lo, hi) of one matrix times every token: float rows in place,
+ * others as floats a tile at a time, each with one single-threaded sgemm. */
+static void matmul_rows(const struct qmat *w, const float *x, int64_t t, float *y, int64_t lo,
+                        int64_t hi, float *tile)
 {
-    const struct mm_job *j = ctx;
-    const struct qmat *w = j->w;
-    int64_t lo, hi;
-    team_share(w->rows, worker, nw, &lo, &hi);
-    if (lo >= hi)
-        return;
     if (w->type == GGML_F32) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)j->t, (int)(hi - lo), (int)w->cols,
-                    1.0f, j->x, (int)w->cols, (const float *)w->data + (size_t)lo * (size_t)w->cols,
-                    (int)w->cols, 0.0f, j->y + lo, (int)w->rows);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)t, (int)(hi - lo), (int)w->cols,
+                    1.0f, x, (int)w->cols, (const float *)w->data + (size_t)lo * (size_t)w->cols,
+                    (int)w->cols, 0.0f, y + lo, (int)w->rows);
         return;
     }
-    float *tile = xmalloc(sizeof *tile * TILE_ROWS * (size_t)w->cols);
     for (int64_t r0 = lo; r0 < hi; r0 += TILE_ROWS) {
         int64_t nr = hi - r0 < TILE_ROWS ? hi - r0 : TILE_ROWS;
         for (int64_t r = 0; r < nr; r++)
             qmat_row(w, r0 + r, tile + (size_t)r * (size_t)w->cols);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)j->t, (int)nr, (int)w->cols, 1.0f,
-                    j->x, (int)w->cols, tile, (int)w->cols, 0.0f, j->y + r0, (int)w->rows);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)t, (int)nr, (int)w->cols, 1.0f, x,
+                    (int)w->cols, tile, (int)w->cols, 0.0f, y + r0, (int)w->rows);
+    }
+}
+
+/* Each worker its share of the rows of all the matrices together. */
+static void matmul_part(void *ctx, int worker, int nw)
+{
+    const struct mm_job *j = ctx;
+    int64_t lo, hi, base = 0;
+    team_share(j->total, worker, nw, &lo, &hi);
+    float *tile = NULL;
+    for (int m = 0; m < j->nmat && lo < hi; m++) {
+        const struct qmat *w = j->w[m];
+        int64_t a = lo - base, b = hi - base;
+        base += w->rows;
+        if (a >= w->rows)
+            continue;
+        if (a < 0)
+            a = 0;
+        if (b > w->rows)
+            b = w->rows;
+        if (!tile && w->type != GGML_F32)
+            tile = xmalloc(sizeof *tile * TILE_ROWS * (size_t)w->cols);
+        matmul_rows(w, j->x, j->t, j->y[m], a, b, tile);
     }
     free(tile);
 }
 
+void qmat_matmul_n(const struct qmat *const *w, int n, const float *x, int64_t t, float *const *y,
+                   struct team *team)
+{
+    int64_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += w[i]->rows;
+    struct mm_job j = {w, y, n, total, x, t};
+    team_run(team, matmul_part, &j);
+}
+
 void qmat_matmul(const struct qmat *w, const float *x, int64_t t, float *y, struct team *team)
 {
-    struct mm_job j = {w, x, t, y};
-    team_run(team, matmul_part, &j);
+    qmat_matmul_n(&w, 1, x, t, &y, team);
 }

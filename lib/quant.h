@@ -53,8 +53,17 @@ void qmat_matvec(const struct qmat *w, const float *x, float *y, struct team *te
  * the team (q, k and v; gate and up). */
 void qmat_matvec_n(const struct qmat *const *w, int n, const float *x, float *const *y,
                    struct team *team);
+/* Two matrices of the same shape times one vector, each worker taking the
+ * same rows of both and then calling after(ud, lo, hi) on them (the
+ * feed-forward's gate and up, and its activation). */
+void qmat_matvec_pair(const struct qmat *a, const struct qmat *b, const float *x, float *ya,
+                      float *yb, void (*after)(void *ud, int64_t lo, int64_t hi), void *ud,
+                      struct team *team);
 /* Y[T][rows] = X[T][cols] W^T, the team's members each multiplying their
  * share of the rows with single-threaded BLAS (see kernels_blas_threads). */
 void qmat_matmul(const struct qmat *w, const float *x, int64_t t, float *y, struct team *team);
+/* Several matrices of the same columns, in one pass of the team. */
+void qmat_matmul_n(const struct qmat *const *w, int n, const float *x, int64_t t, float *const *y,
+                   struct team *team);
 
 #endif

@@ -29,5 +29,7 @@ static inline float half_at(const uint8_t *p)
 float dot_q8_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb);
 float dot_q4_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb);
 float dot_f16_avx2(const uint8_t *w, const float *x, int64_t n);
+float dot_q8_0_vnni(const uint8_t *w, const struct q8act *a, int64_t nb);
+float dot_q4_0_vnni(const uint8_t *w, const struct q8act *a, int64_t nb);
 
 #endif

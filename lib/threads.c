@@ -188,7 +188,9 @@ void team_run(struct team *t, void (*fn)(void *ctx, int worker, int n), void *ct
 
 void team_share(int64_t n, int w, int nw, int64_t *lo, int64_t *hi)
 {
-    int64_t per = n / nw, extra = n % nw;
-    *lo = w * per + (w < extra ? w : extra);
-    *hi = *lo + per + (w < extra);
+    /* the remainder goes to the last members: worker 0, the caller, also
+     * does the serial work around the jobs */
+    int64_t per = n / nw, extra = n % nw, r = nw - 1 - w;
+    *hi = n - (r * per + (r < extra ? r : extra));
+    *lo = *hi - per - (r < extra);
 }
