@@ -577,6 +577,8 @@ static void matmul_part(void *ctx, int worker, int nw)
             a = 0;
         if (b > w->rows)
             b = w->rows;
+        if (b <= a)
+            break;
         if (!tile && w->type != GGML_F32)
             tile = xmalloc(sizeof *tile * TILE_ROWS * (size_t)w->cols);
         matmul_rows(w, j->x, j->t, j->y[m], a, b, tile);
