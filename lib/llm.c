@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "hash.h"
 #include "kernels.h"
@@ -94,11 +95,30 @@ static void identity(struct llm *m, const char *path)
     g_checksum_free(c);
 }
 
+/* Maps every page of the weights now, as llama.cpp's MAP_POPULATE does:
+ * every token reads all of them, and faulting them in one by one during
+ * the first prompt costs more than this. */
+static void populate(const struct gguf *g)
+{
+    if (!g->file.map)
+        return;
+#ifdef MADV_POPULATE_READ
+    if (madvise(g->file.map, g->file.maplen, MADV_POPULATE_READ) == 0)
+        return;
+#endif
+    volatile const unsigned char *p = g->file.data;
+    unsigned char sum = 0;
+    for (size_t i = 0; i < g->file.len; i += 4096)
+        sum ^= p[i];
+    (void)sum;
+}
+
 int llm_load(const char *path, struct llm *m, lode_error *err)
 {
     memset(m, 0, sizeof *m);
     if (gguf_open(path, &m->g, err) < 0)
         return -1;
+    populate(&m->g);
     const char *arch = gguf_str(&m->g, "general.architecture");
     if (!arch || (strcmp(arch, "llama") && strcmp(arch, "qwen2"))) {
         lode_seterr(err, "%s: architecture \"%s\" is not supported (llama and qwen2 are)", path,
@@ -228,6 +248,7 @@ void llm_state_free(struct llm_state *s)
     free(s->hb);
     free(s->hb2);
     free(s->scores);
+    free(s->rope);
     team_free(s->team);
     memset(s, 0, sizeof *s);
 }
@@ -253,6 +274,7 @@ static void reserve(const struct llm *m, struct llm_state *s, int n)
     grow(&s->hb, t * f);
     grow(&s->hb2, t * f);
     grow(&s->scores, (size_t)team_size(s->team) * t * (size_t)s->ctx);
+    grow(&s->rope, t * (size_t)m->rope_dim);
     s->cap = n;
 }
 
@@ -268,18 +290,32 @@ static void rmsnorm(float *out, const float *x, const float *w, int d, float eps
         out[i] = x[i] * r * w[i];
 }
 
-static void rope(const struct llm *m, float *x, int nheads, int pos)
+/* The rotation of each position of the batch: cos and sin for every pair,
+ * the angle pos * base^(-2i/rope_dim) computed in double. */
+static void rope_table(const struct llm *m, struct llm_state *s, int n)
+{
+    int half = m->rope_dim / 2;
+    for (int t = 0; t < n; t++)
+        for (int i = 0; i < half; i++) {
+            double theta = (s->n_past + t) * pow((double)m->rope_base, -2.0 * i / m->rope_dim);
+            s->rope[2 * ((size_t)t * half + i)] = (float)cos(theta);
+            s->rope[2 * ((size_t)t * half + i) + 1] = (float)sin(theta);
+        }
+}
+
+/* Rotates the pairs of each head: adjacent ones ("norm", llama) or the
+ * two halves of the rotated dimensions ("neox", qwen2). */
+static void rope(const struct llm *m, const float *cs, float *x, int nheads)
 {
     int hd = m->head_dim, half = m->rope_dim / 2;
-    for (int i = 0; i < half; i++) {
-        double theta = pos * pow((double)m->rope_base, -2.0 * i / m->rope_dim);
-        float c = (float)cos(theta), s = (float)sin(theta);
-        for (int h = 0; h < nheads; h++) {
-            float *v = x + (size_t)h * hd;
+    for (int h = 0; h < nheads; h++) {
+        float *v = x + (size_t)h * hd;
+        for (int i = 0; i < half; i++) {
+            float c = cs[2 * i], sn = cs[2 * i + 1];
             int a = m->rope_neox ? i : 2 * i, b = m->rope_neox ? i + half : 2 * i + 1;
             float x0 = v[a], x1 = v[b];
-            v[a] = x0 * c - x1 * s;
-            v[b] = x0 * s + x1 * c;
+            v[a] = x0 * c - x1 * sn;
+            v[b] = x0 * sn + x1 * c;
         }
     }
 }
@@ -292,6 +328,19 @@ static void swiglu(void *ud, int64_t lo, int64_t hi)
         float g = s->hb[i];
         s->hb[i] = g / (1.0f + expf(-g)) * s->hb2[i];
     }
+}
+
+struct span_job {
+    struct llm_state *s;
+    int64_t n;
+};
+
+static void swiglu_part(void *ctx, int worker, int nw)
+{
+    const struct span_job *j = ctx;
+    int64_t lo, hi;
+    team_share(j->n, worker, nw, &lo, &hi);
+    swiglu(j->s, lo, hi);
 }
 
 static void project(const struct qmat *w, const float *x, int n, float *y, struct team *team)
@@ -394,6 +443,7 @@ int llm_eval(const struct llm *m, struct llm_state *s, const int *ids, int n, fl
         int id = ids[t] >= 0 && ids[t] < m->vocab ? ids[t] : 0;
         qmat_row(&m->embd, id, s->x + (size_t)t * d);
     }
+    rope_table(m, s, n);
     for (int l = 0; l < m->layers; l++) {
         const struct llm_layer *L = &m->layer[l];
         for (int t = 0; t < n; t++)
@@ -414,8 +464,9 @@ int llm_eval(const struct llm *m, struct llm_state *s, const int *ids, int n, fl
                 k[i] += L->bk[i];
             for (size_t i = 0; L->bv && i < kvd; i++)
                 v[i] += L->bv[i];
-            rope(m, q, m->heads, s->n_past + t);
-            rope(m, k, m->kv_heads, s->n_past + t);
+            const float *cs = s->rope + (size_t)t * (size_t)m->rope_dim;
+            rope(m, cs, q, m->heads);
+            rope(m, cs, k, m->kv_heads);
             memcpy(K + (size_t)t * kvd, k, sizeof *k * kvd);
             memcpy(V + (size_t)t * kvd, v, sizeof *v * kvd);
         }
@@ -432,7 +483,8 @@ int llm_eval(const struct llm *m, struct llm_state *s, const int *ids, int n, fl
             const struct qmat *gu[2] = {&L->gate, &L->up};
             float *gu_out[2] = {s->hb, s->hb2};
             qmat_matmul_n(gu, 2, s->xb, n, gu_out, s->team);
-            swiglu(s, 0, (int64_t)n * (int64_t)f);
+            struct span_job sj = {s, (int64_t)n * (int64_t)f};
+            team_run(s->team, swiglu_part, &sj);
         }
         project(&L->down, s->hb, n, s->xb, s->team);
         for (size_t i = 0; i < (size_t)n * d; i++)

@@ -58,6 +58,7 @@ struct llm_state {
     /* buffers for batches of up to cap tokens */
     int cap;
     float *x, *xb, *q, *kk, *vv, *att, *hb, *hb2, *scores;
+    float *rope;              /* cos and sin of each pair, per position of the batch */
 };
 
 int llm_state_init(const struct llm *m, struct llm_state *s, int ctx, int threads,
