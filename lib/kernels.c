@@ -180,7 +180,14 @@ float bf16_to_f32(uint16_t h)
     return f;
 }
 
+/* OpenBLAS (pthreads builds) starts its threads when it loads; idle, they
+ * keep yielding the CPU back and forth, which slows a process that does its
+ * own threading. With one thread wanted they are stopped. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
 void kernels_blas_threads(int n)
 {
     openblas_set_num_threads(n < 1 ? 1 : n);
+    if (n <= 1 && blas_thread_shutdown_)
+        blas_thread_shutdown_();
 }

@@ -180,7 +180,7 @@ void team_run(struct team *t, void (*fn)(void *ctx, int worker, int n), void *ct
     fn(ctx, 0, t->n);
     /* members may be descheduled (more threads than cores): yield to them */
     for (int spins = 0; atomic_load(&t->pending); spins++)
-        if (spins < 1000)
+        if (spins < TEAM_SPINS)
             relax();
         else
             sched_yield();
