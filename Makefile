@@ -71,6 +71,7 @@ bench: all
 	tests/bench/embed.sh
 	tests/bench/beir.sh
 	tests/bench/ann.sh
+	tests/bench/generate.sh
 
 deps:
 	tests/deps.sh

@@ -44,8 +44,8 @@ static int matrix(struct llm *m, const char *name, int64_t rows, int64_t cols, i
         return -1;
     }
     if (!quant_readable(t->type)) {
-        lode_seterr(err, "tensor %s: type %s is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_K, "
-                    "Q5_K and Q6_K are)", name, ggml_type_name(t->type));
+        lode_seterr(err, "tensor %s: type %s is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_1, "
+                    "Q5_0, Q5_1, Q4_K, Q5_K and Q6_K are)", name, ggml_type_name(t->type));
         return -1;
     }
     *out = (struct qmat){t->type, rows, cols, ggml_row_size(t->type, (uint64_t)cols), t->data};

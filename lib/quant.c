@@ -52,7 +52,8 @@ int quant_readable(enum ggml_type t)
 {
     switch (t) {
     case GGML_F32: case GGML_F16: case GGML_BF16: case GGML_Q8_0: case GGML_Q4_0:
-    case GGML_Q4_K: case GGML_Q5_K: case GGML_Q6_K:
+    case GGML_Q4_1: case GGML_Q5_0: case GGML_Q5_1: case GGML_Q4_K: case GGML_Q5_K:
+    case GGML_Q6_K:
         return 1;
     default:
         return 0;
@@ -61,7 +62,8 @@ int quant_readable(enum ggml_type t)
 
 int quant_writable(enum ggml_type t)
 {
-    return quant_readable(t);
+    /* Q4_1, Q5_0 and Q5_1 are read (llama.cpp's fallbacks for rows that K-quants do not fit) */
+    return quant_readable(t) && t != GGML_Q4_1 && t != GGML_Q5_0 && t != GGML_Q5_1;
 }
 
 /* ---- dequantisation (ggml's reference formulas) ---- */
@@ -108,6 +110,32 @@ void dequant_row(enum ggml_type t, const void *src, float *y, int64_t n)
                 y[j] = ((q[j] & 0xF) - 8) * d;
                 y[j + 16] = ((q[j] >> 4) - 8) * d;
             }
+        }
+        return;
+    case GGML_Q4_1: /* d, m, 16 bytes of nibbles: q d + m */
+        for (int64_t b = 0; b < n / 32; b++, p += 20, y += 32) {
+            float d = half_at(p), m = half_at(p + 2);
+            for (int j = 0; j < 16; j++) {
+                y[j] = (p[4 + j] & 0xF) * d + m;
+                y[j + 16] = (p[4 + j] >> 4) * d + m;
+            }
+        }
+        return;
+    case GGML_Q5_0: /* d, 32 high bits, 16 bytes of nibbles: (q - 16) d */
+    case GGML_Q5_1: /* d, m, 32 high bits, 16 bytes of nibbles: q d + m */
+        for (int64_t b = 0; b < n / 32; b++, y += 32) {
+            int one = t == GGML_Q5_1;
+            float d = half_at(p), m = one ? half_at(p + 2) : 0;
+            const uint8_t *hb = p + (one ? 4 : 2), *q = hb + 4;
+            uint32_t qh = (uint32_t)hb[0] | (uint32_t)hb[1] << 8 | (uint32_t)hb[2] << 16 |
+                          (uint32_t)hb[3] << 24;
+            int off = one ? 0 : 16;
+            for (int j = 0; j < 16; j++) {
+                int h0 = (int)((qh >> j) << 4) & 0x10, h1 = (int)(qh >> (j + 12)) & 0x10;
+                y[j] = (float)(((q[j] & 0xF) | h0) - off) * d + m;
+                y[j + 16] = (float)(((q[j] >> 4) | h1) - off) * d + m;
+            }
+            p += one ? 24 : 22;
         }
         return;
     case GGML_Q4_K:

@@ -1,6 +1,8 @@
 /* quant.h - ggml's weight formats: F32, F16, BF16, Q8_0, Q4_0 and the
  * K-quants Q4_K, Q5_K, Q6_K, in ggml's block layouts (what GGUF files
- * hold), with the matrix products a decoder needs.
+ * hold), with the matrix products a decoder needs; Q4_1, Q5_0 and Q5_1
+ * (what llama.cpp uses for rows whose length K-quants do not divide) are
+ * read too.
  *
  * Blocks: Q8_0 32 x int8 and an F16 scale; Q4_0 32 x 4 bits (value - 8)
  * and an F16 scale; K-quants superblocks of 256 with 6-bit (Q4_K, Q5_K)

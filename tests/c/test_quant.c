@@ -93,6 +93,82 @@ static void format_tests(void)
     free(q);
 }
 
+/* ggml's reference quantisers of Q4_1, Q5_0 and Q5_1 (ggml-quants.c), to
+ * check that lode reads those layouts as ggml writes them. */
+static void put_h(unsigned char *p, float v)
+{
+    uint16_t h = f32_to_f16(v);
+    p[0] = (unsigned char)h, p[1] = (unsigned char)(h >> 8);
+}
+
+static void ggml_q4_1(const float *x, unsigned char *y)
+{
+    float mn = x[0], mx = x[0];
+    for (int j = 1; j < 32; j++)
+        mn = x[j] < mn ? x[j] : mn, mx = x[j] > mx ? x[j] : mx;
+    float d = (mx - mn) / 15, id = d ? 1 / d : 0;
+    put_h(y, d), put_h(y + 2, mn);
+    for (int j = 0; j < 16; j++) {
+        int a = (int)((x[j] - mn) * id + 0.5f), b = (int)((x[16 + j] - mn) * id + 0.5f);
+        y[4 + j] = (unsigned char)((a > 15 ? 15 : a) | (b > 15 ? 15 : b) << 4);
+    }
+}
+
+static void ggml_q5(const float *x, unsigned char *y, int one)
+{
+    float mn = x[0], mx = x[0], amax = 0, max = 0;
+    for (int j = 0; j < 32; j++) {
+        mn = x[j] < mn ? x[j] : mn, mx = x[j] > mx ? x[j] : mx;
+        if (fabsf(x[j]) > amax)
+            amax = fabsf(x[j]), max = x[j];
+    }
+    float d = one ? (mx - mn) / 31 : max / -16, id = d ? 1 / d : 0;
+    put_h(y, d);
+    if (one)
+        put_h(y + 2, mn);
+    unsigned char *qh = y + (one ? 4 : 2), *qs = qh + 4;
+    uint32_t h = 0;
+    for (int j = 0; j < 16; j++) {
+        float x0 = one ? (x[j] - mn) * id + 0.5f : x[j] * id + 16.5f;
+        float x1 = one ? (x[16 + j] - mn) * id + 0.5f : x[16 + j] * id + 16.5f;
+        int a = (int8_t)x0, b = (int8_t)x1;
+        a = a > 31 ? 31 : a, b = b > 31 ? 31 : b;
+        qs[j] = (unsigned char)((a & 0xF) | (b & 0xF) << 4);
+        h |= (uint32_t)((a & 0x10) >> 4) << j;
+        h |= (uint32_t)((b & 0x10) >> 4) << (j + 16);
+    }
+    memcpy(qh, &h, 4);
+}
+
+static void legacy_tests(void)
+{
+    float x[32], y[32];
+    unsigned char q[32];
+    double worst[3] = {0, 0, 0};
+    for (int rep = 0; rep < 200; rep++) {
+        for (int j = 0; j < 32; j++)
+            x[j] = (float)gauss();
+        float mn = x[0], mx = x[0];
+        for (int j = 1; j < 32; j++)
+            mn = x[j] < mn ? x[j] : mn, mx = x[j] > mx ? x[j] : mx;
+        enum ggml_type t[3] = {GGML_Q4_1, GGML_Q5_0, GGML_Q5_1};
+        for (int k = 0; k < 3; k++) {
+            if (k == 0)
+                ggml_q4_1(x, q);
+            else
+                ggml_q5(x, q, k == 2);
+            dequant_row(t[k], q, y, 32);
+            for (int j = 0; j < 32; j++)
+                worst[k] = fmax(worst[k], fabs(y[j] - x[j]) / (mx - mn));
+        }
+    }
+    /* half a step of the range (Q5_0: a step of its signed scale), and the
+     * scales' rounding to half floats */
+    CHECK(worst[0] <= 0.5 / 15 * 1.02, "Q4_1 written as ggml does reads back within half a step (%.4f)", worst[0]);
+    CHECK(worst[1] <= 1.0 / 16, "Q5_0 written as ggml does reads back within a step (%.4f)", worst[1]);
+    CHECK(worst[2] <= 0.5 / 31 * 1.05, "Q5_1 written as ggml does reads back within half a step (%.4f)", worst[2]);
+}
+
 static void product_tests(void)
 {
     enum { R = 96, C = 512, T = 5 };
@@ -177,6 +253,7 @@ int main(void)
 {
     half_tests();
     format_tests();
+    legacy_tests();
     product_tests();
     team_tests();
     return check_failures != 0;
