@@ -418,9 +418,13 @@ int main(int argc, char **argv)
            repeat = run.repeat_penalty;
     char *seed_text = NULL;
     const char *seed = NULL;
+    struct opt_list loras = {0};
+    struct lora *adapters = NULL;
     const struct opt table[] = {
         {'m', "model", OPT_STRING, &model, "MODEL",
          "a GGUF file, ollama:NAME[:TAG], or a Hugging Face directory (default $LODE_GEN_MODEL)", 0},
+        {0, "lora", OPT_LIST, &loras, "FILE[:SCALE]",
+         "apply a LoRA adapter (llama.cpp's GGUF layout), scaled (default 1); repeatable", 0},
         {0, "tokenize", OPT_FLAG, &run.tokenize, NULL, "write each text's ids and tokens instead", 1},
         {0, "special", OPT_FLAG, &run.special, NULL, "recognise special tokens written in the text", 1},
         {0, "score", OPT_FLAG, &run.score, NULL,
@@ -510,6 +514,14 @@ int main(int argc, char **argv)
         }
         free(path);
     }
+    if (loras.n && !run.have_model)
+        die("--lora needs a model's weights (-m with a GGUF file)");
+    adapters = xcalloc(loras.n ? loras.n : 1, sizeof *adapters);
+    for (size_t i = 0; i < loras.n; i++) {
+        if (lora_load_spec(loras.items[i], &run.model, &adapters[i], &err) < 0)
+            die("cannot apply the adapter: %s", err.msg);
+        llm_add_lora(&run.model, &adapters[i]);
+    }
     if ((run.tokenize || run.score) && !run.tok)
         die("--tokenize and --score need a model (-m)");
     if (run.score && !run.have_model)
@@ -564,6 +576,10 @@ int main(int argc, char **argv)
         llm_state_free(&run.st);
         llm_free(&run.model);
     }
+    for (size_t i = 0; i < loras.n; i++)
+        lora_free(&adapters[i]);
+    free(adapters);
+    free(loras.items);
     if (run.hf_tok.piece)
         tok_free(&run.hf_tok);
     return report_close(&run.rep);

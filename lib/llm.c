@@ -204,9 +204,16 @@ void llm_free(struct llm *m)
     free(m->owned);
     free(m->layer);
     free(m->chat_template);
+    free(m->lora);
     tok_free(&m->tok);
     gguf_close(&m->g);
     memset(m, 0, sizeof *m);
+}
+
+void llm_add_lora(struct llm *m, const struct lora *a)
+{
+    m->lora = xreallocarray(m->lora, (size_t)m->nlora + 1, sizeof *m->lora);
+    m->lora[m->nlora++] = a;
 }
 
 /* ---- state ---- */
@@ -280,7 +287,7 @@ static void reserve(const struct llm *m, struct llm_state *s, int n)
 
 /* ---- the pieces of a layer ---- */
 
-static void rmsnorm(float *out, const float *x, const float *w, int d, float eps)
+void llm_rmsnorm(float *out, const float *x, const float *w, int d, float eps)
 {
     double ss = 0;
     for (int i = 0; i < d; i++)
@@ -292,15 +299,24 @@ static void rmsnorm(float *out, const float *x, const float *w, int d, float eps
 
 /* The rotation of each position of the batch: cos and sin for every pair,
  * the angle pos * base^(-2i/rope_dim) computed in double. */
+void llm_rope_table(const struct llm *m, int pos, double *cs)
+{
+    for (int i = 0; i < m->rope_dim / 2; i++) {
+        double theta = pos * pow((double)m->rope_base, -2.0 * i / m->rope_dim);
+        cs[2 * i] = cos(theta);
+        cs[2 * i + 1] = sin(theta);
+    }
+}
+
 static void rope_table(const struct llm *m, struct llm_state *s, int n)
 {
-    int half = m->rope_dim / 2;
-    for (int t = 0; t < n; t++)
-        for (int i = 0; i < half; i++) {
-            double theta = (s->n_past + t) * pow((double)m->rope_base, -2.0 * i / m->rope_dim);
-            s->rope[2 * ((size_t)t * half + i)] = (float)cos(theta);
-            s->rope[2 * ((size_t)t * half + i) + 1] = (float)sin(theta);
-        }
+    double *cs = xmalloc(sizeof *cs * (size_t)m->rope_dim);
+    for (int t = 0; t < n; t++) {
+        llm_rope_table(m, s->n_past + t, cs);
+        for (int i = 0; i < m->rope_dim; i++)
+            s->rope[(size_t)t * (size_t)m->rope_dim + (size_t)i] = (float)cs[i];
+    }
+    free(cs);
 }
 
 /* Rotates the pairs of each head: adjacent ones ("norm", llama) or the
@@ -447,13 +463,15 @@ int llm_eval(const struct llm *m, struct llm_state *s, const int *ids, int n, fl
     for (int l = 0; l < m->layers; l++) {
         const struct llm_layer *L = &m->layer[l];
         for (int t = 0; t < n; t++)
-            rmsnorm(s->xb + (size_t)t * d, s->x + (size_t)t * d, L->attn_norm, m->dim, m->eps);
+            llm_rmsnorm(s->xb + (size_t)t * d, s->x + (size_t)t * d, L->attn_norm, m->dim, m->eps);
         const struct qmat *qkv[3] = {&L->wq, &L->wk, &L->wv};
         float *qkv_out[3] = {s->q, s->kk, s->vv};
         if (n == 1)
             qmat_matvec_n(qkv, 3, s->xb, qkv_out, s->team);
         else
             qmat_matmul_n(qkv, 3, s->xb, n, qkv_out, s->team);
+        for (int t = LORA_Q; m->nlora && t <= LORA_V; t++)
+            lora_apply(m, l, t, s->xb, n, qkv_out[t]);
         float *K = s->k + ((size_t)l * s->ctx + (size_t)s->n_past) * kvd;
         float *V = s->v + ((size_t)l * s->ctx + (size_t)s->n_past) * kvd;
         for (int t = 0; t < n; t++) {
@@ -473,26 +491,35 @@ int llm_eval(const struct llm *m, struct llm_state *s, const int *ids, int n, fl
         struct attn_job job = {m, s, l, n};
         team_run(s->team, n == 1 ? attend : attend_batch, &job);
         project(&L->wo, s->att, n, s->xb, s->team);
+        if (m->nlora)
+            lora_apply(m, l, LORA_O, s->att, n, s->xb);
         for (size_t i = 0; i < (size_t)n * d; i++)
             s->x[i] += s->xb[i];
         for (int t = 0; t < n; t++)
-            rmsnorm(s->xb + (size_t)t * d, s->x + (size_t)t * d, L->ffn_norm, m->dim, m->eps);
-        if (n == 1) {
+            llm_rmsnorm(s->xb + (size_t)t * d, s->x + (size_t)t * d, L->ffn_norm, m->dim, m->eps);
+        if (n == 1 && !m->nlora) {
             qmat_matvec_pair(&L->gate, &L->up, s->xb, s->hb, s->hb2, swiglu, s, s->team);
         } else {
             const struct qmat *gu[2] = {&L->gate, &L->up};
             float *gu_out[2] = {s->hb, s->hb2};
-            qmat_matmul_n(gu, 2, s->xb, n, gu_out, s->team);
+            if (n == 1)
+                qmat_matvec_n(gu, 2, s->xb, gu_out, s->team);
+            else
+                qmat_matmul_n(gu, 2, s->xb, n, gu_out, s->team);
+            lora_apply(m, l, LORA_GATE, s->xb, n, s->hb);
+            lora_apply(m, l, LORA_UP, s->xb, n, s->hb2);
             struct span_job sj = {s, (int64_t)n * (int64_t)f};
             team_run(s->team, swiglu_part, &sj);
         }
         project(&L->down, s->hb, n, s->xb, s->team);
+        if (m->nlora)
+            lora_apply(m, l, LORA_DOWN, s->hb, n, s->xb);
         for (size_t i = 0; i < (size_t)n * d; i++)
             s->x[i] += s->xb[i];
     }
     int first = all ? 0 : n - 1;
     for (int t = first; t < n; t++)
-        rmsnorm(s->x + (size_t)t * d, s->x + (size_t)t * d, m->out_norm, m->dim, m->eps);
+        llm_rmsnorm(s->x + (size_t)t * d, s->x + (size_t)t * d, m->out_norm, m->dim, m->eps);
     if (logits) {
         if (all)
             project(&m->output, s->x, n, logits, s->team);

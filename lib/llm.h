@@ -21,6 +21,7 @@
 #define LODE_LLM_H
 
 #include "gguf.h"
+#include "lora.h"
 #include "quant.h"
 #include "threads.h"
 #include "tokenizer.h"
@@ -46,10 +47,19 @@ struct llm {
     char id[160];             /* name@hash of the file */
     float **owned;            /* vectors converted to float */
     int nowned;
+    const struct lora **lora; /* adapters applied (lora.h), in order */
+    int nlora;
 };
 
 int llm_load(const char *path, struct llm *m, lode_error *err);
 void llm_free(struct llm *m);
+/* Applies an adapter (lora_load()) from now on; it must outlive m. */
+void llm_add_lora(struct llm *m, const struct lora *a);
+
+/* The pieces training shares: out = x / rms(x) * w, and the rotation of
+ * nheads heads of x by a position's cos/sin pairs (llm_rope_table). */
+void llm_rmsnorm(float *out, const float *x, const float *w, int d, float eps);
+void llm_rope_table(const struct llm *m, int pos, double *cs);
 
 struct llm_state {
     int ctx, n_past;

@@ -39,11 +39,7 @@ void sampler_accept(struct sampler *s, int id)
 
 static double uniform(struct sampler *s)
 {
-    uint64_t z = (s->state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (double)(z >> 11) / 9007199254740992.0;
+    return uniform01(&s->state);
 }
 
 static int by_p(const void *a, const void *b)

@@ -191,3 +191,16 @@ int write_all(int fd, const void *buf, size_t len)
     }
     return 0;
 }
+
+uint64_t splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+double uniform01(uint64_t *state)
+{
+    return (double)(splitmix64(state) >> 11) / 9007199254740992.0;
+}

@@ -49,6 +49,11 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) LODE_PRINTF(1, 2);
 
+/* SplitMix64: the next number of a seeded stream, and a uniform double
+ * in [0, 1) from it (sampling, initialisation, dropout). */
+uint64_t splitmix64(uint64_t *state);
+double uniform01(uint64_t *state);
+
 /* Seconds on a monotonic clock. */
 double now_seconds(void);
 
