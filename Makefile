@@ -26,7 +26,7 @@ endif
 
 PROGRAMS = lode-extract lode-ocr lode-chunk lode-embed lode-index lode-query lode-generate
 LIB_SRC = $(wildcard lib/*.c)
-LIB_OBJ = $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
+LIB_OBJ = $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC)) $(BUILD)/lib/train_f64.o
 UNIT_SRC = $(wildcard tests/c/*.c)
 UNIT_BIN = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
@@ -34,6 +34,10 @@ all: $(addprefix $(BIN)/,$(PROGRAMS)) $(UNIT_BIN)
 
 $(BUILD)/lib/%.o: lib/%.c lib/*.h lib/*.inc | $(BUILD)/lib
 	$(CC) $(CFLAGS_ALL) $(SANFLAGS) $(CFLAGS_$*) -c -o $@ $<
+
+# the trainer again in double, for the gradient test (train.h)
+$(BUILD)/lib/train_f64.o: lib/train.c lib/*.h | $(BUILD)/lib
+	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -DTRAIN_F64 -c -o $@ $<
 
 # the numeric kernels: let loops with comparisons and divisions vectorise
 CFLAGS_kernels = -fno-trapping-math -fno-math-errno
