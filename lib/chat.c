@@ -51,26 +51,39 @@ enum chat_format chat_detect(const char *tmpl, const struct tokenizer *t)
 struct out {
     GString *s;
     GByteArray *allow;
+    GByteArray *train; /* NULL, or 1 for the bytes of assistant turns */
+    guint8 mark;       /* what train gets now */
 };
 
-static void lit(struct out *o, const char *text)
+static void put(struct out *o, const char *text, guint8 allow)
 {
     size_t n = strlen(text);
     g_string_append_len(o->s, text, (gssize)n);
     for (size_t i = 0; i < n; i++) {
-        guint8 one = 1;
-        g_byte_array_append(o->allow, &one, 1);
+        g_byte_array_append(o->allow, &allow, 1);
+        if (o->train)
+            g_byte_array_append(o->train, &o->mark, 1);
     }
+}
+
+static void lit(struct out *o, const char *text)
+{
+    put(o, text, 1);
 }
 
 static void content(struct out *o, const char *text)
 {
-    size_t n = strlen(text);
-    g_string_append_len(o->s, text, (gssize)n);
-    for (size_t i = 0; i < n; i++) {
-        guint8 zero = 0;
-        g_byte_array_append(o->allow, &zero, 1);
-    }
+    put(o, text, 0);
+}
+
+/* An assistant's text and the marker that closes its turn: what training
+ * teaches. */
+static void reply(struct out *o, const char *text, const char *end)
+{
+    o->mark = 1;
+    content(o, text);
+    lit(o, end);
+    o->mark = 0;
 }
 
 static int is(const struct chat_msg *m, const char *role)
@@ -78,90 +91,128 @@ static int is(const struct chat_msg *m, const char *role)
     return !strcmp(m->role, role);
 }
 
-char *chat_render(enum chat_format f, const struct chat_msg *m, size_t n, char **allow,
-                  size_t *len)
+static void render(enum chat_format f, const struct chat_msg *m, size_t n, int open,
+                   struct out *o)
 {
-    struct out o = {g_string_new(NULL), g_byte_array_new()};
     const char *sys = n && is(&m[0], "system") ? m[0].content : NULL;
     size_t first = sys ? 1 : 0;
     switch (f) {
     case CHAT_CHATML:
         for (size_t i = 0; i < n; i++) {
-            lit(&o, "<|im_start|>");
-            lit(&o, m[i].role);
-            lit(&o, "\n");
-            content(&o, m[i].content);
-            lit(&o, "<|im_end|>\n");
+            lit(o, "<|im_start|>");
+            lit(o, m[i].role);
+            lit(o, "\n");
+            if (is(&m[i], "assistant"))
+                reply(o, m[i].content, "<|im_end|>");
+            else
+                put(o, m[i].content, 0), lit(o, "<|im_end|>");
+            lit(o, "\n");
         }
-        lit(&o, "<|im_start|>assistant\n");
+        if (open)
+            lit(o, "<|im_start|>assistant\n");
         break;
     case CHAT_LLAMA3: /* BOS comes from the tokenizer */
         for (size_t i = 0; i < n; i++) {
-            lit(&o, "<|start_header_id|>");
-            lit(&o, m[i].role);
-            lit(&o, "<|end_header_id|>\n\n");
-            content(&o, m[i].content);
-            lit(&o, "<|eot_id|>");
+            lit(o, "<|start_header_id|>");
+            lit(o, m[i].role);
+            lit(o, "<|end_header_id|>\n\n");
+            if (is(&m[i], "assistant"))
+                reply(o, m[i].content, "<|eot_id|>");
+            else
+                content(o, m[i].content), lit(o, "<|eot_id|>");
         }
-        lit(&o, "<|start_header_id|>assistant<|end_header_id|>\n\n");
+        if (open)
+            lit(o, "<|start_header_id|>assistant<|end_header_id|>\n\n");
         break;
     case CHAT_PHI3:
         for (size_t i = 0; i < n; i++) {
-            lit(&o, "<|");
-            lit(&o, m[i].role);
-            lit(&o, "|>\n");
-            content(&o, m[i].content);
-            lit(&o, "<|end|>\n");
+            lit(o, "<|");
+            lit(o, m[i].role);
+            lit(o, "|>\n");
+            if (is(&m[i], "assistant"))
+                reply(o, m[i].content, "<|end|>");
+            else
+                content(o, m[i].content), lit(o, "<|end|>");
+            lit(o, "\n");
         }
-        lit(&o, "<|assistant|>\n");
+        if (open)
+            lit(o, "<|assistant|>\n");
         break;
     case CHAT_LLAMA2:
     case CHAT_MISTRAL:
         for (size_t i = first; i < n; i++) {
             if (is(&m[i], "assistant")) {
-                lit(&o, " ");
-                content(&o, m[i].content);
-                lit(&o, "</s>");
+                lit(o, " ");
+                reply(o, m[i].content, "</s>");
                 continue;
             }
-            lit(&o, "[INST] ");
+            lit(o, "[INST] ");
             if (sys && i == first) {
                 if (f == CHAT_LLAMA2) {
-                    lit(&o, "<<SYS>>\n");
-                    content(&o, sys);
-                    lit(&o, "\n<</SYS>>\n\n");
+                    lit(o, "<<SYS>>\n");
+                    content(o, sys);
+                    lit(o, "\n<</SYS>>\n\n");
                 } else {
-                    content(&o, sys);
-                    lit(&o, "\n\n");
+                    content(o, sys);
+                    lit(o, "\n\n");
                 }
             }
-            content(&o, m[i].content);
-            lit(&o, f == CHAT_LLAMA2 ? " [/INST]" : "[/INST]");
+            content(o, m[i].content);
+            lit(o, f == CHAT_LLAMA2 ? " [/INST]" : "[/INST]");
         }
         break;
     case CHAT_GEMMA: /* no system role: it opens the first user turn */
         for (size_t i = first; i < n; i++) {
-            lit(&o, "<start_of_turn>");
-            lit(&o, is(&m[i], "assistant") ? "model" : "user");
-            lit(&o, "\n");
+            lit(o, "<start_of_turn>");
+            lit(o, is(&m[i], "assistant") ? "model" : "user");
+            lit(o, "\n");
             if (sys && i == first) {
-                content(&o, sys);
-                content(&o, "\n\n");
+                content(o, sys);
+                content(o, "\n\n");
             }
-            content(&o, m[i].content);
-            lit(&o, "<end_of_turn>\n");
+            if (is(&m[i], "assistant"))
+                reply(o, m[i].content, "<end_of_turn>");
+            else
+                content(o, m[i].content), lit(o, "<end_of_turn>");
+            lit(o, "\n");
         }
-        lit(&o, "<start_of_turn>model\n");
+        if (open)
+            lit(o, "<start_of_turn>model\n");
         break;
-    case CHAT_PLAIN:
+    case CHAT_PLAIN: /* an assistant's turn ends with the end of the text */
         for (size_t i = 0; i < n; i++) {
-            content(&o, m[i].content);
-            content(&o, "\n\n");
+            if (is(&m[i], "assistant")) {
+                content(o, "Answer: ");
+                reply(o, m[i].content, "");
+            } else {
+                content(o, m[i].content);
+            }
+            if (i + 1 < n || open)
+                content(o, "\n\n");
         }
-        content(&o, "Answer:");
+        if (open)
+            content(o, "Answer:");
         break;
     }
+}
+
+char *chat_render(enum chat_format f, const struct chat_msg *m, size_t n, char **allow,
+                  size_t *len)
+{
+    struct out o = {g_string_new(NULL), g_byte_array_new(), NULL, 0};
+    render(f, m, n, 1, &o);
     *len = o.s->len;
     *allow = (char *)g_byte_array_free(o.allow, FALSE);
+    return g_string_free(o.s, FALSE);
+}
+
+char *chat_render_train(enum chat_format f, const struct chat_msg *m, size_t n, char **allow,
+                        char **train, size_t *len)
+{
+    struct out o = {g_string_new(NULL), g_byte_array_new(), g_byte_array_new(), 0};
+    render(f, m, n, 0, &o);
+    *len = o.s->len;
+    *allow = (char *)g_byte_array_free(o.allow, FALSE);
+    *train = (char *)g_byte_array_free(o.train, FALSE);
     return g_string_free(o.s, FALSE);
 }

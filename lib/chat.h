@@ -35,6 +35,11 @@ enum chat_format chat_detect(const char *tmpl, const struct tokenizer *t);
  * where a special token may start. Free both. */
 char *chat_render(enum chat_format f, const struct chat_msg *m, size_t n, char **allow,
                   size_t *len);
+/* A whole conversation as training sees it (no turn opened at the end),
+ * with *train[i] 1 for the bytes of assistant turns and the markers that
+ * close them: what the model is taught to write. */
+char *chat_render_train(enum chat_format f, const struct chat_msg *m, size_t n, char **allow,
+                        char **train, size_t *len);
 /* The names, comma-separated, for --help and errors. */
 const char *chat_format_names(void);
 
