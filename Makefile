@@ -24,7 +24,7 @@ BIN = bin
 SANFLAGS =
 endif
 
-PROGRAMS = lode-extract lode-ocr lode-chunk lode-embed lode-index lode-query lode-generate
+PROGRAMS = lode-extract lode-ocr lode-chunk lode-embed lode-index lode-query lode-generate lode-finetune
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC)) $(BUILD)/lib/train_f64.o
 UNIT_SRC = $(wildcard tests/c/*.c)

@@ -563,6 +563,10 @@ int gguf_write(struct gguf_writer *w, const char *path, lode_error *err)
         ok = fwrite(w->t[i].data, 1, w->t[i].nbytes, f) == w->t[i].nbytes &&
              fwrite(zeros, 1, pad, f) == pad;
     }
+    /* on disk before it replaces the old file: a checkpoint must survive a
+     * crash of the machine, not only of the program */
+    if (ok && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+        ok = 0;
     if (f && fclose(f) != 0)
         ok = 0;
     if (ok && rename(tmp, path) != 0)

@@ -90,6 +90,12 @@ static void hms(char *out, size_t n, double s)
 
 void report_progress(struct report *r)
 {
+    report_progress_of(r, r->ok + r->failed, r->total, r->unit, NULL);
+}
+
+void report_progress_of(struct report *r, uint64_t done, uint64_t total, const char *unit,
+                        const char *extra)
+{
     if (!r->progress)
         return;
     double now = now_seconds();
@@ -97,23 +103,23 @@ void report_progress(struct report *r)
         return;
     r->last_progress = now;
     double elapsed = now - r->started;
-    uint64_t done = r->ok + r->failed;
     double rate = elapsed > 0 ? (double)done / elapsed : 0;
     char el[32], left[48] = "";
     hms(el, sizeof el, elapsed);
-    if (r->total && rate > 0 && done <= r->total) {
+    if (total && rate > 0 && done <= total) {
         char eta[32];
-        hms(eta, sizeof eta, (double)(r->total - done) / rate);
+        hms(eta, sizeof eta, (double)(total - done) / rate);
         snprintf(left, sizeof left, ", %s left", eta);
     }
-    char line[256];
-    if (r->total)
-        snprintf(line, sizeof line, "\r\033[K%s: %llu/%llu %s, %.1f/s, %s elapsed%s",
-                 util_progname(), (unsigned long long)done, (unsigned long long)r->total,
-                 r->unit, rate, el, left);
+    char line[384];
+    if (total)
+        snprintf(line, sizeof line, "\r\033[K%s: %llu/%llu %s, %.2f/s, %s elapsed%s%s%s",
+                 util_progname(), (unsigned long long)done, (unsigned long long)total, unit,
+                 rate, el, left, extra ? ", " : "", extra ? extra : "");
     else
-        snprintf(line, sizeof line, "\r\033[K%s: %llu %s, %.1f/s, %s elapsed", util_progname(),
-                 (unsigned long long)done, r->unit, rate, el);
+        snprintf(line, sizeof line, "\r\033[K%s: %llu %s, %.1f/s, %s elapsed%s%s",
+                 util_progname(), (unsigned long long)done, unit, rate, el, extra ? ", " : "",
+                 extra ? extra : "");
     (void)write_all(2, line, strlen(line));
 }
 

@@ -44,6 +44,10 @@ void report_fail_record(struct report *r, json_t *err, int count);
 
 /* Call after each unit of work; prints at most a few times a second. */
 void report_progress(struct report *r);
+/* The same line for other work: done of total (0: unknown) units, and
+ * extra text (may be NULL). */
+void report_progress_of(struct report *r, uint64_t done, uint64_t total, const char *unit,
+                        const char *extra);
 
 /* Adds a metric line: name{stage="..."} value, with its HELP and TYPE. */
 void report_metric(struct report *r, const char *name, const char *type, const char *help,

@@ -46,6 +46,7 @@ struct trainer {
     /* the base's vectors (and with base_grads their gradients, in p) */
     treal **attn_norm, **ffn_norm, *out_norm, *embd;
     int cap;              /* tokens the buffers hold */
+    int training;         /* dropout only while training */
     struct act *a;
     treal *xl, *xf, *dx, *dx2, *dn, *dq, *dk, *dv, *datt, *dg, *du, *dh, *drop, *lu_d;
     double *rf, *rope;
@@ -130,9 +131,9 @@ struct trainer *TRN(trainer_new)(const struct llm *m, const struct train_cfg *cf
             for (size_t i = 0; i < p->b->n; i++)
                 p->b->w[i] = lp->b[i];
         }
+    t->c.alpha = init->alpha;
     if (init == &fresh)
         lora_free(&fresh);
-    t->c.alpha = init->alpha;
     size_t d = (size_t)m->dim;
     t->attn_norm = xcalloc((size_t)m->layers, sizeof *t->attn_norm);
     t->ffn_norm = xcalloc((size_t)m->layers, sizeof *t->ffn_norm);
@@ -325,7 +326,7 @@ static const treal *weight(struct trainer *t, const struct qmat *w)
 static const treal *dropped(struct trainer *t, const treal *x, size_t n, int l, int k,
                             uint64_t key)
 {
-    if (t->c.dropout <= 0)
+    if (t->c.dropout <= 0 || !t->training)
         return x;
     double keep = 1.0 - t->c.dropout;
     treal scale = (treal)(1.0 / keep);
@@ -578,6 +579,7 @@ double TRN(trainer_run)(struct trainer *t, const int *ids, const int *tgt, int n
 {
     const struct llm *m = t->m;
     reserve(t, n);
+    t->training = backward;
     size_t d = (size_t)m->dim, hd = (size_t)m->head_dim, rd = (size_t)m->rope_dim;
     size_t qd = (size_t)m->heads * hd, kvd = (size_t)m->kv_heads * hd, f = (size_t)m->ffn;
     double eps = m->eps;
