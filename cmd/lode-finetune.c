@@ -308,6 +308,7 @@ int main(int argc, char **argv)
         json_object_set_new(r, "lr", json_real(lr));
         json_object_set_new(r, "grad_norm", json_real(norm));
         json_object_set_new(r, "tokens", json_integer(tokens));
+        json_object_set_new(r, "targets", json_integer(targets_n));
         json_object_set_new(r, "tokens_per_second", json_real(secs > 0 ? (double)tokens / secs : 0));
         json_object_set_new(r, "epoch", json_real((double)step * per_step / (double)npacks));
         if (eval && c.eval_every && step % c.eval_every == 0 && step < steps)

@@ -278,7 +278,7 @@ double ft_lr(double lr, int step, int warmup, int steps)
         return lr * step / warmup;
     if (steps <= warmup)
         return lr;
-    double p = (double)(step - warmup) / (double)(steps - warmup);
+    double p = (double)(step - warmup - 1) / (double)(steps - warmup);
     return lr * 0.5 * (1 + cos(M_PI * (p > 1 ? 1 : p)));
 }
 

@@ -55,7 +55,8 @@ void ft_packs_digest(const struct pack *p, size_t n, char out[65]);
 /* Seeded permutation of 0..n-1 (Fisher-Yates). */
 void ft_shuffle(size_t *v, size_t n, uint64_t seed);
 
-/* Linear warm-up over warmup steps, then cosine decay to 0 at step steps
+/* Linear warm-up over warmup steps (lr / warmup at step 1), then cosine
+ * decay from lr towards 0, which the step after the last would reach
  * (steps from 1). */
 double ft_lr(double lr, int step, int warmup, int steps);
 

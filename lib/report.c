@@ -99,7 +99,7 @@ void report_progress_of(struct report *r, uint64_t done, uint64_t total, const c
     if (!r->progress)
         return;
     double now = now_seconds();
-    if (now - r->last_progress < 0.25)
+    if (now - r->last_progress < 0.25 && !(total && done == total))
         return;
     r->last_progress = now;
     double elapsed = now - r->started;
