@@ -50,7 +50,7 @@ static double evaluate(struct trainer *t, const struct pack *p, size_t n)
     long long count = 0;
     for (size_t i = 0; i < n; i++) {
         int c;
-        sum += trainer_run(t, p[i].ids, p[i].tgt, p[i].n, p[i].starts, p[i].nstarts, 0, 1, 0, &c);
+        sum += trainer_run(t, p[i].ids, p[i].tgt, p[i].n, p[i].starts, p[i].nstarts, TRAIN_EVAL, 1, 0, &c);
         count += c;
     }
     return count ? sum / (double)count : NAN;
@@ -289,7 +289,7 @@ int main(int argc, char **argv)
         for (int j = 0; j < per_step; j++) {
             const struct pack *p = &packs[pack_at(&po, (long long)(step - 1) * per_step + j)];
             int cnt;
-            sum += trainer_run(t, p->ids, p->tgt, p->n, p->starts, p->nstarts, 1,
+            sum += trainer_run(t, p->ids, p->tgt, p->n, p->starts, p->nstarts, TRAIN_GRAD,
                                targets_n ? 1.0 / (double)targets_n : 0, (uint64_t)step, &cnt);
             tokens += p->n;
         }

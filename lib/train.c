@@ -11,6 +11,7 @@ typedef TREAL treal;
 
 #include "kernels.h"
 #include "quant.h"
+#include "threads.h"
 
 #ifdef TRAIN_F64
 #define GEMM cblas_dgemm
@@ -50,11 +51,15 @@ struct trainer {
     struct act *a;
     treal *xl, *xf, *dx, *dx2, *dn, *dq, *dk, *dv, *datt, *dg, *du, *dh, *drop, *lu_d;
     double *rf, *rope;
-    treal *S, *dP;        /* cap x cap */
+    treal *S, *dP;        /* cap x cap per worker */
     treal *logits;        /* ROWS x vocab */
+    double *lrow;         /* each row's loss */
+    treal *dkh, *dvh;     /* the k and v gradients of each query head */
     int *rows;
     treal *W;             /* a dequantised base matrix */
     float *frow;
+    struct team *team;    /* all the threads; BLAS runs single-threaded in each */
+    int nw;
 };
 
 enum { ROWS = 64 };
@@ -62,6 +67,67 @@ enum { ROWS = 64 };
 static treal *talloc(size_t n)
 {
     return xcalloc(n ? n : 1, sizeof(treal));
+}
+
+/* ---- products on the team ---- */
+
+struct mm_job {
+    enum CBLAS_TRANSPOSE ta, tb;
+    int m, n, k;
+    treal alpha, beta;
+    const treal *a, *b;
+    int lda, ldb, ldc;
+    treal *c;
+};
+
+/* Each worker computes its share of C's columns. */
+static void mm_part(void *ctx, int worker, int nw)
+{
+    const struct mm_job *j = ctx;
+    int64_t lo, hi;
+    team_share((j->n + 15) / 16, worker, nw, &lo, &hi);
+    lo *= 16;
+    hi = hi * 16 < j->n ? hi * 16 : j->n;
+    if (lo >= hi)
+        return;
+    const treal *b = j->tb == CblasTrans ? j->b + (size_t)lo * (size_t)j->ldb : j->b + lo;
+    GEMM(RM, j->ta, j->tb, j->m, (int)(hi - lo), j->k, j->alpha, j->a, j->lda, b, j->ldb, j->beta,
+         j->c + lo, j->ldc);
+}
+
+/* C[m, n] = alpha op(A) op(B) + beta C, row-major, the columns of C shared
+ * among the team when the product is worth it. */
+static void mm(struct trainer *t, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int m, int n,
+               int k, treal alpha, const treal *a, int lda, const treal *b, int ldb, treal beta,
+               treal *c, int ldc)
+{
+    struct mm_job j = {ta, tb, m, n, k, alpha, beta, a, b, lda, ldb, ldc, c};
+    if (t->nw > 1 && n >= 64 && (double)m * n * k > 1e6)
+        team_run(t->team, mm_part, &j);
+    else
+        GEMM(RM, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* fn(ctx, i) for i in [0, n), shared among the team */
+struct each_job {
+    void (*fn)(void *ctx, int64_t lo, int64_t hi, int worker);
+    void *ctx;
+    int64_t n;
+};
+
+static void each_part(void *ctx, int worker, int nw)
+{
+    const struct each_job *j = ctx;
+    int64_t lo, hi;
+    team_share(j->n, worker, nw, &lo, &hi);
+    if (lo < hi)
+        j->fn(j->ctx, lo, hi, worker);
+}
+
+static void each(struct trainer *t, int64_t n, void (*fn)(void *, int64_t, int64_t, int), void *ctx)
+{
+    struct each_job j = {fn, ctx, n};
+    team_run(t->team, each_part, &j);
 }
 
 static struct tparam *add_param(struct trainer *t, const char *name, size_t n, int decay)
@@ -173,8 +239,11 @@ struct trainer *TRN(trainer_new)(const struct llm *m, const struct train_cfg *cf
             }
 #endif
     t->rows = xmalloc(sizeof *t->rows * ROWS);
+    t->lrow = xmalloc(sizeof *t->lrow * ROWS);
     t->logits = talloc((size_t)ROWS * (size_t)m->vocab);
-    kernels_blas_threads(cfg->threads);
+    t->team = team_new(cfg->threads);
+    t->nw = team_size(t->team);
+    kernels_blas_threads(1); /* the team's members each run their own products */
     return t;
 }
 
@@ -194,7 +263,7 @@ static void free_acts(struct trainer *t)
     }
     free(t->a);
     treal *bufs[] = {t->xl, t->xf, t->dx, t->dx2, t->dn, t->dq, t->dk, t->dv, t->datt,
-                     t->dg, t->du, t->dh, t->drop, t->lu_d, t->S, t->dP};
+                     t->dg, t->du, t->dh, t->drop, t->lu_d, t->S, t->dP, t->dkh, t->dvh};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     free(t->rf);
@@ -228,6 +297,8 @@ void TRN(trainer_free)(struct trainer *t)
     free(t->frow);
     free(t->rows);
     free(t->logits);
+    free(t->lrow);
+    team_free(t->team);
     free(t);
 }
 
@@ -290,8 +361,10 @@ static void reserve(struct trainer *t, int n)
     t->lu_d = talloc(T * (size_t)most_rank);
     t->rf = xcalloc(T, sizeof *t->rf);
     t->rope = xcalloc(T * (size_t)m->rope_dim, sizeof *t->rope);
-    t->S = talloc(T * T);
-    t->dP = talloc(T * T);
+    t->S = talloc((size_t)t->nw * T * T);
+    t->dP = talloc((size_t)t->nw * T * T);
+    t->dkh = talloc(T * qd);
+    t->dvh = talloc(T * qd);
     t->cap = n;
 }
 
@@ -345,14 +418,14 @@ static void lin_fwd(struct trainer *t, int l, int k, const treal *x, int n, trea
 {
     const struct qmat *w = lora_base(t->m, l, k);
     int in = (int)w->cols, out = (int)w->rows;
-    GEMM(RM, N_, T_, n, out, in, 1, x, in, weight(t, w), in, 0, y, out);
+    mm(t, N_, T_, n, out, in, 1, x, in, weight(t, w), in, 0, y, out);
     struct pair *p = &t->pr[(size_t)l * LORA_NT + (size_t)k];
     if (!p->a)
         return;
     treal *lu = t->a[l].lu[k];
     const treal *xd = dropped(t, x, (size_t)n * (size_t)in, l, k, key);
-    GEMM(RM, N_, T_, n, p->rank, in, 1, xd, in, p->a->w, in, 0, lu, p->rank);
-    GEMM(RM, N_, T_, n, out, p->rank, p->s, lu, p->rank, p->b->w, p->rank, 1, y, out);
+    mm(t, N_, T_, n, p->rank, in, 1, xd, in, p->a->w, in, 0, lu, p->rank);
+    mm(t, N_, T_, n, out, p->rank, p->s, lu, p->rank, p->b->w, p->rank, 1, y, out);
 }
 
 /* dx[n, in] (+)= dy W + the adapter's part; the adapter's gradients. */
@@ -361,24 +434,24 @@ static void lin_bwd(struct trainer *t, int l, int k, const treal *x, const treal
 {
     const struct qmat *w = lora_base(t->m, l, k);
     int in = (int)w->cols, out = (int)w->rows;
-    GEMM(RM, N_, N_, n, in, out, 1, dy, out, weight(t, w), in, accumulate ? 1 : 0, dx, in);
+    mm(t, N_, N_, n, in, out, 1, dy, out, weight(t, w), in, accumulate ? 1 : 0, dx, in);
     struct pair *p = &t->pr[(size_t)l * LORA_NT + (size_t)k];
     if (!p->a)
         return;
     int r = p->rank;
     const treal *lu = t->a[l].lu[k];
     /* dB += s dy^T (A x); d(A x) = s dy B; dA += d(A x)^T drop(x); dx += drop'(d(A x) A) */
-    GEMM(RM, T_, N_, out, r, n, p->s, dy, out, lu, r, 1, p->b->g, r);
-    GEMM(RM, N_, N_, n, r, out, p->s, dy, out, p->b->w, r, 0, t->lu_d, r);
+    mm(t, T_, N_, out, r, n, p->s, dy, out, lu, r, 1, p->b->g, r);
+    mm(t, N_, N_, n, r, out, p->s, dy, out, p->b->w, r, 0, t->lu_d, r);
     const treal *xd = dropped(t, x, (size_t)n * (size_t)in, l, k, key);
-    GEMM(RM, T_, N_, r, in, n, 1, t->lu_d, r, xd, in, 1, p->a->g, in);
+    mm(t, T_, N_, r, in, n, 1, t->lu_d, r, xd, in, 1, p->a->g, in);
     if (t->c.dropout <= 0) {
-        GEMM(RM, N_, N_, n, in, r, 1, t->lu_d, r, p->a->w, in, 1, dx, in);
+        mm(t, N_, N_, n, in, r, 1, t->lu_d, r, p->a->w, in, 1, dx, in);
         return;
     }
     /* drop holds drop(x): where it is 0 the element was dropped */
     treal *tmp = talloc((size_t)n * (size_t)in);
-    GEMM(RM, N_, N_, n, in, r, 1, t->lu_d, r, p->a->w, in, 0, tmp, in);
+    mm(t, N_, N_, n, in, r, 1, t->lu_d, r, p->a->w, in, 0, tmp, in);
     treal scale = (treal)(1.0 / (1.0 - t->c.dropout));
     uint64_t base = t->c.seed * 0x9E3779B97F4A7C15ull ^ key * 0xD1B54A32D192ED03ull ^
                     ((uint64_t)l * LORA_NT + (uint64_t)k + 1) * 0xA0761D6478BD642Full;
@@ -458,58 +531,109 @@ static void scores(const struct llm *m, const struct act *a, int s0, int len, in
     }
 }
 
-static void attention_fwd(struct trainer *t, struct act *a, const int *starts, int nstarts, int n)
+struct attn_job {
+    struct trainer *t;
+    const struct act *a;
+    const int *starts;
+    int nstarts, n;
+};
+
+/* heads [lo, hi) of every example: att = softmax(Q K^T / sqrt(hd)) V */
+static void attention_fwd_part(void *ctx, int64_t lo, int64_t hi, int worker)
 {
+    const struct attn_job *j = ctx;
+    struct trainer *t = j->t;
     const struct llm *m = t->m;
+    const struct act *a = j->a;
     int hd = m->head_dim, qd = m->heads * hd, kvd = m->kv_heads * hd;
-    for (int e = 0; e < nstarts; e++) {
-        int s0 = starts[e], len = (e + 1 < nstarts ? starts[e + 1] : n) - s0;
-        for (int h = 0; h < m->heads; h++) {
+    treal *S = t->S + (size_t)worker * (size_t)t->cap * (size_t)t->cap;
+    for (int e = 0; e < j->nstarts; e++) {
+        int s0 = j->starts[e], len = (e + 1 < j->nstarts ? j->starts[e + 1] : j->n) - s0;
+        for (int h = (int)lo; h < hi; h++) {
             int kvh = h / (m->heads / m->kv_heads);
-            scores(m, a, s0, len, h, t->S);
-            GEMM(RM, N_, N_, len, hd, len, 1, t->S, len, a->v + (size_t)s0 * kvd + (size_t)kvh * hd,
+            scores(m, a, s0, len, h, S);
+            GEMM(RM, N_, N_, len, hd, len, 1, S, len, a->v + (size_t)s0 * kvd + (size_t)kvh * hd,
                  kvd, 0, a->att + (size_t)s0 * qd + (size_t)h * hd, qd);
         }
     }
 }
 
-/* From datt: dq (overwritten), dk and dv (overwritten). */
-static void attention_bwd(struct trainer *t, const struct act *a, const int *starts, int nstarts,
-                          int n)
+static void attention_fwd(struct trainer *t, struct act *a, const int *starts, int nstarts, int n)
 {
+    struct attn_job j = {t, a, starts, nstarts, n};
+    each(t, t->m->heads, attention_fwd_part, &j);
+}
+
+/* heads [lo, hi): dq, and each head's own dk and dv (dkh, dvh) */
+static void attention_bwd_part(void *ctx, int64_t lo, int64_t hi, int worker)
+{
+    const struct attn_job *j = ctx;
+    struct trainer *t = j->t;
     const struct llm *m = t->m;
+    const struct act *a = j->a;
     int hd = m->head_dim, qd = m->heads * hd, kvd = m->kv_heads * hd;
     treal scale = (treal)(1.0 / sqrt((double)hd));
-    memset(t->dk, 0, sizeof *t->dk * (size_t)n * (size_t)kvd);
-    memset(t->dv, 0, sizeof *t->dv * (size_t)n * (size_t)kvd);
-    for (int e = 0; e < nstarts; e++) {
-        int s0 = starts[e], len = (e + 1 < nstarts ? starts[e + 1] : n) - s0;
-        for (int h = 0; h < m->heads; h++) {
+    treal *S = t->S + (size_t)worker * (size_t)t->cap * (size_t)t->cap;
+    treal *dPw = t->dP + (size_t)worker * (size_t)t->cap * (size_t)t->cap;
+    for (int e = 0; e < j->nstarts; e++) {
+        int s0 = j->starts[e], len = (e + 1 < j->nstarts ? j->starts[e + 1] : j->n) - s0;
+        for (int h = (int)lo; h < hi; h++) {
             int kvh = h / (m->heads / m->kv_heads);
             const treal *dA = t->datt + (size_t)s0 * qd + (size_t)h * hd;
             const treal *V = a->v + (size_t)s0 * kvd + (size_t)kvh * hd;
-            scores(m, a, s0, len, h, t->S);
-            GEMM(RM, N_, T_, len, len, hd, 1, dA, qd, V, kvd, 0, t->dP, len);
-            GEMM(RM, T_, N_, len, hd, len, 1, t->S, len, dA, qd, 1,
-                 t->dv + (size_t)s0 * kvd + (size_t)kvh * hd, kvd);
+            scores(m, a, s0, len, h, S);
+            GEMM(RM, N_, T_, len, len, hd, 1, dA, qd, V, kvd, 0, dPw, len);
+            GEMM(RM, T_, N_, len, hd, len, 1, S, len, dA, qd, 0,
+                 t->dvh + (size_t)s0 * qd + (size_t)h * hd, qd);
             for (int i = 0; i < len; i++) {
-                treal *P = t->S + (size_t)i * len, *dP = t->dP + (size_t)i * len;
+                treal *P = S + (size_t)i * len, *dP = dPw + (size_t)i * len;
                 double dot = 0;
-                for (int j = 0; j <= i; j++)
-                    dot += (double)P[j] * dP[j];
-                for (int j = 0; j <= i; j++)
-                    dP[j] = P[j] * (dP[j] - (treal)dot);
-                for (int j = i + 1; j < len; j++)
-                    dP[j] = 0;
+                for (int k = 0; k <= i; k++)
+                    dot += (double)P[k] * dP[k];
+                for (int k = 0; k <= i; k++)
+                    dP[k] = P[k] * (dP[k] - (treal)dot);
+                for (int k = i + 1; k < len; k++)
+                    dP[k] = 0;
             }
-            GEMM(RM, N_, N_, len, hd, len, scale, t->dP, len,
+            GEMM(RM, N_, N_, len, hd, len, scale, dPw, len,
                  a->k + (size_t)s0 * kvd + (size_t)kvh * hd, kvd, 0,
                  t->dq + (size_t)s0 * qd + (size_t)h * hd, qd);
-            GEMM(RM, T_, N_, len, hd, len, scale, t->dP, len,
-                 a->q + (size_t)s0 * qd + (size_t)h * hd, qd, 1,
-                 t->dk + (size_t)s0 * kvd + (size_t)kvh * hd, kvd);
+            GEMM(RM, T_, N_, len, hd, len, scale, dPw, len,
+                 a->q + (size_t)s0 * qd + (size_t)h * hd, qd, 0,
+                 t->dkh + (size_t)s0 * qd + (size_t)h * hd, qd);
         }
     }
+}
+
+/* tokens [lo, hi): dk and dv, the sums of their group's heads */
+static void attention_reduce_part(void *ctx, int64_t lo, int64_t hi, int worker)
+{
+    const struct attn_job *j = ctx;
+    struct trainer *t = j->t;
+    const struct llm *m = j->t->m;
+    int hd = m->head_dim, qd = m->heads * hd, kvd = m->kv_heads * hd, group = m->heads / m->kv_heads;
+    for (int64_t i = lo; i < hi; i++)
+        for (int kh = 0; kh < m->kv_heads; kh++) {
+            treal *dk = t->dk + (size_t)i * kvd + (size_t)kh * hd, *dv = t->dv + (size_t)i * kvd + (size_t)kh * hd;
+            for (int d = 0; d < hd; d++)
+                dk[d] = dv[d] = 0;
+            for (int g = 0; g < group; g++) {
+                size_t off = (size_t)i * qd + (size_t)(kh * group + g) * hd;
+                for (int d = 0; d < hd; d++) {
+                    dk[d] += t->dkh[off + d];
+                    dv[d] += t->dvh[off + d];
+                }
+            }
+        }
+}
+
+/* From datt: dq, dk and dv (overwritten). */
+static void attention_bwd(struct trainer *t, const struct act *a, const int *starts, int nstarts,
+                          int n)
+{
+    struct attn_job j = {t, a, starts, nstarts, n};
+    each(t, t->m->heads, attention_bwd_part, &j);
+    each(t, n, attention_reduce_part, &j);
 }
 
 static treal *grad_of(struct trainer *t, const treal *w)
@@ -520,7 +644,136 @@ static treal *grad_of(struct trainer *t, const treal *w)
     return NULL;
 }
 
+/* ---- per-token passes on the team ---- */
+
+struct tok_job {
+    struct trainer *t;
+    const struct llm_layer *L;
+    struct act *a;
+    const treal *x, *w, *dy;
+    treal *y, *dx;
+    double *r;
+    int sign;
+};
+
+static void norm_fwd_part(void *ctx, int64_t lo, int64_t hi, int worker)
+{
+    const struct tok_job *j = ctx;
+    size_t d = (size_t)j->t->m->dim;
+    for (int64_t i = lo; i < hi; i++)
+        rmsnorm_fwd(j->x + i * d, j->w, (int)d, j->t->m->eps, j->y + i * d, &j->r[i]);
+}
+
+static void norm_fwd(struct trainer *t, const treal *x, const treal *w, int n, treal *y, double *r)
+{
+    struct tok_job j = {.t = t, .x = x, .w = w, .y = y, .r = r};
+    each(t, n, norm_fwd_part, &j);
+}
+
+static void norm_bwd_part(void *ctx, int64_t lo, int64_t hi, int worker)
+{
+    const struct tok_job *j = ctx;
+    size_t d = (size_t)j->t->m->dim;
+    for (int64_t i = lo; i < hi; i++)
+        rmsnorm_bwd(j->x + i * d, j->w, j->r[i], j->dy + i * d, (int)d, j->dx + i * d, NULL);
+}
+
+/* dx += the norm's backward of dy; dw (the weights' gradient, test only)
+ * is summed over the tokens, so then one thread does it */
+static void norm_bwd(struct trainer *t, const treal *x, const treal *w, const double *r,
+                     const treal *dy, int n, treal *dx, treal *dw)
+{
+    size_t d = (size_t)t->m->dim;
+    if (dw) {
+        for (int i = 0; i < n; i++)
+            rmsnorm_bwd(x + i * d, w, r[i], dy + i * d, (int)d, dx + i * d, dw);
+        return;
+    }
+    struct tok_job j = {.t = t, .x = x, .w = w, .dy = dy, .dx = dx, .r = (double *)r};
+    each(t, n, norm_bwd_part, &j);
+}
+
+/* q, k: biases, then the rotation of their positions (sign -1: dq, dk
+ * rotated back) */
+static void qk_part(void *ctx, int64_t lo, int64_t hi, int worker)
+{
+    const struct tok_job *j = ctx;
+    const struct llm *m = j->t->m;
+    size_t hd = (size_t)m->head_dim, rd = (size_t)m->rope_dim;
+    size_t qd = (size_t)m->heads * hd, kvd = (size_t)m->kv_heads * hd;
+    const struct llm_layer *L = j->L;
+    treal *Q = j->sign > 0 ? j->a->q : j->t->dq, *K = j->sign > 0 ? j->a->k : j->t->dk;
+    for (int64_t i = lo; i < hi; i++) {
+        treal *q = Q + i * qd, *k = K + i * kvd, *v = j->a->v + i * kvd;
+        if (j->sign > 0) {
+            for (size_t c = 0; L->bq && c < qd; c++)
+                q[c] += L->bq[c];
+            for (size_t c = 0; L->bk && c < kvd; c++)
+                k[c] += L->bk[c];
+            for (size_t c = 0; L->bv && c < kvd; c++)
+                v[c] += L->bv[c];
+        }
+        rope_apply(m, j->t->rope + i * rd, q, m->heads, j->sign);
+        rope_apply(m, j->t->rope + i * rd, k, m->kv_heads, j->sign);
+    }
+}
+
+static void swiglu_fwd_part(void *ctx, int64_t lo, int64_t hi, int worker)
+{
+    const struct tok_job *j = ctx;
+    const struct act *a = j->a;
+    for (int64_t i = lo; i < hi; i++) {
+        treal g = a->g[i];
+        a->h[i] = g / (1 + EXP(-g)) * a->u[i];
+    }
+}
+
+/* h = silu(g) u: du = dh silu(g), dg = dh u silu'(g) */
+static void swiglu_bwd_part(void *ctx, int64_t lo, int64_t hi, int worker)
+{
+    const struct tok_job *j = ctx;
+    const struct act *a = j->a;
+    struct trainer *t = j->t;
+    for (int64_t i = lo; i < hi; i++) {
+        treal g = a->g[i], sg = 1 / (1 + EXP(-g));
+        t->du[i] = t->dh[i] * g * sg;
+        t->dg[i] = t->dh[i] * a->u[i] * sg * (1 + g * (1 - sg));
+    }
+}
+
 /* ---- loss: the output projection and cross-entropy, ROWS rows at a time ---- */
+
+struct loss_job {
+    struct trainer *t;
+    const int *tgt;
+    int backward;
+    double gscale;
+};
+
+/* rows [lo, hi) of the block: each one's loss, and with backward its
+ * logits replaced by gscale (softmax - one-hot) */
+static void loss_part(void *ctx, int64_t lo, int64_t hi, int worker)
+{
+    const struct loss_job *j = ctx;
+    struct trainer *t = j->t;
+    int V = t->m->vocab;
+    for (int64_t r = lo; r < hi; r++) {
+        treal *l = t->logits + (size_t)r * V, mx = l[0];
+        for (int i = 1; i < V; i++)
+            mx = l[i] > mx ? l[i] : mx;
+        double sum = 0;
+        for (int i = 0; i < V; i++)
+            sum += EXP(l[i] - mx);
+        int y = j->tgt[t->rows[r]];
+        t->lrow[r] = log(sum) - ((double)l[y] - mx);
+        if (j->backward) {
+            treal c = (treal)(j->gscale / sum);
+            for (int i = 0; i < V; i++)
+                l[i] = EXP(l[i] - mx) * c;
+            l[y] -= (treal)j->gscale;
+        }
+    }
+}
 
 static double loss_rows(struct trainer *t, const int *tgt, int n, int backward, double gscale,
                         int *count)
@@ -542,26 +795,14 @@ static double loss_rows(struct trainer *t, const int *tgt, int n, int backward, 
             memcpy(xg + (size_t)r * d, t->xf + (size_t)t->rows[r] * d, sizeof *xg * (size_t)d);
         if (!Wout)
             Wout = weight(t, &m->output);
-        GEMM(RM, N_, T_, nr, V, d, 1, xg, d, Wout, d, 0, t->logits, V);
-        for (int r = 0; r < nr; r++) {
-            treal *l = t->logits + (size_t)r * V;
-            treal mx = l[0];
-            for (int i = 1; i < V; i++)
-                mx = l[i] > mx ? l[i] : mx;
-            double sum = 0;
-            for (int i = 0; i < V; i++)
-                sum += exp((double)l[i] - mx);
-            int y = tgt[t->rows[r]];
-            total += log(sum) - ((double)l[y] - mx);
-            if (backward) {
-                for (int i = 0; i < V; i++)
-                    l[i] = (treal)(gscale * exp((double)l[i] - mx) / sum);
-                l[y] -= (treal)gscale;
-            }
-        }
+        mm(t, N_, T_, nr, V, d, 1, xg, d, Wout, d, 0, t->logits, V);
+        struct loss_job lj = {t, tgt, backward, gscale};
+        each(t, nr, loss_part, &lj);
+        for (int r = 0; r < nr; r++)
+            total += t->lrow[r];
         *count += nr;
         if (backward) {
-            GEMM(RM, N_, N_, nr, d, V, 1, t->logits, V, Wout, d, 0, dxg, d);
+            mm(t, N_, N_, nr, d, V, 1, t->logits, V, Wout, d, 0, dxg, d);
             for (int r = 0; r < nr; r++)
                 memcpy(t->dx + (size_t)t->rows[r] * d, dxg + (size_t)r * d, sizeof *dxg * (size_t)d);
         }
@@ -574,15 +815,14 @@ static double loss_rows(struct trainer *t, const int *tgt, int n, int backward, 
 /* ---- a sequence ---- */
 
 double TRN(trainer_run)(struct trainer *t, const int *ids, const int *tgt, int n,
-                        const int *starts, int nstarts, int backward, double gscale,
+                        const int *starts, int nstarts, int mode, double gscale,
                         uint64_t key, int *count)
 {
+    int backward = mode == TRAIN_GRAD;
     const struct llm *m = t->m;
     reserve(t, n);
-    t->training = backward;
-    size_t d = (size_t)m->dim, hd = (size_t)m->head_dim, rd = (size_t)m->rope_dim;
-    size_t qd = (size_t)m->heads * hd, kvd = (size_t)m->kv_heads * hd, f = (size_t)m->ffn;
-    double eps = m->eps;
+    t->training = mode != TRAIN_EVAL;
+    size_t d = (size_t)m->dim, rd = (size_t)m->rope_dim, f = (size_t)m->ffn;
     *count = 0;
     /* positions restart with every example */
     for (int e = 0, i = 0; i < n; i++) {
@@ -604,90 +844,60 @@ double TRN(trainer_run)(struct trainer *t, const int *ids, const int *tgt, int n
     for (int l = 0; l < m->layers; l++) {
         const struct llm_layer *L = &m->layer[l];
         struct act *a = &t->a[l];
-        for (int i = 0; i < n; i++)
-            rmsnorm_fwd(a->x + i * d, t->attn_norm[l], (int)d, eps, a->xn1 + i * d, &a->r1[i]);
+        struct tok_job j = {.t = t, .L = L, .a = a, .sign = 1};
+        norm_fwd(t, a->x, t->attn_norm[l], n, a->xn1, a->r1);
         lin_fwd(t, l, LORA_Q, a->xn1, n, a->q, key);
         lin_fwd(t, l, LORA_K, a->xn1, n, a->k, key);
         lin_fwd(t, l, LORA_V, a->xn1, n, a->v, key);
-        for (int i = 0; i < n; i++) {
-            treal *q = a->q + i * qd, *k = a->k + i * kvd, *v = a->v + i * kvd;
-            for (size_t j = 0; L->bq && j < qd; j++)
-                q[j] += L->bq[j];
-            for (size_t j = 0; L->bk && j < kvd; j++)
-                k[j] += L->bk[j];
-            for (size_t j = 0; L->bv && j < kvd; j++)
-                v[j] += L->bv[j];
-            rope_apply(m, t->rope + i * rd, q, m->heads, 1);
-            rope_apply(m, t->rope + i * rd, k, m->kv_heads, 1);
-        }
+        each(t, n, qk_part, &j);
         attention_fwd(t, a, starts, nstarts, n);
         lin_fwd(t, l, LORA_O, a->att, n, a->x2, key);
         for (size_t i = 0; i < (size_t)n * d; i++)
             a->x2[i] += a->x[i];
-        for (int i = 0; i < n; i++)
-            rmsnorm_fwd(a->x2 + i * d, t->ffn_norm[l], (int)d, eps, a->xn2 + i * d, &a->r2[i]);
+        norm_fwd(t, a->x2, t->ffn_norm[l], n, a->xn2, a->r2);
         lin_fwd(t, l, LORA_GATE, a->xn2, n, a->g, key);
         lin_fwd(t, l, LORA_UP, a->xn2, n, a->u, key);
-        for (size_t i = 0; i < (size_t)n * f; i++) {
-            treal g = a->g[i];
-            a->h[i] = g / (1 + EXP(-g)) * a->u[i];
-        }
+        each(t, (int64_t)n * (int64_t)f, swiglu_fwd_part, &j);
         treal *next = l + 1 < m->layers ? t->a[l + 1].x : t->xl;
         lin_fwd(t, l, LORA_DOWN, a->h, n, next, key);
         for (size_t i = 0; i < (size_t)n * d; i++)
             next[i] += a->x2[i];
     }
-    for (int i = 0; i < n; i++)
-        rmsnorm_fwd(t->xl + i * d, t->out_norm, (int)d, eps, t->xf + i * d, &t->rf[i]);
+    norm_fwd(t, t->xl, t->out_norm, n, t->xf, t->rf);
     double loss = loss_rows(t, tgt, n, backward, gscale, count);
     if (!backward)
         return loss;
 
     /* backward: t->dx holds d loss / d xf */
     memset(t->dx2, 0, sizeof *t->dx2 * (size_t)n * d);
-    treal *gnorm = grad_of(t, t->out_norm);
-    for (int i = 0; i < n; i++)
-        rmsnorm_bwd(t->xl + i * d, t->out_norm, t->rf[i], t->dx + i * d, (int)d, t->dx2 + i * d,
-                    gnorm);
+    norm_bwd(t, t->xl, t->out_norm, t->rf, t->dx, n, t->dx2, grad_of(t, t->out_norm));
     /* dx2 now holds d loss / d x at the top of the stack */
     for (int l = m->layers - 1; l >= 0; l--) {
         struct act *a = &t->a[l];
+        struct tok_job j = {.t = t, .L = &m->layer[l], .a = a, .sign = -1};
         treal *dtop = t->dx2; /* d / d (output of layer l) */
         /* feed-forward: out = x2 + down(h) */
         lin_bwd(t, l, LORA_DOWN, a->h, dtop, n, t->dh, 0, key);
-        for (size_t i = 0; i < (size_t)n * f; i++) {
-            treal g = a->g[i], sg = 1 / (1 + EXP(-g));
-            t->du[i] = t->dh[i] * g * sg;
-            t->dg[i] = t->dh[i] * a->u[i] * sg * (1 + g * (1 - sg));
-        }
+        each(t, (int64_t)n * (int64_t)f, swiglu_bwd_part, &j);
         lin_bwd(t, l, LORA_GATE, a->xn2, t->dg, n, t->dn, 0, key);
         lin_bwd(t, l, LORA_UP, a->xn2, t->du, n, t->dn, 1, key);
         /* d x2 = dtop + norm'(dn), kept in dtop */
-        treal *gf = grad_of(t, t->ffn_norm[l]);
-        for (int i = 0; i < n; i++)
-            rmsnorm_bwd(a->x2 + i * d, t->ffn_norm[l], a->r2[i], t->dn + i * d, (int)d,
-                        dtop + i * d, gf);
+        norm_bwd(t, a->x2, t->ffn_norm[l], a->r2, t->dn, n, dtop, grad_of(t, t->ffn_norm[l]));
         /* attention: x2 = x + o(att) */
         lin_bwd(t, l, LORA_O, a->att, dtop, n, t->datt, 0, key);
         attention_bwd(t, a, starts, nstarts, n);
-        for (int i = 0; i < n; i++) {
-            rope_apply(m, t->rope + i * rd, t->dq + i * qd, m->heads, -1);
-            rope_apply(m, t->rope + i * rd, t->dk + i * kvd, m->kv_heads, -1);
-        }
+        each(t, n, qk_part, &j);
         lin_bwd(t, l, LORA_Q, a->xn1, t->dq, n, t->dn, 0, key);
         lin_bwd(t, l, LORA_K, a->xn1, t->dk, n, t->dn, 1, key);
         lin_bwd(t, l, LORA_V, a->xn1, t->dv, n, t->dn, 1, key);
-        treal *ga = grad_of(t, t->attn_norm[l]);
-        for (int i = 0; i < n; i++)
-            rmsnorm_bwd(a->x + i * d, t->attn_norm[l], a->r1[i], t->dn + i * d, (int)d,
-                        dtop + i * d, ga);
+        norm_bwd(t, a->x, t->attn_norm[l], a->r1, t->dn, n, dtop, grad_of(t, t->attn_norm[l]));
     }
     if (t->embd) {
         treal *ge = grad_of(t, t->embd);
         for (int i = 0; i < n; i++) {
             int id = ids[i] >= 0 && ids[i] < m->vocab ? ids[i] : 0;
-            for (size_t j = 0; j < d; j++)
-                ge[(size_t)id * d + j] += t->dx2[i * d + j];
+            for (size_t c = 0; c < d; c++)
+                ge[(size_t)id * d + c] += t->dx2[i * d + c];
         }
     }
     return loss;

@@ -32,6 +32,11 @@ struct train_cfg {
     int base_grads;
 };
 
+/* What trainer_run() does: evaluate (no dropout), train (dropout and
+ * gradients), or the training forward pass alone (dropout, no gradients:
+ * what finite differences compare with). */
+enum { TRAIN_EVAL = 0, TRAIN_GRAD = 1, TRAIN_FORWARD = 2 };
+
 #endif
 
 /* the declarations of one precision (this file may be included for both) */
@@ -74,14 +79,13 @@ void TRN(trainer_free)(struct trainer *t);
 int TRN(trainer_nparams)(const struct trainer *t);
 struct TRN(tparam) *TRN(trainer_param)(struct trainer *t, int i);
 
-/* One sequence of n tokens (at most the capacity it grows to): examples
- * start at starts[0] = 0 < starts[1] < ... < n; tgt[i] is the token to
- * predict after ids[i], or -1 for none. Returns the summed negative
- * log-likelihood of the targets (their count in *count); with backward,
- * adds gscale times its gradient to every parameter's g. key varies the
- * dropout masks (a step's number). */
+/* One sequence of n tokens: examples start at starts[0] = 0 < starts[1]
+ * < ... < n; tgt[i] is the token to predict after ids[i], or -1 for none.
+ * Returns the summed negative log-likelihood of the targets (their count
+ * in *count); mode TRAIN_GRAD adds gscale times its gradient to every
+ * parameter's g. key varies the dropout masks (a step's number). */
 double TRN(trainer_run)(struct trainer *t, const int *ids, const int *tgt, int n,
-                        const int *starts, int nstarts, int backward, double gscale,
+                        const int *starts, int nstarts, int mode, double gscale,
                         uint64_t key, int *count);
 void TRN(trainer_zero_grad)(struct trainer *t);
 /* The gradients' global L2 norm; scaled down to max_norm when above it

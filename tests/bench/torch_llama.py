@@ -155,4 +155,5 @@ def main():
     print(json.dumps({"prompt_tps": n_prompt / (t1 - t0), "gen_tps": n_new / (t2 - t1), "ids": gen}))
 
 
-main()
+if __name__ == "__main__":
+    main()

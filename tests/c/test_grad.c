@@ -47,7 +47,7 @@ struct seq {
 static double loss_of(struct trainer *t, const struct seq *s)
 {
     int count;
-    return trainer_run_f64(t, s->ids, s->tgt, s->n, s->starts, s->nstarts, 0, 1, 7, &count);
+    return trainer_run_f64(t, s->ids, s->tgt, s->n, s->starts, s->nstarts, TRAIN_FORWARD, 1, 7, &count);
 }
 
 /* Checks `per` elements of every parameter whose name contains one of
@@ -57,7 +57,7 @@ static double check_params(struct trainer *t, const struct seq *s, int per, int 
 {
     int count;
     trainer_zero_grad_f64(t);
-    trainer_run_f64(t, s->ids, s->tgt, s->n, s->starts, s->nstarts, 1, 1, 7, &count);
+    trainer_run_f64(t, s->ids, s->tgt, s->n, s->starts, s->nstarts, TRAIN_GRAD, 1, 7, &count);
     double worst = 0;
     for (int i = 0; i < trainer_nparams_f64(t); i++) {
         struct tparam_f64 *p = trainer_param_f64(t, i);
