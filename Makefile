@@ -76,6 +76,7 @@ bench: all
 	tests/bench/beir.sh
 	tests/bench/ann.sh
 	tests/bench/generate.sh
+	tests/bench/finetune.sh
 
 deps:
 	tests/deps.sh
