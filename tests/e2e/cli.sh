@@ -1,7 +1,7 @@
 # Every program: --help and --version, and its man page documents exactly
 # the options --help lists.
 . "$LODE_ROOT/tests/lib.sh"
-for prog in lode-extract lode-ocr lode-chunk lode-embed lode-index lode-query lode-generate; do
+for prog in lode-extract lode-ocr lode-chunk lode-embed lode-index lode-query lode-generate lode-finetune; do
     page=$ROOT/man/man1/$prog.1
     "$prog" --help > help.txt 2> help.err
     expect_eq "$prog --help: exit 0, usage on stdout" "0 Usage: $prog" "$? $(head -1 help.txt | cut -d' ' -f1-2)"
