@@ -121,6 +121,19 @@ static int stats(const char *dir)
     return LODE_EXIT_OK;
 }
 
+static int dump(const char *dir)
+{
+    struct store s;
+    lode_error err;
+    if (store_open(dir, STORE_READ, 0, &s, &err) < 0)
+        die("%s", err.msg);
+    long n = store_dump(&s, 1, &err);
+    store_close(&s);
+    if (n < 0)
+        die("%s", err.msg);
+    return LODE_EXIT_OK;
+}
+
 static int check(const char *dir)
 {
     struct store s;
@@ -188,7 +201,7 @@ int main(int argc, char **argv)
     struct common_opts common;
     common_opts_init(&common);
     const char *dir = getenv("LODE_STORE"), *bm25 = NULL, *quantize = NULL, *model = NULL;
-    int del = 0, skip = 0, echo = 0, want_stats = 0, want_check = 0, want_compact = 0;
+    int del = 0, skip = 0, echo = 0, want_stats = 0, want_check = 0, want_compact = 0, want_dump = 0;
     int nowait = 0, threads = cpu_count();
     uint64_t map_size = 0;
     struct index_opts io = {.k1 = 0.9, .b = 0.4, .batch = 1000};
@@ -201,6 +214,7 @@ int main(int argc, char **argv)
         {0, "echo", OPT_FLAG, &echo, NULL, "write each record taken to standard output once it is committed", 1},
         {0, "stats", OPT_FLAG, &want_stats, NULL, "print the store's figures as JSON and exit", 1},
         {0, "check", OPT_FLAG, &want_check, NULL, "verify the store's consistency and exit", 1},
+        {0, "dump", OPT_FLAG, &want_dump, NULL, "write every chunk record the store holds and exit", 1},
         {0, "compact", OPT_FLAG, &want_compact, NULL,
          "rebuild the graph without deleted vectors, rewrite the file, and exit", 1},
         {0, "batch", OPT_INT, &io.batch, "N", "records per transaction, at least (default 1000)", 0},
@@ -237,8 +251,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "lode-index: no store: give -s DIR or set LODE_STORE\n");
         return LODE_EXIT_USAGE;
     }
-    if (want_stats + want_check + want_compact + skip + del > 1) {
-        fprintf(stderr, "lode-index: --stats, --check, --compact, --skip-unchanged and --delete "
+    if (want_stats + want_check + want_compact + want_dump + skip + del > 1) {
+        fprintf(stderr, "lode-index: --stats, --check, --dump, --compact, --skip-unchanged and --delete "
                         "are separate runs\n");
         return LODE_EXIT_USAGE;
     }
@@ -270,6 +284,8 @@ int main(int argc, char **argv)
         return stats(dir);
     if (want_check)
         return check(dir);
+    if (want_dump)
+        return dump(dir);
     if (want_compact)
         return compact(dir, threads, nowait);
     if (skip)

@@ -129,6 +129,32 @@ static void count_len(void *ud, const char *t, size_t n)
     (*(uint64_t *)ud)++;
 }
 
+long store_dump(struct store *s, int fd, lode_error *err)
+{
+    if (store_begin(s, 0, err) < 0)
+        return -1;
+    MDB_cursor *c;
+    MDB_val k = {0, NULL}, v;
+    long n = 0;
+    if (mdb_cursor_open(s->txn, s->chunks, &c)) {
+        store_abort(s);
+        lode_seterr(err, "cannot read the chunks of %s", s->dir);
+        return -1;
+    }
+    struct output o;
+    output_init(&o, fd);
+    while (next_entry(c, &k, &v) == 0) {
+        output_line(&o, v.mv_data, v.mv_size);
+        output_line(&o, "\n", 1);
+        if (++n % 256 == 0)
+            output_flush(&o);
+    }
+    output_close(&o);
+    mdb_cursor_close(c);
+    store_abort(s);
+    return n;
+}
+
 long store_check(struct store *s, FILE *report, lode_error *err)
 {
     if (store_begin(s, 0, err) < 0)

@@ -20,6 +20,10 @@ json_t *store_stats(struct store *s, lode_error *err);
  * be read. */
 long store_check(struct store *s, FILE *report, lode_error *err);
 
+/* Every chunk record the store holds, in chunk order, one compact JSON
+ * line each, to fd. The count, or -1 (err set). */
+long store_dump(struct store *s, int fd, lode_error *err);
+
 struct compact_stats {
     unsigned long long bytes_before, bytes_after, nodes_dropped, vectors;
 };

@@ -28,6 +28,8 @@ lode-index -s kb < chunks.ndjson > out.txt 2> idx.err
 expect_eq "examples: exit status 0" 0 $?
 expect_eq "nothing on stdout without --echo" 0 "$(wc -c < out.txt)"
 expect_eq "--stats counts every chunk" "$n" "$(stat_of kb chunks)"
+lode-index -s kb --dump > dump.ndjson
+expect_eq "--dump writes every chunk record, text and all" "$n $n" "$(wc -l < dump.ndjson) $(jq -r 'select(.text | length > 0) | .id' dump.ndjson | sort -u | wc -l)"
 expect_eq "--stats counts every source" "$nsrc" "$(stat_of kb sources)"
 check "--stats has terms, bytes, the BM25 defaults, and no vectors" \
     jqe '.terms > 100 and .bytes > 0 and .bm25.k1 == 0.9 and .bm25.b == 0.4 and .vectors == 0 and .dim == 0' <(lode-index -s kb --stats)
