@@ -133,3 +133,13 @@ lode-finetune -m "$ST" -o x.gguf --targets q,x < one.ndjson > /dev/null 2>&1
 expect_eq "an unknown target is a usage error" 2 $?
 lode-finetune -m "$ST" -o x.gguf --steps 3 --progress < one.ndjson > /dev/null 2> err.txt
 check "--progress shows steps on stderr" grep -q "3/3 steps" err.txt
+
+# ---- the pipeline: mine a store, train, compare ----
+lode-extract "$ROOT/examples" 2> /dev/null | lode-chunk 2> /dev/null | lode-index -s kb 2> /dev/null
+LODE_BIN="$BIN" EPOCHS=2 JOBS=1 bash "$ROOT/pipelines/finetune-qa.sh" kb "$ST" qa 2> qa.err
+rc=$?
+expect_eq "pipelines/finetune-qa.sh runs end to end" 0 $rc
+check "...mining definitions with their citations from the store" jqe -s 'length >= 5 and all(.a | test("\\[.*examples/.*, p\\. [0-9]+\\]$"))' qa/pairs.ndjson
+check "...training with evaluation on the held-out pairs" jqe -s '.[0].step == 0 and .[-1].done and (.[-1].eval_loss < .[0].eval_loss)' qa/progress.ndjson
+check "...and answering the held-out questions with and without the adapter" \
+    jqe -s --argjson n "$(wc -l < qa/held.ndjson)" 'length == $n and all(.base | type == "string") and all(.tuned | type == "string")' qa/compare.ndjson
