@@ -76,19 +76,21 @@ def read_gguf(path):
     return meta, tensors
 
 
+def llama_shape(meta, w):
+    """dim, layers, heads, kv heads, RMS eps, RoPE base, head size, embeddings, output matrix."""
+    dim = meta["llama.embedding_length"]
+    heads = meta["llama.attention.head_count"]
+    emb = w["token_embd.weight"]
+    return (dim, meta["llama.block_count"], heads, meta["llama.attention.head_count_kv"],
+            meta["llama.attention.layer_norm_rms_epsilon"], meta.get("llama.rope.freq_base", 10000.0),
+            dim // heads, emb, w.get("output.weight", emb))
+
+
 def main():
     path, n_prompt, n_new, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     torch.set_num_threads(threads)
     meta, w = read_gguf(path)
-    dim = meta["llama.embedding_length"]
-    layers = meta["llama.block_count"]
-    heads = meta["llama.attention.head_count"]
-    kvh = meta["llama.attention.head_count_kv"]
-    eps = meta["llama.attention.layer_norm_rms_epsilon"]
-    base = meta.get("llama.rope.freq_base", 10000.0)
-    hd = dim // heads
-    emb = w["token_embd.weight"]
-    out = w.get("output.weight", emb)
+    dim, layers, heads, kvh, eps, base, hd, emb, out = llama_shape(meta, w)
     ctx = n_prompt + n_new
     inv = 1.0 / (base ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
     ang = torch.arange(ctx, dtype=torch.float64)[:, None] * inv[None, :]

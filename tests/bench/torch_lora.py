@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_llama import read_gguf  # noqa: E402
+from torch_llama import llama_shape, read_gguf  # noqa: E402
 
 
 def main():
@@ -30,15 +30,7 @@ def main():
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     meta, w = read_gguf(path)
-    dim = meta["llama.embedding_length"]
-    layers = meta["llama.block_count"]
-    heads = meta["llama.attention.head_count"]
-    kvh = meta["llama.attention.head_count_kv"]
-    eps = meta["llama.attention.layer_norm_rms_epsilon"]
-    base = meta.get("llama.rope.freq_base", 10000.0)
-    hd = dim // heads
-    emb = w["token_embd.weight"]
-    out = w.get("output.weight", emb)
+    dim, layers, heads, kvh, eps, base, hd, emb, out = llama_shape(meta, w)
     inv = 1.0 / (base ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
     ang = torch.arange(seq, dtype=torch.float64)[:, None] * inv[None, :]
     cos, sin = ang.cos().float()[:, None, :], ang.sin().float()[:, None, :]
