@@ -227,17 +227,13 @@ struct trainer *TRN(trainer_new)(const struct llm *m, const struct train_cfg *cf
             if ((size_t)w->rows * (size_t)w->cols > most_w)
                 most_w = (size_t)w->rows * (size_t)w->cols;
         }
-#ifdef TRAIN_F64
-    t->W = talloc(most_w);
-#else
-    t->W = NULL;
-    for (int l = 0; l < m->layers && !t->W; l++)
+    /* F32 matrices are read in place by the float build; the rest, and all
+     * in the double build, are converted into W */
+    int in_place = sizeof(treal) == sizeof(float) && m->output.type == GGML_F32;
+    for (int l = 0; l < m->layers; l++)
         for (int k = 0; k < LORA_NT; k++)
-            if (lora_base(m, l, k)->type != GGML_F32 || m->output.type != GGML_F32) {
-                t->W = talloc(most_w);
-                break;
-            }
-#endif
+            in_place &= lora_base(m, l, k)->type == GGML_F32;
+    t->W = in_place ? NULL : talloc(most_w);
     t->rows = xmalloc(sizeof *t->rows * ROWS);
     t->lrow = xmalloc(sizeof *t->lrow * ROWS);
     t->logits = talloc((size_t)ROWS * (size_t)m->vocab);
@@ -396,19 +392,30 @@ static const treal *weight(struct trainer *t, const struct qmat *w)
 /* x with the adapter's dropout applied (x itself when there is none): the
  * mask is a function of (seed, key, layer, target, element), so the
  * backward pass draws the same one. */
-static const treal *dropped(struct trainer *t, const treal *x, size_t n, int l, int k,
-                            uint64_t key)
+/* out = in with the dropout mask of (seed, key, layer, target) applied and
+ * the kept elements scaled by 1 / (1 - p); in and out may be the same. The
+ * mask is a function of those and the element, so the backward pass draws
+ * the same one. */
+static void drop_mask(const struct trainer *t, const treal *in, treal *out, size_t n, int l,
+                      int k, uint64_t key)
 {
-    if (t->c.dropout <= 0 || !t->training)
-        return x;
     double keep = 1.0 - t->c.dropout;
     treal scale = (treal)(1.0 / keep);
     uint64_t base = t->c.seed * 0x9E3779B97F4A7C15ull ^ key * 0xD1B54A32D192ED03ull ^
                     ((uint64_t)l * LORA_NT + (uint64_t)k + 1) * 0xA0761D6478BD642Full;
     for (size_t i = 0; i < n; i++) {
         uint64_t st = base + i * 0x8CB92BA72F3D8DD7ull;
-        t->drop[i] = uniform01(&st) < keep ? x[i] * scale : 0;
+        out[i] = uniform01(&st) < keep ? in[i] * scale : 0;
     }
+}
+
+/* x as the adapter sees it: with dropout (in t->drop) while training */
+static const treal *dropped(struct trainer *t, const treal *x, size_t n, int l, int k,
+                            uint64_t key)
+{
+    if (t->c.dropout <= 0 || !t->training)
+        return x;
+    drop_mask(t, x, t->drop, n, l, k, key);
     return t->drop;
 }
 
@@ -449,18 +456,12 @@ static void lin_bwd(struct trainer *t, int l, int k, const treal *x, const treal
         mm(t, N_, N_, n, in, r, 1, t->lu_d, r, p->a->w, in, 1, dx, in);
         return;
     }
-    /* drop holds drop(x): where it is 0 the element was dropped */
-    treal *tmp = talloc((size_t)n * (size_t)in);
-    mm(t, N_, N_, n, in, r, 1, t->lu_d, r, p->a->w, in, 0, tmp, in);
-    treal scale = (treal)(1.0 / (1.0 - t->c.dropout));
-    uint64_t base = t->c.seed * 0x9E3779B97F4A7C15ull ^ key * 0xD1B54A32D192ED03ull ^
-                    ((uint64_t)l * LORA_NT + (uint64_t)k + 1) * 0xA0761D6478BD642Full;
-    for (size_t i = 0; i < (size_t)n * (size_t)in; i++) {
-        uint64_t st = base + i * 0x8CB92BA72F3D8DD7ull;
-        if (uniform01(&st) < 1.0 - t->c.dropout)
-            dx[i] += tmp[i] * scale;
-    }
-    free(tmp);
+    /* drop(x) is used up: its buffer takes d(A x) A, masked as x was */
+    size_t nx = (size_t)n * (size_t)in;
+    mm(t, N_, N_, n, in, r, 1, t->lu_d, r, p->a->w, in, 0, t->drop, in);
+    drop_mask(t, t->drop, t->drop, nx, l, k, key);
+    for (size_t i = 0; i < nx; i++)
+        dx[i] += t->drop[i];
 }
 
 /* ---- the pointwise pieces ---- */
