@@ -76,12 +76,12 @@ static void content(struct out *o, const char *text)
     put(o, text, 0);
 }
 
-/* An assistant's text and the marker that closes its turn: what training
- * teaches. */
-static void reply(struct out *o, const char *text, const char *end)
+/* A message's text and the marker that closes its turn; an assistant's
+ * are what training teaches. */
+static void turn(struct out *o, const struct chat_msg *msg, const char *end)
 {
-    o->mark = 1;
-    content(o, text);
+    o->mark = !strcmp(msg->role, "assistant");
+    content(o, msg->content);
     lit(o, end);
     o->mark = 0;
 }
@@ -102,10 +102,7 @@ static void render(enum chat_format f, const struct chat_msg *m, size_t n, int o
             lit(o, "<|im_start|>");
             lit(o, m[i].role);
             lit(o, "\n");
-            if (is(&m[i], "assistant"))
-                reply(o, m[i].content, "<|im_end|>");
-            else
-                put(o, m[i].content, 0), lit(o, "<|im_end|>");
+            turn(o, &m[i], "<|im_end|>");
             lit(o, "\n");
         }
         if (open)
@@ -116,10 +113,7 @@ static void render(enum chat_format f, const struct chat_msg *m, size_t n, int o
             lit(o, "<|start_header_id|>");
             lit(o, m[i].role);
             lit(o, "<|end_header_id|>\n\n");
-            if (is(&m[i], "assistant"))
-                reply(o, m[i].content, "<|eot_id|>");
-            else
-                content(o, m[i].content), lit(o, "<|eot_id|>");
+            turn(o, &m[i], "<|eot_id|>");
         }
         if (open)
             lit(o, "<|start_header_id|>assistant<|end_header_id|>\n\n");
@@ -129,10 +123,7 @@ static void render(enum chat_format f, const struct chat_msg *m, size_t n, int o
             lit(o, "<|");
             lit(o, m[i].role);
             lit(o, "|>\n");
-            if (is(&m[i], "assistant"))
-                reply(o, m[i].content, "<|end|>");
-            else
-                content(o, m[i].content), lit(o, "<|end|>");
+            turn(o, &m[i], "<|end|>");
             lit(o, "\n");
         }
         if (open)
@@ -143,7 +134,7 @@ static void render(enum chat_format f, const struct chat_msg *m, size_t n, int o
         for (size_t i = first; i < n; i++) {
             if (is(&m[i], "assistant")) {
                 lit(o, " ");
-                reply(o, m[i].content, "</s>");
+                turn(o, &m[i], "</s>");
                 continue;
             }
             lit(o, "[INST] ");
@@ -170,10 +161,7 @@ static void render(enum chat_format f, const struct chat_msg *m, size_t n, int o
                 content(o, sys);
                 content(o, "\n\n");
             }
-            if (is(&m[i], "assistant"))
-                reply(o, m[i].content, "<end_of_turn>");
-            else
-                content(o, m[i].content), lit(o, "<end_of_turn>");
+            turn(o, &m[i], "<end_of_turn>");
             lit(o, "\n");
         }
         if (open)
@@ -183,7 +171,7 @@ static void render(enum chat_format f, const struct chat_msg *m, size_t n, int o
         for (size_t i = 0; i < n; i++) {
             if (is(&m[i], "assistant")) {
                 content(o, "Answer: ");
-                reply(o, m[i].content, "");
+                turn(o, &m[i], "");
             } else {
                 content(o, m[i].content);
             }
