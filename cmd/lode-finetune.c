@@ -65,19 +65,14 @@ static void emit(struct output *o, json_t *rec)
 
 static int merge_only(struct llm *m, const struct opt_list *loras, const char *out)
 {
-    struct lora *a = xcalloc(loras->n, sizeof *a);
     lode_error err;
-    for (size_t i = 0; i < loras->n; i++) {
-        if (lora_load_spec(loras->items[i], m, &a[i], &err) < 0)
-            die("cannot apply the adapter: %s", err.msg);
-        llm_add_lora(m, &a[i]);
-    }
+    struct lora *a = lora_load_all(m, loras->items, loras->n, &err);
+    if (!a)
+        die("cannot apply the adapter: %s", err.msg);
     int rc = lora_merge(m, out, &err);
     if (rc < 0)
         error("%s", err.msg);
-    for (size_t i = 0; i < loras->n; i++)
-        lora_free(&a[i]);
-    free(a);
+    lora_free_all(a, loras->n);
     return rc < 0 ? LODE_EXIT_FATAL : 0;
 }
 
@@ -213,23 +208,8 @@ int main(int argc, char **argv)
             die("cannot open %s: %m", c.eval_path);
         read_examples(&m, chat, fd, c.ctx, &rep, common.max_line, &held);
         close(fd);
-    } else if (c.eval_split > 0 && train.n >= 2) {
-        size_t *ord = xmalloc(sizeof *ord * train.n), k = (size_t)ceil(c.eval_split * (double)train.n);
-        k = k >= train.n ? train.n - 1 : k;
-        ft_shuffle(ord, train.n, c.seed ^ 0xE7037ED1A0B428DBull);
-        struct examples rest = {0};
-        for (size_t i = 0; i < train.n; i++) {
-            struct examples *to = i < k ? &held : &rest;
-            const struct example *x = &train.v[ord[i]];
-            if (to->n == to->cap) {
-                to->cap = to->cap ? 2 * to->cap : 64;
-                to->v = xreallocarray(to->v, to->cap, sizeof *to->v);
-            }
-            to->v[to->n++] = *x;
-        }
-        free(train.v);
-        free(ord);
-        train = rest;
+    } else {
+        ft_split(&train, c.eval_split, c.seed ^ 0xE7037ED1A0B428DBull, &held);
     }
     if (!train.n) {
         error("no usable training records: nothing to train");
@@ -276,6 +256,7 @@ int main(int argc, char **argv)
         emit(&out, r);
     }
     struct order po = {xmalloc(sizeof(size_t) * npacks), npacks, -1, c.seed};
+    const struct pack **step_packs = xmalloc(sizeof *step_packs * (size_t)per_step);
     double started = now_seconds(), last_sum = 0;
     long long total_tokens = 0, last_count = 0;
     int tail = steps / 10 > 1 ? steps / 10 : 1; /* steps the final train_loss averages */
@@ -283,11 +264,13 @@ int main(int argc, char **argv)
     for (int step = start; step <= steps; step++) {
         double t0 = now_seconds(), sum = 0;
         long long targets_n = 0, tokens = 0;
-        for (int j = 0; j < per_step; j++)
-            targets_n += packs[pack_at(&po, (long long)(step - 1) * per_step + j)].targets;
+        for (int j = 0; j < per_step; j++) {
+            step_packs[j] = &packs[pack_at(&po, (long long)(step - 1) * per_step + j)];
+            targets_n += step_packs[j]->targets;
+        }
         trainer_zero_grad(t);
         for (int j = 0; j < per_step; j++) {
-            const struct pack *p = &packs[pack_at(&po, (long long)(step - 1) * per_step + j)];
+            const struct pack *p = step_packs[j];
             int cnt;
             sum += trainer_run(t, p->ids, p->tgt, p->n, p->starts, p->nstarts, TRAIN_GRAD,
                                targets_n ? 1.0 / (double)targets_n : 0, (uint64_t)step, &cnt);
@@ -362,6 +345,7 @@ int main(int argc, char **argv)
     rep.records_out = out.records;
     lora_free(&a);
     free(po.v);
+    free(step_packs);
     free(ckpt);
     free(fingerprint);
     trainer_free(t);

@@ -516,12 +516,9 @@ int main(int argc, char **argv)
     }
     if (loras.n && !run.have_model)
         die("--lora needs a model's weights (-m with a GGUF file)");
-    adapters = xcalloc(loras.n ? loras.n : 1, sizeof *adapters);
-    for (size_t i = 0; i < loras.n; i++) {
-        if (lora_load_spec(loras.items[i], &run.model, &adapters[i], &err) < 0)
-            die("cannot apply the adapter: %s", err.msg);
-        llm_add_lora(&run.model, &adapters[i]);
-    }
+    adapters = lora_load_all(&run.model, loras.items, loras.n, &err);
+    if (!adapters)
+        die("cannot apply the adapter: %s", err.msg);
     if ((run.tokenize || run.score) && !run.tok)
         die("--tokenize and --score need a model (-m)");
     if (run.score && !run.have_model)
@@ -576,9 +573,7 @@ int main(int argc, char **argv)
         llm_state_free(&run.st);
         llm_free(&run.model);
     }
-    for (size_t i = 0; i < loras.n; i++)
-        lora_free(&adapters[i]);
-    free(adapters);
+    lora_free_all(adapters, loras.n);
     free(loras.items);
     if (run.hf_tok.piece)
         tok_free(&run.hf_tok);

@@ -18,6 +18,23 @@ static void push(struct examples *e, int *ids, unsigned char *learn, int n)
     e->v[e->n++] = (struct example){ids, learn, n};
 }
 
+void ft_split(struct examples *e, double frac, uint64_t seed, struct examples *held)
+{
+    if (e->n < 2 || frac <= 0)
+        return;
+    size_t *ord = xmalloc(sizeof *ord * e->n), k = (size_t)ceil(frac * (double)e->n);
+    k = k >= e->n ? e->n - 1 : k;
+    ft_shuffle(ord, e->n, seed);
+    struct examples rest = {0};
+    for (size_t i = 0; i < e->n; i++) {
+        const struct example *x = &e->v[ord[i]];
+        push(i < k ? held : &rest, x->ids, x->learn, x->n);
+    }
+    free(e->v);
+    free(ord);
+    *e = rest;
+}
+
 void ft_examples_free(struct examples *e)
 {
     for (size_t i = 0; i < e->n; i++) {

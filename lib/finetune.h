@@ -40,6 +40,10 @@ int ft_examples(const struct llm *m, enum chat_format f, const json_t *rec, int 
                 struct examples *out, lode_error *err);
 void ft_examples_free(struct examples *e);
 
+/* Moves ceil(frac x n) of e's examples, chosen with seed (at least one
+ * left in e), to held. */
+void ft_split(struct examples *e, double frac, uint64_t seed, struct examples *held);
+
 /* Examples packed in the given order, each pack at most ctx tokens. */
 struct pack {
     int *ids, *tgt, *starts;

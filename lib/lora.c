@@ -96,21 +96,27 @@ float lora_factor(const struct lora *a, const struct lora_pair *p)
     return a->alpha != 0 ? a->scale * a->alpha / (float)p->rank : a->scale;
 }
 
-/* "blk.N.attn_q.weight.lora_a": layer, target and which half (0 a, 1 b). */
-static int parse_name(const char *name, int *l, int *t, int *half)
+/* "blk.N.NAME.weight" and what follows: layer, target (-1 when NAME is
+ * not one), and the rest of the name; NULL when it is not a layer's. */
+static const char *target_of(const char *name, int *l, int *t)
 {
     int n = -1;
     char what[32];
-    if (sscanf(name, "blk.%d.%31[a-z_].weight.lora_%n", l, what, &n) != 2 || n < 0)
+    if (sscanf(name, "blk.%d.%31[a-z_].weight%n", l, what, &n) != 2 || n < 0)
+        return NULL;
+    for (*t = LORA_NT - 1; *t >= 0 && strcmp(what, ttensors[*t]); (*t)--)
+        ;
+    return name + n;
+}
+
+/* "blk.N.attn_q.weight.lora_a": layer, target and which half (0 a, 1 b). */
+static int parse_name(const char *name, int *l, int *t, int *half)
+{
+    const char *rest = target_of(name, l, t);
+    if (!rest || *t < 0 || (strcmp(rest, ".lora_a") && strcmp(rest, ".lora_b")))
         return -1;
-    const char *ab = name + n;
-    if (strcmp(ab, "a") && strcmp(ab, "b"))
-        return -1;
-    *half = ab[0] == 'b';
-    for (*t = 0; *t < LORA_NT; (*t)++)
-        if (!strcmp(what, ttensors[*t]))
-            return 0;
-    return -1;
+    *half = rest[6] == 'b';
+    return 0;
 }
 
 static float *to_float(const struct gguf_tensor *t)
@@ -224,6 +230,26 @@ int lora_load_spec(const char *spec, const struct llm *m, struct lora *a, lode_e
     return rc;
 }
 
+struct lora *lora_load_all(struct llm *m, const char *const *specs, size_t n, lode_error *err)
+{
+    struct lora *a = xcalloc(n ? n : 1, sizeof *a);
+    for (size_t i = 0; i < n; i++)
+        if (lora_load_spec(specs[i], m, &a[i], err) < 0) {
+            lora_free_all(a, i);
+            return NULL;
+        }
+    for (size_t i = 0; i < n; i++)
+        llm_add_lora(m, &a[i]);
+    return a;
+}
+
+void lora_free_all(struct lora *a, size_t n)
+{
+    for (size_t i = 0; a && i < n; i++)
+        lora_free(&a[i]);
+    free(a);
+}
+
 int lora_save(const struct lora *a, const struct llm *m, const char *path, lode_error *err)
 {
     struct gguf_writer *w = gguf_writer_new();
@@ -311,18 +337,15 @@ int lora_merge(const struct llm *m, const char *path, lode_error *err)
     void **owned = xcalloc(m->g.nt, sizeof *owned);
     for (size_t i = 0; i < m->g.nt; i++) {
         const struct gguf_tensor *x = &m->g.t[i];
-        int l, t, n = -1;
-        char what[32];
+        int l, t;
         enum ggml_type type = x->type;
         const void *data = x->data;
         size_t nbytes = x->nbytes;
-        if (sscanf(x->name, "blk.%d.%31[a-z_].weight%n", &l, what, &n) == 2 && n > 0 &&
-            !x->name[n] && l >= 0 && l < m->layers)
-            for (t = 0; t < LORA_NT; t++)
-                if (!strcmp(what, ttensors[t]) && adapted(m, l, t)) {
-                    owned[i] = merged(m, l, t, &type, &nbytes);
-                    data = owned[i];
-                }
+        const char *rest = target_of(x->name, &l, &t);
+        if (rest && !*rest && t >= 0 && l >= 0 && l < m->layers && adapted(m, l, t)) {
+            owned[i] = merged(m, l, t, &type, &nbytes);
+            data = owned[i];
+        }
         gguf_put_tensor(w, x->name, type, x->ndim, x->ne, data, nbytes);
     }
     int rc = gguf_write(w, path, err);

@@ -53,6 +53,10 @@ int lora_load(const char *path, const struct llm *m, float scale, struct lora *a
               lode_error *err);
 /* FILE or FILE:SCALE (scale 1 by default), as --lora takes it. */
 int lora_load_spec(const char *spec, const struct llm *m, struct lora *a, lode_error *err);
+/* Each of n specs loaded and applied to m (llm_add_lora), in order: an
+ * array to free with lora_free_all(), or NULL (err set, none applied). */
+struct lora *lora_load_all(struct llm *m, const char *const *specs, size_t n, lode_error *err);
+void lora_free_all(struct lora *a, size_t n);
 int lora_save(const struct lora *a, const struct llm *m, const char *path, lode_error *err);
 void lora_free(struct lora *a);
 /* The factor s of a pair. */
