@@ -201,6 +201,7 @@ int main(int argc, char **argv)
     struct common_opts common;
     common_opts_init(&common);
     const char *dir = getenv("LODE_STORE"), *bm25 = NULL, *quantize = NULL, *model = NULL;
+    const char *shard = NULL;
     int del = 0, skip = 0, echo = 0, want_stats = 0, want_check = 0, want_compact = 0, want_dump = 0;
     int nowait = 0, threads = cpu_count();
     uint64_t map_size = 0;
@@ -217,6 +218,8 @@ int main(int argc, char **argv)
         {0, "dump", OPT_FLAG, &want_dump, NULL, "write every chunk record the store holds and exit", 1},
         {0, "compact", OPT_FLAG, &want_compact, NULL,
          "rebuild the graph without deleted vectors, rewrite the file, and exit", 1},
+        {0, "shard", OPT_STRING, &shard, "K/N",
+         "keep only the sources that hash to shard K of N (0 to N-1); the store remembers it", 0},
         {0, "batch", OPT_INT, &io.batch, "N", "records per transaction, at least (default 1000)", 0},
         {0, "bm25", OPT_STRING, &bm25, "K1,B", "BM25 parameters the store keeps (default 0.9,0.4)", 0},
         {0, "quantize", OPT_STRING, &quantize, "TYPE",
@@ -280,6 +283,10 @@ int main(int argc, char **argv)
         return LODE_EXIT_USAGE;
     }
     io.int8 = quantize && !strcmp(quantize, "int8");
+    if (shard && index_parse_shard(shard, &io.shard_k, &io.shard_n) < 0) {
+        fprintf(stderr, "lode-index: --shard takes K/N with 0 <= K < N <= 4096, such as 0/3\n");
+        return LODE_EXIT_USAGE;
+    }
     if (want_stats)
         return stats(dir);
     if (want_check)
@@ -304,6 +311,9 @@ int main(int argc, char **argv)
     lode_error err;
     if (store_open_sized(dir, STORE_WRITE, nowait, map_size, &s, &err) < 0)
         die("%s", err.msg);
+    if (del && !shard && index_store_shard(&s, &io.shard_k, &io.shard_n, &err) < 0)
+        die("%s", err.msg); /* deleting from a shard needs no --shard */
+    uint64_t elsewhere = 0;
     struct indexer *ix = indexer_open(&s, &io, &err);
     if (!ix)
         die("%s", err.msg);
@@ -315,8 +325,13 @@ int main(int argc, char **argv)
         const char *src = source_of(rec);
         char *where = xstrdup(src ? src : in.where);
         char *rid = id ? xstrdup(id) : NULL;
-        int rc;
-        if (del) {
+        int rc, other = 0;
+        if (io.shard_n && src && index_shard_of(src, (unsigned)io.shard_n) != (unsigned)io.shard_k) {
+            elsewhere++; /* another shard's: not an error */
+            other = 1;
+            json_decref(rec);
+            rc = 0;
+        } else if (del) {
             rc = src ? indexer_delete(ix, src, &err) : -1;
             if (!src)
                 lode_seterr(&err, "the record names no source (source, id, or a plain line)");
@@ -328,7 +343,8 @@ int main(int argc, char **argv)
             report_fail(&run.rep, where, rid, "%s", err.msg);
         } else {
             run.rep.ok++;
-            echo_line(&run, in.line, in.len);
+            if (!other)
+                echo_line(&run, in.line, in.len);
         }
         free(where);
         free(rid);
@@ -352,6 +368,11 @@ int main(int argc, char **argv)
                  "; %llu chunks added, %llu unchanged, %llu sources replaced; %llu vectors in %s",
                  (unsigned long long)st.added, (unsigned long long)st.unchanged,
                  (unsigned long long)st.replaced_sources, (unsigned long long)st.vectors, dir);
+    if (io.shard_n)
+        buf_addf(&run.rep.summary_extra, "; %llu records of other shards left out",
+                 (unsigned long long)elsewhere);
+    report_metric(&run.rep, "index_other_shard_records_total", "counter",
+                  "Records left out because their source belongs to another shard.", (double)elsewhere);
     report_metric(&run.rep, "index_chunks_added_total", "counter", "Chunks written.", (double)st.added);
     report_metric(&run.rep, "index_chunks_unchanged_total", "counter",
                   "Chunks of unchanged sources skipped.", (double)st.unchanged);

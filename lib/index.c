@@ -6,6 +6,7 @@
 
 #include "analyzer.h"
 #include "buf.h"
+#include "hash.h"
 #include "hnsw.h"
 #include "record.h"
 #include "threads.h"
@@ -680,8 +681,24 @@ struct indexer *indexer_open(struct store *s, const struct index_opts *o, lode_e
             goto fail;
         }
     }
+    /* a shard store takes only its shard's sources, and only with --shard */
+    char *shard = store_meta_str(s, "shard");
+    char want[32] = "";
+    if (o->shard_n)
+        snprintf(want, sizeof want, "%d/%d", o->shard_k, o->shard_n);
+    int fresh = store_meta_u64(s, "n", 0) == 0 && store_meta_u64(s, "next", 0) == 0;
+    if (shard ? strcmp(shard, want) : (o->shard_n && !fresh)) {
+        lode_seterr(err, shard ? "%s is shard %s; index into it with --shard %s" :
+                                 "%s already holds sources of every shard; --shard needs a new store",
+                    s->dir, shard ? shard : "", shard ? shard : "");
+        free(shard);
+        store_abort(s);
+        goto fail;
+    }
+    int set_shard = o->shard_n && !shard;
+    free(shard);
     store_abort(s);
-    if (!has_bm25 || o->set_bm25 || o->model_path) {
+    if (!has_bm25 || o->set_bm25 || o->model_path || set_shard) {
         if (store_begin(s, 1, err) < 0)
             goto fail;
         int rc = 0;
@@ -691,6 +708,8 @@ struct indexer *indexer_open(struct store *s, const struct index_opts *o, lode_e
             rc = store_set_meta_double(s, "bm25_b", o->b);
         if (!rc && o->model_path)
             rc = store_set_meta_str(s, "model_path", o->model_path);
+        if (!rc && set_shard)
+            rc = store_set_meta_str(s, "shard", want);
         if (rc) {
             store_abort(s);
             lode_seterr(err, "%s: cannot write settings: %s", s->dir, mdb_strerror(rc));
@@ -705,6 +724,44 @@ struct indexer *indexer_open(struct store *s, const struct index_opts *o, lode_e
 fail:
     indexer_close(ix, NULL);
     return NULL;
+}
+
+unsigned index_shard_of(const char *source, unsigned n)
+{
+    char hex[HASH_HEX_LEN + 1];
+    hash_bytes(source, strlen(source), hex);
+    return n ? (unsigned)(g_ascii_strtoull(hex, NULL, 16) % n) : 0;
+}
+
+int index_parse_shard(const char *spec, int *k, int *n)
+{
+    char *end;
+    long a = strtol(spec, &end, 10);
+    if (end == spec || *end != '/')
+        return -1;
+    const char *b = end + 1;
+    long m = strtol(b, &end, 10);
+    if (end == b || *end || a < 0 || m < 1 || m > 4096 || a >= m)
+        return -1;
+    *k = (int)a;
+    *n = (int)m;
+    return 0;
+}
+
+int index_store_shard(struct store *s, int *k, int *n, lode_error *err)
+{
+    *k = *n = 0;
+    if (store_begin(s, 0, err) < 0)
+        return -1;
+    char *v = store_meta_str(s, "shard");
+    store_abort(s);
+    if (v && index_parse_shard(v, k, n) < 0) {
+        lode_seterr(err, "%s: the store's shard setting \"%s\" is malformed", s->dir, v);
+        free(v);
+        return -1;
+    }
+    free(v);
+    return 0;
 }
 
 int indexer_add(struct indexer *ix, json_t *rec, lode_error *err)

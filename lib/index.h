@@ -30,6 +30,7 @@ struct index_opts {
     const char *model_path; /* remembered for lode-query, or NULL */
     int batch;      /* records per transaction (at least) */
     int threads;    /* for HNSW inserts */
+    int shard_k, shard_n; /* --shard K/N (shard_n 0: the store is not a shard) */
     void (*committed)(void *ud); /* after each commit, or NULL */
     void *ud;
 };
@@ -45,6 +46,16 @@ struct indexer *indexer_open(struct store *s, const struct index_opts *o, lode_e
  * source), -1 when this record fails alone (err says why). A fatal store
  * error dies (exit 3) after aborting the transaction. */
 int indexer_add(struct indexer *ix, json_t *rec, lode_error *err);
+/* The shard (0 to n-1) a source belongs to: the first 64 bits of the
+ * SHA-256 of its name, modulo n. */
+unsigned index_shard_of(const char *source, unsigned n);
+/* Parses "K/N" (0 <= K < N <= 4096); -1 when malformed. */
+int index_parse_shard(const char *spec, int *k, int *n);
+
+/* The shard a store was built as (its "shard" setting): *n is 0 when it is
+ * not a shard. Opens its own read transaction. */
+int index_store_shard(struct store *s, int *k, int *n, lode_error *err);
+
 /* Removes a source and its chunks; 1 when there was no such source. */
 int indexer_delete(struct indexer *ix, const char *source, lode_error *err);
 /* 1 when the store holds source complete with this doc hash (opens its own

@@ -95,6 +95,9 @@ json_t *store_stats(struct store *s, lode_error *err)
     json_object_set_new(o, "bytes", json_integer((json_int_t)file_bytes(s->dir)));
     json_object_set_new(o, "bytes_used",
                         json_integer((json_int_t)((info.me_last_pgno + 1) * (size_t)est.ms_psize)));
+    char *shard = store_meta_str(s, "shard");
+    json_object_set_new(o, "shard", shard ? json_string(shard) : json_null());
+    free(shard);
     json_object_set_new(o, "generation", json_integer((json_int_t)store_meta_u64(s, "gen", 0)));
     free(model);
     free(path);

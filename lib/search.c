@@ -217,8 +217,10 @@ struct searcher {
     int loaded;
     double k1, b;
     uint64_t n, total_len;
+    float *dl;            /* per number: its length in tokens; -1 not read */
     float *norm;          /* per number: k1 * (1 - b + b * dl / avgdl) */
     uint32_t nnorm;
+    double norm_k1, norm_b, norm_avgdl; /* what norm was computed with */
     float *acc;           /* scores being summed, per number */
     uint32_t nacc;
     /* vectors, as of vgen */
@@ -251,6 +253,7 @@ void searcher_close(struct searcher *se)
         return;
     store_abort(se->s);
     analyzer_free(se->an);
+    free(se->dl);
     free(se->norm);
     free(se->acc);
     free(se->model);
@@ -274,6 +277,25 @@ uint64_t searcher_vectors(const struct searcher *se)
     return se->vectors;
 }
 
+/* norm for these parameters, unless it holds them already. */
+static void set_norm(struct searcher *se, double k1, double b, double avgdl)
+{
+    if (se->norm && k1 == se->norm_k1 && b == se->norm_b && avgdl == se->norm_avgdl)
+        return;
+    se->norm_k1 = k1, se->norm_b = b, se->norm_avgdl = avgdl;
+    if (!se->norm)
+        se->norm = xmalloc(sizeof *se->norm * (se->nnorm + 1));
+    for (uint32_t i = 0; i < se->nnorm; i++)
+        se->norm[i] = se->dl[i] < 0 ? (float)k1 /* a length not read: the average */
+                                    : (float)(k1 * (1 - b + b * se->dl[i] / avgdl));
+}
+
+static double avg_len(uint64_t n, uint64_t total_len)
+{
+    double avgdl = n ? (double)total_len / (double)n : 1;
+    return avgdl > 0 ? avgdl : 1;
+}
+
 static void load_lengths(struct searcher *se)
 {
     struct store *s = se->s;
@@ -284,29 +306,26 @@ static void load_lengths(struct searcher *se)
     uint64_t next = store_meta_u64(s, "next", 0);
     if (next > UINT32_MAX)
         next = UINT32_MAX;
-    double avgdl = se->n ? (double)se->total_len / (double)se->n : 1;
-    if (avgdl <= 0)
-        avgdl = 1;
+    free(se->dl);
     free(se->norm);
+    se->norm = NULL;
     se->nnorm = (uint32_t)next;
-    se->norm = xmalloc(sizeof *se->norm * (se->nnorm + 1));
-    float dflt = (float)se->k1; /* a length not read: the average */
+    se->dl = xmalloc(sizeof *se->dl * (se->nnorm + 1));
     for (uint32_t i = 0; i < se->nnorm; i++)
-        se->norm[i] = dflt;
+        se->dl[i] = -1;
     MDB_cursor *c;
     MDB_val k = {0, NULL}, v;
-    if (mdb_cursor_open(s->txn, s->lengths, &c))
-        return;
-    while (mdb_cursor_get(c, &k, &v, k.mv_data ? MDB_NEXT : MDB_FIRST) == 0) {
-        if (k.mv_size != 4 || v.mv_size != 4 * STORE_LENGTHS_BLOCK)
-            continue;
-        uint64_t first = (uint64_t)store_get32(k.mv_data) * STORE_LENGTHS_BLOCK;
-        for (uint32_t i = 0; i < STORE_LENGTHS_BLOCK && first + i < se->nnorm; i++) {
-            double dl = get_le32((const unsigned char *)v.mv_data + 4 * i);
-            se->norm[first + i] = (float)(se->k1 * (1 - se->b + se->b * dl / avgdl));
+    if (mdb_cursor_open(s->txn, s->lengths, &c) == 0) {
+        while (mdb_cursor_get(c, &k, &v, k.mv_data ? MDB_NEXT : MDB_FIRST) == 0) {
+            if (k.mv_size != 4 || v.mv_size != 4 * STORE_LENGTHS_BLOCK)
+                continue;
+            uint64_t first = (uint64_t)store_get32(k.mv_data) * STORE_LENGTHS_BLOCK;
+            for (uint32_t i = 0; i < STORE_LENGTHS_BLOCK && first + i < se->nnorm; i++)
+                se->dl[first + i] = (float)get_le32((const unsigned char *)v.mv_data + 4 * i);
         }
+        mdb_cursor_close(c);
     }
-    mdb_cursor_close(c);
+    set_norm(se, se->k1, se->b, avg_len(se->n, se->total_len));
 }
 
 static int load_vectors(struct searcher *se, lode_error *err)
@@ -384,6 +403,12 @@ static int admit(void *ud, uint32_t num)
     struct admit *a = ud;
     if (filter_empty(a->f) && !a->check_exists)
         return 1;
+    if (filter_empty(a->f)) { /* only whether it still exists: no parsing */
+        unsigned char key[4];
+        MDB_val v;
+        store_key32(key, num);
+        return store_get(a->se->s, a->se->s->chunks, key, 4, &v) == 0;
+    }
     gpointer v = g_hash_table_lookup(a->seen, GUINT_TO_POINTER(num + 1));
     if (v)
         return GPOINTER_TO_INT(v) == 1;
@@ -449,14 +474,15 @@ static size_t read_postings(struct searcher *se, const char *term, uint32_t **pa
     return n;
 }
 
-/* Walks scored candidates best first, keeping the first k admitted. */
+/* Walks scored candidates best first, keeping the first k admitted and
+ * those tied with the k-th. */
 static size_t take_admitted(struct searcher *se, struct hit *cand, size_t n,
                             const struct filter *f, size_t k, struct hit **hits)
 {
     qsort(cand, n, sizeof *cand, by_score);
     struct admit a = {se, f, 1, g_hash_table_new(g_direct_hash, g_direct_equal)};
     size_t out = 0;
-    for (size_t i = 0; i < n && out < k; i++)
+    for (size_t i = 0; i < n && (out < k || (out && cand[i].score == cand[out - 1].score)); i++)
         if (admit(&a, cand[i].num))
             cand[out++] = cand[i];
     g_hash_table_destroy(a.seen);
@@ -464,23 +490,128 @@ static size_t take_admitted(struct searcher *se, struct hit *cand, size_t n,
     return out;
 }
 
-size_t search_bm25(struct searcher *se, const char *text, const struct filter *f, size_t k,
-                   struct hit **hits)
+/* ---- BM25 statistics ---- */
+
+void bm25_stats_init(struct bm25_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->df = json_object();
+}
+
+void bm25_stats_free(struct bm25_stats *st)
+{
+    json_decref(st->df);
+    st->df = NULL;
+}
+
+int bm25_stats_sum(struct bm25_stats *acc, const struct bm25_stats *one, lode_error *err)
+{
+    if (acc->stores && (acc->k1 != one->k1 || acc->b != one->b)) {
+        lode_seterr(err, "the stores score BM25 with different parameters (k1 %g, b %g and k1 %g, "
+                         "b %g): index them with the same --bm25", acc->k1, acc->b, one->k1, one->b);
+        return -1;
+    }
+    acc->k1 = one->k1, acc->b = one->b;
+    acc->stores += one->stores;
+    acc->n += one->n;
+    acc->total_len += one->total_len;
+    const char *term;
+    json_t *v;
+    json_object_foreach(one->df, term, v) {
+        json_int_t have = json_integer_value(json_object_get(acc->df, term));
+        json_object_set_new(acc->df, term, json_integer(have + json_integer_value(v)));
+    }
+    return 0;
+}
+
+json_t *bm25_stats_json(const struct bm25_stats *st)
+{
+    return json_pack("{s:f,s:f,s:I,s:I,s:O}", "k1", st->k1, "b", st->b, "chunks",
+                     (json_int_t)st->n, "tokens", (json_int_t)st->total_len, "df", st->df);
+}
+
+int bm25_stats_parse(const json_t *rec, struct bm25_stats *st, lode_error *err)
+{
+    json_t *df = json_object_get(rec, "df");
+    json_int_t n = json_integer_value(json_object_get(rec, "chunks"));
+    json_int_t tokens = json_integer_value(json_object_get(rec, "tokens"));
+    if (!json_is_number(json_object_get(rec, "k1")) || !json_is_number(json_object_get(rec, "b")) ||
+        !json_is_integer(json_object_get(rec, "chunks")) ||
+        !json_is_integer(json_object_get(rec, "tokens")) || !json_is_object(df) || n < 0 ||
+        tokens < 0) {
+        lode_seterr(err, "not a statistics record of lode-query --emit-stats (k1, b, chunks, tokens, df)");
+        return -1;
+    }
+    const char *term;
+    json_t *v;
+    json_object_foreach(df, term, v)
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > n) {
+            lode_seterr(err, "the statistics give term \"%s\" an impossible count", term);
+            return -1;
+        }
+    bm25_stats_init(st);
+    st->stores = 1;
+    st->k1 = json_number_value(json_object_get(rec, "k1"));
+    st->b = json_number_value(json_object_get(rec, "b"));
+    st->n = (uint64_t)n;
+    st->total_len = (uint64_t)tokens;
+    json_object_update(st->df, df);
+    return 0;
+}
+
+/* ---- BM25 ---- */
+
+static GHashTable *query_terms(struct searcher *se, const char *text)
 {
     struct qterm q = {g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL)};
     analyzer_terms(se->an, text, strlen(text), query_term, &q);
+    return q.tf;
+}
+
+void search_bm25_stats(struct searcher *se, const char *text, struct bm25_stats *st)
+{
+    st->stores = 1;
+    st->k1 = se->k1, st->b = se->b;
+    st->n = se->n, st->total_len = se->total_len;
+    GHashTable *tf = query_terms(se, text);
+    GHashTableIter it;
+    gpointer term;
+    g_hash_table_iter_init(&it, tf);
+    while (g_hash_table_iter_next(&it, &term, NULL)) {
+        if (json_object_get(st->df, term))
+            continue;
+        uint32_t *pairs;
+        size_t df = read_postings(se, term, &pairs);
+        free(pairs);
+        json_object_set_new(st->df, term, json_integer((json_int_t)df));
+    }
+    g_hash_table_destroy(tf);
+}
+
+size_t search_bm25(struct searcher *se, const char *text, const struct bm25_stats *st,
+                   const struct filter *f, size_t k, struct hit **hits)
+{
+    GHashTable *terms = query_terms(se, text);
     GArray *touched = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-    double N = (double)se->n;
+    double k1 = st ? st->k1 : se->k1, N = (double)(st ? st->n : se->n);
+    set_norm(se, k1, st ? st->b : se->b,
+             st ? avg_len(st->n, st->total_len) : avg_len(se->n, se->total_len));
     GHashTableIter it;
     gpointer term, qtf;
-    g_hash_table_iter_init(&it, q.tf);
+    g_hash_table_iter_init(&it, terms);
     while (g_hash_table_iter_next(&it, &term, &qtf)) {
         uint32_t *pairs;
         size_t df = read_postings(se, term, &pairs);
-        if (!df)
+        if (!df) {
+            free(pairs);
             continue;
-        double idf = log(1 + (N - (double)df + 0.5) / ((double)df + 0.5));
-        float w = (float)(GPOINTER_TO_INT(qtf) * idf * (se->k1 + 1));
+        }
+        /* statistics older than the store may count fewer */
+        json_t *global = st ? json_object_get(st->df, term) : NULL;
+        double gdf = global && (double)json_integer_value(global) > (double)df
+                         ? (double)json_integer_value(global) : (double)df;
+        double idf = log(1 + ((N > gdf ? N : gdf) - gdf + 0.5) / (gdf + 0.5));
+        float w = (float)(GPOINTER_TO_INT(qtf) * idf * (k1 + 1));
         for (size_t i = 0; i < df; i++) {
             uint32_t num = pairs[2 * i];
             float tf = (float)pairs[2 * i + 1];
@@ -490,14 +621,14 @@ size_t search_bm25(struct searcher *se, const char *text, const struct filter *f
                 memset(se->acc + se->nacc, 0, (cap - se->nacc) * sizeof *se->acc);
                 se->nacc = cap;
             }
-            float norm = num < se->nnorm ? se->norm[num] : (float)se->k1;
+            float norm = num < se->nnorm ? se->norm[num] : (float)k1;
             if (se->acc[num] == 0)
                 g_array_append_val(touched, num);
             se->acc[num] += w * tf / (tf + norm);
         }
         free(pairs);
     }
-    g_hash_table_destroy(q.tf);
+    g_hash_table_destroy(terms);
     size_t n = touched->len;
     struct hit *cand = xmalloc(sizeof *cand * (n + 1));
     for (size_t i = 0; i < n; i++) {
@@ -522,42 +653,26 @@ size_t search_dense(struct searcher *se, const float *vec, const struct filter *
     l2_normalize(q, se->dim);
     struct admit a = {se, f, se->vgen != se->gen, g_hash_table_new(g_direct_hash, g_direct_equal)};
     int (*fn)(void *, uint32_t) = filter_empty(f) && !a.check_exists ? NULL : admit;
-    struct hnsw_hit *hh = xmalloc(sizeof *hh * (k + 1));
-    size_t n = 0;
-    if (!exact && se->h.live > SEARCH_EXACT_BELOW)
-        n = hnsw_search(&se->h, q, k, ef, fn, &a, hh);
-    if (n < k && n < se->h.live)
-        n = hnsw_exact(&se->h, q, k, fn, &a, hh);
-    for (size_t i = 0; i < n; i++)
-        (*hits)[i] = (struct hit){hh[i].node, hh[i].score};
+    /* a few more than k, and more again while the last is tied with the k-th */
+    size_t want = k + 8, n;
+    struct hnsw_hit *hh = NULL;
+    for (;;) {
+        hh = xreallocarray(hh, want + 1, sizeof *hh);
+        n = 0;
+        if (!exact && se->h.live > SEARCH_EXACT_BELOW)
+            n = hnsw_search(&se->h, q, want, ef > (int)want ? ef : (int)want, fn, &a, hh);
+        if (n < want && n < se->h.live)
+            n = hnsw_exact(&se->h, q, want, fn, &a, hh);
+        if (n < want || hh[n - 1].score != hh[k - 1].score)
+            break;
+        want *= 2;
+    }
+    size_t out = 0;
+    *hits = xreallocarray(*hits, n + 1, sizeof **hits);
+    for (size_t i = 0; i < n && (out < k || hh[i].score == hh[k - 1].score); i++)
+        (*hits)[out++] = (struct hit){hh[i].node, hh[i].score};
     free(hh);
     free(q);
     g_hash_table_destroy(a.seen);
-    return n;
-}
-
-size_t search_fuse(const struct hit *a, size_t na, const struct hit *b, size_t nb, size_t k,
-                   struct hit **hits)
-{
-    GHashTable *at = g_hash_table_new(g_direct_hash, g_direct_equal);
-    struct hit *all = xmalloc(sizeof *all * (na + nb + 1));
-    size_t n = 0;
-    for (int list = 0; list < 2; list++) {
-        const struct hit *l = list ? b : a;
-        size_t ln = list ? nb : na;
-        for (size_t r = 0; r < ln; r++) {
-            double s = 1.0 / (SEARCH_RRF_K + (double)r + 1);
-            gpointer where;
-            if (g_hash_table_lookup_extended(at, GUINT_TO_POINTER(l[r].num + 1), NULL, &where)) {
-                all[GPOINTER_TO_SIZE(where)].score += s;
-            } else {
-                g_hash_table_insert(at, GUINT_TO_POINTER(l[r].num + 1), GSIZE_TO_POINTER(n));
-                all[n++] = (struct hit){l[r].num, s};
-            }
-        }
-    }
-    g_hash_table_destroy(at);
-    qsort(all, n, sizeof *all, by_score);
-    *hits = all;
-    return n < k ? n : k;
+    return out;
 }

@@ -51,8 +51,27 @@ int filter_match(const struct filter *f, const json_t *rec);
 
 struct hit {
     uint32_t num;  /* the chunk's number in the store */
-    double score;  /* BM25, cosine, or the fused RRF score */
+    double score;  /* BM25 or cosine */
 };
+
+/* BM25's collection statistics for some query terms: one store's, or
+ * summed over shards so that each scores as one store would (Elasticsearch's
+ * dfs_query_then_fetch). */
+struct bm25_stats {
+    int stores;               /* how many were summed; k1 and b are set once 1 */
+    double k1, b;
+    uint64_t n, total_len;    /* chunks and their tokens */
+    json_t *df;               /* term -> chunks holding it */
+};
+
+void bm25_stats_init(struct bm25_stats *st);
+void bm25_stats_free(struct bm25_stats *st);
+/* Adds one's figures to acc; -1 when their k1 and b differ. */
+int bm25_stats_sum(struct bm25_stats *acc, const struct bm25_stats *one, lode_error *err);
+/* {"k1","b","chunks","tokens","df":{...}} and back (a record of
+ * lode-query --emit-stats). */
+json_t *bm25_stats_json(const struct bm25_stats *st);
+int bm25_stats_parse(const json_t *rec, struct bm25_stats *st, lode_error *err);
 
 struct searcher;
 
@@ -68,17 +87,21 @@ uint64_t searcher_vectors(const struct searcher *se);
 int searcher_begin(struct searcher *se, lode_error *err);
 void searcher_end(struct searcher *se);
 
-/* The best k chunks (inside begin/end). Each returns the number of hits
- * (at most k) into *hits (free it). */
-size_t search_bm25(struct searcher *se, const char *text, const struct filter *f, size_t k,
-                   struct hit **hits);
+/* This store's statistics for text's terms, into st (inside begin/end):
+ * its k1, b, chunks and tokens, and the document frequency of each term
+ * st does not hold yet (so the terms of many queries can be gathered). */
+void search_bm25_stats(struct searcher *se, const char *text, struct bm25_stats *st);
+
+/* The best k chunks (inside begin/end), best first, into *hits (free it);
+ * returns their number. Hits tied with the k-th come too (so more than k
+ * may return), so that ties can be broken the same way in every shard.
+ * BM25 scores with st's statistics, or this store's when st is NULL. */
+size_t search_bm25(struct searcher *se, const char *text, const struct bm25_stats *st,
+                   const struct filter *f, size_t k, struct hit **hits);
 /* vec has the store's dimension (checked by the caller); exact: compare
  * with every vector instead of walking the graph. */
 size_t search_dense(struct searcher *se, const float *vec, const struct filter *f, size_t k,
                     int ef, int exact, struct hit **hits);
-/* Reciprocal rank fusion of the two lists (each best first). */
-size_t search_fuse(const struct hit *a, size_t na, const struct hit *b, size_t nb, size_t k,
-                   struct hit **hits);
 
 /* The chunk record (a new reference), or NULL when it is gone. */
 json_t *searcher_chunk(struct searcher *se, uint32_t num);

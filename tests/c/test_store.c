@@ -10,6 +10,7 @@
 #include "check.h"
 #include "hnsw.h"
 #include "search.h"
+#include "shards.h"
 #include "store.h"
 
 static void add_term(void *ud, const char *t, size_t n)
@@ -133,16 +134,26 @@ static void filter_tests(void)
 
 static void fuse_tests(void)
 {
-    struct hit a[] = {{1, 9}, {2, 8}, {3, 7}}, b[] = {{3, 0.9}, {4, 0.8}, {1, 0.7}}, *out;
-    size_t n = search_fuse(a, 3, b, 3, 10, &out);
-    /* 1: 1/61 + 1/63; 3: 1/63 + 1/61; tie broken by number; then 2 and 4 at 1/62 */
-    CHECK(n == 4 && out[0].num == 1 && out[1].num == 3 && out[2].num == 2 && out[3].num == 4,
-          "RRF: documents in both lists first, then by rank");
-    CHECK(out[0].score > 0.0322 && out[0].score < 0.0323, "RRF: 1/61 + 1/63 (%.6f)", out[0].score);
-    free(out);
-    n = search_fuse(a, 3, NULL, 0, 2, &out);
-    CHECK(n == 2 && out[0].num == 1 && out[1].num == 2, "RRF: one list keeps its order, k cut");
-    free(out);
+    /* chunk numbers 1..4 of one store; records carry the ids ties are ordered by */
+    struct ranked a[3], b[3];
+    double as[] = {9, 8, 7}, bs[] = {0.9, 0.8, 0.7};
+    uint32_t an[] = {1, 2, 3}, bn[] = {3, 4, 1};
+    for (int i = 0; i < 3; i++) {
+        a[i] = (struct ranked){as[i], 0, an[i], json_pack("{s:s+}", "id", "c", an[i] == 1 ? "1" : an[i] == 2 ? "2" : "3")};
+        b[i] = (struct ranked){bs[i], 0, bn[i], json_pack("{s:s+}", "id", "c", bn[i] == 1 ? "1" : bn[i] == 3 ? "3" : "4")};
+    }
+    struct rlist la = {a, 3}, lb = {b, 3}, none = {NULL, 0};
+    struct rlist out = rlist_fuse(NULL, &la, &lb, 10);
+    /* 1: 1/61 + 1/63; 3: 1/63 + 1/61; tie broken by id; then 2 and 4 at 1/62 */
+    CHECK(out.n == 4 && out.v[0].num == 1 && out.v[1].num == 3 && out.v[2].num == 2 &&
+              out.v[3].num == 4, "RRF: documents in both lists first, then by rank, ties by id");
+    CHECK(out.v[0].score > 0.0322 && out.v[0].score < 0.0323, "RRF: 1/61 + 1/63 (%.6f)", out.v[0].score);
+    rlist_free(&out);
+    out = rlist_fuse(NULL, &la, &none, 2);
+    CHECK(out.n == 2 && out.v[0].num == 1 && out.v[1].num == 2, "RRF: one list keeps its order, k cut");
+    rlist_free(&out);
+    for (int i = 0; i < 3; i++)
+        json_decref(a[i].rec), json_decref(b[i].rec);
 }
 
 static void hnsw_tests(void)
