@@ -411,6 +411,35 @@ static void stdin_line(void *ud, char *line, size_t len, int rc)
     free(p);
 }
 
+/* --list: the files the operands name, as records for lode-extract's
+ * standard input (to split a collection across machines). */
+static int list_paths(char **paths, int n, int hidden)
+{
+    if (n == 0) {
+        fprintf(stderr, "lode-extract: --list needs the PATHs to list\n");
+        return LODE_EXIT_USAGE;
+    }
+    struct inputs in = {0};
+    for (int i = 0; i < n; i++)
+        walk_path(paths[i], hidden, on_path, &in);
+    struct output out;
+    output_init(&out, 1);
+    for (size_t i = 0; i < in.n; i++) {
+        json_t *rec = json_object();
+        record_set_str(rec, "path", in.paths[i]); /* invalid UTF-8 mended as everywhere */
+        output_record(&out, rec);
+        json_decref(rec);
+        if (in.errors[i])
+            fprintf(stderr, "lode-extract: %s: %s\n", in.paths[i], in.errors[i]);
+        free(in.paths[i]);
+        free(in.errors[i]);
+    }
+    free(in.paths);
+    free(in.errors);
+    output_close(&out);
+    return LODE_EXIT_OK;
+}
+
 static int parse_tags(const struct opt_list *tags, json_t **out)
 {
     if (!tags->n)
@@ -438,7 +467,7 @@ int main(int argc, char **argv)
     struct run run;
     memset(&run, 0, sizeof run);
     unpack_limits_default(&run.xo.limits);
-    int jobs = cpu_count(), verbose = 0, max_depth = run.xo.limits.max_depth;
+    int jobs = cpu_count(), verbose = 0, max_depth = run.xo.limits.max_depth, list = 0;
     double timeout = 60;
     struct opt_list tags = {0};
     const struct opt table[] = {
@@ -454,6 +483,8 @@ int main(int argc, char **argv)
          "most an archive may expand per byte, past 64M (default 200)", 0},
         {0, "max-depth", OPT_INT, &max_depth, "N", "archives inside archives (default 4)", 0},
         {'v', "verbose", OPT_FLAG, &verbose, NULL, "let the parsers' own warnings through", 1},
+        {0, "list", OPT_FLAG, &list, NULL,
+         "read nothing: write a {\"path\":...} record for each file the PATHs name, in order", 1},
         OPTS_COMMON(&common),
         OPT_END,
     };
@@ -479,6 +510,8 @@ int main(int argc, char **argv)
         free(tags.items);
         return LODE_EXIT_USAGE;
     }
+    if (list)
+        return list_paths(argv + first, argc - first, run.xo.hidden);
     run.xo.limits.max_depth = max_depth;
     run.xo.jobs = jobs;
     run.timeout = timeout;
