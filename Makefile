@@ -90,6 +90,8 @@ install: all
 	install -m 755 $(addprefix bin/,$(PROGRAMS)) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 man/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 man/man7/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
+	install -d $(DESTDIR)$(PREFIX)/share/lode/pipelines
+	cp -R pipelines/. $(DESTDIR)$(PREFIX)/share/lode/pipelines/
 
 clean:
 	rm -rf build bin

@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "extract.h"
+#include "hash.h"
 #include "lines.h"
 #include "opts.h"
 #include "pool.h"
@@ -413,7 +414,7 @@ static void stdin_line(void *ud, char *line, size_t len, int rc)
 
 /* --list: the files the operands name, as records for lode-extract's
  * standard input (to split a collection across machines). */
-static int list_paths(char **paths, int n, int hidden)
+static int list_paths(char **paths, int n, int hidden, int shard_k, int shard_n)
 {
     if (n == 0) {
         fprintf(stderr, "lode-extract: --list needs the PATHs to list\n");
@@ -425,6 +426,11 @@ static int list_paths(char **paths, int n, int hidden)
     struct output out;
     output_init(&out, 1);
     for (size_t i = 0; i < in.n; i++) {
+        if (shard_n && hash_shard(in.paths[i], (unsigned)shard_n) != (unsigned)shard_k) {
+            free(in.paths[i]);
+            free(in.errors[i]);
+            continue;
+        }
         json_t *rec = json_object();
         record_set_str(rec, "path", in.paths[i]); /* invalid UTF-8 mended as everywhere */
         output_record(&out, rec);
@@ -468,6 +474,8 @@ int main(int argc, char **argv)
     memset(&run, 0, sizeof run);
     unpack_limits_default(&run.xo.limits);
     int jobs = cpu_count(), verbose = 0, max_depth = run.xo.limits.max_depth, list = 0;
+    int shard_k = 0, shard_n = 0;
+    const char *shard = NULL;
     double timeout = 60;
     struct opt_list tags = {0};
     const struct opt table[] = {
@@ -485,6 +493,8 @@ int main(int argc, char **argv)
         {'v', "verbose", OPT_FLAG, &verbose, NULL, "let the parsers' own warnings through", 1},
         {0, "list", OPT_FLAG, &list, NULL,
          "read nothing: write a {\"path\":...} record for each file the PATHs name, in order", 1},
+        {0, "shard", OPT_STRING, &shard, "K/N",
+         "with --list: only the files of shard K of N, as lode-index --shard splits sources", 0},
         OPTS_COMMON(&common),
         OPT_END,
     };
@@ -510,8 +520,17 @@ int main(int argc, char **argv)
         free(tags.items);
         return LODE_EXIT_USAGE;
     }
-    if (list)
-        return list_paths(argv + first, argc - first, run.xo.hidden);
+    if (shard && (!list || hash_parse_shard(shard, &shard_k, &shard_n) < 0)) {
+        fprintf(stderr, "lode-extract: --shard takes K/N (0 <= K < N) and goes with --list\n");
+        free(tags.items);
+        json_decref(run.xo.tags);
+        return LODE_EXIT_USAGE;
+    }
+    if (list) {
+        free(tags.items);
+        json_decref(run.xo.tags);
+        return list_paths(argv + first, argc - first, run.xo.hidden, shard_k, shard_n);
+    }
     run.xo.limits.max_depth = max_depth;
     run.xo.jobs = jobs;
     run.timeout = timeout;

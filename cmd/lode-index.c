@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bert.h"
+#include "hash.h"
 #include "index.h"
 #include "input.h"
 #include "maintain.h"
@@ -283,7 +284,7 @@ int main(int argc, char **argv)
         return LODE_EXIT_USAGE;
     }
     io.int8 = quantize && !strcmp(quantize, "int8");
-    if (shard && index_parse_shard(shard, &io.shard_k, &io.shard_n) < 0) {
+    if (shard && hash_parse_shard(shard, &io.shard_k, &io.shard_n) < 0) {
         fprintf(stderr, "lode-index: --shard takes K/N with 0 <= K < N <= 4096, such as 0/3\n");
         return LODE_EXIT_USAGE;
     }
@@ -326,7 +327,7 @@ int main(int argc, char **argv)
         char *where = xstrdup(src ? src : in.where);
         char *rid = id ? xstrdup(id) : NULL;
         int rc, other = 0;
-        if (io.shard_n && src && index_shard_of(src, (unsigned)io.shard_n) != (unsigned)io.shard_k) {
+        if (io.shard_n && src && hash_shard(src, (unsigned)io.shard_n) != (unsigned)io.shard_k) {
             elsewhere++; /* another shard's: not an error */
             other = 1;
             json_decref(rec);

@@ -11,6 +11,7 @@
 #include "opts.h"
 #include "record.h"
 #include "report.h"
+#include "hash.h"
 #include "index.h"
 #include "lines.h"
 #include "search.h"
@@ -171,7 +172,7 @@ static void read_global(struct run *run, const char *path)
             die("%s:%zu: %s", path, lineno, err.msg);
         const char *shard = record_str(rec, "shard");
         int k, nshards;
-        if (shard && index_parse_shard(shard, &k, &nshards) == 0) {
+        if (shard && hash_parse_shard(shard, &k, &nshards) == 0) {
             char key[16];
             snprintf(key, sizeof key, "%d", k);
             if (json_object_get(seen, key) || (n_of && n_of != nshards))

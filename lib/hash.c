@@ -3,6 +3,7 @@
 #include <glib.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
@@ -56,4 +57,27 @@ void hash_sampled(GChecksum *c, const unsigned char *p, size_t len, size_t heade
     g_checksum_update(c, p, (gssize)(header < len ? header : len));
     for (size_t i = 0; i < 256; i++)
         g_checksum_update(c, p + (len - 4096) / 255 * i, 4096);
+}
+
+unsigned hash_shard(const char *source, unsigned n)
+{
+    const char *member = strstr(source, "!/");
+    char hex[HASH_HEX_LEN + 1];
+    hash_bytes(source, member ? (size_t)(member - source) : strlen(source), hex);
+    return n ? (unsigned)(g_ascii_strtoull(hex, NULL, 16) % n) : 0;
+}
+
+int hash_parse_shard(const char *spec, int *k, int *n)
+{
+    char *end;
+    long a = strtol(spec, &end, 10);
+    if (end == spec || *end != '/')
+        return -1;
+    const char *b = end + 1;
+    long m = strtol(b, &end, 10);
+    if (end == b || *end || a < 0 || m < 1 || m > 4096 || a >= m)
+        return -1;
+    *k = (int)a;
+    *n = (int)m;
+    return 0;
 }

@@ -726,28 +726,6 @@ fail:
     return NULL;
 }
 
-unsigned index_shard_of(const char *source, unsigned n)
-{
-    char hex[HASH_HEX_LEN + 1];
-    hash_bytes(source, strlen(source), hex);
-    return n ? (unsigned)(g_ascii_strtoull(hex, NULL, 16) % n) : 0;
-}
-
-int index_parse_shard(const char *spec, int *k, int *n)
-{
-    char *end;
-    long a = strtol(spec, &end, 10);
-    if (end == spec || *end != '/')
-        return -1;
-    const char *b = end + 1;
-    long m = strtol(b, &end, 10);
-    if (end == b || *end || a < 0 || m < 1 || m > 4096 || a >= m)
-        return -1;
-    *k = (int)a;
-    *n = (int)m;
-    return 0;
-}
-
 int index_store_shard(struct store *s, int *k, int *n, lode_error *err)
 {
     *k = *n = 0;
@@ -755,7 +733,7 @@ int index_store_shard(struct store *s, int *k, int *n, lode_error *err)
         return -1;
     char *v = store_meta_str(s, "shard");
     store_abort(s);
-    if (v && index_parse_shard(v, k, n) < 0) {
+    if (v && hash_parse_shard(v, k, n) < 0) {
         lode_seterr(err, "%s: the store's shard setting \"%s\" is malformed", s->dir, v);
         free(v);
         return -1;

@@ -46,12 +46,6 @@ struct indexer *indexer_open(struct store *s, const struct index_opts *o, lode_e
  * source), -1 when this record fails alone (err says why). A fatal store
  * error dies (exit 3) after aborting the transaction. */
 int indexer_add(struct indexer *ix, json_t *rec, lode_error *err);
-/* The shard (0 to n-1) a source belongs to: the first 64 bits of the
- * SHA-256 of its name, modulo n. */
-unsigned index_shard_of(const char *source, unsigned n);
-/* Parses "K/N" (0 <= K < N <= 4096); -1 when malformed. */
-int index_parse_shard(const char *spec, int *k, int *n);
-
 /* The shard a store was built as (its "shard" setting): *n is 0 when it is
  * not a shard. Opens its own read transaction. */
 int index_store_shard(struct store *s, int *k, int *n, lode_error *err);

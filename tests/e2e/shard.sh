@@ -106,3 +106,17 @@ jq -c '{source}' echo.1 | head -3 >> del
 lode-index -s s0 --delete < del 2> del.err
 expect_eq "--delete in a shard needs no --shard; other shards' sources are left alone" \
     "$((before - 3)) 0" "$(lode-index -s s0 --stats | jq .chunks) $?"
+
+# ---- splitting the documents before extraction, as the schedulers do ----
+lode-extract "$ROOT/examples" 2> /dev/null | lode-chunk 2> /dev/null | jq -r .source | sort -u > all.sources
+for k in 0 1 2; do
+    lode-extract --list --shard $k/3 "$ROOT/examples" | lode-extract 2> /dev/null | lode-chunk 2> /dev/null |
+        lode-index -s ex$k --shard $k/3 --echo 2> ex$k.err | jq -r .source
+done | sort -u > split.sources
+expect_eq "lode-extract --list --shard K/3 then lode-index --shard K/3: every source, none left out" \
+    "$(cat all.sources) 0 0 0" \
+    "$(cat split.sources) $(for k in 0 1 2; do grep -o '[0-9]* records of other shards' ex$k.err | cut -d' ' -f1; done | paste -sd' ')"
+check "...an archive's members go with the archive" \
+    test "$(for k in 0 1 2; do lode-index -s ex$k --dump | jq -r 'select(.source | contains("!/")) | .source' | sed 's/!.*//' | sort -u | sed "s/^/$k /"; done | wc -l)" = 1
+lode-extract --shard 0/3 "$ROOT/examples" > /dev/null 2>&1
+expect_eq "lode-extract --shard without --list: usage (2)" 2 $?
