@@ -77,6 +77,7 @@ bench: all
 	tests/bench/ann.sh
 	tests/bench/generate.sh
 	tests/bench/finetune.sh
+	tests/bench/scale.sh
 
 deps:
 	tests/deps.sh

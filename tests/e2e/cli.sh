@@ -20,6 +20,6 @@ for prog in lode-extract lode-ocr lode-chunk lode-embed lode-index lode-query lo
     expect_eq "$prog: $prog(1) documents no option --help lacks" "" "$extra"
     check "$prog(1) renders without warnings" bash -c "MANWIDTH=80 man --warnings -l '$page' 2>&1 > /dev/null | grep -q . && exit 1 || exit 0"
 done
-for page in lode-records lode-store; do
+for page in lode-records lode-store lode-pipelines; do
     check "$page(7) renders without warnings" bash -c "MANWIDTH=80 man --warnings -l '$ROOT/man/man7/$page.7' 2>&1 > /dev/null | grep -q . && exit 1 || exit 0"
 done
