@@ -126,18 +126,19 @@ static int answer(struct run *run, json_t *q, lode_error *err)
         struct rlist a = shards_bm25(&run->sh, text, st, f, depth);
         struct rlist b = shards_dense(&run->sh, vec, f, depth,
                                       run->ef > (int)depth ? run->ef : (int)depth, run->exact);
+        hits = (struct rlist){0};
         if (run->have_global) {
             /* one host's share: both lists, for lode-query --merge to fuse */
             json_object_set_new(q, "bm25_hits", rlist_json(&run->sh, &a, run->no_text));
             json_object_set_new(q, "dense_hits", rlist_json(&run->sh, &b, run->no_text));
-            hits = (struct rlist){0};
         } else {
             hits = rlist_fuse(&run->sh, &a, &b, k);
+            json_object_set_new(q, "hits", rlist_json(&run->sh, &hits, run->no_text));
         }
         rlist_free(&a);
         rlist_free(&b);
     }
-    if (hits.v || mode != MODE_HYBRID || !run->have_global)
+    if (mode != MODE_HYBRID)
         json_object_set_new(q, "hits", rlist_json(&run->sh, &hits, run->no_text));
     shards_end(&run->sh);
     rlist_free(&hits);

@@ -441,14 +441,16 @@ static void query_term(void *ud, const char *term, size_t n)
     g_hash_table_replace(q->tf, key, GINT_TO_POINTER(GPOINTER_TO_INT(old) + 1));
 }
 
-/* Every (number, tf) of a term into *pairs; returns the count. */
+/* Every (number, tf) of a term into *pairs; returns the count. With pairs
+ * NULL, only counts them (the document frequency), decoding nothing. */
 static size_t read_postings(struct searcher *se, const char *term, uint32_t **pairs)
 {
     size_t tl = strlen(term), n = 0, cap = 0;
     unsigned char *key = xmalloc(tl + 5);
     MDB_val k = {store_postings_key(key, term, tl, 0), key}, v;
     MDB_cursor *c;
-    *pairs = NULL;
+    if (pairs)
+        *pairs = NULL;
     if (mdb_cursor_open(se->s->txn, se->s->postings, &c)) {
         free(key);
         return 0;
@@ -456,6 +458,11 @@ static size_t read_postings(struct searcher *se, const char *term, uint32_t **pa
     int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && k.mv_size == tl + 5 && !memcmp(k.mv_data, term, tl) &&
            ((const char *)k.mv_data)[tl] == 0) {
+        if (!pairs) {
+            n += store_count_postings(&v);
+            rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+            continue;
+        }
         uint32_t *block;
         size_t m = store_decode_postings(&v, store_get32((const unsigned char *)k.mv_data + tl + 1),
                                          &block);
@@ -580,9 +587,7 @@ void search_bm25_stats(struct searcher *se, const char *text, struct bm25_stats 
     while (g_hash_table_iter_next(&it, &term, NULL)) {
         if (json_object_get(st->df, term))
             continue;
-        uint32_t *pairs;
-        size_t df = read_postings(se, term, &pairs);
-        free(pairs);
+        size_t df = read_postings(se, term, NULL);
         json_object_set_new(st->df, term, json_integer((json_int_t)df));
     }
     g_hash_table_destroy(tf);

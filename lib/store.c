@@ -374,6 +374,15 @@ size_t store_decode_postings(const MDB_val *v, uint32_t base, uint32_t **pairs)
     return (size_t)n;
 }
 
+size_t store_count_postings(const MDB_val *v)
+{
+    const unsigned char *p = v->mv_data, *end = p + v->mv_size;
+    uint64_t n;
+    if (!get_varint(&p, end, &n) || n > STORE_POSTINGS_BLOCK * 4)
+        return 0;
+    return (size_t)n;
+}
+
 int store_source_parse(const MDB_val *v, struct store_source *out)
 {
     const unsigned char *p = v->mv_data;

@@ -125,5 +125,7 @@ size_t store_encode_postings(unsigned char *out, uint32_t base, const uint32_t *
 /* Decodes into *pairs (free it): (number, tf) each. Returns the count; 0
  * for a damaged block (numbers not increasing, a truncated value). */
 size_t store_decode_postings(const MDB_val *v, uint32_t base, uint32_t **pairs);
+/* The count a block declares, without decoding it (0 when out of range). */
+size_t store_count_postings(const MDB_val *v);
 
 #endif
