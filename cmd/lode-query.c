@@ -155,19 +155,24 @@ fail:
 /* --global-stats FILE: every record summed; each shard at most once. */
 static void read_global(struct run *run, const char *path)
 {
-    FILE *fp = fopen(path, "r");
-    if (!fp)
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         die("cannot open %s: %s", path, strerror(errno));
+    struct lines lr;
+    lines_init(&lr, fd, LODE_DEFAULT_MAX_LINE);
     bm25_stats_init(&run->global);
     json_t *seen = json_object();
-    char *line = NULL;
-    size_t cap = 0, lineno = 0;
-    int n_of = 0;
-    ssize_t len;
+    char *line;
+    size_t len, lineno = 0;
+    int n_of = 0, rc;
     lode_error err;
-    while ((len = getline(&line, &cap, fp)) > 0) {
+    while ((rc = lines_next(&lr, &line, &len)) != LINE_EOF) {
         lineno++;
-        json_t *rec = record_parse(line, (size_t)len, &err);
+        if (rc == LINE_ERROR)
+            die("cannot read %s: %s", path, strerror(errno));
+        if (rc == LINE_TOO_LONG)
+            die("%s:%zu: a line longer than 256M", path, lineno);
+        json_t *rec = record_parse(line, len, &err);
         struct bm25_stats one;
         if (!rec || bm25_stats_parse(rec, &one, &err) < 0)
             die("%s:%zu: %s", path, lineno, err.msg);
@@ -187,16 +192,14 @@ static void read_global(struct run *run, const char *path)
         bm25_stats_free(&one);
         json_decref(rec);
     }
-    if (ferror(fp))
-        die("cannot read %s: %s", path, strerror(errno));
     if (!lineno)
         die("%s holds no statistics: write it with lode-query --emit-stats", path);
     if (n_of && json_object_size(seen) != (size_t)n_of)
         warning("%s has the statistics of %zu of %d shards: scores are not the whole collection's",
                 path, json_object_size(seen), n_of);
-    free(line);
+    lines_free(&lr);
+    close(fd);
     json_decref(seen);
-    fclose(fp);
     run->have_global = 1;
 }
 
