@@ -25,18 +25,25 @@ SANFLAGS =
 endif
 
 PROGRAMS = lode-extract lode-ocr lode-chunk lode-embed lode-index lode-query lode-generate lode-finetune
-LIB_SRC = $(wildcard lib/*.c)
-LIB_OBJ = $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC)) $(BUILD)/lib/train_f64.o
-UNIT_SRC = $(wildcard tests/c/*.c)
-UNIT_BIN = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+LAYERS = base docs text model store generate train
+LIB_SRC = $(foreach l,$(LAYERS),$(wildcard lib/$(l)/*.c))
+LIB_HDR = $(foreach l,$(LAYERS),$(wildcard lib/$(l)/*.h lib/$(l)/*.inc))
+LIB_OBJ = $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC)) $(BUILD)/lib/train/train_f64.o
+UNIT_SRC = $(wildcard tests/unit/*.c)
+UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
+TOOL_SRC = $(wildcard tests/tools/*.c)
+TOOL_BIN = $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 
-all: $(addprefix $(BIN)/,$(PROGRAMS)) $(UNIT_BIN)
+all: $(addprefix $(BIN)/,$(PROGRAMS)) $(UNIT_BIN) $(TOOL_BIN)
 
-$(BUILD)/lib/%.o: lib/%.c lib/*.h lib/*.inc | $(BUILD)/lib
-	$(CC) $(CFLAGS_ALL) $(SANFLAGS) $(CFLAGS_$*) -c -o $@ $<
+# per-file flags are named by the file: CFLAGS_kernels for lib/model/kernels.c
+$(BUILD)/lib/%.o: lib/%.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(SANFLAGS) $(CFLAGS_$(notdir $*)) -c -o $@ $<
 
 # the trainer again in double, for the gradient test (train.h)
-$(BUILD)/lib/train_f64.o: lib/train.c lib/*.h | $(BUILD)/lib
+$(BUILD)/lib/train/train_f64.o: lib/train/train.c $(LIB_HDR)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -DTRAIN_F64 -c -o $@ $<
 
 # the numeric kernels: let loops with comparisons and divisions vectorise
@@ -45,7 +52,7 @@ CFLAGS_kernels = -fno-trapping-math -fno-math-errno
 CFLAGS_quant_avx2 = -mavx2 -mfma -mf16c
 CFLAGS_quant_vnni = -mavx2 -mfma -mf16c -mavx512f -mavx512vl -mavx512vnni
 
-$(BUILD)/cmd/%.o: cmd/%.c lib/*.h | $(BUILD)/cmd
+$(BUILD)/cmd/%.o: cmd/%.c $(LIB_HDR) | $(BUILD)/cmd
 	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -c -o $@ $<
 
 $(BUILD)/liblode.a: $(LIB_OBJ)
@@ -55,10 +62,13 @@ $(BUILD)/liblode.a: $(LIB_OBJ)
 $(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/liblode.a | $(BIN)
 	$(CC) $(SANFLAGS) -o $@ $< $(BUILD)/liblode.a $(LDLIBS_ALL)
 
-$(BUILD)/tests/%: tests/c/%.c $(BUILD)/liblode.a lib/*.h | $(BUILD)/tests
+$(BUILD)/unit/%: tests/unit/%.c tests/unit/check.h $(BUILD)/liblode.a $(LIB_HDR) | $(BUILD)/unit
 	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -o $@ $< $(BUILD)/liblode.a $(LDLIBS_ALL)
 
-$(BUILD)/lib $(BUILD)/cmd $(BUILD)/tests $(BIN):
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/liblode.a $(LIB_HDR) | $(BUILD)/tools
+	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -o $@ $< $(BUILD)/liblode.a $(LDLIBS_ALL)
+
+$(BUILD)/cmd $(BUILD)/unit $(BUILD)/tools $(BIN):
 	mkdir -p $@
 
 # Both passes; the last line is "N passed, N failed" for the two together.

@@ -5,14 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "chunk.h"
-#include "hash.h"
-#include "input.h"
-#include "opts.h"
-#include "record.h"
-#include "report.h"
-#include "wordpiece.h"
+#include "base/buf.h"
+#include "text/chunk.h"
+#include "base/hash.h"
+#include "base/input.h"
+#include "base/opts.h"
+#include "base/record.h"
+#include "base/report.h"
+#include "model/wordpiece.h"
 
 struct run {
     int size, overlap;

@@ -7,14 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bert.h"
-#include "buf.h"
-#include "kernels.h"
-#include "lines.h"
-#include "opts.h"
-#include "record.h"
-#include "report.h"
-#include "threads.h"
+#include "model/bert.h"
+#include "base/buf.h"
+#include "model/kernels.h"
+#include "base/lines.h"
+#include "base/opts.h"
+#include "base/record.h"
+#include "base/report.h"
+#include "base/threads.h"
 
 struct item {
     json_t *rec;      /* NULL when the line failed */

@@ -8,16 +8,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "extract.h"
-#include "hash.h"
-#include "lines.h"
-#include "opts.h"
-#include "pool.h"
-#include "record.h"
-#include "report.h"
-#include "source.h"
-#include "walk.h"
+#include "base/buf.h"
+#include "docs/extract.h"
+#include "base/hash.h"
+#include "base/lines.h"
+#include "base/opts.h"
+#include "base/forkpool.h"
+#include "base/record.h"
+#include "base/report.h"
+#include "docs/source.h"
+#include "base/walk.h"
 
 /* A PDF whose pages are shared among several jobs, or resumed after a
  * crash: counted as one document when its last part finishes. */
@@ -44,7 +44,7 @@ struct run {
     struct report rep;
     struct output out;
     double timeout;
-    struct pool *pool;
+    struct forkpool *pool;
 };
 
 /* ---- in the worker ---- */
@@ -166,7 +166,7 @@ static struct job *part_job(struct job *of, int first, int last)
     return j;
 }
 
-static void arrived(struct pool *p, struct pool_item *it, void *jp, const char *line, size_t len,
+static void arrived(struct forkpool *p, struct forkpool_item *it, void *jp, const char *line, size_t len,
                     void *ud)
 {
     struct job *job = jp;
@@ -190,7 +190,7 @@ static void arrived(struct pool *p, struct pool_item *it, void *jp, const char *
     /* insert the parts in order: each right after the first job, last first */
     for (int first = ((pages - 1) / block) * block + 1; first > block; first -= block) {
         int last = first + block - 1 < pages ? first + block - 1 : pages;
-        pool_insert_after(p, it, part_job(job, first, last));
+        forkpool_insert_after(p, it, part_job(job, first, last));
     }
 }
 
@@ -232,7 +232,7 @@ static void deliver(void *jp, const char *line, size_t len, void *ud)
     }
 }
 
-static void end_message(char *msg, size_t n, const struct pool_end *end, double timeout)
+static void end_message(char *msg, size_t n, const struct forkpool_end *end, double timeout)
 {
     if (end->timed_out)
         snprintf(msg, n, "timed out after %g s (--timeout)", timeout);
@@ -245,7 +245,7 @@ static void end_message(char *msg, size_t n, const struct pool_end *end, double 
         snprintf(msg, n, "the reader failed (exit status %d)", end->code);
 }
 
-static void finish(struct pool *p, struct pool_item *it, void *jp, const struct pool_end *end,
+static void finish(struct forkpool *p, struct forkpool_item *it, void *jp, const struct forkpool_end *end,
                    void *ud)
 {
     struct job *job = jp;
@@ -282,7 +282,7 @@ static void finish(struct pool *p, struct pool_item *it, void *jp, const struct 
                 report_fail_record(&run->rep, e, 0);
                 json_decref(e);
                 if (page < job->last)
-                    pool_insert_after(p, it, part_job(job, page + 1, job->last));
+                    forkpool_insert_after(p, it, part_job(job, page + 1, job->last));
             }
         } else {
             report_fail(&run->rep, job->path, NULL, "%s", msg); /* counts it */
@@ -308,7 +308,7 @@ static double deadline(void *jp, void *ud)
     return run->timeout > 0 ? now_seconds() + run->timeout : 0;
 }
 
-static const struct pool_ops ops = {run_job, arrived, deliver, finish, deadline};
+static const struct forkpool_ops ops = {run_job, arrived, deliver, finish, deadline};
 
 /* ---- inputs ---- */
 
@@ -350,9 +350,9 @@ static void add_input(struct run *run, const char *path, json_t *base, const cha
     struct job *j = job_new(path, base);
     if (error) {
         j->error = xstrdup(error);
-        pool_add(run->pool, j, 0);
+        forkpool_add(run->pool, j, 0);
     } else {
-        pool_add(run->pool, j, 1);
+        forkpool_add(run->pool, j, 1);
     }
 }
 
@@ -537,7 +537,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_DFL);
     report_open(&run.rep, "extract", "documents", &common);
     output_init(&run.out, 1);
-    run.pool = pool_new(jobs, &ops, &run, !verbose);
+    run.pool = forkpool_new(jobs, &ops, &run, !verbose);
 
     struct inputs in = {&run, NULL, NULL, 0, 0, NULL};
     int use_stdin = first == argc;
@@ -551,9 +551,9 @@ int main(int argc, char **argv)
     struct lines lr;
     lines_init(&lr, 0, common.max_line);
     in.lr = &lr;
-    pool_drive(run.pool, (size_t)jobs * 4 + 8, next_operand, use_stdin ? &lr : NULL, stdin_line,
+    forkpool_drive(run.pool, (size_t)jobs * 4 + 8, next_operand, use_stdin ? &lr : NULL, stdin_line,
                &in);
-    pool_free(run.pool);
+    forkpool_free(run.pool);
     lines_free(&lr);
     free(in.paths);
     free(in.errors);

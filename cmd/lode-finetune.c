@@ -7,14 +7,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "finetune.h"
-#include "input.h"
-#include "llm.h"
-#include "modelpath.h"
-#include "opts.h"
-#include "record.h"
-#include "report.h"
-#include "train.h"
+#include "train/finetune.h"
+#include "base/input.h"
+#include "model/decoder.h"
+#include "model/modelpath.h"
+#include "base/opts.h"
+#include "base/record.h"
+#include "base/report.h"
+#include "train/train.h"
 
 struct cfg {
     const char *out, *eval_path, *merge, *targets, *tmpl, *seed_text;
@@ -24,7 +24,7 @@ struct cfg {
 };
 
 /* Records from fd into examples; failures reported. */
-static void read_examples(const struct llm *m, enum chat_format f, int fd, int ctx,
+static void read_examples(const struct decoder *m, enum chat_format f, int fd, int ctx,
                           struct report *rep, uint64_t max_line, struct examples *out)
 {
     struct input in;
@@ -63,7 +63,7 @@ static void emit(struct output *o, json_t *rec)
     json_decref(rec);
 }
 
-static int merge_only(struct llm *m, const struct opt_list *loras, const char *out)
+static int merge_only(struct decoder *m, const struct opt_list *loras, const char *out)
 {
     lode_error err;
     struct lora *a = lora_load_all(m, loras->items, loras->n, &err);
@@ -185,13 +185,13 @@ int main(int argc, char **argv)
     char *path = model_resolve(model, &err);
     if (!path)
         die("%s", err.msg);
-    struct llm m;
-    if (llm_load(path, &m, &err) < 0)
+    struct decoder m;
+    if (decoder_load(path, &m, &err) < 0)
         die("cannot load the model %s: %s", path, err.msg);
     free(path);
     if (!c.out) {
         int rc = merge_only(&m, &loras, c.merge);
-        llm_free(&m);
+        decoder_free(&m);
         free(loras.items);
         return rc;
     }
@@ -215,7 +215,7 @@ int main(int argc, char **argv)
         error("no usable training records: nothing to train");
         ft_examples_free(&train);
         ft_examples_free(&held);
-        llm_free(&m);
+        decoder_free(&m);
         int rc = report_close(&rep);
         return rc ? rc : 1;
     }
@@ -329,7 +329,7 @@ int main(int argc, char **argv)
     json_object_set_new(r, "tokens_per_second", json_real(secs > 0 ? (double)total_tokens / secs : 0));
     json_object_set_new(r, "adapter", json_string(c.out));
     if (c.merge) {
-        llm_add_lora(&m, &a);
+        decoder_add_lora(&m, &a);
         if (lora_merge(&m, c.merge, &err) < 0)
             die("%s", err.msg);
         json_object_set_new(r, "merged", json_string(c.merge));
@@ -353,6 +353,6 @@ int main(int argc, char **argv)
     ft_packs_free(eval, nheld);
     ft_examples_free(&train);
     ft_examples_free(&held);
-    llm_free(&m);
+    decoder_free(&m);
     return report_close(&rep);
 }

@@ -5,22 +5,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "answer.h"
-#include "chat.h"
-#include "input.h"
-#include "llm.h"
-#include "modelpath.h"
-#include "opts.h"
-#include "record.h"
-#include "report.h"
-#include "sample.h"
+#include "generate/answer.h"
+#include "generate/chat.h"
+#include "base/input.h"
+#include "model/decoder.h"
+#include "model/modelpath.h"
+#include "base/opts.h"
+#include "base/record.h"
+#include "base/report.h"
+#include "generate/sampler.h"
 
 struct run {
-    struct llm model;
+    struct decoder model;
     struct tokenizer hf_tok; /* a tokenizer-only Hugging Face directory */
     const struct tokenizer *tok;
     int have_model;
-    struct llm_state st;
+    struct decoder_state st;
     int tokenize, special, score, logits, stream, ignore_eos, max_tokens, batch, sentences, prompt_only;
     float temperature, top_p, min_p, repeat_penalty;
     int top_k;
@@ -132,7 +132,7 @@ static void score(struct run *run, json_t *rec, const char *where)
     run->st.n_past = 0;
     for (size_t at = 0; at < n; at += (size_t)run->batch) {
         size_t k = n - at < (size_t)run->batch ? n - at : (size_t)run->batch;
-        llm_eval(&run->model, &run->st, ids + at, (int)k, logits + at * (size_t)V, 1);
+        decoder_eval(&run->model, &run->st, ids + at, (int)k, logits + at * (size_t)V, 1);
     }
     double nll = 0;
     json_t *argmax = json_array();
@@ -301,7 +301,7 @@ static void generate(struct run *run, json_t *rec, const char *where)
     run->st.n_past = 0;
     for (size_t at = 0; at < n; at += (size_t)run->batch) {
         size_t k = n - at < (size_t)run->batch ? n - at : (size_t)run->batch;
-        llm_eval(&run->model, &run->st, ids + at, (int)k, at + k == n ? logits : NULL, 0);
+        decoder_eval(&run->model, &run->st, ids + at, (int)k, at + k == n ? logits : NULL, 0);
     }
     double t1 = now_seconds();
     GString *text = g_string_new(NULL);
@@ -344,7 +344,7 @@ static void generate(struct run *run, json_t *rec, const char *where)
         }
         if (produced == run->max_tokens || run->st.n_past >= run->st.ctx)
             break;
-        llm_eval(&run->model, &run->st, &tok, 1, logits, 0);
+        decoder_eval(&run->model, &run->st, &tok, 1, logits, 0);
     }
     double t2 = now_seconds();
     if (run->stream) {
@@ -507,7 +507,7 @@ int main(int argc, char **argv)
                 die("cannot load the tokenizer of %s: %s", path, err.msg);
             run.tok = &run.hf_tok;
         } else {
-            if (llm_load(path, &run.model, &err) < 0)
+            if (decoder_load(path, &run.model, &err) < 0)
                 die("cannot load the model %s: %s", path, err.msg);
             run.tok = &run.model.tok;
             run.have_model = 1;
@@ -526,7 +526,7 @@ int main(int argc, char **argv)
     if (run.have_model) {
         if (!ctx)
             ctx = run.model.ctx_train < 4096 ? run.model.ctx_train : 4096;
-        if (llm_state_init(&run.model, &run.st, ctx, threads, &err) < 0)
+        if (decoder_state_init(&run.model, &run.st, ctx, threads, &err) < 0)
             die("%s", err.msg);
         run.chat = tmpl ? (enum chat_format)fmt : chat_detect(run.model.chat_template, run.tok);
     }
@@ -570,8 +570,8 @@ int main(int argc, char **argv)
     }
     free(run.stops.items);
     if (run.have_model) {
-        llm_state_free(&run.st);
-        llm_free(&run.model);
+        decoder_state_free(&run.st);
+        decoder_free(&run.model);
     }
     lora_free_all(adapters, loras.n);
     free(loras.items);

@@ -5,14 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bert.h"
-#include "hash.h"
-#include "index.h"
-#include "input.h"
-#include "maintain.h"
-#include "opts.h"
-#include "record.h"
-#include "report.h"
+#include "model/bert.h"
+#include "base/hash.h"
+#include "store/index.h"
+#include "base/input.h"
+#include "store/maintenance.h"
+#include "base/opts.h"
+#include "base/record.h"
+#include "base/report.h"
 
 struct run {
     struct report rep;

@@ -8,17 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "charset.h"
-#include "lines.h"
-#include "ocr.h"
-#include "opts.h"
-#include "pool.h"
-#include "quality.h"
-#include "raster.h"
-#include "record.h"
-#include "report.h"
-#include "source.h"
+#include "base/buf.h"
+#include "docs/charset.h"
+#include "base/lines.h"
+#include "docs/ocr.h"
+#include "base/opts.h"
+#include "base/forkpool.h"
+#include "docs/textquality.h"
+#include "docs/raster.h"
+#include "base/record.h"
+#include "base/report.h"
+#include "docs/source.h"
 
 enum reason { PASS, NEEDED, FORCED, BAD_TEXT };
 
@@ -40,7 +40,7 @@ struct run {
     struct unpack_limits limits;
     struct report rep;
     struct output out;
-    struct pool *pool;
+    struct forkpool *pool;
     struct lines *lr;
     unsigned long long recognised, passed;
 };
@@ -159,7 +159,7 @@ static void job_free(struct job *job)
     free(job);
 }
 
-static void finish(struct pool *p, struct pool_item *it, void *jp, const struct pool_end *end,
+static void finish(struct forkpool *p, struct forkpool_item *it, void *jp, const struct forkpool_end *end,
                    void *ud)
 {
     struct job *job = jp;
@@ -195,7 +195,7 @@ static double deadline(void *jp, void *ud)
     return run->timeout > 0 ? now_seconds() + run->timeout : 0;
 }
 
-static const struct pool_ops ops = {run_job, NULL, deliver, finish, deadline};
+static const struct forkpool_ops ops = {run_job, NULL, deliver, finish, deadline};
 
 static int blank(const char *s)
 {
@@ -259,7 +259,7 @@ static void on_line(void *ud, char *line, size_t len, int rc)
         if (!run->engine)
             die("%s", err.msg); /* exit 3: no page could be read */
     }
-    pool_add(run->pool, job, needs_worker);
+    forkpool_add(run->pool, job, needs_worker);
 }
 
 int main(int argc, char **argv)
@@ -323,12 +323,12 @@ int main(int argc, char **argv)
     raster_quiet();
     report_open(&run.rep, "ocr", "records", &common);
     output_init(&run.out, 1);
-    run.pool = pool_new(jobs, &ops, &run, !run.verbose);
+    run.pool = forkpool_new(jobs, &ops, &run, !run.verbose);
     struct lines lr;
     lines_init(&lr, 0, common.max_line);
     run.lr = &lr;
-    pool_drive(run.pool, (size_t)jobs * 4 + 8, NULL, &lr, on_line, &run);
-    pool_free(run.pool);
+    forkpool_drive(run.pool, (size_t)jobs * 4 + 8, NULL, &lr, on_line, &run);
+    forkpool_free(run.pool);
     run.rep.bytes_in = lr.bytes;
     lines_free(&lr);
     ocr_engine_free(run.engine);

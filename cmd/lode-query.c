@@ -6,16 +6,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bert.h"
-#include "input.h"
-#include "opts.h"
-#include "record.h"
-#include "report.h"
-#include "hash.h"
-#include "index.h"
-#include "lines.h"
-#include "search.h"
-#include "shards.h"
+#include "model/bert.h"
+#include "base/input.h"
+#include "base/opts.h"
+#include "base/record.h"
+#include "base/report.h"
+#include "base/hash.h"
+#include "store/index.h"
+#include "base/lines.h"
+#include "store/search.h"
+#include "store/shards.h"
 
 enum mode { MODE_AUTO, MODE_BM25, MODE_DENSE, MODE_HYBRID };
 

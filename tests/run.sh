@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/run.sh BIN BUILD - runs every test and ends with "N passed, N failed".
 #
-# C tests are $BUILD/tests/test_*; end-to-end tests are tests/e2e/*.sh. Each
+# C unit tests are $BUILD/unit/test_*; end-to-end tests are tests/e2e/*.sh. Each
 # prints TAP-like lines, "ok - what" or "not ok - what"; a test program
 # that ends without printing any, or exits non-zero with no failure line,
 # counts as one failure. With LODE_SAN=1 the binaries are the sanitizer
@@ -48,7 +48,7 @@ record() { # NAME LOGFILE STATUS
     printf '%-28s %3d ok, %d failed\n' "$name" "$n_ok" "$n_bad"
 }
 
-for t in "$BUILD"/tests/test_*; do
+for t in "$BUILD"/unit/test_*; do
     [ -x "$t" ] || continue
     name=$(basename "$t")
     log=$OUT/$name.log

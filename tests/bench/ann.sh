@@ -3,7 +3,7 @@
 # python3-hnswlib and python3-faiss) on the same vectors in the same run.
 # Not a test: nothing here passes or fails on time.
 #
-# 100,000 clustered 384-dimensional vectors (tests/c/mkvecs: 100 Gaussian
+# 100,000 clustered 384-dimensional vectors (tests/tools/mkvecs: 100 Gaussian
 # clusters, as sentence embeddings bunch by topic) and 1,000 queries drawn
 # the same way; cosine similarity. Every library builds with M 16 and
 # efConstruction 200 on the same number of threads, then answers every
@@ -26,13 +26,13 @@ W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 "$PY" -c 'import hnswlib, faiss, numpy' 2> /dev/null || { echo "python3-hnswlib or python3-faiss is missing: run make deps" >&2; exit 1; }
 
-"$BUILD/tests/mkvecs" raw "$N" "$DIM" 1 "$W/data.f32"
-"$BUILD/tests/mkvecs" queries "$NQ" "$DIM" 2 "$W/q.f32" > "$W/queries.ndjson"
+"$BUILD/tools/mkvecs" raw "$N" "$DIM" 1 "$W/data.f32"
+"$BUILD/tools/mkvecs" queries "$NQ" "$DIM" 2 "$W/q.f32" > "$W/queries.ndjson"
 echo "# HNSW: $N vectors of $DIM dimensions, $NQ queries; M $M, efConstruction $EFC; builds on $J threads, queries on 1"
 echo "# hnswlib $("$PY" -c 'import importlib.metadata as m; print(m.version("hnswlib"))' 2> /dev/null || echo '?'), faiss $("$PY" -c 'import faiss; print(faiss.__version__)'); $(nproc) cores, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
 echo
-"$BUILD/tests/annbench" "$W/data.f32" "$W/q.f32" "$DIM" $M $EFC "$J" f32 "$W/truth.i32" | jq -c '. + {lib: "lode"}' > "$W/results"
-"$BUILD/tests/annbench" "$W/data.f32" "$W/q.f32" "$DIM" $M $EFC "$J" int8 "$W/truth8.i32" | jq -c '. + {lib: "lode-int8"}' >> "$W/results"
+"$BUILD/tools/annbench" "$W/data.f32" "$W/q.f32" "$DIM" $M $EFC "$J" f32 "$W/truth.i32" | jq -c '. + {lib: "lode"}' > "$W/results"
+"$BUILD/tools/annbench" "$W/data.f32" "$W/q.f32" "$DIM" $M $EFC "$J" int8 "$W/truth8.i32" | jq -c '. + {lib: "lode-int8"}' >> "$W/results"
 OMP_WAIT_POLICY=PASSIVE "$PY" "$ROOT/tests/bench/ann_peers.py" "$W/data.f32" "$W/q.f32" "$DIM" $M $EFC "$J" "$W/truth.i32" >> "$W/results"
 
 jq -rs '
@@ -55,7 +55,7 @@ awk '/build_seconds/ { match($0, /"build_seconds": ?[0-9.]+/); v = substr($0, RS
 
 echo
 # the programs: the same vectors as chunk records, then the queries
-"$BUILD/tests/mkvecs" records "$N" "$DIM" 1 1000 > "$W/records.ndjson"
+"$BUILD/tools/mkvecs" records "$N" "$DIM" 1 1000 > "$W/records.ndjson"
 /usr/bin/time -f '%e %M' -o "$W/t" "$BIN/lode-index" -s "$W/kb" -j "$J" < "$W/records.ndjson" 2> /dev/null
 read -r wall rss < "$W/t"
 echo "lode-index end to end ($N records, $(du -m "$W/records.ndjson" | cut -f1) MB of JSON; BM25 and LMDB included): $wall s, peak $((rss / 1024)) MB," \

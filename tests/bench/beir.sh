@@ -8,7 +8,7 @@
 # Documents become chunk records whole (title and text joined as BEIR's
 # baselines do, id = the corpus _id), are indexed into a fresh store, and
 # every test query is answered with -k 100 (BM25 unless options say
-# otherwise). tests/c/ireval scores the run: nDCG@10, Recall@100, MRR@10.
+# otherwise). tests/tools/ireval scores the run: nDCG@10, Recall@100, MRR@10.
 # Published BM25 references: SciFact nDCG@10 0.665 (Elasticsearch) to 0.679
 # (Anserini), NFCorpus 0.325.
 set -eu
@@ -45,4 +45,4 @@ read -r qw qm < "$W/t_query"
 echo "# $(basename "$DIR"): $ndocs documents, $nq judged queries; lode-query ${MODE[*]}"
 echo "index: $iw s, peak $((im / 1024)) MB; $(jq -r '"\(.terms) terms, \(.bytes / 1048576 * 10 | floor / 10) MB on disk"' <("$BIN/lode-index" -s "$W/kb" --stats))"
 awk -v w="$qw" -v n="$nq" -v m="$qm" 'BEGIN { printf "queries: %.2f ms each end to end (%d, loading included), peak %d MB\n", 1000 * w / n, n, m / 1024 }'
-"$BUILD/tests/ireval" "$QRELS" "$W/run.ndjson"
+"$BUILD/tools/ireval" "$QRELS" "$W/run.ndjson"

@@ -5,7 +5,7 @@
 #
 # The model has all-MiniLM-L6-v2's exact shape (6 layers, 384 hidden, 12
 # heads, 1536 feed-forward, 30522 pieces) with random weights written by
-# tests/c/mkbert, and MiniLM's real tokenizer. The texts: 256 chunks of the
+# tests/tools/mkbert, and MiniLM's real tokenizer. The texts: 256 chunks of the
 # Debian Reference cut to 126 pieces by lode-chunk --tokenizer, so about 128
 # tokens with [CLS] and [SEP]. Batch 32, two threads. PyTorch gets the token
 # ids (so its time has no tokenising), OMP_WAIT_POLICY=PASSIVE, inference
@@ -25,7 +25,7 @@ export OMP_WAIT_POLICY=PASSIVE
 "$PY" -c 'import torch, numpy' 2> /dev/null || { echo "python3-torch is missing: run make deps" >&2; exit 1; }
 M=$W/minilm-shape
 mkdir -p "$M"
-"$BUILD/tests/mkbert" "$M"
+"$BUILD/tools/mkbert" "$M"
 cp "$SHARED"/models/all-MiniLM-L6-v2-tokenizer/{tokenizer.json,vocab.txt,tokenizer_config.json} "$M"/
 "$BIN/lode-extract" "$PDF" 2> /dev/null | "$BIN/lode-chunk" --tokenizer "$M" --size 126 --overlap 0 2> /dev/null |
     jq -c 'select(.tokens >= 120) | {text}' | head -256 > "$W/texts.ndjson"
@@ -50,7 +50,7 @@ for i in 1 2 3 4 5; do
 done
 ours=$(median < "$W/ours")
 theirs=$(median < "$W/theirs")
-agree=$("$BUILD/tests/embcmp" "$W/torch.ndjson" "$W/lode.ndjson")
+agree=$("$BUILD/tools/embcmp" "$W/torch.ndjson" "$W/lode.ndjson")
 awk -v n="$n" -v a="$ours" -v b="$theirs" 'BEGIN {
     printf "throughput, batch 32, %d threads:\n", '$J'
     printf "  PyTorch      %7.1f texts/s (%.2f s in the model)\n", n / b, b

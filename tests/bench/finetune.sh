@@ -4,7 +4,7 @@
 #
 # The model has SmolLM2-135M's shape (30 layers, dim 576, 9 heads / 3 KV
 # heads, feed-forward 1536, vocabulary 49152, tied embeddings) with random
-# float32 weights written by tests/c/mkgguf. Both train LoRA rank 8 (alpha
+# float32 weights written by tests/tools/mkgguf. Both train LoRA rank 8 (alpha
 # 16) on q and v with AdamW and gradient clipping, one sequence of 256
 # tokens per step, cross-entropy over every position. PyTorch gets
 # OMP_WAIT_POLICY=PASSIVE and the same threads; tests/bench/torch_lora.py
@@ -22,7 +22,7 @@ trap 'rm -rf "$W"' EXIT
 export OMP_WAIT_POLICY=PASSIVE
 "$PY" -c 'import torch, numpy' 2> /dev/null || { echo "python3-torch is missing: run make deps" >&2; exit 1; }
 
-"$BUILD/tests/mkgguf" "$W/f32.gguf" 576 30 9 3 1536 49152 1
+"$BUILD/tools/mkgguf" "$W/f32.gguf" 576 30 9 3 1536 49152 1
 # one long text: --ctx 256 cuts it into windows of 256 tokens, one per step
 "$PY" -c '
 import json, random

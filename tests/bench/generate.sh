@@ -5,12 +5,12 @@
 #
 # The model has SmolLM2-135M's shape (30 layers, dim 576, 9 heads / 3 KV
 # heads, feed-forward 1536, vocabulary 49152, tied embeddings) with random
-# weights written by tests/c/mkgguf, as float32 and as Q8_0
-# (tests/c/quantize). A 128-token prompt is processed, then 128 tokens are
+# weights written by tests/tools/mkgguf, as float32 and as Q8_0
+# (tests/tools/quantize). A 128-token prompt is processed, then 128 tokens are
 # generated greedily. PyTorch gets the float32 weights, OMP_WAIT_POLICY=
 # PASSIVE, inference mode, one causal forward for the prompt and torch.mv
 # for single-token products. The bandwidth limit is the weight bytes read
-# per generated token over the read bandwidth tests/c/stream measures on
+# per generated token over the read bandwidth tests/tools/stream measures on
 # the same threads. Medians of 5 runs, taken in turns.
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -23,8 +23,8 @@ trap 'rm -rf "$W"' EXIT
 export OMP_WAIT_POLICY=PASSIVE
 "$PY" -c 'import torch, numpy' 2> /dev/null || { echo "python3-torch is missing: run make deps" >&2; exit 1; }
 
-"$BUILD/tests/mkgguf" "$W/f32.gguf" 576 30 9 3 1536 49152 1
-"$BUILD/tests/quantize" "$W/f32.gguf" "$W/q8_0.gguf" q8_0 > /dev/null
+"$BUILD/tools/mkgguf" "$W/f32.gguf" 576 30 9 3 1536 49152 1
+"$BUILD/tools/quantize" "$W/f32.gguf" "$W/q8_0.gguf" q8_0 > /dev/null
 "$PY" -c 'import json; print(json.dumps({"ids": [(i * 7919 + 11) % 40000 + 300 for i in range(128)]}))' > "$W/prompt.json"
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 echo "# lode-generate vs PyTorch $("$PY" -c 'import torch; print(torch.__version__)'), $J threads, $(nproc) cores"
@@ -41,7 +41,7 @@ for i in 1 2 3 4 5; do
     "$PY" "$ROOT/tests/bench/torch_llama.py" "$W/f32.gguf" 128 128 "$J" > "$W/torch.json"
     jq .prompt_tps "$W/torch.json" >> "$W/torch_p"
     jq .gen_tps "$W/torch.json" >> "$W/torch_g"
-    "$BUILD/tests/stream" "$J" | jq .read_gbs >> "$W/bw"
+    "$BUILD/tools/stream" "$J" | jq .read_gbs >> "$W/bw"
 done
 same=$(jq -c '.answer_ids' "$W/out-f32.json")
 agree=$([ "$same" = "$(jq -c .ids "$W/torch.json")" ] && echo "the same 128 greedy tokens" || echo "DIFFERENT greedy tokens")

@@ -20,7 +20,7 @@ trap 'rm -rf "$W"' EXIT
 for tool in tesseract ocrmypdf img2pdf pdftoppm pdftotext jq; do
     command -v $tool > /dev/null || { echo "$tool is missing: run make deps" >&2; exit 1; }
 done
-cer() { "$ROOT/build/tests/cer" "$@"; }
+cer() { "$ROOT/build/tools/cer" "$@"; }
 now() { date +%s.%N; }
 rate() { awk -v n="$PAGES" -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", n / (b - a) }'; }
 

@@ -5,7 +5,7 @@
 # Ingestion: a folder of 400 Cranfield abstracts (one .txt each) and the
 # shared test documents (PDF, HTML, DOCX, ODT, EPUB, Markdown), extracted,
 # OCR'd where needed, chunked and embedded with a model of all-MiniLM-L6-v2's
-# shape (random weights, tests/c/mkbert), by the plain pipeline (every
+# shape (random weights, tests/tools/mkbert), by the plain pipeline (every
 # program with all cores), by pipelines/parallel.sh with 1, 2 and 4 GNU
 # parallel jobs (one thread each), and by pipelines/ingest.mk under make -j
 # 1, 2 and 4 (into a fresh store each time). Documents per second.
@@ -26,7 +26,7 @@ trap 'rm -rf "$W"' EXIT
 export PATH=$BIN:$PATH
 M=$W/minilm-shape
 mkdir -p "$M"
-"$BUILD/tests/mkbert" "$M" > /dev/null
+"$BUILD/tools/mkbert" "$M" > /dev/null
 cp "$SHARED"/models/all-MiniLM-L6-v2-tokenizer/{tokenizer.json,vocab.txt,tokenizer_config.json} "$M"/
 now() { date +%s.%N; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }

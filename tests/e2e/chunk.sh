@@ -8,7 +8,7 @@ for sz in "256 32" "64 16" "16 4" "3 1"; do
     set -- $sz
     lode-chunk --size "$1" --overlap "$2" < text-pages.ndjson > "chunks-$1.ndjson" 2> "chunks-$1.err"
     expect_eq "size $1: exit status 0" 0 $?
-    "$BUILD/tests/checkchunks" text-pages.ndjson "chunks-$1.ndjson" "$1" > "check-$1.txt"
+    "$BUILD/tools/checkchunks" text-pages.ndjson "chunks-$1.ndjson" "$1" > "check-$1.txt"
     check "size $1 overlap $2: text == page_text[span] byte for byte, chunks cover every non-blank byte, at most $1 tokens, page fields kept ($(tail -1 "check-$1.txt"))" \
         grep -q ' 0 problems$' "check-$1.txt"
 done

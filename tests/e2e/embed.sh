@@ -4,7 +4,7 @@
 . "$LODE_ROOT/tests/lib.sh"
 M=$SHARED/models
 R=$SHARED/ref/tiny-bert
-cmp_emb() { "$BUILD/tests/embcmp" "$@"; }
+cmp_emb() { "$BUILD/tools/embcmp" "$@"; }
 
 for v in f32 f16; do
     jq -c '{text}' "$R/tiny-bert-$v.expected.ndjson" > "texts-$v.ndjson"
@@ -37,7 +37,7 @@ expect_le "alone and in one batch of 20 mixed lengths: maximum difference" 0.000
 lode-embed -m "$M/tiny-bert-f32" --json-vec --batch 3 -j 2 < texts-f32.ndjson > j2.ndjson 2> /dev/null
 read -r _ _ _ _ _ diff _ < <(cmp_emb alone.ndjson j2.ndjson)
 expect_le "batches of 3 on two threads: same vectors, same order" 0.000001 "$diff"
-check "--json-vec and vec hold the same numbers" bash -c "'$BUILD/tests/embcmp' batch.ndjson emb-f32.ndjson | grep -q 'max_abs_error 0 '"
+check "--json-vec and vec hold the same numbers" bash -c "'$BUILD/tools/embcmp' batch.ndjson emb-f32.ndjson | grep -q 'max_abs_error 0 '"
 
 # Truncation to max_seq_length (256): first 254 pieces, then [SEP]; counted.
 long=$(for i in $(seq 1 300); do printf 'word%d ' "$i"; done)
@@ -58,7 +58,7 @@ check "a record without the field is an error" grep -q '"id":"b".*no \\"title\\"
 check "invalid JSON is an error naming its line" grep -q '"source":"<stdin>:3"' ferr.ndjson
 printf '{"text":"query: what is the capital of France?"}\n' | lode-embed -m "$M/tiny-bert-f32" --json-vec > pre1.out 2> /dev/null
 printf '{"text":"what is the capital of France?"}\n' | lode-embed -m "$M/tiny-bert-f32" --json-vec --prefix 'query: ' > pre2.out 2> /dev/null
-check "--prefix embeds the prefixed text" bash -c "'$BUILD/tests/embcmp' pre1.out pre2.out | grep -q 'max_abs_error 0 '"
+check "--prefix embeds the prefixed text" bash -c "'$BUILD/tools/embcmp' pre1.out pre2.out | grep -q 'max_abs_error 0 '"
 printf '{"text":"x"}\n' | lode-embed -m "$M/tiny-bert-f32" --query > /dev/null 2> query.err
 check "--query with a model without a query prompt says so" grep -q 'defines no query prompt' query.err
 printf '{"text":"x"}\n' | LODE_EMBED_MODEL=$M/tiny-bert-f32 lode-embed > env.out 2> /dev/null
@@ -107,7 +107,7 @@ hl=$(wc -c < prefixed.json)
 } > prefixed/model.safetensors
 lode-embed -m prefixed --json-vec < texts-f32.ndjson > prefixed.out 2> /dev/null
 check "tensor names with a bert. prefix give the same vectors" \
-    bash -c "'$BUILD/tests/embcmp' batch.ndjson prefixed.out | grep -q 'max_abs_error 0 '"
+    bash -c "'$BUILD/tools/embcmp' batch.ndjson prefixed.out | grep -q 'max_abs_error 0 '"
 
 # Pooling and normalisation follow the sentence-transformers modules.
 mk cls && printf '{"pooling_mode_cls_token": true}\n' > cls/1_Pooling/config.json
@@ -119,7 +119,7 @@ norms() { jq -r '[.embedding[] | . * .] | add | sqrt * 1000 | round / 1000' "$1"
 expect_eq "with a Normalize module vectors have length 1" "1 " "$(norms batch.ndjson)"
 check "without a Normalize module they are not normalised" test "$(norms nonorm.out)" != "1 "
 check "CLS pooling gives other vectors than mean pooling" \
-    bash -c "'$BUILD/tests/embcmp' batch.ndjson cls.out | awk '{ exit !(\$4 < 0.99) }'"
+    bash -c "'$BUILD/tools/embcmp' batch.ndjson cls.out | awk '{ exit !(\$4 < 0.99) }'"
 lode-embed -m nonorm --json-vec < texts-f32.ndjson 2> /dev/null | jq -c .embedding > mean.raw
 mk maxraw && printf '{"pooling_mode_max_tokens": true}\n' > maxraw/1_Pooling/config.json
 cp nonorm/modules.json maxraw/

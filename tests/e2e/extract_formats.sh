@@ -2,7 +2,7 @@
 # with reference text by word-level F1, and the structure each format has.
 . "$LODE_ROOT/tests/lib.sh"
 D=$DATA/docs
-f1() { "$BUILD/tests/wordf1" "$1" "$2"; } # prints precision recall f1
+f1() { "$BUILD/tools/wordf1" "$1" "$2"; } # prints precision recall f1
 
 # PDF. The references are docling's Markdown. pdftotext reads the same
 # files here as the yardstick: lode must find the same words (F1 >= 0.98

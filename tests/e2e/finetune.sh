@@ -45,7 +45,7 @@ expect_le "lode-generate --lora scores the held-out stories as lode-finetune's f
     "$(jq -s --argjson t "$tuned" 'map(select(.done))[0].eval_loss - $t | fabs' train.out)"
 
 # ---- the adapter's layout ----
-"$BUILD/tests/ggufinfo" st.gguf > info.txt
+"$BUILD/tools/ggufinfo" st.gguf > info.txt
 check "general.type adapter, adapter.type lora, alpha 16, architecture llama" \
     sh -c 'grep -qx general.type=adapter info.txt && grep -qx adapter.type=lora info.txt && grep -qx adapter.lora.alpha=16 info.txt && grep -qx general.architecture=llama info.txt'
 expect_eq "lora_a is ne [in, rank], lora_b [rank, out] (llama.cpp's shapes)" \
@@ -54,7 +54,7 @@ expect_eq "lora_a is ne [in, rank], lora_b [rank, out] (llama.cpp's shapes)" \
 expect_eq "5 layers x 7 projections x 2 tensors" 70 "$(grep -c '^tensor' info.txt)"
 F -m "$ST" -o qv.gguf --steps 2 < one.ndjson > /dev/null
 expect_eq "the default targets are q and v" "attn_q attn_v" \
-    "$("$BUILD/tests/ggufinfo" qv.gguf | awk '/^tensor blk.0/ { split($2, p, "."); print p[3] }' | sort -u | tr '\n' ' ' | sed 's/ $//')"
+    "$("$BUILD/tools/ggufinfo" qv.gguf | awk '/^tensor blk.0/ { split($2, p, "."); print p[3] }' | sort -u | tr '\n' ' ' | sed 's/ $//')"
 
 # ---- resume ----
 head -24 train.ndjson > small.ndjson

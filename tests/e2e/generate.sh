@@ -28,7 +28,7 @@ for b in 512 1; do
     G -m "$ST" --score --logits --batch $b < seq.ndjson > score-$b.json
     expect_le "stories260K --batch $b: mean NLL within 1e-4 of the reference" 0.0001 \
         "$(jq -n --slurpfile a score-$b.json --slurpfile r "$R/stories260K/logits.json" '($a[0].nll - $r[0].mean_nll) | fabs')"
-    read -r diff same < <("$BUILD/tests/logitcmp" "$R/stories260K/logits.f32" 512 score-$b.json)
+    read -r diff same < <("$BUILD/tools/logitcmp" "$R/stories260K/logits.f32" 512 score-$b.json)
     expect_le "stories260K --batch $b: last logits within 1e-3" 0.001 "$diff"
     expect_eq "stories260K --batch $b: the same argmax at all 62 positions" 1 "$same"
 done
@@ -76,23 +76,23 @@ expect_eq "qwen2-tiny: the greedy continuation" "$(jq -c '.greedy_ids[:16]' "$R/
 
 # ---- quantised copies written here: exact layouts, small losses ----
 for t in q8_0 q4_0; do
-    "$BUILD/tests/quantize" "$M/tiny-gguf/llama-tiny-f32.gguf" lt-$t.gguf $t > /dev/null
+    "$BUILD/tools/quantize" "$M/tiny-gguf/llama-tiny-f32.gguf" lt-$t.gguf $t > /dev/null
     expect_eq "our $t copy of llama-tiny-f32 is byte for byte the reference $t file's tensors" 1 \
-        "$("$BUILD/tests/gguf_same" lt-$t.gguf "$M/tiny-gguf/llama-tiny-$t.gguf")"
+        "$("$BUILD/tools/gguf_same" lt-$t.gguf "$M/tiny-gguf/llama-tiny-$t.gguf")"
 done
 base=$(jq .mean_nll "$R/stories260K/logits.json")
 for t in f16:0.001 bf16:0.005 q8_0:0.01 q4_0:0.2; do
-    "$BUILD/tests/quantize" "$ST" st.gguf ${t%%:*} > quant.log
+    "$BUILD/tools/quantize" "$ST" st.gguf ${t%%:*} > quant.log
     nll=$(G -m st.gguf --score < seq.ndjson | jq .nll)
     rise=$(awk -v a="$nll" -v b="$base" 'BEGIN { printf "%.4f", exp(a) / exp(b) - 1 }')
     expect_le "stories260K as ${t%%:*}: perplexity rises by at most ${t##*:}" "${t##*:}" "$rise"
 done
-"$BUILD/tests/mkgguf" r256.gguf 256 2 4 2 512 1000 7
+"$BUILD/tools/mkgguf" r256.gguf 256 2 4 2 512 1000 7
 echo '{"text":"a text of some length for the random model to score, with several words in it"}' > t.json
 ref=$(G -m r256.gguf --score < t.json | jq .nll)
 for t in q4_k:0.08:0.03 q5_k:0.04:0.015 q6_k:0.02:0.005; do
     IFS=: read -r ty err nl <<< "$t"
-    "$BUILD/tests/quantize" r256.gguf rk.gguf $ty > quant.log
+    "$BUILD/tools/quantize" r256.gguf rk.gguf $ty > quant.log
     expect_le "$ty blocks decode to within ${err} relative RMS of the weights" "$err" "$(jq -s 'map(.rel_rms_error) | max' quant.log)"
     for b in 512 1; do
         d=$(G -m rk.gguf --score --batch $b < t.json | jq --argjson r "$ref" '.nll - $r | fabs')

@@ -1,7 +1,7 @@
 # lode-index: upserts by source, deletes, bad records, kill -9 and re-runs,
 # a full disk, concurrent readers and writers, --stats/--check/--compact.
 . "$LODE_ROOT/tests/lib.sh"
-MK=$BUILD/tests/mkvecs
+MK=$BUILD/tools/mkvecs
 stat_of() { lode-index -s "$1" --stats | jq -r ".$2"; }
 consistent() { lode-index -s "$1" --check > /dev/null 2>&1; }
 # kill_after_commit STORE INPUT ARGS...: lode-index killed (-9) as soon as its

@@ -4,7 +4,7 @@
 . "$LODE_ROOT/tests/lib.sh"
 T=$DATA/ocr/tesseract-test
 P=$DATA/ocr/docling-ocr-test
-cer() { "$BUILD/tests/cer" "$@"; }
+cer() { "$BUILD/tools/cer" "$@"; }
 text_for() { jq -r --arg s "$2" 'select(.source | endswith($s)) | .text' "$1"; }
 
 lode-extract "$T"/phototest.tif "$T"/phototest-rotated-*.png "$T"/eurotext.tif "$P"/*.pdf 2> /dev/null |
@@ -40,7 +40,7 @@ expect_ge "confident pages have a high mean confidence" 90 \
     "$(jq -r 'select(.source | endswith("phototest.tif")) | .ocr_conf' ocr.ndjson)"
 
 # A page skewed by 4 degrees is straightened first.
-"$BUILD/tests/imgtool" rotate 4 "$T/phototest.tif" skew4.png
+"$BUILD/tools/imgtool" rotate 4 "$T/phototest.tif" skew4.png
 lode-extract skew4.png 2> /dev/null | lode-ocr > skew.ndjson 2> /dev/null
 expect_le "a page skewed 4 degrees: CER" 0.01 "$(cer "$T/phototest.txt" <(jq -r .text skew.ndjson))"
 check "a page skewed 4 degrees: the correction is in meta.ocr_deskew" \
@@ -75,7 +75,7 @@ check "--redo-bad-text: the new text reads 'A letter from' where the layer had '
 lode-ocr --force < layers.ndjson > forced.ndjson 2> forced.err
 expect_eq "--force: every PDF page is OCRed" "6 pages recognised, 0 passed through" "$(tail -1 forced.err | sed 's/.*; //')"
 check "--force: the reason is in meta" jqe -s 'all(.[]; .meta.ocr_replaced == "--force")' forced.ndjson
-read -r _ _ f1 < <("$BUILD/tests/wordf1" "$DATA/docs/pdf/reference/multi_page.md" <(jq -r 'select(.source | endswith("multi_page.pdf")) | .text' forced.ndjson))
+read -r _ _ f1 < <("$BUILD/tools/wordf1" "$DATA/docs/pdf/reference/multi_page.md" <(jq -r 'select(.source | endswith("multi_page.pdf")) | .text' forced.ndjson))
 expect_ge "--force: OCR of a clean PDF reads its words (word F1 against the reference)" 0.97 "$f1"
 
 # Multi-page TIFF: each page is its own record and is read separately.
@@ -92,7 +92,7 @@ check "--min-conf: a page below it is kept and flagged" jqe '.meta.ocr_low_conf 
 head -c 3000 "$T/phototest-rotated-L.png" > truncated.png
 : > zero.png
 printf 'not an image at all' > junk.png
-"$BUILD/tests/imgtool" bomb 100000 100000 bomb.png
+"$BUILD/tools/imgtool" bomb 100000 100000 bomb.png
 {
     for f in truncated.png zero.png junk.png bomb.png missing.png; do
         printf '{"id":"%s-1","source":"%s","type":"image","page":1,"pages":1,"text":"","ocr":"needed"}\n' "$f" "$f"

@@ -3,7 +3,7 @@
 # against numpy's brute force, hybrid fusion against an independent RRF,
 # filters, query formats and bad queries.
 . "$LODE_ROOT/tests/lib.sh"
-MK=$BUILD/tests/mkvecs
+MK=$BUILD/tools/mkvecs
 PY=/usr/bin/python3
 M=$SHARED/models
 

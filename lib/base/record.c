@@ -1,0 +1,245 @@
+#include "base/record.h"
+
+#include <glib.h>
+#include <string.h>
+
+json_t *record_parse(const char *line, size_t len, lode_error *err)
+{
+    json_error_t je;
+    json_t *v = json_loadb(line, len, JSON_ALLOW_NUL, &je);
+    if (!v) {
+        lode_seterr(err, "invalid JSON at column %d: %s", je.column, je.text);
+        return NULL;
+    }
+    if (!json_is_object(v)) {
+        json_decref(v);
+        lode_seterr(err, "not a JSON object");
+        return NULL;
+    }
+    return v;
+}
+
+static int dump_cb(const char *buffer, size_t size, void *data)
+{
+    buf_add(data, buffer, size);
+    return 0;
+}
+
+void record_dump(struct buf *out, const json_t *rec)
+{
+    if (json_dump_callback(rec, dump_cb, out, JSON_COMPACT) != 0)
+        die("cannot encode a record");
+    buf_addc(out, '\n');
+}
+
+const char *record_str(const json_t *rec, const char *key)
+{
+    json_t *v = json_object_get(rec, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+size_t record_strlen(const json_t *rec, const char *key)
+{
+    json_t *v = json_object_get(rec, key);
+    return json_is_string(v) ? json_string_length(v) : 0;
+}
+
+long long record_int(const json_t *rec, const char *key, long long def)
+{
+    json_t *v = json_object_get(rec, key);
+    return json_is_integer(v) ? json_integer_value(v) : def;
+}
+
+void record_set_text(json_t *rec, const char *key, const char *s, size_t n)
+{
+    json_t *v;
+    if (memchr(s, 0, n) || !g_utf8_validate_len(s, n, NULL)) {
+        struct buf clean = {0};
+        size_t i = 0;
+        while (i < n) {
+            const char *end;
+            if (g_utf8_validate_len(s + i, n - i, &end)) {
+                buf_add(&clean, s + i, n - i);
+                break;
+            }
+            size_t good = (size_t)(end - (s + i));
+            buf_add(&clean, s + i, good);
+            i += good;
+            if (s[i] == 0) {
+                i++; /* NUL bytes are dropped */
+                continue;
+            }
+            buf_add_utf8(&clean, 0xFFFD);
+            i++;
+            /* skip the continuation bytes of the broken sequence */
+            while (i < n && ((unsigned char)s[i] & 0xC0) == 0x80)
+                i++;
+        }
+        v = json_stringn_nocheck(clean.data ? clean.data : "", clean.len);
+        buf_free(&clean);
+    } else {
+        v = json_stringn_nocheck(s, n);
+    }
+    if (!v || json_object_set_new(rec, key, v) != 0)
+        die("out of memory");
+}
+
+void record_set_str(json_t *rec, const char *key, const char *s)
+{
+    record_set_text(rec, key, s, strlen(s));
+}
+
+void record_set_int(json_t *rec, const char *key, long long v)
+{
+    if (json_object_set_new(rec, key, json_integer(v)) != 0)
+        die("out of memory");
+}
+
+json_t *record_object(json_t *rec, const char *key)
+{
+    json_t *v = json_object_get(rec, key);
+    if (json_is_object(v))
+        return v;
+    v = json_object();
+    if (!v || json_object_set_new(rec, key, v) != 0)
+        die("out of memory");
+    return v;
+}
+
+int record_write_fd(int fd, const json_t *rec)
+{
+    struct buf b = {0};
+    record_dump(&b, rec);
+    int rc = write_all(fd, b.data, b.len);
+    buf_free(&b);
+    return rc;
+}
+
+#include <errno.h>
+
+#define OUTPUT_FLUSH_AT (1u << 16)
+
+void output_init(struct output *o, int fd)
+{
+    memset(o, 0, sizeof *o);
+    o->fd = fd;
+}
+
+void output_flush(struct output *o)
+{
+    if (!o->pending.len)
+        return;
+    if (write_all(o->fd, o->pending.data, o->pending.len) < 0)
+        die("cannot write output: %s", strerror(errno));
+    o->bytes += o->pending.len;
+    buf_reset(&o->pending);
+}
+
+void output_record(struct output *o, const json_t *rec)
+{
+    record_dump(&o->pending, rec);
+    o->records++;
+    if (o->pending.len >= OUTPUT_FLUSH_AT)
+        output_flush(o);
+}
+
+void output_line(struct output *o, const char *line, size_t len)
+{
+    if (len >= OUTPUT_FLUSH_AT) {
+        output_flush(o);
+        if (write_all(o->fd, line, len) < 0)
+            die("cannot write output: %s", strerror(errno));
+        o->bytes += len;
+    } else {
+        buf_add(&o->pending, line, len);
+        if (o->pending.len >= OUTPUT_FLUSH_AT)
+            output_flush(o);
+    }
+    o->records++;
+}
+
+void output_close(struct output *o)
+{
+    output_flush(o);
+    buf_free(&o->pending);
+}
+
+void record_set_vector(json_t *rec, const float *v, int dim, int as_array)
+{
+    if (as_array) {
+        json_t *a = json_array();
+        for (int i = 0; i < dim; i++)
+            json_array_append_new(a, json_real(v[i]));
+        json_object_set_new(rec, "embedding", a);
+        return;
+    }
+    unsigned char *bytes = xmalloc((size_t)dim * 4 + 1);
+    for (int i = 0; i < dim; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], 4);
+        bytes[4 * i] = (unsigned char)u;
+        bytes[4 * i + 1] = (unsigned char)(u >> 8);
+        bytes[4 * i + 2] = (unsigned char)(u >> 16);
+        bytes[4 * i + 3] = (unsigned char)(u >> 24);
+    }
+    gchar *b64 = g_base64_encode(bytes, (gsize)dim * 4);
+    record_set_str(rec, "vec", b64);
+    g_free(b64);
+    free(bytes);
+}
+
+float *record_vector(const json_t *rec, int *dim, lode_error *err)
+{
+    json_t *vec = json_object_get(rec, "vec");
+    json_t *arr = json_object_get(rec, "embedding");
+    float *v = NULL;
+    err->msg[0] = 0;
+    if (json_is_array(vec) && !arr)
+        arr = vec; /* a query may give its vector as a JSON array */
+    if (json_is_string(vec)) {
+        gsize n = 0;
+        guchar *bytes = g_base64_decode(json_string_value(vec), &n);
+        if (!bytes || n == 0 || n % 4 || n / 4 > 1 << 20) {
+            g_free(bytes);
+            lode_seterr(err, "vec is not base64 of float32 values");
+            return NULL;
+        }
+        *dim = (int)(n / 4);
+        v = xmalloc(n);
+        for (gsize i = 0; i < n / 4; i++) {
+            uint32_t u = (uint32_t)bytes[4 * i] | (uint32_t)bytes[4 * i + 1] << 8 |
+                         (uint32_t)bytes[4 * i + 2] << 16 | (uint32_t)bytes[4 * i + 3] << 24;
+            memcpy(&v[i], &u, 4);
+        }
+        g_free(bytes);
+    } else if (vec && !json_is_array(vec) && !json_is_null(vec)) {
+        lode_seterr(err, "vec is neither a base64 string nor an array of numbers");
+        return NULL;
+    } else if (json_is_array(arr)) {
+        size_t n = json_array_size(arr);
+        if (n == 0 || n > 1 << 20) {
+            lode_seterr(err, "the vector has %zu values", n);
+            return NULL;
+        }
+        *dim = (int)n;
+        v = xmalloc(sizeof *v * n);
+        for (size_t i = 0; i < n; i++) {
+            json_t *x = json_array_get(arr, i);
+            if (!json_is_number(x)) {
+                free(v);
+                lode_seterr(err, "the vector holds something that is not a number");
+                return NULL;
+            }
+            v[i] = (float)json_number_value(x);
+        }
+    } else {
+        return NULL;
+    }
+    for (int i = 0; i < *dim; i++)
+        if (!(v[i] == v[i]) || v[i] > 3e38f || v[i] < -3e38f) {
+            free(v);
+            lode_seterr(err, "the vector holds NaN or infinite values");
+            return NULL;
+        }
+    return v;
+}

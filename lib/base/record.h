@@ -1,0 +1,68 @@
+/* record.h - NDJSON records (lode-records(7)) over jansson.
+ *
+ * Records are JSON objects; fields a program does not know are kept as they
+ * are, in their order. Every string a program puts into a record goes
+ * through record_set_text(), which guarantees valid UTF-8.
+ */
+#ifndef LODE_RECORD_H
+#define LODE_RECORD_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/util.h"
+
+/* Parses one line; only a JSON object is a record. NULL with a reason. */
+json_t *record_parse(const char *line, size_t len, lode_error *err);
+
+/* Appends the record as one compact line with '\n' to out. */
+void record_dump(struct buf *out, const json_t *rec);
+
+/* The string value of key, or NULL when absent or not a string. */
+const char *record_str(const json_t *rec, const char *key);
+/* Its length in bytes (strings may hold NUL). */
+size_t record_strlen(const json_t *rec, const char *key);
+/* The integer value of key, or def. */
+long long record_int(const json_t *rec, const char *key, long long def);
+
+/* Sets key to the text s[0..n), repairing invalid UTF-8 (U+FFFD) and
+ * dropping NUL bytes. */
+void record_set_text(json_t *rec, const char *key, const char *s, size_t n);
+void record_set_str(json_t *rec, const char *key, const char *s);
+void record_set_int(json_t *rec, const char *key, long long v);
+
+/* Returns the object rec[key], creating it when missing or not an object. */
+json_t *record_object(json_t *rec, const char *key);
+
+/* Sets vec (base64 of little-endian float32) or, as_array, embedding (a
+ * JSON array). */
+void record_set_vector(json_t *rec, const float *v, int dim, int as_array);
+/* The record's vector from vec (base64, or an array) or embedding; NULL
+ * with err->msg empty when it has none, NULL with a reason when it is
+ * malformed (NaN and infinities included). */
+float *record_vector(const json_t *rec, int *dim, lode_error *err);
+
+/* Writes the record as one line to fd with a single write (safe for several
+ * writers appending to one file). */
+int record_write_fd(int fd, const json_t *rec);
+
+
+
+/* Standard output of a filter: records are buffered and written in large
+ * writes; a write error (disk full, closed pipe) is fatal (exit 3) and is
+ * noticed at the latest by output_flush(). */
+struct output {
+    int fd;
+    struct buf pending;
+    uint64_t records, bytes;
+};
+
+void output_init(struct output *o, int fd);
+void output_record(struct output *o, const json_t *rec);
+/* A ready line, '\n' included. */
+void output_line(struct output *o, const char *line, size_t len);
+void output_flush(struct output *o);
+void output_close(struct output *o);
+#endif

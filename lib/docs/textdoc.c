@@ -1,0 +1,214 @@
+#include "docs/textdoc.h"
+
+#include <string.h>
+
+void textdoc_init(struct textdoc *td)
+{
+    memset(td, 0, sizeof *td);
+}
+
+static int is_ws(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Trims cur in place; returns the start offset of the trimmed content. */
+static size_t trim(struct buf *b)
+{
+    size_t s = 0;
+    while (s < b->len && is_ws((unsigned char)b->data[s]))
+        s++;
+    while (b->len > s && is_ws((unsigned char)b->data[b->len - 1]))
+        b->len--;
+    if (b->data)
+        b->data[b->len] = 0;
+    return s;
+}
+
+static void flush(struct textdoc *td)
+{
+    if (td->kind == TD_NONE)
+        return;
+    size_t s = td->kind == TD_PRE ? 0 : trim(&td->cur);
+    if (td->kind == TD_PRE) {
+        /* keep inner whitespace, drop blank lines around */
+        while (s < td->cur.len && (td->cur.data[s] == '\n' || td->cur.data[s] == '\r'))
+            s++;
+        buf_rtrim(&td->cur);
+    }
+    int empty = s >= td->cur.len || (td->kind == TD_ROW && !td->row_text);
+    if (!empty) {
+        if (td->out.len) {
+            int tight = (td->last == TD_ITEM && td->kind == TD_ITEM) ||
+                        (td->last == TD_ROW && td->kind == TD_ROW);
+            buf_adds(&td->out, tight ? "\n" : "\n\n");
+        }
+        if (td->kind == TD_HEADING) {
+            int lv = td->level < 1 ? 1 : td->level > 6 ? 6 : td->level;
+            for (int i = 0; i < lv; i++)
+                buf_addc(&td->out, '#');
+            buf_addc(&td->out, ' ');
+        } else if (td->kind == TD_ITEM) {
+            int lv = td->level < 0 ? 0 : td->level > 8 ? 8 : td->level;
+            for (int i = 0; i < lv; i++)
+                buf_adds(&td->out, "  ");
+            buf_adds(&td->out, "- ");
+        }
+        buf_add(&td->out, td->cur.data + s, td->cur.len - s);
+        td->last = td->kind;
+    }
+    buf_reset(&td->cur);
+    td->kind = TD_NONE;
+    td->space = 0;
+    td->cells = 0;
+    td->row_text = 0;
+}
+
+void textdoc_begin(struct textdoc *td, enum td_kind kind, int level)
+{
+    if (td->cell_depth) {
+        td->space = 1;
+        return;
+    }
+    flush(td);
+    td->kind = kind;
+    td->level = level;
+}
+
+void textdoc_end(struct textdoc *td)
+{
+    if (td->cell_depth) {
+        td->space = 1;
+        return;
+    }
+    flush(td);
+}
+
+void textdoc_text(struct textdoc *td, const char *s, size_t n)
+{
+    if (td->kind == TD_NONE)
+        td->kind = TD_PARA;
+    if (td->kind == TD_PRE && !td->cell_depth) {
+        for (size_t i = 0; i < n; i++)
+            if (s[i] != '\r')
+                buf_addc(&td->cur, s[i]);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        /* U+00A0 no-break space collapses like a space */
+        if (c == 0xC2 && i + 1 < n && (unsigned char)s[i + 1] == 0xA0) {
+            td->space = 1;
+            i++;
+            continue;
+        }
+        if (is_ws(c)) {
+            td->space = 1;
+            continue;
+        }
+        if (td->space && td->cur.len && !is_ws((unsigned char)td->cur.data[td->cur.len - 1]))
+            buf_addc(&td->cur, ' ');
+        td->space = 0;
+        buf_addc(&td->cur, (char)c);
+        if (td->cell_depth)
+            td->row_text = 1;
+    }
+}
+
+void textdoc_texts(struct textdoc *td, const char *s)
+{
+    textdoc_text(td, s, strlen(s));
+}
+
+void textdoc_linebreak(struct textdoc *td)
+{
+    if (td->cell_depth || td->kind == TD_NONE) {
+        td->space = 1;
+        return;
+    }
+    buf_rtrim(&td->cur);
+    if (td->cur.len)
+        buf_addc(&td->cur, '\n');
+    td->space = 0;
+}
+
+void textdoc_space(struct textdoc *td)
+{
+    td->space = 1;
+}
+
+void textdoc_row_begin(struct textdoc *td)
+{
+    if (td->cell_depth) {
+        td->space = 1;
+        return;
+    }
+    flush(td);
+    td->kind = TD_ROW;
+}
+
+void textdoc_cell_begin(struct textdoc *td)
+{
+    if (td->cell_depth++) {
+        td->space = 1;
+        return;
+    }
+    if (td->kind != TD_ROW)
+        textdoc_row_begin(td);
+    if (td->cells++)
+        buf_adds(&td->cur, " | ");
+    td->space = 0;
+}
+
+void textdoc_cell_end(struct textdoc *td)
+{
+    if (td->cell_depth > 0)
+        td->cell_depth--;
+    if (!td->cell_depth) {
+        /* trailing blanks of the cell */
+        while (td->cur.len && td->cur.data[td->cur.len - 1] == ' ' &&
+               !(td->cur.len >= 3 && !memcmp(td->cur.data + td->cur.len - 3, " | ", 3)))
+            td->cur.len--;
+        if (td->cur.data)
+            td->cur.data[td->cur.len] = 0;
+        td->space = 0;
+    } else {
+        td->space = 1;
+    }
+}
+
+void textdoc_row_end(struct textdoc *td)
+{
+    if (td->cell_depth) {
+        td->space = 1;
+        return;
+    }
+    if (td->kind == TD_ROW)
+        flush(td);
+}
+
+void textdoc_append_block(struct textdoc *td, const char *s, size_t n)
+{
+    int depth = td->cell_depth;
+    td->cell_depth = 0;
+    flush(td);
+    td->kind = TD_PRE;
+    buf_add(&td->cur, s, n);
+    flush(td);
+    td->cell_depth = depth;
+}
+
+char *textdoc_finish(struct textdoc *td, size_t *len)
+{
+    td->cell_depth = 0;
+    flush(td);
+    buf_free(&td->cur);
+    *len = td->out.len;
+    return buf_release(&td->out);
+}
+
+void textdoc_free(struct textdoc *td)
+{
+    buf_free(&td->cur);
+    buf_free(&td->out);
+}

@@ -1,0 +1,448 @@
+#include "model/bert.h"
+
+#include <glib.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hash.h"
+#include "model/kernels.h"
+
+/* ---- loading ---- */
+
+static json_t *load_json(const char *dir, const char *name, int required, lode_error *err)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    json_error_t je;
+    json_t *j = NULL;
+    if (g_file_test(path, G_FILE_TEST_EXISTS)) {
+        j = json_load_file(path, 0, &je);
+        if (!j)
+            lode_seterr(err, "%s: %s (line %d)", path, je.text, je.line);
+    } else if (required) {
+        lode_seterr(err, "%s: no such file", path);
+    }
+    free(path);
+    return j;
+}
+
+static int get_int(json_t *c, const char *key, int def, int lo, int hi, int *out, lode_error *err)
+{
+    json_t *v = json_object_get(c, key);
+    if (!v) {
+        if (def < 0) {
+            lode_seterr(err, "config.json has no %s", key);
+            return -1;
+        }
+        *out = def;
+        return 0;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+        lode_seterr(err, "config.json: %s must be an integer from %d to %d", key, lo, hi);
+        return -1;
+    }
+    *out = (int)json_integer_value(v);
+    return 0;
+}
+
+/* Hashes the files that make the model what it is. */
+static void identity(struct bert *m, const char *dir)
+{
+    GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
+    static const char *const files[] = {"config.json", "tokenizer.json", "vocab.txt",
+                                        "modules.json", "1_Pooling/config.json",
+                                        "sentence_bert_config.json", NULL};
+    for (int i = 0; files[i]; i++) {
+        char *path = xasprintf("%s/%s", dir, files[i]);
+        gchar *data;
+        gsize len;
+        if (g_file_get_contents(path, &data, &len, NULL)) {
+            g_checksum_update(c, (const guchar *)files[i], (gssize)strlen(files[i]) + 1);
+            g_checksum_update(c, (const guchar *)data, (gssize)len);
+            g_free(data);
+        }
+        free(path);
+    }
+    const unsigned char *p = m->st.file.data;
+    uint64_t hl = 0;
+    for (int i = 7; i >= 0; i--)
+        hl = hl << 8 | p[i];
+    hash_sampled(c, p, m->st.file.len, (size_t)(8 + hl)); /* checked to fit by safetensors_open */
+    char *real = realpath(dir, NULL);
+    const char *name = real ? real : dir;
+    const char *slash = strrchr(name, '/');
+    if (slash && slash[1])
+        name = slash + 1;
+    snprintf(m->id, sizeof m->id, "%.120s@%.12s", name, g_checksum_get_string(c));
+    free(real);
+    g_checksum_free(c);
+}
+
+/* Reads the sentence-transformers modules: pooling, normalisation. */
+static int modules(struct bert *m, const char *dir, lode_error *err)
+{
+    m->pooling = POOL_MEAN;
+    json_t *mods = load_json(dir, "modules.json", 0, err);
+    if (!mods)
+        return err->msg[0] ? -1 : 0;
+    size_t i;
+    json_t *mod;
+    const char *forkpool_path = NULL;
+    json_array_foreach(mods, i, mod)
+    {
+        const char *type = json_string_value(json_object_get(mod, "type"));
+        if (!type)
+            continue;
+        if (strstr(type, "Normalize"))
+            m->normalize = 1;
+        if (strstr(type, "Pooling"))
+            forkpool_path = json_string_value(json_object_get(mod, "path"));
+    }
+    int rc = 0;
+    if (forkpool_path) {
+        char *name = xasprintf("%s/config.json", forkpool_path);
+        json_t *p = load_json(dir, name, 1, err);
+        free(name);
+        if (!p) {
+            rc = -1;
+        } else {
+            int modes = 0;
+            if (json_is_true(json_object_get(p, "pooling_mode_cls_token")))
+                m->pooling = POOL_CLS, modes++;
+            if (json_is_true(json_object_get(p, "pooling_mode_mean_tokens")))
+                m->pooling = POOL_MEAN, modes++;
+            if (json_is_true(json_object_get(p, "pooling_mode_max_tokens")))
+                m->pooling = POOL_MAX, modes++;
+            if (json_is_true(json_object_get(p, "pooling_mode_mean_sqrt_len_tokens")))
+                m->pooling = POOL_MEAN_SQRT, modes++;
+            if (modes != 1) {
+                lode_seterr(err, "%s/%s/config.json: exactly one pooling mode is supported", dir,
+                            forkpool_path);
+                rc = -1;
+            }
+            json_decref(p);
+        }
+    }
+    json_decref(mods);
+    return rc;
+}
+
+static const float *tensor(struct bert *m, const char *prefix, const char *name, int ndim, int64_t a,
+                           int64_t b, lode_error *err)
+{
+    char full[256];
+    snprintf(full, sizeof full, "%s%s", prefix, name);
+    int64_t shape[2] = {a, b};
+    return safetensors_f32(&m->st, full, ndim, shape, err);
+}
+
+int bert_load(const char *dir, struct bert *m, lode_error *err)
+{
+    memset(m, 0, sizeof *m);
+    err->msg[0] = 0;
+    json_t *c = load_json(dir, "config.json", 1, err);
+    if (!c)
+        return -1;
+    int rc = -1;
+    const char *act = json_string_value(json_object_get(c, "hidden_act"));
+    json_t *eps = json_object_get(c, "layer_norm_eps");
+    if (get_int(c, "hidden_size", -1, 1, 65536, &m->hidden, err) ||
+        get_int(c, "num_hidden_layers", -1, 1, 1024, &m->layers, err) ||
+        get_int(c, "num_attention_heads", -1, 1, 1024, &m->heads, err) ||
+        get_int(c, "intermediate_size", -1, 1, 1 << 20, &m->inter, err) ||
+        get_int(c, "max_position_embeddings", 512, 2, 1 << 20, &m->max_pos, err) ||
+        get_int(c, "type_vocab_size", 2, 1, 1024, &m->type_vocab, err) ||
+        get_int(c, "vocab_size", -1, 1, 1 << 24, &m->vocab, err))
+        goto out;
+    if (m->hidden % m->heads) {
+        lode_seterr(err, "config.json: hidden_size %d is not a multiple of num_attention_heads %d",
+                    m->hidden, m->heads);
+        goto out;
+    }
+    m->eps = json_is_number(eps) ? (float)json_number_value(eps) : 1e-12f;
+    if (!act || !strcmp(act, "gelu"))
+        m->gelu_tanh = 0;
+    else if (!strcmp(act, "gelu_new") || !strcmp(act, "gelu_pytorch_tanh") || !strcmp(act, "gelu_fast"))
+        m->gelu_tanh = 1;
+    else {
+        lode_seterr(err, "config.json: activation %s is not supported (gelu and its tanh form are)", act);
+        goto out;
+    }
+    const char *mt = json_string_value(json_object_get(c, "model_type"));
+    if (mt && strcmp(mt, "bert")) {
+        lode_seterr(err, "config.json: model_type %s; lode-embed runs BERT encoders", mt);
+        goto out;
+    }
+    char *path = xasprintf("%s/model.safetensors", dir);
+    int st = safetensors_open(path, &m->st, err);
+    free(path);
+    if (st < 0)
+        goto out;
+    const char *pre = safetensors_find(&m->st, "bert.embeddings.word_embeddings.weight") ? "bert." : "";
+    int64_t H = m->hidden, I = m->inter;
+    if (!(m->word = tensor(m, pre, "embeddings.word_embeddings.weight", 2, m->vocab, H, err)) ||
+        !(m->pos = tensor(m, pre, "embeddings.position_embeddings.weight", 2, m->max_pos, H, err)) ||
+        !(m->type = tensor(m, pre, "embeddings.token_type_embeddings.weight", 2, m->type_vocab, H, err)) ||
+        !(m->ln_g = tensor(m, pre, "embeddings.LayerNorm.weight", 1, H, 0, err)) ||
+        !(m->ln_b = tensor(m, pre, "embeddings.LayerNorm.bias", 1, H, 0, err)))
+        goto out;
+    m->layer = xcalloc((size_t)m->layers, sizeof *m->layer);
+    for (int l = 0; l < m->layers; l++) {
+        struct bert_layer *L = &m->layer[l];
+        char p[64];
+        snprintf(p, sizeof p, "%sencoder.layer.%d.", pre, l);
+        if (!(L->q_w = tensor(m, p, "attention.self.query.weight", 2, H, H, err)) ||
+            !(L->q_b = tensor(m, p, "attention.self.query.bias", 1, H, 0, err)) ||
+            !(L->k_w = tensor(m, p, "attention.self.key.weight", 2, H, H, err)) ||
+            !(L->k_b = tensor(m, p, "attention.self.key.bias", 1, H, 0, err)) ||
+            !(L->v_w = tensor(m, p, "attention.self.value.weight", 2, H, H, err)) ||
+            !(L->v_b = tensor(m, p, "attention.self.value.bias", 1, H, 0, err)) ||
+            !(L->o_w = tensor(m, p, "attention.output.dense.weight", 2, H, H, err)) ||
+            !(L->o_b = tensor(m, p, "attention.output.dense.bias", 1, H, 0, err)) ||
+            !(L->ln1_g = tensor(m, p, "attention.output.LayerNorm.weight", 1, H, 0, err)) ||
+            !(L->ln1_b = tensor(m, p, "attention.output.LayerNorm.bias", 1, H, 0, err)) ||
+            !(L->i_w = tensor(m, p, "intermediate.dense.weight", 2, I, H, err)) ||
+            !(L->i_b = tensor(m, p, "intermediate.dense.bias", 1, I, 0, err)) ||
+            !(L->f_w = tensor(m, p, "output.dense.weight", 2, H, I, err)) ||
+            !(L->f_b = tensor(m, p, "output.dense.bias", 1, H, 0, err)) ||
+            !(L->ln2_g = tensor(m, p, "output.LayerNorm.weight", 1, H, 0, err)) ||
+            !(L->ln2_b = tensor(m, p, "output.LayerNorm.bias", 1, H, 0, err)))
+            goto out;
+    }
+    m->tok = wordpiece_load(dir, err);
+    if (!m->tok)
+        goto out;
+    if (wordpiece_vocab_size(m->tok) > m->vocab) {
+        lode_seterr(err, "the tokenizer has %d pieces, the model %d embeddings",
+                    wordpiece_vocab_size(m->tok), m->vocab);
+        goto out;
+    }
+    if (modules(m, dir, err) < 0)
+        goto out;
+    m->max_seq = m->max_pos < 512 ? m->max_pos : 512;
+    json_t *sb = load_json(dir, "sentence_bert_config.json", 0, err);
+    if (sb) {
+        json_t *ms = json_object_get(sb, "max_seq_length");
+        if (json_is_integer(ms) && json_integer_value(ms) >= 2 &&
+            json_integer_value(ms) <= m->max_pos)
+            m->max_seq = (int)json_integer_value(ms);
+        json_decref(sb);
+    } else if (err->msg[0]) {
+        goto out;
+    }
+    json_t *stc = load_json(dir, "config_sentence_transformers.json", 0, err);
+    if (stc) {
+        json_t *prompts = json_object_get(stc, "prompts");
+        const char *q = json_string_value(json_object_get(prompts, "query"));
+        const char *dflt = json_string_value(json_object_get(stc, "default_prompt_name"));
+        const char *d = dflt ? json_string_value(json_object_get(prompts, dflt)) : NULL;
+        m->query_prompt = q ? xstrdup(q) : NULL;
+        m->default_prompt = d ? xstrdup(d) : NULL;
+        json_decref(stc);
+    } else if (err->msg[0]) {
+        goto out;
+    }
+    identity(m, dir);
+    rc = 0;
+out:
+    json_decref(c);
+    if (rc < 0)
+        bert_free(m);
+    return rc;
+}
+
+void bert_free(struct bert *m)
+{
+    free(m->layer);
+    safetensors_close(&m->st);
+    wordpiece_free(m->tok);
+    free(m->query_prompt);
+    free(m->default_prompt);
+    memset(m, 0, sizeof *m);
+}
+
+void bert_work_free(struct bert_work *w)
+{
+    free(w->x);
+    free(w->tmp);
+    free(w->inter);
+    free(w->scores);
+    free(w->starts);
+    memset(w, 0, sizeof *w);
+}
+
+int bert_ids(const struct bert *m, const char *prefix, const char *text, size_t len, int **ids,
+             int *truncated)
+{
+    struct wp_token *t;
+    size_t n;
+    if (prefix && *prefix) {
+        size_t pl = strlen(prefix);
+        char *full = xmalloc(pl + len + 1);
+        memcpy(full, prefix, pl);
+        memcpy(full + pl, text, len);
+        full[pl + len] = 0;
+        n = wordpiece_encode(m->tok, full, pl + len, &t);
+        free(full);
+    } else {
+        n = wordpiece_encode(m->tok, text, len, &t);
+    }
+    size_t keep = n;
+    *truncated = 0;
+    if (keep > (size_t)m->max_seq - 2) {
+        keep = (size_t)m->max_seq - 2;
+        *truncated = 1;
+    }
+    int *v = xmalloc((keep + 2) * sizeof *v);
+    v[0] = wordpiece_cls(m->tok);
+    for (size_t i = 0; i < keep; i++)
+        v[i + 1] = t[i].id;
+    v[keep + 1] = wordpiece_sep(m->tok);
+    free(t);
+    *ids = v;
+    return (int)keep + 2;
+}
+
+/* ---- the forward pass ---- */
+
+#define BERT_GROUP_TOKENS 1024
+
+static void grow(float **p, size_t n)
+{
+    free(*p);
+    *p = xmalloc(n * sizeof **p);
+}
+
+static void reserve(struct bert_work *w, const struct bert *m, size_t tokens, size_t max_len, int n)
+{
+    if (tokens > w->cap_tokens) {
+        size_t h = (size_t)m->hidden, i = (size_t)m->inter;
+        grow(&w->x, tokens * h);
+        grow(&w->tmp, tokens * h);
+        /* q, k, v and the attention output are dead by the time the
+         * feed-forward layer runs: they share its buffer */
+        size_t shared = tokens * (i > 4 * h ? i : 4 * h);
+        grow(&w->inter, shared);
+        w->q = w->inter;
+        w->k = w->q + tokens * h;
+        w->v = w->k + tokens * h;
+        w->ctx = w->v + tokens * h;
+        w->cap_tokens = tokens;
+    }
+    if (max_len > w->cap_len) {
+        grow(&w->scores, max_len * max_len);
+        w->cap_len = max_len;
+    }
+    if ((size_t)n + 1 > w->cap_seqs) {
+        free(w->starts);
+        w->starts = xmalloc(((size_t)n + 1) * sizeof *w->starts);
+        w->cap_seqs = (size_t)n + 1;
+    }
+}
+
+static void forward_group(const struct bert *m, int n, int *const *ids, const int *lens,
+                          struct bert_work *w, float *out);
+
+void bert_forward(const struct bert *m, int n, int *const *ids, const int *lens,
+                  struct bert_work *w, float *out)
+{
+    /* Sequences are run in groups of about BERT_GROUP_TOKENS tokens: the
+     * activations of a group stay in the caches (measured faster than one
+     * big product), and packing makes the result independent of grouping. */
+    int s = 0;
+    while (s < n) {
+        int e = s + 1, tokens = lens[s];
+        while (e < n && tokens + lens[e] <= BERT_GROUP_TOKENS)
+            tokens += lens[e++];
+        forward_group(m, e - s, ids + s, lens + s, w, out + (size_t)s * m->hidden);
+        s = e;
+    }
+}
+
+static void forward_group(const struct bert *m, int n, int *const *ids, const int *lens,
+                          struct bert_work *w, float *out)
+{
+    size_t T = 0, max_len = 1;
+    for (int s = 0; s < n; s++) {
+        T += (size_t)lens[s];
+        if ((size_t)lens[s] > max_len)
+            max_len = (size_t)lens[s];
+    }
+    reserve(w, m, T ? T : 1, max_len, n);
+    const int H = m->hidden, I = m->inter, dh = H / m->heads;
+    /* embeddings: word + position + token type 0, then LayerNorm */
+    size_t t = 0;
+    for (int s = 0; s < n; s++) {
+        w->starts[s] = (int)t;
+        for (int p = 0; p < lens[s]; p++, t++) {
+            int id = ids[s][p];
+            if (id < 0 || id >= m->vocab)
+                id = wordpiece_cls(m->tok); /* cannot happen: the tokenizer's ids are checked */
+            float *x = w->x + t * (size_t)H;
+            const float *we = m->word + (size_t)id * H, *pe = m->pos + (size_t)p * H;
+            for (int j = 0; j < H; j++)
+                x[j] = we[j] + pe[j] + m->type[j];
+        }
+    }
+    w->starts[n] = (int)T;
+    int nt = (int)T;
+    layer_norm(w->x, nt, H, m->ln_g, m->ln_b, m->eps);
+    for (int l = 0; l < m->layers; l++) {
+        const struct bert_layer *L = &m->layer[l];
+        linear(w->x, nt, H, L->q_w, L->q_b, H, w->q);
+        linear(w->x, nt, H, L->k_w, L->k_b, H, w->k);
+        linear(w->x, nt, H, L->v_w, L->v_b, H, w->v);
+        attention_packed(w->q, w->k, w->v, w->ctx, H, m->heads, dh, w->starts, 0, n, w->scores);
+        /* biases are added in the passes after the products */
+        linear(w->ctx, nt, H, L->o_w, NULL, H, w->tmp);
+        residual_layer_norm(w->tmp, L->o_b, w->x, nt, H, L->ln1_g, L->ln1_b, m->eps);
+        float *swap = w->x;
+        w->x = w->tmp;
+        w->tmp = swap;
+        if (m->gelu_tanh) {
+            linear(w->x, nt, H, L->i_w, L->i_b, I, w->inter);
+            gelu_tanh(w->inter, T * (size_t)I);
+        } else {
+            linear(w->x, nt, H, L->i_w, NULL, I, w->inter);
+            bias_gelu_erf(w->inter, nt, I, L->i_b);
+        }
+        linear(w->inter, nt, I, L->f_w, NULL, H, w->tmp);
+        residual_layer_norm(w->tmp, L->f_b, w->x, nt, H, L->ln2_g, L->ln2_b, m->eps);
+        swap = w->x;
+        w->x = w->tmp;
+        w->tmp = swap;
+    }
+    for (int s = 0; s < n; s++) {
+        float *o = out + (size_t)s * H;
+        const float *x = w->x + (size_t)w->starts[s] * H;
+        int len = lens[s];
+        if (m->pooling == POOL_CLS || len == 0) {
+            memcpy(o, x, sizeof(float) * (size_t)H);
+        } else if (m->pooling == POOL_MAX) {
+            memcpy(o, x, sizeof(float) * (size_t)H);
+            for (int p = 1; p < len; p++)
+                for (int j = 0; j < H; j++)
+                    o[j] = x[(size_t)p * H + j] > o[j] ? x[(size_t)p * H + j] : o[j];
+        } else {
+            for (int j = 0; j < H; j++) {
+                double sum = 0;
+                for (int p = 0; p < len; p++)
+                    sum += x[(size_t)p * H + j];
+                o[j] = (float)(m->pooling == POOL_MEAN ? sum / len : sum / sqrt((double)len));
+            }
+        }
+        if (m->normalize)
+            l2_normalize(o, H);
+    }
+}
+
+void bert_embed(const struct bert *m, const char *prefix, const char *text, size_t len,
+                struct bert_work *w, float *out)
+{
+    int *ids, truncated;
+    int n = bert_ids(m, prefix, text, len, &ids, &truncated);
+    bert_forward(m, 1, &ids, &n, w, out);
+    free(ids);
+}

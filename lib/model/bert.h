@@ -1,0 +1,79 @@
+/* bert.h - BERT-family sentence encoders in sentence-transformers layout
+ * (all-MiniLM, bge, e5, gte...).
+ *
+ * A model is a directory: config.json (the shapes), model.safetensors
+ * (tensor names with or without a "bert." prefix; F32 used in place, F16 and
+ * BF16 converted), tokenizer.json or vocab.txt (wordpiece.h), and the
+ * sentence-transformers files when present: modules.json (a Normalize
+ * module means L2-normalised output), the pooling module's config (mean,
+ * CLS, max or mean-sqrt-len pooling; mean when there is none),
+ * sentence_bert_config.json (max_seq_length) and
+ * config_sentence_transformers.json (prompts such as e5's "query: ").
+ * Every shape the config states is checked against the weights.
+ *
+ * Sequences are run packed, one after another without padding, so a text
+ * gives the same vector alone and in any batch. Caveats: a model is
+ * read-only after bert_load() and may be shared by threads; each thread
+ * needs its own struct bert_work.
+ */
+#ifndef LODE_BERT_H
+#define LODE_BERT_H
+
+#include "model/safetensors.h"
+#include "base/util.h"
+#include "model/wordpiece.h"
+
+enum bert_pooling { POOL_MEAN, POOL_CLS, POOL_MAX, POOL_MEAN_SQRT };
+
+struct bert_layer {
+    const float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b; /* (hidden, hidden), (hidden) */
+    const float *o_w, *o_b, *ln1_g, *ln1_b;         /* attention output, its LayerNorm */
+    const float *i_w, *i_b;                         /* (inter, hidden), (inter) */
+    const float *f_w, *f_b, *ln2_g, *ln2_b;         /* (hidden, inter), (hidden); LayerNorm */
+};
+
+struct bert {
+    int hidden, layers, heads, inter, max_pos, type_vocab, vocab;
+    float eps;
+    int gelu_tanh;
+    enum bert_pooling pooling;
+    int normalize;
+    int max_seq;                /* tokens, [CLS] and [SEP] included */
+    const float *word, *pos, *type; /* (vocab, hidden), (max_pos, hidden), (type_vocab, hidden) */
+    const float *ln_g, *ln_b;
+    struct bert_layer *layer;
+    struct safetensors st;
+    struct wordpiece *tok;
+    char *query_prompt, *default_prompt;
+    char id[160];               /* name@hash, what records carry as "model"; the hash
+                                 * covers config, tokenizer and weights (sampled
+                                 * past 64 MiB) */
+};
+
+struct bert_work {
+    float *x, *tmp, *scores;
+    float *inter;               /* the feed-forward activations, and ... */
+    float *q, *k, *v, *ctx;     /* ... the attention's, in the same memory */
+    int *starts;
+    size_t cap_tokens, cap_len, cap_seqs;
+};
+
+int bert_load(const char *dir, struct bert *m, lode_error *err);
+void bert_free(struct bert *m);
+void bert_work_free(struct bert_work *w);
+
+/* The ids of prefix (a prompt such as "query: ", or NULL) and text: [CLS],
+ * at most max_seq - 2 pieces, [SEP]. Returns the count; *truncated tells
+ * whether pieces were cut. */
+int bert_ids(const struct bert *m, const char *prefix, const char *text, size_t len, int **ids,
+             int *truncated);
+
+/* Embeds n id sequences into out[n][hidden]. */
+void bert_forward(const struct bert *m, int n, int *const *ids, const int *lens,
+                  struct bert_work *w, float *out);
+
+/* One text's vector into out[hidden]. */
+void bert_embed(const struct bert *m, const char *prefix, const char *text, size_t len,
+                struct bert_work *w, float *out);
+
+#endif

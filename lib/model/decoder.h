@@ -1,0 +1,84 @@
+/* decoder.h - Llama-family decoders from GGUF files: llama (Llama 2 and 3,
+ * Mistral, SmolLM, TinyLlama) and qwen2 (biases on q, k and v).
+ *
+ * Grouped-query attention, RoPE in llama.cpp's two layouts ("norm":
+ * adjacent pairs, for llama; "neox": halves, for qwen2) with the file's
+ * rope.freq_base and rope.dimension_count, RMS norm with the file's
+ * epsilon, SwiGLU feed-forward, tied or separate output matrix. Weights
+ * stay in the mapped file in their own format (quant.h) and are used in
+ * place; only norms and biases are converted to float.
+ *
+ * A state holds the KV cache (float32, ctx positions) and the buffers of
+ * one sequence. decoder_eval() runs a batch of tokens through the model: many
+ * tokens go through matrix-matrix products (prompt processing), one token
+ * through the team's matrix-vector products (generation).
+ *
+ * Caveats: a model is read-only once loaded and may be shared by states;
+ * a state belongs to one thread (and its team). The team does all the
+ * threading: decoder_state_init() sets BLAS to one thread for the process.
+ */
+#ifndef LODE_DECODER_H
+#define LODE_DECODER_H
+
+#include "model/gguf.h"
+#include "model/lora.h"
+#include "model/quant.h"
+#include "base/threads.h"
+#include "model/tokenizer.h"
+#include "base/util.h"
+
+struct decoder_layer {
+    struct qmat wq, wk, wv, wo, gate, up, down;
+    const float *attn_norm, *ffn_norm;
+    const float *bq, *bk, *bv; /* qwen2; NULL for llama */
+};
+
+struct decoder {
+    struct gguf g;
+    char arch[32];
+    int dim, layers, heads, kv_heads, head_dim, ffn, vocab, ctx_train, rope_dim;
+    float eps, rope_base;
+    int rope_neox;
+    struct qmat embd, output;
+    const float *out_norm;
+    struct decoder_layer *layer;
+    struct tokenizer tok;
+    char *chat_template;      /* tokenizer.chat_template, or NULL */
+    char id[160];             /* name@hash of the file */
+    float **owned;            /* vectors converted to float */
+    int nowned;
+    const struct lora **lora; /* adapters applied (lora.h), in order */
+    int nlora;
+};
+
+int decoder_load(const char *path, struct decoder *m, lode_error *err);
+void decoder_free(struct decoder *m);
+/* Applies an adapter (lora_load()) from now on; it must outlive m. */
+void decoder_add_lora(struct decoder *m, const struct lora *a);
+
+/* The pieces training shares: out = x / rms(x) * w, and the rotation of
+ * nheads heads of x by a position's cos/sin pairs (decoder_rope_table). */
+void decoder_rmsnorm(float *out, const float *x, const float *w, int d, float eps);
+void decoder_rope_table(const struct decoder *m, int pos, double *cs);
+
+struct decoder_state {
+    int ctx, n_past;
+    float *k, *v;             /* (layers, ctx, kv_heads * head_dim) */
+    struct team *team;
+    /* buffers for batches of up to cap tokens */
+    int cap;
+    float *x, *xb, *q, *kk, *vv, *att, *hb, *hb2, *scores;
+    float *rope;              /* cos and sin of each pair, per position of the batch */
+};
+
+int decoder_state_init(const struct decoder *m, struct decoder_state *s, int ctx, int threads,
+                   lode_error *err);
+void decoder_state_free(struct decoder_state *s);
+
+/* Runs ids[0..n) at positions n_past.. and advances n_past. logits
+ * receives the vocabulary's logits of the last token (NULL: none), or with
+ * all set, of every token (n x vocab). -1 when the context is full. */
+int decoder_eval(const struct decoder *m, struct decoder_state *s, const int *ids, int n, float *logits,
+             int all);
+
+#endif

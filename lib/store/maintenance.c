@@ -1,0 +1,550 @@
+#include "store/maintenance.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "text/analyzer.h"
+#include "store/hnsw.h"
+#include "base/record.h"
+#include "base/threads.h"
+#include "store/vectors.h"
+
+static unsigned long long file_bytes(const char *dir)
+{
+    char *path = xasprintf("%s/data.mdb", dir);
+    struct stat st;
+    unsigned long long n = stat(path, &st) == 0 ? (unsigned long long)st.st_size : 0;
+    free(path);
+    return n;
+}
+
+static size_t entries(struct store *s, MDB_dbi db)
+{
+    MDB_stat st;
+    return mdb_stat(s->txn, db, &st) == 0 ? st.ms_entries : 0;
+}
+
+/* Iterates a database: k.mv_data is NULL before the first call. */
+static int next_entry(MDB_cursor *c, MDB_val *k, MDB_val *v)
+{
+    return mdb_cursor_get(c, k, v, k->mv_data ? MDB_NEXT : MDB_FIRST);
+}
+
+static size_t count_terms(struct store *s)
+{
+    MDB_cursor *c;
+    MDB_val k = {0, NULL}, v;
+    size_t terms = 0;
+    char *prev = NULL;
+    if (mdb_cursor_open(s->txn, s->postings, &c))
+        return 0;
+    while (next_entry(c, &k, &v) == 0) {
+        const char *t = k.mv_data;
+        size_t tl = strnlen(t, k.mv_size);
+        if (!prev || strlen(prev) != tl || memcmp(prev, t, tl)) {
+            free(prev);
+            prev = xstrndup(t, tl);
+            terms++;
+        }
+    }
+    free(prev);
+    mdb_cursor_close(c);
+    return terms;
+}
+
+json_t *store_stats(struct store *s, lode_error *err)
+{
+    if (store_begin(s, 0, err) < 0)
+        return NULL;
+    json_t *o = json_object();
+    char *model = store_meta_str(s, "model"), *path = store_meta_str(s, "model_path");
+    char *quant = store_meta_str(s, "quantize");
+    uint64_t dim = store_meta_u64(s, "dim", 0);
+    MDB_envinfo info;
+    MDB_stat est;
+    mdb_env_info(s->env, &info);
+    mdb_env_stat(s->env, &est);
+    json_object_set_new(o, "store", json_string(s->dir));
+    json_object_set_new(o, "format", json_integer((json_int_t)store_meta_u64(s, "format", 0)));
+    json_object_set_new(o, "chunks", json_integer((json_int_t)store_meta_u64(s, "n", 0)));
+    json_object_set_new(o, "sources", json_integer((json_int_t)entries(s, s->sources)));
+    json_object_set_new(o, "vectors", json_integer((json_int_t)store_meta_u64(s, "vectors", 0)));
+    json_object_set_new(o, "dim", json_integer((json_int_t)dim));
+    json_object_set_new(o, "model", model ? json_string(model) : json_null());
+    json_object_set_new(o, "model_path", path ? json_string(path) : json_null());
+    json_object_set_new(o, "quantize", json_string(quant ? quant : dim ? "f32" : "none"));
+    json_object_set_new(o, "terms", json_integer((json_int_t)count_terms(s)));
+    json_object_set_new(o, "postings_blocks", json_integer((json_int_t)entries(s, s->postings)));
+    json_object_set_new(o, "tokens", json_integer((json_int_t)store_meta_u64(s, "total_len", 0)));
+    json_object_set_new(o, "deleted_vectors", json_integer((json_int_t)entries(s, s->deleted)));
+    json_object_set_new(o, "bm25", json_pack("{s:f,s:f}", "k1", store_meta_double(s, "bm25_k1", 0.9),
+                                             "b", store_meta_double(s, "bm25_b", 0.4)));
+    if (dim)
+        json_object_set_new(o, "hnsw", json_pack("{s:I,s:I}", "M",
+                                                 (json_int_t)store_meta_u64(s, "hnsw_m", 16),
+                                                 "ef_construction",
+                                                 (json_int_t)store_meta_u64(s, "hnsw_efc", 200)));
+    json_object_set_new(o, "bytes", json_integer((json_int_t)file_bytes(s->dir)));
+    json_object_set_new(o, "bytes_used",
+                        json_integer((json_int_t)((info.me_last_pgno + 1) * (size_t)est.ms_psize)));
+    char *shard = store_meta_str(s, "shard");
+    json_object_set_new(o, "shard", shard ? json_string(shard) : json_null());
+    free(shard);
+    json_object_set_new(o, "generation", json_integer((json_int_t)store_meta_u64(s, "gen", 0)));
+    free(model);
+    free(path);
+    free(quant);
+    store_abort(s);
+    return o;
+}
+
+/* ---- the check ---- */
+
+struct checker {
+    FILE *out;
+    long problems;
+};
+
+static void problem(struct checker *c, const char *fmt, ...) LODE_PRINTF(2, 3);
+
+static void problem(struct checker *c, const char *fmt, ...)
+{
+    if (++c->problems <= 50) {
+        va_list ap;
+        va_start(ap, fmt);
+        vfprintf(c->out, fmt, ap);
+        va_end(ap);
+        fputc('\n', c->out);
+    }
+}
+
+static void count_len(void *ud, const char *t, size_t n)
+{
+    (void)t, (void)n;
+    (*(uint64_t *)ud)++;
+}
+
+long store_dump(struct store *s, int fd, lode_error *err)
+{
+    if (store_begin(s, 0, err) < 0)
+        return -1;
+    MDB_cursor *c;
+    MDB_val k = {0, NULL}, v;
+    long n = 0;
+    if (mdb_cursor_open(s->txn, s->chunks, &c)) {
+        store_abort(s);
+        lode_seterr(err, "cannot read the chunks of %s", s->dir);
+        return -1;
+    }
+    struct output o;
+    output_init(&o, fd);
+    while (next_entry(c, &k, &v) == 0) {
+        output_line(&o, v.mv_data, v.mv_size);
+        output_line(&o, "\n", 1);
+        if (++n % 256 == 0)
+            output_flush(&o);
+    }
+    output_close(&o);
+    mdb_cursor_close(c);
+    store_abort(s);
+    return n;
+}
+
+long store_check(struct store *s, FILE *report, lode_error *err)
+{
+    if (store_begin(s, 0, err) < 0)
+        return -1;
+    struct checker ck = {report, 0};
+    uint64_t next = store_meta_u64(s, "next", 0), n = store_meta_u64(s, "n", 0);
+    uint64_t total = store_meta_u64(s, "total_len", 0), nvec = store_meta_u64(s, "vectors", 0);
+    if (next > UINT32_MAX) {
+        problem(&ck, "meta: next chunk number %llu is out of range", (unsigned long long)next);
+        next = 0;
+    }
+    uint32_t *owner = xmalloc(sizeof *owner * (next + 1));
+    uint8_t *owners = xcalloc(next + 1, 1), *live = xcalloc(next + 1, 1);
+    uint32_t *len = xcalloc(next + 1, sizeof *len);
+    uint64_t *tfsum = xcalloc(next + 1, sizeof *tfsum);
+    GPtrArray *names = g_ptr_array_new_with_free_func(free);
+    for (uint64_t i = 0; i < next; i++)
+        owner[i] = UINT32_MAX;
+    MDB_cursor *c;
+    MDB_val k, v;
+
+    /* sources and their numbers */
+    mdb_cursor_open(s->txn, s->sources, &c);
+    for (k.mv_data = NULL; next_entry(c, &k, &v) == 0;) {
+        struct store_source ss;
+        char *name = xstrndup(k.mv_data, k.mv_size);
+        if (store_source_parse(&v, &ss) < 0) {
+            problem(&ck, "source %s: malformed entry", name);
+            free(name);
+            continue;
+        }
+        if (ss.n == 0)
+            problem(&ck, "source %s: lists no chunks", name);
+        for (uint32_t i = 0; i < ss.n; i++) {
+            uint32_t num = store_source_num(&ss, i);
+            if (num >= next) {
+                problem(&ck, "source %s: chunk number %u beyond the counter", name, num);
+                continue;
+            }
+            if (owners[num]++)
+                problem(&ck, "chunk %u is listed more than once (source %s)", num, name);
+            owner[num] = names->len;
+        }
+        g_ptr_array_add(names, name);
+    }
+    mdb_cursor_close(c);
+
+    /* lengths */
+    mdb_cursor_open(s->txn, s->lengths, &c);
+    for (k.mv_data = NULL; next_entry(c, &k, &v) == 0;) {
+        if (k.mv_size != 4 || v.mv_size != 4 * STORE_LENGTHS_BLOCK) {
+            problem(&ck, "lengths: a block has the wrong size");
+            continue;
+        }
+        uint64_t first = (uint64_t)get_be32(k.mv_data) * STORE_LENGTHS_BLOCK;
+        for (uint32_t i = 0; i < STORE_LENGTHS_BLOCK; i++) {
+            uint32_t l = get_le32((const unsigned char *)v.mv_data + 4 * i);
+            if (first + i < next)
+                len[first + i] = l;
+            else if (l)
+                problem(&ck, "lengths: chunk %llu beyond the counter has a length",
+                        (unsigned long long)(first + i));
+        }
+    }
+    mdb_cursor_close(c);
+
+    /* chunks */
+    struct analyzer *an = analyzer_new();
+    uint64_t chunks = 0, sumlen = 0;
+    mdb_cursor_open(s->txn, s->chunks, &c);
+    for (k.mv_data = NULL; next_entry(c, &k, &v) == 0;) {
+        if (k.mv_size != 4) {
+            problem(&ck, "chunks: a key of %zu bytes", k.mv_size);
+            continue;
+        }
+        uint32_t num = get_be32(k.mv_data);
+        chunks++;
+        if (num >= next) {
+            problem(&ck, "chunk %u: beyond the counter", num);
+            continue;
+        }
+        live[num] = 1;
+        sumlen += len[num];
+        lode_error e;
+        json_t *rec = record_parse(v.mv_data, v.mv_size, &e);
+        if (!rec) {
+            problem(&ck, "chunk %u: %s", num, e.msg);
+            continue;
+        }
+        const char *id = record_str(rec, "id"), *src = record_str(rec, "source");
+        json_t *text = json_object_get(rec, "text");
+        MDB_val iv;
+        if (!id)
+            problem(&ck, "chunk %u: no id", num);
+        else if (store_get(s, s->ids, id, strlen(id), &iv) || iv.mv_size != 4 ||
+                 get_be32(iv.mv_data) != num)
+            problem(&ck, "chunk %u: id %s does not lead back to it", num, id);
+        if (!src)
+            src = id;
+        if (owner[num] == UINT32_MAX)
+            problem(&ck, "chunk %u: no source lists it", num);
+        else if (src && strcmp(src, g_ptr_array_index(names, owner[num])))
+            problem(&ck, "chunk %u: of source %s but listed under %s", num, src,
+                    (const char *)g_ptr_array_index(names, owner[num]));
+        if (json_is_string(text)) {
+            uint64_t terms = 0;
+            analyzer_terms(an, json_string_value(text), json_string_length(text), count_len, &terms);
+            if (terms != len[num])
+                problem(&ck, "chunk %u: %llu terms but a stored length of %u", num,
+                        (unsigned long long)terms, len[num]);
+        } else {
+            problem(&ck, "chunk %u: no text", num);
+        }
+        json_decref(rec);
+    }
+    mdb_cursor_close(c);
+    analyzer_free(an);
+    for (uint64_t i = 0; i < next; i++) {
+        if (owners[i] && !live[i])
+            problem(&ck, "chunk %llu: listed by source %s but missing", (unsigned long long)i,
+                    (const char *)g_ptr_array_index(names, owner[i]));
+        if (!live[i] && len[i])
+            problem(&ck, "chunk %llu: gone but has a length", (unsigned long long)i);
+    }
+    if (chunks != n)
+        problem(&ck, "meta: %llu chunks counted, %llu stored", (unsigned long long)n,
+                (unsigned long long)chunks);
+    if (sumlen != total)
+        problem(&ck, "meta: total length %llu, the lengths sum to %llu", (unsigned long long)total,
+                (unsigned long long)sumlen);
+    if (entries(s, s->ids) != chunks)
+        problem(&ck, "ids: %zu entries for %llu chunks", entries(s, s->ids),
+                (unsigned long long)chunks);
+
+    /* postings */
+    mdb_cursor_open(s->txn, s->postings, &c);
+    char *prev_term = NULL;
+    uint64_t prev_num = 0;
+    for (k.mv_data = NULL; next_entry(c, &k, &v) == 0;) {
+        size_t tl = strnlen(k.mv_data, k.mv_size);
+        if (k.mv_size != tl + 5) {
+            problem(&ck, "postings: a malformed key");
+            continue;
+        }
+        uint32_t base = get_be32((const unsigned char *)k.mv_data + tl + 1), *pairs;
+        char *term = xstrndup(k.mv_data, tl);
+        int same = prev_term && !strcmp(prev_term, term);
+        size_t m = store_decode_postings(&v, base, &pairs);
+        if (!m)
+            problem(&ck, "postings of \"%s\": a damaged block at %u", term, base);
+        else if (pairs[0] < base)
+            problem(&ck, "postings of \"%s\": block %u starts at %u", term, base, pairs[0]);
+        else if (same && base <= prev_num)
+            problem(&ck, "postings of \"%s\": blocks overlap at %u", term, base);
+        for (size_t i = 0; i < m; i++) {
+            uint32_t num = pairs[2 * i];
+            if (num >= next || !live[num])
+                problem(&ck, "postings of \"%s\": chunk %u is not in the store", term, num);
+            else
+                tfsum[num] += pairs[2 * i + 1];
+        }
+        if (m)
+            prev_num = pairs[2 * (m - 1)];
+        free(pairs);
+        free(prev_term);
+        prev_term = term;
+    }
+    free(prev_term);
+    mdb_cursor_close(c);
+    for (uint64_t i = 0; i < next; i++)
+        if (live[i] && tfsum[i] != len[i])
+            problem(&ck, "chunk %llu: its postings hold %llu terms, its length says %u",
+                    (unsigned long long)i, (unsigned long long)tfsum[i], len[i]);
+
+    /* vectors and graph */
+    uint64_t dim = store_meta_u64(s, "dim", 0);
+    if (dim) {
+        char *q = store_meta_str(s, "quantize");
+        struct hnsw h;
+        hnsw_init(&h, (int)dim, (int)store_meta_u64(s, "hnsw_m", 16),
+                  (int)store_meta_u64(s, "hnsw_efc", 200), q && !strcmp(q, "int8"), 42);
+        free(q);
+        lode_error e;
+        long dropped = vectors_load(s, &h, &e);
+        if (dropped < 0) {
+            problem(&ck, "vectors: %s", e.msg);
+        } else {
+            if (dropped)
+                problem(&ck, "graph: %ld links lead to nodes that are not there", dropped);
+            uint64_t lv = 0;
+            for (uint32_t i = 0; i < h.cap; i++) {
+                if (h.level[i] < 0)
+                    continue;
+                int has_chunk = i < next && live[i];
+                if (!h.deleted[i]) {
+                    lv++;
+                    if (!has_chunk)
+                        problem(&ck, "vector %u: live but its chunk is gone", i);
+                    if (!h.int8) {
+                        float nn = 0;
+                        for (int d = 0; d < h.dim; d++)
+                            nn += h.vf[(size_t)i * h.dim + d] * h.vf[(size_t)i * h.dim + d];
+                        if (fabsf(nn - 1) > 1e-3f)
+                            problem(&ck, "vector %u: not of unit length (%g)", i, sqrt(nn));
+                    }
+                } else if (has_chunk) {
+                    problem(&ck, "vector %u: marked deleted but its chunk is there", i);
+                }
+            }
+            if (lv != nvec)
+                problem(&ck, "meta: %llu vectors counted, %llu live in the graph",
+                        (unsigned long long)nvec, (unsigned long long)lv);
+            uint64_t entry = store_meta_u64(s, "hnsw_entry", UINT64_MAX);
+            if (h.count && (entry >= h.cap || h.level[entry] < 0))
+                problem(&ck, "graph: the entry point is not a node");
+        }
+        hnsw_free(&h);
+    } else if (nvec || entries(s, s->vectors) || entries(s, s->graph)) {
+        problem(&ck, "vectors: stored without a dimension");
+    }
+    if (ck.problems > 50)
+        fprintf(report, "... and %ld more problems\n", ck.problems - 50);
+    store_abort(s);
+    free(owner);
+    free(owners);
+    free(live);
+    free(len);
+    free(tfsum);
+    g_ptr_array_free(names, TRUE);
+    return ck.problems;
+}
+
+/* ---- compaction ---- */
+
+struct rebuild {
+    struct hnsw *h;
+    const uint32_t *nodes;
+};
+
+static void insert_node(void *ud, size_t i, int worker)
+{
+    struct rebuild *r = ud;
+    (void)worker;
+    hnsw_insert(r->h, r->nodes[i]);
+}
+
+/* A new graph of the live vectors, written over the old one. */
+static int rebuild_graph(struct store *s, int threads, struct compact_stats *st, lode_error *err)
+{
+    if (store_begin(s, 0, err) < 0)
+        return -1;
+    uint64_t dim = store_meta_u64(s, "dim", 0);
+    if (!dim) {
+        store_abort(s);
+        return 0;
+    }
+    char *q = store_meta_str(s, "quantize");
+    int int8 = q && !strcmp(q, "int8");
+    free(q);
+    int M = (int)store_meta_u64(s, "hnsw_m", 16), efc = (int)store_meta_u64(s, "hnsw_efc", 200);
+    struct hnsw old, fresh;
+    hnsw_init(&old, (int)dim, M, efc, int8, 42);
+    if (vectors_load(s, &old, err) < 0) {
+        store_abort(s);
+        hnsw_free(&old);
+        return -1;
+    }
+    store_abort(s);
+    hnsw_init(&fresh, (int)dim, M, efc, int8, 42);
+    uint32_t *nodes = xmalloc(sizeof *nodes * (old.cap + 1));
+    size_t n = 0;
+    for (uint32_t i = 0; i < old.cap; i++) {
+        if (old.level[i] < 0)
+            continue;
+        if (old.deleted[i]) {
+            st->nodes_dropped++;
+            continue;
+        }
+        hnsw_copy_vector(&fresh, &old, i);
+        nodes[n++] = i;
+    }
+    hnsw_free(&old);
+    struct rebuild r = {&fresh, nodes};
+    parallel_for(threads, n, insert_node, &r);
+    st->vectors = n;
+    int rc = -1;
+    for (;;) {
+        if (store_begin(s, 1, err) < 0) {
+            rc = -1;
+            break;
+        }
+        rc = mdb_drop(s->txn, s->graph, 0);
+        if (!rc)
+            rc = mdb_drop(s->txn, s->deleted, 0);
+        if (!rc)
+            rc = mdb_drop(s->txn, s->vectors, 0);
+        if (!rc)
+            rc = vectors_save(s, &fresh, nodes, n);
+        if (!rc)
+            rc = store_set_meta_u64(s, "vectors", n);
+        if (!rc)
+            rc = store_set_meta_u64(s, "gen", store_meta_u64(s, "gen", 0) + 1);
+        if (rc) {
+            store_abort(s);
+        } else {
+            rc = store_commit(s, err);
+            if (rc == 0)
+                break;
+        }
+        if (rc != MDB_MAP_FULL || store_grow(s, err) < 0) {
+            if (rc > 0)
+                lode_seterr(err, "%s: cannot write the graph: %s", s->dir, mdb_strerror(rc));
+            rc = -1;
+            break;
+        }
+    }
+    free(nodes);
+    hnsw_free(&fresh);
+    return rc ? -1 : 0;
+}
+
+static void remove_dir(const char *dir)
+{
+    const char *files[] = {"data.mdb", "lock.mdb", "writer.lock"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char *p = xasprintf("%s/%s", dir, files[i]);
+        unlink(p);
+        free(p);
+    }
+    rmdir(dir);
+}
+
+int store_compact(const char *dir, int threads, int nowait, struct compact_stats *st,
+                  lode_error *err)
+{
+    memset(st, 0, sizeof *st);
+    char *real = realpath(dir, NULL);
+    if (!real) {
+        lode_seterr(err, "%s: %s (no such store)", dir, strerror(errno));
+        return -1;
+    }
+    struct store s;
+    if (store_open(real, STORE_READ, 0, &s, err) < 0) { /* exists and is a store */
+        free(real);
+        return -1;
+    }
+    store_close(&s);
+    if (store_open(real, STORE_WRITE, nowait, &s, err) < 0) {
+        free(real);
+        return -1;
+    }
+    st->bytes_before = file_bytes(real);
+    int rc = rebuild_graph(&s, threads, st, err);
+    char *tmp = xasprintf("%s.compact-%ld", real, (long)getpid());
+    int lock = -1;
+    if (rc == 0 && mkdir(tmp, 0755) < 0) {
+        lode_seterr(err, "cannot create %s: %s", tmp, strerror(errno));
+        rc = -1;
+    }
+    if (rc == 0) {
+        int e = mdb_env_copy2(s.env, tmp, MDB_CP_COMPACT);
+        if (e) {
+            lode_seterr(err, "%s: cannot write the compacted copy: %s", tmp, mdb_strerror(e));
+            remove_dir(tmp);
+            rc = -1;
+        }
+    }
+    if (rc == 0) {
+        /* the copy's writer lock is held before it becomes the store, so a
+         * writer waiting on the old lock finds it stale and tries again */
+        char *lp = xasprintf("%s/writer.lock", tmp);
+        lock = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        free(lp);
+        if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0 ||
+            renameat2(AT_FDCWD, tmp, AT_FDCWD, real, RENAME_EXCHANGE) < 0) {
+            lode_seterr(err, "%s: cannot swap in the compacted copy: %s", real, strerror(errno));
+            remove_dir(tmp);
+            rc = -1;
+        } else {
+            remove_dir(tmp); /* the old files, now under tmp's name */
+            st->bytes_after = file_bytes(real);
+        }
+    }
+    store_close(&s);
+    if (lock >= 0)
+        close(lock);
+    free(tmp);
+    free(real);
+    return rc;
+}

@@ -1,0 +1,373 @@
+#include "store/shards.h"
+
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+
+int shards_open(struct shards *sh, char *const *dirs, size_t n, int vectors, lode_error *err)
+{
+    memset(sh, 0, sizeof *sh);
+    sh->stores = xcalloc(n, sizeof *sh->stores);
+    sh->se = xcalloc(n, sizeof *sh->se);
+    double k1 = 0, b = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (store_open(dirs[i], STORE_READ, 0, &sh->stores[i], err) < 0)
+            return -1;
+        sh->n = i + 1;
+        if (store_begin(&sh->stores[i], 0, err) < 0)
+            return -1;
+        double ik1 = store_meta_double(&sh->stores[i], "bm25_k1", 0.9);
+        double ib = store_meta_double(&sh->stores[i], "bm25_b", 0.4);
+        store_abort(&sh->stores[i]);
+        if (i && (ik1 != k1 || ib != b)) {
+            lode_seterr(err, "%s scores BM25 with k1 %g, b %g and %s with k1 %g, b %g: index them "
+                             "with the same --bm25", dirs[0], k1, b, dirs[i], ik1, ib);
+            return -1;
+        }
+        k1 = ik1, b = ib;
+        sh->se[i] = searcher_open(&sh->stores[i], vectors, err);
+        if (!sh->se[i])
+            return -1;
+        const char *model = searcher_model(sh->se[i]);
+        int dim = searcher_dim(sh->se[i]);
+        if (!dim)
+            continue;
+        if (sh->dim && (dim != sh->dim || !model != !sh->model ||
+                        (model && strcmp(model, sh->model)))) {
+            lode_seterr(err, "%s holds vectors of %s (%d values) and %s of %s (%d): search them "
+                             "apart", dirs[0], sh->model ? sh->model : "?", sh->dim, dirs[i],
+                        model ? model : "?", dim);
+            return -1;
+        }
+        sh->dim = dim;
+        sh->model = model;
+    }
+    return 0;
+}
+
+void shards_close(struct shards *sh)
+{
+    for (size_t i = 0; i < sh->n; i++) {
+        searcher_close(sh->se[i]);
+        store_close(&sh->stores[i]);
+    }
+    free(sh->se);
+    free(sh->stores);
+    memset(sh, 0, sizeof *sh);
+}
+
+int shards_begin(struct shards *sh, lode_error *err)
+{
+    for (size_t i = 0; i < sh->n; i++)
+        if (searcher_begin(sh->se[i], err) < 0) {
+            while (i--)
+                searcher_end(sh->se[i]);
+            return -1;
+        }
+    return 0;
+}
+
+void shards_end(struct shards *sh)
+{
+    for (size_t i = 0; i < sh->n; i++)
+        searcher_end(sh->se[i]);
+}
+
+int shards_stats(struct shards *sh, const char *text, struct bm25_stats *st, lode_error *err)
+{
+    for (size_t i = 0; i < sh->n; i++) {
+        struct bm25_stats one;
+        bm25_stats_init(&one);
+        search_bm25_stats(sh->se[i], text, &one);
+        int rc = bm25_stats_sum(st, &one, err);
+        bm25_stats_free(&one);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- ranked lists ---- */
+
+void rlist_free(struct rlist *l)
+{
+    for (size_t i = 0; l && i < l->n; i++)
+        json_decref(l->v[i].rec);
+    if (l)
+        free(l->v);
+}
+
+static const char *ranked_id(struct shards *sh, struct ranked *r)
+{
+    if (!r->rec && sh && r->shard < sh->n)
+        r->rec = searcher_chunk(sh->se[r->shard], r->num);
+    const char *id = json_string_value(json_object_get(r->rec, "id"));
+    return id ? id : "";
+}
+
+static int by_score(const void *x, const void *y)
+{
+    const struct ranked *a = x, *b = y;
+    if (a->score != b->score)
+        return a->score < b->score ? 1 : -1;
+    return 0;
+}
+
+static int by_id(const void *x, const void *y)
+{
+    /* ids are read before sorting */
+    const struct ranked *a = x, *b = y;
+    const char *ia = json_string_value(json_object_get(a->rec, "id"));
+    const char *ib = json_string_value(json_object_get(b->rec, "id"));
+    int c = strcmp(ia ? ia : "", ib ? ib : "");
+    if (c)
+        return c;
+    return a->shard != b->shard ? (a->shard > b->shard) - (a->shard < b->shard)
+                                : (a->num > b->num) - (a->num < b->num);
+}
+
+/* Best first; equal scores by id, whose records are read only for ties. */
+static void rank_sort(struct shards *sh, struct ranked *v, size_t n)
+{
+    qsort(v, n, sizeof *v, by_score);
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && v[j].score == v[i].score)
+            j++;
+        if (j - i > 1) {
+            for (size_t t = i; t < j; t++)
+                ranked_id(sh, &v[t]);
+            qsort(v + i, j - i, sizeof *v, by_id);
+        }
+        i = j;
+    }
+}
+
+static void cut(struct rlist *l, size_t k)
+{
+    for (size_t i = k; i < l->n; i++)
+        json_decref(l->v[i].rec);
+    if (l->n > k)
+        l->n = k;
+}
+
+struct rlist rlist_merge(struct shards *sh, struct rlist *lists, size_t n, size_t k)
+{
+    struct rlist out = {0};
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += lists[i].n;
+    out.v = xmalloc(sizeof *out.v * (total + 1));
+    for (size_t i = 0; i < n; i++) {
+        if (lists[i].n)
+            memcpy(out.v + out.n, lists[i].v, lists[i].n * sizeof *out.v);
+        out.n += lists[i].n;
+        free(lists[i].v);
+        lists[i] = (struct rlist){0};
+    }
+    rank_sort(sh, out.v, out.n);
+    cut(&out, k);
+    return out;
+}
+
+static struct rlist from_hits(uint32_t shard, const struct hit *h, size_t n)
+{
+    struct rlist l = {xmalloc(sizeof *l.v * (n + 1)), n};
+    for (size_t i = 0; i < n; i++)
+        l.v[i] = (struct ranked){h[i].score, shard, h[i].num, NULL};
+    return l;
+}
+
+static struct rlist merge_stores(struct shards *sh, struct rlist *per, size_t k)
+{
+    struct rlist out = rlist_merge(sh, per, sh->n, k);
+    free(per);
+    return out;
+}
+
+struct rlist shards_bm25(struct shards *sh, const char *text, const struct bm25_stats *st,
+                         const struct filter *f, size_t k)
+{
+    struct rlist *per = xcalloc(sh->n, sizeof *per);
+    for (size_t i = 0; i < sh->n; i++) {
+        struct hit *h;
+        size_t n = search_bm25(sh->se[i], text, st, f, k, &h);
+        per[i] = from_hits((uint32_t)i, h, n);
+        free(h);
+    }
+    return merge_stores(sh, per, k);
+}
+
+struct rlist shards_dense(struct shards *sh, const float *vec, const struct filter *f, size_t k,
+                          int ef, int exact)
+{
+    struct rlist *per = xcalloc(sh->n, sizeof *per);
+    for (size_t i = 0; i < sh->n; i++) {
+        struct hit *h;
+        size_t n = searcher_dim(sh->se[i]) ? search_dense(sh->se[i], vec, f, k, ef, exact, &h) : 0;
+        if (!searcher_dim(sh->se[i]))
+            h = NULL;
+        per[i] = from_hits((uint32_t)i, h, n);
+        free(h);
+    }
+    return merge_stores(sh, per, k);
+}
+
+struct rlist rlist_fuse(struct shards *sh, const struct rlist *a, const struct rlist *b, size_t k)
+{
+    GHashTable *at = g_hash_table_new(g_int64_hash, g_int64_equal);
+    gint64 *keys = xmalloc(sizeof *keys * (a->n + b->n + 1));
+    struct rlist out = {xmalloc(sizeof *out.v * (a->n + b->n + 1)), 0};
+    for (int list = 0; list < 2; list++) {
+        const struct rlist *l = list ? b : a;
+        for (size_t r = 0; r < l->n; r++) {
+            double s = 1.0 / (SEARCH_RRF_K + (double)r + 1);
+            gint64 *key = &keys[list ? a->n + r : r];
+            *key = (gint64)l->v[r].shard << 32 | l->v[r].num;
+            gpointer where;
+            if (g_hash_table_lookup_extended(at, key, NULL, &where)) {
+                out.v[GPOINTER_TO_SIZE(where)].score += s;
+            } else {
+                g_hash_table_insert(at, key, GSIZE_TO_POINTER(out.n));
+                struct ranked x = l->v[r];
+                x.score = s;
+                if (x.rec)
+                    json_incref(x.rec);
+                out.v[out.n++] = x;
+            }
+        }
+    }
+    g_hash_table_destroy(at);
+    free(keys);
+    rank_sort(sh, out.v, out.n);
+    cut(&out, k);
+    return out;
+}
+
+json_t *rlist_json(struct shards *sh, struct rlist *l, int no_text)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < l->n; i++) {
+        ranked_id(sh, &l->v[i]);
+        json_t *rec = l->v[i].rec;
+        if (!rec)
+            continue; /* gone since the search */
+        json_t *o = json_object();
+        json_object_set_new(o, "rank", json_integer((json_int_t)json_array_size(arr) + 1));
+        const char *keys[] = {"id", "doc", "source", "page"};
+        for (size_t j = 0; j < sizeof keys / sizeof *keys; j++) {
+            json_t *v = json_object_get(rec, keys[j]);
+            if (v)
+                json_object_set(o, keys[j], v);
+        }
+        json_object_set_new(o, "score", json_real(l->v[i].score));
+        if (!no_text && json_object_get(rec, "text"))
+            json_object_set(o, "text", json_object_get(rec, "text"));
+        if (json_is_object(json_object_get(rec, "meta")))
+            json_object_set(o, "meta", json_object_get(rec, "meta"));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+int rlist_parse(const json_t *hits, uint32_t shard, json_t *ids, struct rlist *l, lode_error *err)
+{
+    *l = (struct rlist){0};
+    if (!json_is_array(hits)) {
+        lode_seterr(err, "the record has no hit list");
+        return -1;
+    }
+    l->v = xmalloc(sizeof *l->v * (json_array_size(hits) + 1));
+    size_t i;
+    json_t *h;
+    json_array_foreach(hits, i, h) {
+        const char *id = json_string_value(json_object_get(h, "id"));
+        json_t *score = json_object_get(h, "score");
+        if (!id || !json_is_number(score)) {
+            rlist_free(l);
+            *l = (struct rlist){0};
+            lode_seterr(err, "hit %zu has no id or no score", i + 1);
+            return -1;
+        }
+        json_t *num = json_object_get(ids, id);
+        if (!num) {
+            num = json_integer((json_int_t)json_object_size(ids));
+            json_object_set_new(ids, id, num);
+        }
+        l->v[l->n++] = (struct ranked){json_number_value(score), shard,
+                                       (uint32_t)json_integer_value(num), json_incref(h)};
+    }
+    return 0;
+}
+
+/* One list of every host's records, merged to k. */
+static int merge_field(json_t *const *recs, size_t n, const char *field, json_t **ids, size_t k,
+                       struct rlist *out, lode_error *err)
+{
+    struct rlist *per = xcalloc(n, sizeof *per);
+    for (size_t i = 0; i < n; i++)
+        if (rlist_parse(json_object_get(recs[i], field), (uint32_t)i, ids[i], &per[i], err) < 0) {
+            lode_seterr(err, "result %zu: no \"%s\" list of hits", i + 1, field);
+            for (size_t j = 0; j < i; j++)
+                rlist_free(&per[j]);
+            free(per);
+            return -1;
+        }
+    *out = rlist_merge(NULL, per, n, k);
+    free(per);
+    return 0;
+}
+
+json_t *shards_merge_results(json_t *const *recs, size_t n, size_t k, int no_text,
+                             lode_error *err)
+{
+    const char *q = json_string_value(json_object_get(recs[0], "q"));
+    json_t *qid = json_object_get(recs[0], "qid");
+    for (size_t i = 1; i < n; i++) {
+        const char *qi = json_string_value(json_object_get(recs[i], "q"));
+        if ((q || qi) && (!q || !qi || strcmp(q, qi))) {
+            lode_seterr(err, "the results are not of the same query (\"%s\" and \"%s\"): "
+                             "did a query fail on one host?", q ? q : "", qi ? qi : "");
+            return NULL;
+        }
+        if (!json_equal(qid, json_object_get(recs[i], "qid"))) {
+            lode_seterr(err, "the results are not of the same query (qid differs)");
+            return NULL;
+        }
+    }
+    json_t *kv = json_object_get(recs[0], "k");
+    if (json_is_integer(kv) && json_integer_value(kv) >= 1 && json_integer_value(kv) <= 10000)
+        k = (size_t)json_integer_value(kv);
+    json_t **ids = xcalloc(n, sizeof *ids);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = json_object();
+    struct rlist hits = {0};
+    int fused = json_object_get(recs[0], "bm25_hits") != NULL;
+    int rc;
+    if (fused) {
+        size_t depth = k > SEARCH_FUSE_DEPTH ? k : SEARCH_FUSE_DEPTH;
+        struct rlist a = {0}, b = {0};
+        rc = merge_field(recs, n, "bm25_hits", ids, depth, &a, err);
+        if (!rc)
+            rc = merge_field(recs, n, "dense_hits", ids, depth, &b, err);
+        if (!rc)
+            hits = rlist_fuse(NULL, &a, &b, k);
+        rlist_free(&a);
+        rlist_free(&b);
+    } else {
+        rc = merge_field(recs, n, "hits", ids, k, &hits, err);
+    }
+    for (size_t i = 0; i < n; i++)
+        json_decref(ids[i]);
+    free(ids);
+    if (rc < 0)
+        return NULL;
+    json_t *out = json_deep_copy(recs[0]);
+    json_object_del(out, "bm25_hits");
+    json_object_del(out, "dense_hits");
+    json_object_set_new(out, "hits", rlist_json(NULL, &hits, no_text));
+    rlist_free(&hits);
+    return out;
+}

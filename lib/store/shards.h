@@ -1,0 +1,84 @@
+/* shards.h - several stores searched as one (lode-query -s A -s B ...), and
+ * the hit lists of several hosts merged (lode-query --merge).
+ *
+ * BM25 is exact: a query's statistics (chunks, tokens, each term's document
+ * frequency) are summed over every store before any store scores, as
+ * Elasticsearch's dfs_query_then_fetch does, or are given whole (from
+ * lode-query --emit-stats on each host). Vectors: each store's best k,
+ * merged. Hybrid: reciprocal rank fusion of the two merged lists. Equal
+ * scores are ordered by chunk id, so that a collection gives the same hits
+ * from one store and from any number of shards.
+ *
+ * Caveats: the stores must share BM25 parameters, and for vectors the
+ * embedding model; a chunk id held by two stores comes back twice.
+ */
+#ifndef LODE_SHARDS_H
+#define LODE_SHARDS_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "store/search.h"
+#include "store/store.h"
+
+struct shards {
+    size_t n;
+    struct store *stores;
+    struct searcher **se;
+    const char *model; /* the stores' embedding model, or NULL */
+    int dim;           /* 0: no store holds vectors */
+};
+
+/* A ranked list: hits of any store, best first. */
+struct ranked {
+    double score;
+    uint32_t shard, num; /* the store, and the chunk's number in it */
+    json_t *rec;         /* the chunk record or hit, once read */
+};
+struct rlist {
+    struct ranked *v;
+    size_t n;
+};
+
+/* Opens the stores for reading; dies never, fails (-1) when one cannot be
+ * opened or they disagree on BM25 parameters or embedding model. */
+int shards_open(struct shards *sh, char *const *dirs, size_t n, int vectors, lode_error *err);
+void shards_close(struct shards *sh);
+
+/* A read snapshot of every store, for one query. */
+int shards_begin(struct shards *sh, lode_error *err);
+void shards_end(struct shards *sh);
+
+/* The statistics of text's terms summed over every store, into st. */
+int shards_stats(struct shards *sh, const char *text, struct bm25_stats *st, lode_error *err);
+
+/* The best k of every store, merged and cut to k (inside begin/end). BM25
+ * scores with st, or, when st is NULL, with the stores' own statistics
+ * (exact only for one store). */
+struct rlist shards_bm25(struct shards *sh, const char *text, const struct bm25_stats *st,
+                         const struct filter *f, size_t k);
+struct rlist shards_dense(struct shards *sh, const float *vec, const struct filter *f, size_t k,
+                          int ef, int exact);
+
+/* Concatenates lists (emptying them), orders by score then id, cuts to k.
+ * sh reads the records ties need (NULL: every rec is set already). */
+struct rlist rlist_merge(struct shards *sh, struct rlist *lists, size_t n, size_t k);
+/* Reciprocal rank fusion of two lists (the same chunk is the same shard
+ * and num in both), cut to k. */
+struct rlist rlist_fuse(struct shards *sh, const struct rlist *a, const struct rlist *b, size_t k);
+/* The hits as lode-query writes them: rank, id, doc, source, page, score,
+ * text (unless no_text), meta. Chunks gone since are left out. */
+json_t *rlist_json(struct shards *sh, struct rlist *l, int no_text);
+/* A "hits" array read back: shard is given, num numbers distinct ids in
+ * ids (shared by the lists of one host). -1 when it is not a hit list. */
+int rlist_parse(const json_t *hits, uint32_t shard, json_t *ids, struct rlist *l, lode_error *err);
+void rlist_free(struct rlist *l);
+
+/* The results of one query from n hosts (lode-query --global-stats output,
+ * each with "hits", or "bm25_hits" and "dense_hits" in hybrid mode) as one
+ * record: the first's fields, hits merged (fused) and cut to k, or to the
+ * record's own "k". NULL with err set when they do not fit together. */
+json_t *shards_merge_results(json_t *const *recs, size_t n, size_t k, int no_text,
+                             lode_error *err);
+
+#endif

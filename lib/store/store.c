@@ -1,0 +1,366 @@
+#include "store/store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#define STORE_INITIAL_MAP (64ull << 20)
+
+static int open_db(struct store *s, MDB_txn *txn, const char *name, unsigned flags, MDB_dbi *dbi,
+                   lode_error *err)
+{
+    int rc = mdb_dbi_open(txn, name, flags, dbi);
+    if (rc) {
+        lode_seterr(err, "%s: %s database: %s", s->dir, name, mdb_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+int store_open(const char *dir, enum store_mode mode, int nowait, struct store *s,
+               lode_error *err)
+{
+    return store_open_sized(dir, mode, nowait, 0, s, err);
+}
+
+int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t map,
+                     struct store *s, lode_error *err)
+{
+    memset(s, 0, sizeof *s);
+    s->lock_fd = -1;
+    s->dir = xstrdup(dir);
+    s->writable = mode == STORE_WRITE;
+    struct stat st;
+    if (stat(dir, &st) < 0) {
+        if (!s->writable || errno != ENOENT) {
+            lode_seterr(err, "%s: %s (no such store)", dir, strerror(errno));
+            goto fail;
+        }
+        if (mkdir(dir, 0755) < 0) {
+            lode_seterr(err, "cannot create %s: %s", dir, strerror(errno));
+            goto fail;
+        }
+    } else if (!S_ISDIR(st.st_mode)) {
+        lode_seterr(err, "%s is not a store (not a directory)", dir);
+        goto fail;
+    }
+    if (!s->writable) {
+        char *data = xasprintf("%s/data.mdb", dir);
+        int exists = access(data, F_OK) == 0;
+        free(data);
+        if (!exists) {
+            lode_seterr(err, "%s is not a lode store (no data.mdb)", dir);
+            goto fail;
+        }
+    } else {
+        /* one writer: LMDB would make a second one wait silently */
+        char *lock = xasprintf("%s/writer.lock", dir);
+        s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        free(lock);
+        if (s->lock_fd < 0) {
+            lode_seterr(err, "%s: cannot open the writer lock: %s", dir, strerror(errno));
+            goto fail;
+        }
+        if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+            if (nowait) {
+                lode_seterr(err, "%s: another writer is using the store", dir);
+                goto fail;
+            }
+            warning("%s: another writer is using the store; waiting for it", dir);
+            if (flock(s->lock_fd, LOCK_EX) < 0) {
+                lode_seterr(err, "%s: cannot lock the store: %s", dir, strerror(errno));
+                goto fail;
+            }
+        }
+        /* --compact swaps the directory: a lock taken on the old one is stale */
+        struct stat held, now;
+        char *lp = xasprintf("%s/writer.lock", dir);
+        int stale = fstat(s->lock_fd, &held) < 0 || stat(lp, &now) < 0 ||
+                    held.st_ino != now.st_ino || held.st_dev != now.st_dev;
+        free(lp);
+        if (stale) {
+            char *again = xstrdup(dir);
+            store_close(s);
+            int rc = store_open_sized(again, mode, nowait, map, s, err);
+            free(again);
+            return rc;
+        }
+    }
+    int rc = mdb_env_create(&s->env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(s->env, 16);
+    if (rc == 0)
+        rc = mdb_env_set_maxreaders(s->env, 1024);
+    if (rc == 0) {
+        /* the map is at least what the file holds; it grows on demand */
+        char *data = xasprintf("%s/data.mdb", dir);
+        s->map_size = map ? map : STORE_INITIAL_MAP;
+        if (stat(data, &st) == 0 && (uint64_t)st.st_size > s->map_size)
+            s->map_size = (uint64_t)st.st_size;
+        free(data);
+        rc = mdb_env_set_mapsize(s->env, s->map_size);
+    }
+    if (rc == 0)
+        rc = mdb_env_open(s->env, dir, (s->writable ? 0 : MDB_RDONLY) | MDB_NOTLS, 0644);
+    if (rc) {
+        lode_seterr(err, "%s: %s", dir, mdb_strerror(rc));
+        goto fail;
+    }
+    int dead = 0;
+    mdb_reader_check(s->env, &dead); /* readers of killed processes */
+    MDB_txn *txn;
+    rc = mdb_txn_begin(s->env, NULL, s->writable ? 0 : MDB_RDONLY, &txn);
+    if (rc) {
+        lode_seterr(err, "%s: %s", dir, mdb_strerror(rc));
+        goto fail;
+    }
+    unsigned create = s->writable ? MDB_CREATE : 0;
+    if (open_db(s, txn, "meta", create, &s->meta, err) ||
+        open_db(s, txn, "chunks", create, &s->chunks, err) ||
+        open_db(s, txn, "ids", create, &s->ids, err) ||
+        open_db(s, txn, "sources", create, &s->sources, err) ||
+        open_db(s, txn, "postings", create, &s->postings, err) ||
+        open_db(s, txn, "lengths", create, &s->lengths, err) ||
+        open_db(s, txn, "vectors", create, &s->vectors, err) ||
+        open_db(s, txn, "graph", create, &s->graph, err) ||
+        open_db(s, txn, "deleted", create, &s->deleted, err)) {
+        mdb_txn_abort(txn);
+        goto fail;
+    }
+    s->txn = txn;
+    uint64_t format = store_meta_u64(s, "format", 0);
+    if (format == 0 && s->writable) {
+        store_set_meta_u64(s, "format", STORE_FORMAT);
+    } else if (format != STORE_FORMAT) {
+        lode_seterr(err, "%s: store format %llu; this lode reads format %d", dir,
+                    (unsigned long long)format, STORE_FORMAT);
+        mdb_txn_abort(txn);
+        s->txn = NULL;
+        goto fail;
+    }
+    s->txn = NULL;
+    rc = mdb_txn_commit(txn);
+    if (rc) {
+        lode_seterr(err, "%s: %s", dir, mdb_strerror(rc));
+        goto fail;
+    }
+    return 0;
+fail:
+    store_close(s);
+    return -1;
+}
+
+void store_close(struct store *s)
+{
+    if (s->txn)
+        mdb_txn_abort(s->txn);
+    if (s->env)
+        mdb_env_close(s->env);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd); /* releases the flock */
+    free(s->dir);
+    memset(s, 0, sizeof *s);
+    s->lock_fd = -1;
+}
+
+int store_begin(struct store *s, int write, lode_error *err)
+{
+    int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &s->txn);
+    if (rc == MDB_MAP_RESIZED) {
+        /* the writer grew the map: adopt its size */
+        rc = mdb_env_set_mapsize(s->env, 0);
+        if (rc == 0)
+            rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &s->txn);
+    }
+    if (rc) {
+        s->txn = NULL;
+        lode_seterr(err, "%s: cannot begin a transaction: %s", s->dir, mdb_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+int store_commit(struct store *s, lode_error *err)
+{
+    int rc = mdb_txn_commit(s->txn);
+    s->txn = NULL;
+    if (rc == MDB_MAP_FULL)
+        return MDB_MAP_FULL;
+    if (rc) {
+        /* LMDB reports a short write as EIO: say when the disk is full */
+        struct statvfs fs;
+        if ((rc == EIO || rc == ENOSPC) && statvfs(s->dir, &fs) == 0 &&
+            (uint64_t)fs.f_bavail * fs.f_frsize < (1u << 20))
+            lode_seterr(err, "%s: cannot commit: no space left on the device (%llu bytes free); "
+                        "the store keeps its last commit", s->dir,
+                        (unsigned long long)fs.f_bavail * fs.f_frsize);
+        else if (rc == EIO)
+            lode_seterr(err, "%s: cannot commit: a write failed (the disk full, a file-size "
+                        "limit, or an I/O error); the store keeps its last commit", s->dir);
+        else
+            lode_seterr(err, "%s: cannot commit: %s; the store keeps its last commit", s->dir,
+                        mdb_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+void store_abort(struct store *s)
+{
+    if (s->txn)
+        mdb_txn_abort(s->txn);
+    s->txn = NULL;
+}
+
+int store_grow(struct store *s, lode_error *err)
+{
+    MDB_envinfo info;
+    mdb_env_info(s->env, &info);
+    uint64_t size = (uint64_t)info.me_mapsize * 2;
+    int rc = mdb_env_set_mapsize(s->env, (size_t)size);
+    if (rc) {
+        lode_seterr(err, "%s: cannot grow the map to %llu bytes: %s", s->dir,
+                    (unsigned long long)size, mdb_strerror(rc));
+        return -1;
+    }
+    s->map_size = size;
+    return 0;
+}
+
+int store_get(struct store *s, MDB_dbi db, const void *k, size_t kn, MDB_val *v)
+{
+    MDB_val key = {kn, (void *)k};
+    return mdb_get(s->txn, db, &key, v);
+}
+
+int store_put(struct store *s, MDB_dbi db, const void *k, size_t kn, const void *v, size_t vn)
+{
+    MDB_val key = {kn, (void *)k}, val = {vn, (void *)v};
+    return mdb_put(s->txn, db, &key, &val, 0);
+}
+
+int store_del(struct store *s, MDB_dbi db, const void *k, size_t kn)
+{
+    MDB_val key = {kn, (void *)k};
+    int rc = mdb_del(s->txn, db, &key, NULL);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+uint64_t store_meta_u64(struct store *s, const char *key, uint64_t def)
+{
+    MDB_val v;
+    if (store_get(s, s->meta, key, strlen(key), &v) || v.mv_size != 8)
+        return def;
+    const unsigned char *p = v.mv_data;
+    return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
+int store_set_meta_u64(struct store *s, const char *key, uint64_t v)
+{
+    unsigned char b[8];
+    put_le32(b, (uint32_t)v);
+    put_le32(b + 4, (uint32_t)(v >> 32));
+    return store_put(s, s->meta, key, strlen(key), b, 8);
+}
+
+char *store_meta_str(struct store *s, const char *key)
+{
+    MDB_val v;
+    if (store_get(s, s->meta, key, strlen(key), &v))
+        return NULL;
+    return xstrndup(v.mv_data, v.mv_size);
+}
+
+int store_set_meta_str(struct store *s, const char *key, const char *v)
+{
+    return store_put(s, s->meta, key, strlen(key), v, strlen(v));
+}
+
+double store_meta_double(struct store *s, const char *key, double def)
+{
+    char *v = store_meta_str(s, key);
+    double d = v ? strtod(v, NULL) : def;
+    free(v);
+    return d;
+}
+
+int store_set_meta_double(struct store *s, const char *key, double v)
+{
+    char b[64];
+    snprintf(b, sizeof b, "%.17g", v);
+    return store_set_meta_str(s, key, b);
+}
+
+size_t store_postings_key(unsigned char *key, const char *term, size_t tl, uint32_t base)
+{
+    memcpy(key, term, tl);
+    key[tl] = 0;
+    put_be32(key + tl + 1, base);
+    return tl + 5;
+}
+
+size_t store_encode_postings(unsigned char *out, uint32_t base, const uint32_t *pairs, size_t n)
+{
+    size_t p = put_varint(out, n);
+    uint32_t prev = base;
+    for (size_t i = 0; i < n; i++) {
+        p += put_varint(out + p, pairs[2 * i] - prev);
+        p += put_varint(out + p, pairs[2 * i + 1]);
+        prev = pairs[2 * i];
+    }
+    return p;
+}
+
+size_t store_decode_postings(const MDB_val *v, uint32_t base, uint32_t **pairs)
+{
+    const unsigned char *p = v->mv_data, *end = p + v->mv_size;
+    uint64_t n, d, tf;
+    *pairs = NULL;
+    if (!get_varint(&p, end, &n) || n == 0 || n > STORE_POSTINGS_BLOCK * 4)
+        return 0;
+    uint32_t *out = xmalloc(sizeof *out * (2 * n + 1));
+    uint64_t prev = base;
+    for (uint64_t i = 0; i < n; i++) {
+        if (!get_varint(&p, end, &d) || !get_varint(&p, end, &tf) || (i && d == 0) ||
+            prev + d > UINT32_MAX || tf == 0 || tf > UINT32_MAX) {
+            free(out);
+            return 0;
+        }
+        prev += d;
+        out[2 * i] = (uint32_t)prev;
+        out[2 * i + 1] = (uint32_t)tf;
+    }
+    *pairs = out;
+    return (size_t)n;
+}
+
+size_t store_count_postings(const MDB_val *v)
+{
+    const unsigned char *p = v->mv_data, *end = p + v->mv_size;
+    uint64_t n;
+    if (!get_varint(&p, end, &n) || n > STORE_POSTINGS_BLOCK * 4)
+        return 0;
+    return (size_t)n;
+}
+
+int store_source_parse(const MDB_val *v, struct store_source *out)
+{
+    const unsigned char *p = v->mv_data;
+    if (v->mv_size < 21)
+        return -1;
+    out->complete = p[0];
+    memcpy(out->doc, p + 1, 16);
+    out->doc[16] = 0;
+    out->doc[strnlen(out->doc, 16)] = 0;
+    out->n = get_le32(p + 17);
+    out->nums = p + 21;
+    if ((size_t)out->n != (v->mv_size - 21) / 4 || (v->mv_size - 21) % 4)
+        return -1;
+    return 0;
+}

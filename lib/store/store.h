@@ -1,0 +1,111 @@
+/* store.h - lode's knowledge base: one LMDB environment (a directory).
+ *
+ * What lives there (lode-store(7) has the layout):
+ *   chunks    the chunk records as JSON, by an internal number
+ *   ids       record id -> number
+ *   sources   source -> its doc hash, whether all its chunks are in, and
+ *             its numbers
+ *   postings  BM25 postings by term, in blocks of at most 128 (number, term
+ *             frequency) pairs, delta- and varint-encoded
+ *   lengths   document lengths in terms, 1024 numbers a block
+ *   vectors   embeddings, 64 a block (float32, or int8 with a scale each)
+ *   graph     the HNSW graph: each node's level and neighbours per level
+ *   deleted   numbers whose vectors are gone (the graph keeps them for
+ *             navigation until --compact)
+ *   meta      format version, model and dimension, counters, BM25 and HNSW
+ *             settings
+ *
+ * Caveats:
+ *  - One writer at a time per store: store_open(STORE_WRITE) takes a lock
+ *    file (waiting for another writer, or failing at once with nowait).
+ *    Readers never wait: LMDB gives each read transaction a snapshot.
+ *  - Every write transaction commits atomically; a killed writer leaves the
+ *    last committed state.
+ *  - A store handle belongs to one thread.
+ */
+#ifndef LODE_STORE_H
+#define LODE_STORE_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/codec.h"
+#include "base/util.h"
+
+#define STORE_FORMAT 1
+#define STORE_POSTINGS_BLOCK 128
+#define STORE_LENGTHS_BLOCK 1024
+#define STORE_VECTORS_BLOCK 64
+
+enum store_mode { STORE_READ, STORE_WRITE };
+
+struct store {
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta, chunks, ids, sources, postings, lengths, vectors, graph, deleted;
+    char *dir;
+    int lock_fd;
+    int writable;
+    uint64_t map_size;
+};
+
+/* Opens (creating when writable) the store in dir. nowait: fail at once when
+ * another writer holds the store instead of waiting. */
+int store_open(const char *dir, enum store_mode mode, int nowait, struct store *s,
+               lode_error *err);
+/* The same with the map's first size (0: 64 MiB); it grows by itself. */
+int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t map,
+                     struct store *s, lode_error *err);
+void store_close(struct store *s);
+
+/* Transactions: one at a time per handle. store_commit() returns
+ * MDB_MAP_FULL when the map filled: the caller aborted nothing yet, should
+ * call store_grow() and redo the transaction's work. */
+int store_begin(struct store *s, int write, lode_error *err);
+int store_commit(struct store *s, lode_error *err);
+void store_abort(struct store *s);
+/* Doubles the map (no transaction may be open). */
+int store_grow(struct store *s, lode_error *err);
+
+/* Plain get/put/del inside the open transaction; LMDB codes are returned. */
+int store_get(struct store *s, MDB_dbi db, const void *k, size_t kn, MDB_val *v);
+int store_put(struct store *s, MDB_dbi db, const void *k, size_t kn, const void *v, size_t vn);
+int store_del(struct store *s, MDB_dbi db, const void *k, size_t kn);
+
+/* meta values */
+uint64_t store_meta_u64(struct store *s, const char *key, uint64_t def);
+int store_set_meta_u64(struct store *s, const char *key, uint64_t v);
+/* NUL-terminated copy (free it), or NULL */
+char *store_meta_str(struct store *s, const char *key);
+int store_set_meta_str(struct store *s, const char *key, const char *v);
+double store_meta_double(struct store *s, const char *key, double def);
+int store_set_meta_double(struct store *s, const char *key, double v);
+
+/* A source's value: [complete 1][doc 16][count le32][numbers le32...]. */
+struct store_source {
+    int complete;             /* every chunk of it is in */
+    char doc[17];             /* its doc hash as given (may be empty) */
+    uint32_t n;
+    const unsigned char *nums; /* n little-endian numbers */
+};
+/* -1 when the value is malformed. */
+int store_source_parse(const MDB_val *v, struct store_source *out);
+static inline uint32_t store_source_num(const struct store_source *s, uint32_t i)
+{
+    return get_le32(s->nums + 4 * (size_t)i);
+}
+
+/* Postings: a term's blocks are keyed term, NUL, the first number (big
+ * endian); a block is varint count, then (number delta, term frequency)
+ * varint pairs, the first delta from the key's number. */
+size_t store_postings_key(unsigned char *key, const char *term, size_t tl, uint32_t base);
+/* out needs 10 + 20 * n bytes. Returns the length. */
+size_t store_encode_postings(unsigned char *out, uint32_t base, const uint32_t *pairs, size_t n);
+/* Decodes into *pairs (free it): (number, tf) each. Returns the count; 0
+ * for a damaged block (numbers not increasing, a truncated value). */
+size_t store_decode_postings(const MDB_val *v, uint32_t base, uint32_t **pairs);
+/* The count a block declares, without decoding it (0 when out of range). */
+size_t store_count_postings(const MDB_val *v);
+
+#endif

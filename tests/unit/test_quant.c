@@ -1,0 +1,260 @@
+/* Unit tests of quant.h and the team: half-float conversions, each
+ * format's error bounds, the products against float reference sums, and
+ * the AVX2 kernels against the portable ones. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "model/kernels.h"
+#include "model/quant.h"
+#include "base/threads.h"
+
+static uint64_t rng = 12345;
+
+static double gauss(void)
+{
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    double u = ((rng >> 11) + 0.5) / 9007199254740992.0;
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    double v = ((rng >> 11) + 0.5) / 9007199254740992.0;
+    return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
+}
+
+static void half_tests(void)
+{
+    struct {
+        float f;
+        uint16_t h;
+    } cases[] = {
+        {0.0f, 0x0000}, {-0.0f, 0x8000}, {1.0f, 0x3C00}, {-2.0f, 0xC000}, {65504.0f, 0x7BFF},
+        {65520.0f, 0x7C00}, /* rounds to infinity */
+        {5.9604645e-8f, 0x0001}, /* the smallest subnormal */
+        {6.1035156e-5f, 0x0400}, /* the smallest normal */
+        {1.0009765625f, 0x3C01}, {1.00048828125f, 0x3C00}, /* a tie: to even */
+        {1.00146484375f, 0x3C02}, /* a tie: to even, upwards */
+        {INFINITY, 0x7C00}, {-INFINITY, 0xFC00},
+    };
+    int ok = 1;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        if (f32_to_f16(cases[i].f) != cases[i].h) {
+            ok = 0;
+            printf("# f32_to_f16(%g) = %04x, want %04x\n", cases[i].f, f32_to_f16(cases[i].f), cases[i].h);
+        }
+    CHECK(ok, "float to half: exact values, overflow, subnormals, ties to even");
+    int round = 1;
+    for (uint32_t h = 0; h < 0x7C00; h++)
+        round &= f32_to_f16(f16_to_f32((uint16_t)h)) == h && f32_to_f16(-f16_to_f32((uint16_t)h)) == (h | 0x8000);
+    CHECK(round, "every finite half survives half -> float -> half");
+    CHECK((f32_to_f16(NAN) & 0x7C00) == 0x7C00 && (f32_to_f16(NAN) & 0x3FF), "NaN stays NaN");
+    CHECK(f32_to_bf16(1.0f) == 0x3F80 && f32_to_bf16(1.00390625f) == 0x3F80 &&
+              f32_to_bf16(1.01171875f) == 0x3F82 && bf16_to_f32(0x3F80) == 1.0f,
+          "float to bfloat16 rounds to nearest even");
+}
+
+static void format_tests(void)
+{
+    enum { N = 256 * 64 };
+    float *x = malloc(sizeof *x * N), *y = malloc(sizeof *y * N);
+    unsigned char *q = malloc(N * 4);
+    for (int i = 0; i < N; i++)
+        x[i] = (float)gauss() * (i % 512 < 256 ? 1.0f : 0.01f); /* two scales of blocks */
+    struct {
+        enum ggml_type t;
+        double rel; /* relative RMS error allowed */
+    } f[] = {{GGML_F16, 0.001}, {GGML_BF16, 0.005}, {GGML_Q8_0, 0.006}, {GGML_Q4_0, 0.1},
+             {GGML_Q4_K, 0.09}, {GGML_Q5_K, 0.045}, {GGML_Q6_K, 0.022}};
+    for (size_t k = 0; k < sizeof f / sizeof *f; k++) {
+        quant_row(f[k].t, x, q, N);
+        dequant_row(f[k].t, q, y, N);
+        /* errors relative to each block's size, so small blocks count too */
+        double worst = 0, se = 0, ss = 0;
+        for (int b = 0; b < N / 32; b++) {
+            double amax = 0;
+            for (int j = 0; j < 32; j++)
+                amax = fmax(amax, fabs(x[32 * b + j]));
+            for (int j = 0; j < 32; j++) {
+                double e = fabs((double)y[32 * b + j] - x[32 * b + j]);
+                worst = fmax(worst, e / amax);
+                se += e * e / (amax * amax);
+                ss += (double)x[32 * b + j] * x[32 * b + j] / (amax * amax);
+            }
+        }
+        double rel = sqrt(se / ss);
+        CHECK(rel <= f[k].rel, "%s: relative RMS error %.4f (at most %.3f)", ggml_type_name(f[k].t), rel, f[k].rel);
+        if (f[k].t == GGML_Q8_0)
+            /* half a step, and the scale's rounding to a half float */
+            CHECK(worst <= (0.5 + 127.0 / 2048) / 127, "Q8_0: no value off by more than half a step (%.5f of the block's max)", worst);
+        if (f[k].t == GGML_Q4_0)
+            CHECK(worst <= 1.0 / 8 * 1.01, "Q4_0: no value off by more than a step (%.4f)", worst);
+    }
+    free(x);
+    free(y);
+    free(q);
+}
+
+/* ggml's reference quantisers of Q4_1, Q5_0 and Q5_1 (ggml-quants.c), to
+ * check that lode reads those layouts as ggml writes them. */
+static void put_h(unsigned char *p, float v)
+{
+    uint16_t h = f32_to_f16(v);
+    p[0] = (unsigned char)h, p[1] = (unsigned char)(h >> 8);
+}
+
+static void ggml_q4_1(const float *x, unsigned char *y)
+{
+    float mn = x[0], mx = x[0];
+    for (int j = 1; j < 32; j++)
+        mn = x[j] < mn ? x[j] : mn, mx = x[j] > mx ? x[j] : mx;
+    float d = (mx - mn) / 15, id = d ? 1 / d : 0;
+    put_h(y, d), put_h(y + 2, mn);
+    for (int j = 0; j < 16; j++) {
+        int a = (int)((x[j] - mn) * id + 0.5f), b = (int)((x[16 + j] - mn) * id + 0.5f);
+        y[4 + j] = (unsigned char)((a > 15 ? 15 : a) | (b > 15 ? 15 : b) << 4);
+    }
+}
+
+static void ggml_q5(const float *x, unsigned char *y, int one)
+{
+    float mn = x[0], mx = x[0], amax = 0, max = 0;
+    for (int j = 0; j < 32; j++) {
+        mn = x[j] < mn ? x[j] : mn, mx = x[j] > mx ? x[j] : mx;
+        if (fabsf(x[j]) > amax)
+            amax = fabsf(x[j]), max = x[j];
+    }
+    float d = one ? (mx - mn) / 31 : max / -16, id = d ? 1 / d : 0;
+    put_h(y, d);
+    if (one)
+        put_h(y + 2, mn);
+    unsigned char *qh = y + (one ? 4 : 2), *qs = qh + 4;
+    uint32_t h = 0;
+    for (int j = 0; j < 16; j++) {
+        float x0 = one ? (x[j] - mn) * id + 0.5f : x[j] * id + 16.5f;
+        float x1 = one ? (x[16 + j] - mn) * id + 0.5f : x[16 + j] * id + 16.5f;
+        int a = (int8_t)x0, b = (int8_t)x1;
+        a = a > 31 ? 31 : a, b = b > 31 ? 31 : b;
+        qs[j] = (unsigned char)((a & 0xF) | (b & 0xF) << 4);
+        h |= (uint32_t)((a & 0x10) >> 4) << j;
+        h |= (uint32_t)((b & 0x10) >> 4) << (j + 16);
+    }
+    memcpy(qh, &h, 4);
+}
+
+static void legacy_tests(void)
+{
+    float x[32], y[32];
+    unsigned char q[32];
+    double worst[3] = {0, 0, 0};
+    for (int rep = 0; rep < 200; rep++) {
+        for (int j = 0; j < 32; j++)
+            x[j] = (float)gauss();
+        float mn = x[0], mx = x[0];
+        for (int j = 1; j < 32; j++)
+            mn = x[j] < mn ? x[j] : mn, mx = x[j] > mx ? x[j] : mx;
+        enum ggml_type t[3] = {GGML_Q4_1, GGML_Q5_0, GGML_Q5_1};
+        for (int k = 0; k < 3; k++) {
+            if (k == 0)
+                ggml_q4_1(x, q);
+            else
+                ggml_q5(x, q, k == 2);
+            dequant_row(t[k], q, y, 32);
+            for (int j = 0; j < 32; j++)
+                worst[k] = fmax(worst[k], fabs(y[j] - x[j]) / (mx - mn));
+        }
+    }
+    /* half a step of the range (Q5_0: a step of its signed scale), and the
+     * scales' rounding to half floats */
+    CHECK(worst[0] <= 0.5 / 15 * 1.02, "Q4_1 written as ggml does reads back within half a step (%.4f)", worst[0]);
+    CHECK(worst[1] <= 1.0 / 16, "Q5_0 written as ggml does reads back within a step (%.4f)", worst[1]);
+    CHECK(worst[2] <= 0.5 / 31 * 1.05, "Q5_1 written as ggml does reads back within half a step (%.4f)", worst[2]);
+}
+
+static void product_tests(void)
+{
+    enum { R = 96, C = 512, T = 5 };
+    float *w = malloc(sizeof *w * R * C), *x = malloc(sizeof *x * C * T);
+    for (int i = 0; i < R * C; i++)
+        w[i] = (float)gauss() * 0.05f;
+    for (int i = 0; i < C * T; i++)
+        x[i] = (float)gauss();
+    struct team *team = team_new(3);
+    enum ggml_type types[] = {GGML_F32, GGML_F16, GGML_BF16, GGML_Q8_0, GGML_Q4_0, GGML_Q4_K, GGML_Q5_K, GGML_Q6_K};
+    for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
+        size_t rb = ggml_row_size(types[k], C);
+        unsigned char *data = malloc(rb * R);
+        for (int r = 0; r < R; r++)
+            quant_row(types[k], w + (size_t)r * C, data + (size_t)r * rb, C);
+        struct qmat m = {types[k], R, C, rb, data};
+        /* the reference: double sums over the dequantised rows */
+        float *row = malloc(sizeof *row * C), *y1 = malloc(sizeof *y1 * R), *yt = malloc(sizeof *yt * R * T);
+        double maxerr = 0, maxy = 0, mmerr = 0;
+        qmat_matvec(&m, x, y1, team);
+        qmat_matmul(&m, x, T, yt, team);
+        for (int r = 0; r < R; r++) {
+            qmat_row(&m, r, row);
+            for (int t = 0; t < T; t++) {
+                double s = 0;
+                for (int c = 0; c < C; c++)
+                    s += (double)row[c] * x[(size_t)t * C + c];
+                maxy = fmax(maxy, fabs(s));
+                if (t == 0)
+                    maxerr = fmax(maxerr, fabs(y1[r] - s));
+                mmerr = fmax(mmerr, fabs(yt[(size_t)t * R + r] - s));
+            }
+        }
+        /* Q8_0 and Q4_0 products use 8-bit activations: about 1% */
+        double lim = types[k] == GGML_Q8_0 || types[k] == GGML_Q4_0 ? 0.02 : 1e-5;
+        CHECK(maxerr <= lim * maxy, "%s: matrix-vector product within %g of the largest value (%.2g)",
+              ggml_type_name(types[k]), lim, maxerr / maxy);
+        CHECK(mmerr <= 1e-5 * maxy, "%s: matrix-matrix product within 1e-5 (%.2g)", ggml_type_name(types[k]),
+              mmerr / maxy);
+        free(row);
+        free(y1);
+        free(yt);
+        free(data);
+    }
+    team_free(team);
+    free(w);
+    free(x);
+}
+
+struct sum_ctx {
+    long long part[8];
+};
+
+static void add_part(void *ud, int w, int nw)
+{
+    struct sum_ctx *c = ud;
+    int64_t lo, hi;
+    team_share(1000001, w, nw, &lo, &hi);
+    long long s = 0;
+    for (int64_t i = lo; i < hi; i++)
+        s += i;
+    c->part[w] = s;
+}
+
+static void team_tests(void)
+{
+    struct team *t = team_new(4);
+    int ok = 1;
+    for (int rep = 0; rep < 2000 && ok; rep++) {
+        struct sum_ctx c = {{0}};
+        team_run(t, add_part, &c);
+        long long s = 0;
+        for (int i = 0; i < 4; i++)
+            s += c.part[i];
+        ok = s == 1000001LL * 1000000 / 2;
+    }
+    CHECK(ok, "a team of 4 runs 2000 jobs, each member its share, all of them done");
+    team_free(t);
+}
+
+int main(void)
+{
+    half_tests();
+    format_tests();
+    legacy_tests();
+    product_tests();
+    team_tests();
+    return check_failures != 0;
+}
