@@ -19,9 +19,14 @@ python3 "$LODE_ROOT/tests/e2e/stories.py" 200 1 > train.ndjson
 python3 "$LODE_ROOT/tests/e2e/stories.py" 30 2 > held.ndjson
 
 # ---- step 1 computes the base model's loss ----
+# A float comparison: the trainer and lode-generate run the same float32
+# forward pass with products split differently (by columns on the team, by
+# rows for a prompt), so BLAS may sum in another order. 1e-6 is about 4
+# float32 ulps of a loss near 2.5; a wrong mask or position is off by 1e-2
+# and more.
 head -1 train.ndjson > one.ndjson
 F -m "$ST" -o one.gguf --steps 1 < one.ndjson > one.out
-expect_le "the loss at step 1 (before any update) is the base model's --score NLL, within 1e-9" 1e-9 \
+expect_le "the loss at step 1 (before any update) is the base model's --score NLL, within 1e-6" 1e-6 \
     "$(jq -n --argjson a "$(jq .loss one.out | head -1)" --argjson b "$(G -m "$ST" --score < one.ndjson | jq .nll)" '($a - $b) | fabs')"
 
 # ---- learning ----
@@ -37,7 +42,7 @@ G -m "$ST" --score < held.ndjson > base.score
 G -m "$ST" --lora st.gguf --score < held.ndjson > tuned.score
 base=$(mean_nll base.score)
 tuned=$(mean_nll tuned.score)
-expect_le "the step-0 evaluation loss is the base model's NLL on the held-out stories" 1e-9 \
+expect_le "the step-0 evaluation loss is the base model's NLL on the held-out stories, within 1e-6" 1e-6 \
     "$(jq -s --argjson b "$base" '(.[0].eval_loss - $b) | fabs' train.out)"
 expect_ge "the adapter lowers the held-out stories' mean NLL by at least 20% ($base -> $tuned)" 0.20 \
     "$(jq -n "1 - $tuned / $base")"
