@@ -55,6 +55,15 @@ for t in "$BUILD"/unit/test_*; do
     (cd "$OUT" && "$t") > "$log" 2>&1
     record "$name" "$log" $?
 done
+# The kernels' other paths on this machine: the kernel tests again with the
+# CPU level lowered (LODE_CPU, lib/base/cpu.h); on a CPU without AVX-512 the
+# avx2 run repeats the first.
+for level in avx2 portable; do
+    name="test_quant[$level]"
+    log=$OUT/$name.log
+    (cd "$OUT" && LODE_CPU=$level "$BUILD/unit/test_quant") > "$log" 2>&1
+    record "$name" "$log" $?
+done
 for t in "$ROOT"/tests/e2e/*.sh; do
     name=$(basename "$t" .sh)
     log=$OUT/$name.log

@@ -1,5 +1,7 @@
 #include "model/kernels.h"
 
+#include "base/cpu.h"
+
 #include <cblas.h>
 #include <math.h>
 #include <stdint.h>
@@ -22,7 +24,7 @@ typedef int8_t v8i8u __attribute__((vector_size(8), aligned(1), may_alias));
 #pragma GCC pop_options
 static int avx2(void)
 {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return cpu_level() >= CPU_AVX2;
 }
 #else
 static int avx2(void)

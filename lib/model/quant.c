@@ -5,9 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cpu.h"
+#include "base/util.h"
 #include "model/kernels.h"
 #include "model/quant_impl.h"
-#include "base/util.h"
 
 /* ---- half floats ---- */
 
@@ -411,19 +412,6 @@ static float dot_q4_0_base(const uint8_t *w, const struct q8act *a, int64_t nb)
     return s;
 }
 
-/* 0: portable, 1: AVX2, 2: AVX2 and AVX512-VNNI */
-static int isa(void)
-{
-#if defined(__x86_64__)
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma") ||
-        !__builtin_cpu_supports("f16c"))
-        return 0;
-    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") ? 2 : 1;
-#else
-    return 0;
-#endif
-}
-
 struct job {
     const struct qmat *const *w;
     float *const *y;
@@ -440,7 +428,7 @@ struct job {
 /* Rows [lo, hi) of the concatenated matrices. */
 static void rows(const struct job *j, int64_t lo, int64_t hi, float *scratch)
 {
-    int avx = isa();
+    int avx = (int)cpu_level(); /* 0 portable, 1 AVX2, 2 AVX-512 VNNI */
     int64_t base = 0;
     for (int m = 0; m < j->nmat && lo < hi; m++) {
         const struct qmat *w = j->w[m];
