@@ -97,7 +97,12 @@ static void *member_main(void *p)
         int spins = 0;
         while ((g = atomic_load(&t->gen)) == seen) {
             if (++spins < TEAM_SPINS) {
-                relax();
+                /* now and then let a descheduled member of the team have
+                 * the CPU (more threads than cores): the next job needs it */
+                if (spins % 1024 == 0)
+                    sched_yield();
+                else
+                    relax();
                 continue;
             }
             pthread_mutex_lock(&t->mu);
@@ -179,8 +184,8 @@ void team_run(struct team *t, void (*fn)(void *ctx, int worker, int n), void *ct
     wake(t);
     fn(ctx, 0, t->n);
     /* members may be descheduled (more threads than cores): yield to them */
-    for (int spins = 0; atomic_load(&t->pending); spins++)
-        if (spins < TEAM_SPINS)
+    for (int spins = 1; atomic_load(&t->pending); spins++)
+        if (spins < TEAM_SPINS && spins % 1024)
             relax();
         else
             sched_yield();
