@@ -115,7 +115,7 @@ static void run_job(void *jp, int fd, void *ud)
     struct child_sink cs = {{sink_record, sink_error, sink_split, sink_done, job->base}, {0}, fd,
                             fault ? atoi(fault) : 0, fault && strstr(fault, ":hang")};
     struct blob data;
-    lode_error err = {{0}};
+    lode_error err = {0};
     if (source_load(job->path, &run->xo.limits, &data, &err) < 0) {
         json_t *e = json_object();
         record_set_str(e, "stage", "extract");

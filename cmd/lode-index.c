@@ -333,13 +333,15 @@ int main(int argc, char **argv)
             json_decref(rec);
             rc = 0;
         } else if (del) {
-            rc = src ? indexer_delete(ix, src, &err) : -1;
-            if (!src)
-                lode_seterr(&err, "the record names no source (source, id, or a plain line)");
+            rc = src ? indexer_delete(ix, src, &err)
+                     : lode_fail(&err, LODE_EINVAL,
+                                 "the record names no source (source, id, or a plain line)");
             json_decref(rec);
         } else {
             rc = indexer_add(ix, rec, &err); /* takes rec */
         }
+        if (rc < 0 && rc != LODE_EINVAL)
+            die("%s", err.msg); /* the store's: the last commit stands */
         if (rc < 0) {
             report_fail(&run.rep, where, rid, "%s", err.msg);
         } else {
@@ -353,7 +355,8 @@ int main(int argc, char **argv)
     }
     input_free(&in);
     struct index_stats st;
-    indexer_close(ix, &st);
+    if (indexer_close(ix, &st, &err) < 0)
+        die("%s", err.msg);
     store_close(&s);
     committed(&run);
     output_close(&run.out);

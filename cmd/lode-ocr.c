@@ -83,7 +83,7 @@ static void run_job(void *jp, int fd, void *ud)
     const char *type = record_str(job->rec, "type");
     int page = (int)record_int(job->rec, "page", 1);
     struct blob data;
-    lode_error err = {{0}};
+    lode_error err = {0};
     if (source_load(source, &run->limits, &data, &err) < 0) {
         fail(fd, job->rec, err.msg);
         return;

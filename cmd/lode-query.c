@@ -242,7 +242,7 @@ static int merge_files(struct run *run, char **files, int n, struct common_opts 
     json_t **recs = xcalloc((size_t)n, sizeof *recs);
     for (;;) {
         int ended = 0;
-        lode_error err = {""};
+        lode_error err = {0};
         for (int i = 0; i < n; i++) {
             char *line;
             size_t len;

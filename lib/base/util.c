@@ -21,16 +21,6 @@ const char *util_progname(void)
     return progname;
 }
 
-void lode_seterr(lode_error *e, const char *fmt, ...)
-{
-    va_list ap;
-    if (!e)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-    va_end(ap);
-}
-
 static void vreport(const char *prefix, const char *fmt, va_list ap)
 {
     char line[2048];

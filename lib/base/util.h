@@ -7,8 +7,7 @@
  *  - The x* allocators never return NULL: on exhaustion they call die(),
  *    which exits with LODE_EXIT_FATAL. Library code that must survive a
  *    failed allocation (none today) uses malloc directly.
- *  - lode_error carries one human-readable reason from a failed call to its
- *    caller; functions that take one return 0 on success and -1 on failure.
+ *  - lode_error and the error codes are error.h's.
  */
 #ifndef LODE_UTIL_H
 #define LODE_UTIL_H
@@ -17,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/error.h"
+
 /* Exit codes of every program (lode-records(7)). */
 #define LODE_EXIT_OK 0      /* every input succeeded */
 #define LODE_EXIT_FAILED 1  /* some inputs failed, the others were processed */
@@ -24,14 +25,6 @@
 #define LODE_EXIT_FATAL 3   /* cannot go on: store, model, output, memory */
 
 #define LODE_VERSION "0.1.0"
-
-#define LODE_PRINTF(a, b) __attribute__((format(printf, a, b)))
-
-typedef struct {
-    char msg[512];
-} lode_error;
-
-void lode_seterr(lode_error *e, const char *fmt, ...) LODE_PRINTF(2, 3);
 
 void util_set_progname(const char *argv0);
 const char *util_progname(void);

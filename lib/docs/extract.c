@@ -210,7 +210,7 @@ static void run(const struct extract_opts *opts, struct extract_sink *sink, cons
     else
         hash_bytes(data->data, data->len, d.doc);
     hash_strings(d.key, d.doc, source, NULL);
-    lode_error err = {{0}};
+    lode_error err = {0};
     d.type = sniff_type(data, source, &err);
     if (!d.type) {
         d.sink->error(d.sink, 0, error_record(&d, 0, err.msg));

@@ -160,7 +160,7 @@ static int walk(const struct blob *arc, const char *arcname, const struct unpack
             continue;
         }
         struct buf data = {0};
-        lode_error why = {{0}};
+        lode_error why = {0};
         int r2 = read_entry(a, arcname, name, lim, budget, &data, &why);
         if (r2 < 0) {
             lode_seterr(err, "%s", why.msg);

@@ -59,14 +59,19 @@ struct indexer {
     GArray *new_vecs;       /* numbers */
     uint64_t next, n, total_len, vectors;
     struct index_stats tst; /* counts of this try */
+    int fail;               /* the try's first failure (a code), 0 none */
+    lode_error failure;     /* ... and what it was */
 };
 
 /* ---- small helpers ---- */
 
-static void fatal_store(struct indexer *ix, int rc, const char *what)
+/* A store call of the try failed: the try stops at the first one and its
+ * transaction is aborted; LODE_EMAPFULL has flush() grow the map and redo
+ * the try, any other code ends the run (the last commit stands). */
+static void store_failed(struct indexer *ix, int rc, const char *what)
 {
-    store_abort(ix->s);
-    die("%s: %s: %s", ix->s->dir, what, mdb_strerror(rc));
+    if (!ix->fail)
+        ix->fail = lode_fail(&ix->failure, rc, "%s: %s: %s", ix->s->dir, what, lode_strerror(rc));
 }
 
 static void source_free(gpointer p)
@@ -213,24 +218,24 @@ static void remove_chunk(struct indexer *ix, uint32_t num, int unlist)
     ix->total_len -= len;
     int rc = store_del(ix->s, ix->s->chunks, key, 4);
     if (rc)
-        fatal_store(ix, rc, "removing a chunk");
+        store_failed(ix, rc, "removing a chunk");
     MDB_val tomb;
-    if (ix->have_graph && num < ix->h.cap && ix->h.level[num] >= 0 &&
-        store_get(ix->s, ix->s->deleted, key, 4, &tomb) == MDB_NOTFOUND) {
+    if (!rc && ix->have_graph && num < ix->h.cap && ix->h.level[num] >= 0 &&
+        store_get(ix->s, ix->s->deleted, key, 4, &tomb) == LODE_ENOTFOUND) {
         /* (the store, not the graph in memory, says whether it is counted:
          * a retried batch finds the graph changed already) */
         hnsw_delete(&ix->h, num);
         ix->vectors--;
         rc = store_put(ix->s, ix->s->deleted, key, 4, "", 0);
         if (rc)
-            fatal_store(ix, rc, "marking a vector deleted");
+            store_failed(ix, rc, "marking a vector deleted");
     }
     ix->tst.deleted_chunks++;
 }
 
 static void remove_source(struct indexer *ix, const char *source, struct source_rec *r)
 {
-    for (uint32_t i = 0; i < r->n; i++)
+    for (uint32_t i = 0; i < r->n && !ix->fail; i++)
         remove_chunk(ix, r->nums[i], 0);
     r->n = 0;
 }
@@ -282,8 +287,10 @@ static void apply_add(struct indexer *ix, struct op *o)
     put_be32(nb, num);
     if (!rc)
         rc = store_put(ix->s, ix->s->ids, o->id, strlen(o->id), nb, 4);
-    if (rc)
-        fatal_store(ix, rc, "adding a chunk");
+    if (rc) {
+        store_failed(ix, rc, "adding a chunk");
+        return;
+    }
     json_t *t = json_object_get(o->rec, "text");
     struct tf_ctx c = {g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL)};
     uint32_t len = (uint32_t)analyzer_terms(ix->an, json_string_value(t), json_string_length(t),
@@ -367,7 +374,7 @@ static int flush_postings(struct indexer *ix)
     MDB_cursor *c;
     int rc = mdb_cursor_open(ix->s->txn, ix->s->postings, &c);
     if (rc)
-        return rc;
+        return store_code(rc);
     GHashTableIter it;
     gpointer key, val;
     g_hash_table_iter_init(&it, ix->post);
@@ -525,13 +532,16 @@ static void insert_one(void *ud, size_t i, int worker)
     hnsw_insert(&c->ix->h, c->nums[i]);
 }
 
-/* Everything of the pending ops in one transaction; returns an LMDB code
- * (MDB_MAP_FULL to grow and try again). */
+/* Everything of the pending ops in one transaction: 0 when committed, else
+ * the code of the first failure with ix->failure saying what it was
+ * (LODE_EMAPFULL, from a put or from the commit itself: grow and try
+ * again). The transaction is closed either way. */
 static int try_batch(struct indexer *ix, const char *incomplete)
 {
-    lode_error err;
-    if (store_begin(ix->s, 1, &err) < 0)
-        die("%s", err.msg);
+    ix->fail = 0;
+    int rc = store_begin(ix->s, 1, &ix->failure);
+    if (rc < 0)
+        return rc;
     ix->batch_seen = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
     ix->srcs = g_hash_table_new_full(g_str_hash, g_str_equal, free, source_free);
     ix->post = g_hash_table_new_full(g_str_hash, g_str_equal, free, change_free);
@@ -542,7 +552,7 @@ static int try_batch(struct indexer *ix, const char *incomplete)
     ix->n = store_meta_u64(ix->s, "n", 0);
     ix->total_len = store_meta_u64(ix->s, "total_len", 0);
     ix->vectors = store_meta_u64(ix->s, "vectors", 0);
-    for (size_t i = 0; i < ix->nops; i++) {
+    for (size_t i = 0; i < ix->nops && !ix->fail; i++) {
         struct op *o = &ix->ops[i];
         if (o->kind == OP_ADD) {
             apply_add(ix, o);
@@ -557,7 +567,9 @@ static int try_batch(struct indexer *ix, const char *incomplete)
             g_hash_table_replace(ix->batch_seen, xstrdup(o->source), GINT_TO_POINTER(SEEN_DELETED));
         }
     }
-    int rc = flush_sources(ix, incomplete);
+    rc = ix->fail;
+    if (!rc)
+        rc = flush_sources(ix, incomplete);
     if (!rc)
         rc = flush_postings(ix);
     if (!rc)
@@ -590,12 +602,12 @@ static int try_batch(struct indexer *ix, const char *incomplete)
         rc = store_set_meta_u64(ix->s, "gen", store_meta_u64(ix->s, "gen", 0) + 1);
     if (rc) {
         store_abort(ix->s);
-    } else {
-        rc = store_commit(ix->s, &err);
-        if (rc < 0)
-            die("%s", err.msg); /* disk full, I/O error: the last commit stands */
+        store_failed(ix, rc, "cannot write"); /* unless an op said more */
+        return rc;
     }
-    return rc;
+    /* a full map here too is grown and the try redone; any other failure
+     * (disk full, an I/O error) ends the run with the last commit standing */
+    return store_commit(ix->s, &ix->failure);
 }
 
 static void end_try(struct indexer *ix, int merge)
@@ -614,22 +626,22 @@ static void end_try(struct indexer *ix, int merge)
     g_array_free(ix->new_vecs, TRUE);
 }
 
-static void flush(struct indexer *ix, const char *incomplete)
+/* Commits the pending ops, growing the map as often as they need. 0, or the
+ * code of a failure that ends the run (err says what). */
+static int flush(struct indexer *ix, const char *incomplete, lode_error *err)
 {
     if (!ix->nops)
-        return;
+        return 0;
     for (;;) {
         int rc = try_batch(ix, incomplete);
         if (rc == 0)
             break;
         end_try(ix, 0);
-        lode_error err;
-        if (rc == MDB_MAP_FULL) {
-            if (store_grow(ix->s, &err) < 0)
-                die("%s", err.msg);
-            continue;
+        if (rc != LODE_EMAPFULL || (rc = store_grow(ix->s, &ix->failure)) < 0) {
+            if (err)
+                *err = ix->failure;
+            return rc;
         }
-        die("%s: cannot write: %s", ix->s->dir, mdb_strerror(rc));
     }
     end_try(ix, 1);
     if (ix->have_graph)
@@ -646,6 +658,7 @@ static void flush(struct indexer *ix, const char *incomplete)
         op_free(&ix->ops[i]);
     ix->nops = 0;
     ix->same_source = 0;
+    return 0;
 }
 
 /* ---- the public side ---- */
@@ -658,7 +671,8 @@ struct indexer *indexer_open(struct store *s, const struct index_opts *o, lode_e
     ix->an = analyzer_new();
     ix->seen = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
     ix->inserted = g_hash_table_new(g_direct_hash, g_direct_equal);
-    if (store_begin(s, 0, err) < 0)
+    int rc = store_begin(s, 0, err);
+    if (rc < 0)
         goto fail;
     ix->model = store_meta_str(s, "model");
     ix->dim = (int)store_meta_u64(s, "dim", 0);
@@ -676,7 +690,9 @@ struct indexer *indexer_open(struct store *s, const struct index_opts *o, lode_e
                     int8 ? "int8" : "float32");
         hnsw_init(&ix->h, ix->dim, M, efc, int8, 42);
         ix->have_graph = 1;
-        if (vectors_load(s, &ix->h, err) < 0) {
+        long dropped = vectors_load(s, &ix->h, err);
+        if (dropped < 0) {
+            rc = (int)dropped;
             store_abort(s);
             goto fail;
         }
@@ -688,9 +704,10 @@ struct indexer *indexer_open(struct store *s, const struct index_opts *o, lode_e
         snprintf(want, sizeof want, "%d/%d", o->shard_k, o->shard_n);
     int fresh = store_meta_u64(s, "n", 0) == 0 && store_meta_u64(s, "next", 0) == 0;
     if (shard ? strcmp(shard, want) : (o->shard_n && !fresh)) {
-        lode_seterr(err, shard ? "%s is shard %s; index into it with --shard %s" :
-                                 "%s already holds sources of every shard; --shard needs a new store",
-                    s->dir, shard ? shard : "", shard ? shard : "");
+        rc = lode_fail(err, LODE_EINVAL,
+                       shard ? "%s is shard %s; index into it with --shard %s" :
+                               "%s already holds sources of every shard; --shard needs a new store",
+                       s->dir, shard ? shard : "", shard ? shard : "");
         free(shard);
         store_abort(s);
         goto fail;
@@ -699,9 +716,8 @@ struct indexer *indexer_open(struct store *s, const struct index_opts *o, lode_e
     free(shard);
     store_abort(s);
     if (!has_bm25 || o->set_bm25 || o->model_path || set_shard) {
-        if (store_begin(s, 1, err) < 0)
+        if ((rc = store_begin(s, 1, err)) < 0)
             goto fail;
-        int rc = 0;
         if (!has_bm25 || o->set_bm25)
             rc = store_set_meta_double(s, "bm25_k1", o->k1);
         if (!rc && (!has_bm25 || o->set_bm25))
@@ -712,130 +728,155 @@ struct indexer *indexer_open(struct store *s, const struct index_opts *o, lode_e
             rc = store_set_meta_str(s, "shard", want);
         if (rc) {
             store_abort(s);
-            lode_seterr(err, "%s: cannot write settings: %s", s->dir, mdb_strerror(rc));
+            lode_fail(err, rc, "%s: cannot write settings: %s", s->dir, lode_strerror(rc));
             goto fail;
         }
-        if (store_commit(s, err) != 0) {
-            lode_seterr(err, "%s: cannot write settings (disk full?)", s->dir);
+        if ((rc = store_commit(s, err)) != 0)
             goto fail;
-        }
     }
     return ix;
 fail:
-    indexer_close(ix, NULL);
+    indexer_close(ix, NULL, NULL);
     return NULL;
 }
 
 int index_store_shard(struct store *s, int *k, int *n, lode_error *err)
 {
     *k = *n = 0;
-    if (store_begin(s, 0, err) < 0)
-        return -1;
+    int rc = store_begin(s, 0, err);
+    if (rc < 0)
+        return rc;
     char *v = store_meta_str(s, "shard");
     store_abort(s);
     if (v && hash_parse_shard(v, k, n) < 0) {
-        lode_seterr(err, "%s: the store's shard setting \"%s\" is malformed", s->dir, v);
+        rc = lode_fail(err, LODE_ECORRUPT, "%s: the store's shard setting \"%s\" is malformed",
+                       s->dir, v);
         free(v);
-        return -1;
+        return rc;
     }
     free(v);
     return 0;
 }
 
+/* The store's model and vector settings, written when the first vector
+ * arrives. */
+static int record_model(struct indexer *ix, const char *model, lode_error *err)
+{
+    struct store *s = ix->s;
+    int rc = store_begin(s, 1, err);
+    if (rc < 0)
+        return rc;
+    rc = store_set_meta_u64(s, "dim", (uint64_t)ix->dim);
+    if (!rc && model)
+        rc = store_set_meta_str(s, "model", model);
+    if (!rc)
+        rc = store_set_meta_str(s, "quantize", ix->o.int8 ? "int8" : "f32");
+    if (!rc)
+        rc = store_set_meta_u64(s, "hnsw_m", (uint64_t)ix->o.M);
+    if (!rc)
+        rc = store_set_meta_u64(s, "hnsw_efc", (uint64_t)ix->o.efc);
+    if (rc) {
+        store_abort(s);
+        return lode_fail(err, rc, "%s: cannot record the model: %s", s->dir, lode_strerror(rc));
+    }
+    return store_commit(s, err);
+}
+
+/* The record's vector checked against the store's (NULL when it has none);
+ * LODE_EINVAL when it does not fit. */
+static int record_vec(struct indexer *ix, json_t *rec, float **out, int *dim, lode_error *err)
+{
+    lode_error verr = {0};
+    float *vec = record_vector(rec, dim, &verr);
+    *out = NULL;
+    if (verr.msg[0])
+        return lode_fail(err, LODE_EINVAL, "%s", verr.msg);
+    if (!vec)
+        return 0;
+    const char *model = record_str(rec, "model");
+    json_t *d = json_object_get(rec, "dim");
+    int rc = LODE_EINVAL;
+    if (json_is_integer(d) && json_integer_value(d) != *dim)
+        lode_fail(err, rc, "dim says %lld but the vector has %d values",
+                  (long long)json_integer_value(d), *dim);
+    else if (ix->dim && *dim != ix->dim)
+        lode_fail(err, rc, "a vector of %d values; the store holds %d-value vectors of %s", *dim,
+                  ix->dim, ix->model ? ix->model : "another model");
+    else if (ix->model && model && strcmp(model, ix->model))
+        lode_fail(err, rc, "a vector of %s; the store holds vectors of %s", model, ix->model);
+    else if (ix->model && !model)
+        lode_fail(err, rc, "a vector without \"model\"; the store holds vectors of %s", ix->model);
+    else
+        rc = 0;
+    if (rc) {
+        free(vec);
+        return rc;
+    }
+    *out = vec;
+    return 0;
+}
+
+static struct op *new_op(struct indexer *ix, enum op_kind kind, const char *source)
+{
+    if (ix->nops == ix->capops) {
+        ix->capops = ix->capops ? ix->capops * 2 : 256;
+        ix->ops = xreallocarray(ix->ops, ix->capops, sizeof *ix->ops);
+    }
+    struct op *o = &ix->ops[ix->nops++];
+    memset(o, 0, sizeof *o);
+    o->kind = kind;
+    o->source = xstrdup(source);
+    return o;
+}
+
 int indexer_add(struct indexer *ix, json_t *rec, lode_error *err)
 {
-    err->msg[0] = 0;
     const char *id = record_str(rec, "id");
     json_t *text = json_object_get(rec, "text");
-    if (!id || !*id) {
-        lode_seterr(err, "the record has no \"id\" string");
-        json_decref(rec);
-        return -1;
-    }
-    if (!json_is_string(text)) {
-        lode_seterr(err, "the record has no \"text\" string");
-        json_decref(rec);
-        return -1;
-    }
+    int rc = 0;
+    if (!id || !*id)
+        rc = lode_fail(err, LODE_EINVAL, "the record has no \"id\" string");
+    else if (!json_is_string(text))
+        rc = lode_fail(err, LODE_EINVAL, "the record has no \"text\" string");
     const char *source = record_str(rec, "source");
     if (!source)
         source = id;
     int dim = 0;
-    lode_error verr;
-    float *vec = record_vector(rec, &dim, &verr);
-    if (verr.msg[0]) {
-        lode_seterr(err, "%s", verr.msg);
-        json_decref(rec);
-        return -1;
-    }
-    if (vec) {
+    float *vec = NULL;
+    if (!rc)
+        rc = record_vec(ix, rec, &vec, &dim, err);
+    if (!rc && vec && !ix->dim) {
+        /* the first vector decides the store's model and size */
         const char *model = record_str(rec, "model");
-        json_t *d = json_object_get(rec, "dim");
-        if (json_is_integer(d) && json_integer_value(d) != dim) {
-            lode_seterr(err, "dim says %lld but the vector has %d values",
-                        (long long)json_integer_value(d), dim);
-        } else if (ix->dim && dim != ix->dim) {
-            lode_seterr(err, "a vector of %d values; the store holds %d-value vectors of %s", dim,
-                        ix->dim, ix->model ? ix->model : "another model");
-        } else if (ix->model && model && strcmp(model, ix->model)) {
-            lode_seterr(err, "a vector of %s; the store holds vectors of %s", model, ix->model);
-        } else if (ix->model && !model) {
-            lode_seterr(err, "a vector without \"model\"; the store holds vectors of %s", ix->model);
-        }
-        if (err->msg[0]) {
-            free(vec);
-            json_decref(rec);
-            return -1;
-        }
-        if (!ix->dim) {
-            /* the first vector decides the store's model and size */
-            ix->dim = dim;
-            ix->model = model ? xstrdup(model) : NULL;
-            hnsw_init(&ix->h, dim, ix->o.M, ix->o.efc, ix->o.int8, 42);
-            ix->have_graph = 1;
-            lode_error e;
-            if (store_begin(ix->s, 1, &e) < 0)
-                die("%s", e.msg);
-            int rc = store_set_meta_u64(ix->s, "dim", (uint64_t)dim);
-            if (!rc && model)
-                rc = store_set_meta_str(ix->s, "model", model);
-            if (!rc)
-                rc = store_set_meta_str(ix->s, "quantize", ix->o.int8 ? "int8" : "f32");
-            if (!rc)
-                rc = store_set_meta_u64(ix->s, "hnsw_m", (uint64_t)ix->o.M);
-            if (!rc)
-                rc = store_set_meta_u64(ix->s, "hnsw_efc", (uint64_t)ix->o.efc);
-            if (rc)
-                fatal_store(ix, rc, "recording the model");
-            if (store_commit(ix->s, &e) != 0)
-                die("%s: cannot record the model", ix->s->dir);
-        }
+        ix->dim = dim;
+        ix->model = model ? xstrdup(model) : NULL;
+        hnsw_init(&ix->h, dim, ix->o.M, ix->o.efc, ix->o.int8, 42);
+        ix->have_graph = 1;
+        rc = record_model(ix, model, err);
     }
     /* batches end where a source ends, so sources are committed whole */
     int other = !ix->last_source || strcmp(ix->last_source, source);
-    if (other && ix->nops >= (size_t)ix->o.batch)
-        flush(ix, NULL);
-    else if (!other && ix->same_source >= 10 * (size_t)ix->o.batch)
-        flush(ix, source); /* a very long source: commit it in parts, marked incomplete */
+    if (!rc && other && ix->nops >= (size_t)ix->o.batch)
+        rc = flush(ix, NULL, err);
+    else if (!rc && !other && ix->same_source >= 10 * (size_t)ix->o.batch)
+        rc = flush(ix, source, err); /* a very long source: commit it in parts, marked incomplete */
+    if (rc) {
+        free(vec);
+        json_decref(rec);
+        return rc;
+    }
     if (other) {
         free(ix->last_source);
         ix->last_source = xstrdup(source);
         ix->same_source = 0;
     }
-    if (ix->nops == ix->capops) {
-        ix->capops = ix->capops ? ix->capops * 2 : 256;
-        ix->ops = xreallocarray(ix->ops, ix->capops, sizeof *ix->ops);
-    }
-    json_object_del(rec, "vec");
-    json_object_del(rec, "embedding");
-    struct op *o = &ix->ops[ix->nops++];
-    memset(o, 0, sizeof *o);
-    o->kind = OP_ADD;
-    o->rec = rec;
-    o->source = xstrdup(source);
+    struct op *o = new_op(ix, OP_ADD, source);
     o->id = xstrdup(id);
     const char *doc = record_str(rec, "doc");
     o->doc = doc ? xstrdup(doc) : NULL;
+    json_object_del(rec, "vec");
+    json_object_del(rec, "embedding");
+    o->rec = rec;
     o->vec = vec;
     ix->same_source++;
     return 0;
@@ -843,17 +884,12 @@ int indexer_add(struct indexer *ix, json_t *rec, lode_error *err)
 
 int indexer_delete(struct indexer *ix, const char *source, lode_error *err)
 {
-    (void)err;
-    if (ix->nops >= (size_t)ix->o.batch)
-        flush(ix, NULL);
-    if (ix->nops == ix->capops) {
-        ix->capops = ix->capops ? ix->capops * 2 : 256;
-        ix->ops = xreallocarray(ix->ops, ix->capops, sizeof *ix->ops);
+    if (ix->nops >= (size_t)ix->o.batch) {
+        int rc = flush(ix, NULL, err);
+        if (rc)
+            return rc;
     }
-    struct op *o = &ix->ops[ix->nops++];
-    memset(o, 0, sizeof *o);
-    o->kind = OP_DELETE;
-    o->source = xstrdup(source);
+    new_op(ix, OP_DELETE, source);
     free(ix->last_source);
     ix->last_source = NULL;
     return 0;
@@ -872,17 +908,18 @@ int index_unchanged(struct store *s, const char *source, const char *doc)
     return same;
 }
 
-void indexer_flush(struct indexer *ix)
+int indexer_flush(struct indexer *ix, lode_error *err)
 {
-    flush(ix, NULL);
+    return flush(ix, NULL, err);
 }
 
-void indexer_close(struct indexer *ix, struct index_stats *stats)
+int indexer_close(struct indexer *ix, struct index_stats *stats, lode_error *err)
 {
     if (!ix)
-        return;
+        return 0;
+    int rc = 0;
     if (stats) {
-        flush(ix, NULL);
+        rc = flush(ix, NULL, err);
         *stats = ix->st;
         stats->vectors = ix->vectors;
     }
@@ -897,4 +934,5 @@ void indexer_close(struct indexer *ix, struct index_stats *stats)
     g_hash_table_destroy(ix->seen);
     g_hash_table_destroy(ix->inserted);
     free(ix);
+    return rc;
 }

@@ -7,7 +7,12 @@
  * ten batches, marks the source incomplete until its last chunk is in), so
  * a killed run leaves whole sources or sources marked incomplete, and the
  * same run again replaces what was incomplete: every record ends up in the
- * store exactly once. When the map fills, it is grown and the batch redone.
+ * store exactly once. When the map fills, while writing or while
+ * committing, it is grown and the batch redone.
+ *
+ * Errors: LODE_EINVAL from indexer_add() is the record's own failure (the
+ * others go on); any other negative code is the store's (the batch was
+ * aborted, the last commit stands, and the run cannot go on).
  *
  * Caveats: an indexer owns its store handle while it lives; one per
  * process.
@@ -42,21 +47,23 @@ struct index_stats {
 struct indexer;
 
 struct indexer *indexer_open(struct store *s, const struct index_opts *o, lode_error *err);
-/* Adds one record (takes it). Returns 0, 1 when it was skipped (unchanged
- * source), -1 when this record fails alone (err says why). A fatal store
- * error dies (exit 3) after aborting the transaction. */
+/* Adds one record (takes it), committing the batch before it when the batch
+ * is full. 0 (records of unchanged sources are counted in the statistics,
+ * not written), LODE_EINVAL when this record fails alone, or a store code. */
 int indexer_add(struct indexer *ix, json_t *rec, lode_error *err);
 /* The shard a store was built as (its "shard" setting): *n is 0 when it is
  * not a shard. Opens its own read transaction. */
 int index_store_shard(struct store *s, int *k, int *n, lode_error *err);
 
-/* Removes a source and its chunks; 1 when there was no such source. */
+/* Removes a source and its chunks (none is not an error). 0 or a store code. */
 int indexer_delete(struct indexer *ix, const char *source, lode_error *err);
 /* 1 when the store holds source complete with this doc hash (opens its own
  * read transaction; no indexer needed). */
 int index_unchanged(struct store *s, const char *source, const char *doc);
-/* Commits what is pending. */
-void indexer_flush(struct indexer *ix);
-void indexer_close(struct indexer *ix, struct index_stats *stats);
+/* Commits what is pending: 0 or a store code. */
+int indexer_flush(struct indexer *ix, lode_error *err);
+/* With stats, commits what is pending and fills them; frees the indexer
+ * either way. 0 or a store code. */
+int indexer_close(struct indexer *ix, struct index_stats *stats, lode_error *err);
 
 #endif

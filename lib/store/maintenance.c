@@ -134,15 +134,15 @@ static void count_len(void *ud, const char *t, size_t n)
 
 long store_dump(struct store *s, int fd, lode_error *err)
 {
-    if (store_begin(s, 0, err) < 0)
-        return -1;
+    int rc = store_begin(s, 0, err);
+    if (rc < 0)
+        return rc;
     MDB_cursor *c;
     MDB_val k = {0, NULL}, v;
     long n = 0;
-    if (mdb_cursor_open(s->txn, s->chunks, &c)) {
+    if ((rc = mdb_cursor_open(s->txn, s->chunks, &c))) {
         store_abort(s);
-        lode_seterr(err, "cannot read the chunks of %s", s->dir);
-        return -1;
+        return store_fail(s, err, rc, "reading the chunks");
     }
     struct output o;
     output_init(&o, fd);
@@ -160,8 +160,9 @@ long store_dump(struct store *s, int fd, lode_error *err)
 
 long store_check(struct store *s, FILE *report, lode_error *err)
 {
-    if (store_begin(s, 0, err) < 0)
-        return -1;
+    int rc = store_begin(s, 0, err);
+    if (rc < 0)
+        return rc;
     struct checker ck = {report, 0};
     uint64_t next = store_meta_u64(s, "next", 0), n = store_meta_u64(s, "n", 0);
     uint64_t total = store_meta_u64(s, "total_len", 0), nvec = store_meta_u64(s, "vectors", 0);
@@ -407,8 +408,9 @@ static void insert_node(void *ud, size_t i, int worker)
 /* A new graph of the live vectors, written over the old one. */
 static int rebuild_graph(struct store *s, int threads, struct compact_stats *st, lode_error *err)
 {
-    if (store_begin(s, 0, err) < 0)
-        return -1;
+    int rc = store_begin(s, 0, err);
+    if (rc < 0)
+        return rc;
     uint64_t dim = store_meta_u64(s, "dim", 0);
     if (!dim) {
         store_abort(s);
@@ -420,10 +422,11 @@ static int rebuild_graph(struct store *s, int threads, struct compact_stats *st,
     int M = (int)store_meta_u64(s, "hnsw_m", 16), efc = (int)store_meta_u64(s, "hnsw_efc", 200);
     struct hnsw old, fresh;
     hnsw_init(&old, (int)dim, M, efc, int8, 42);
-    if (vectors_load(s, &old, err) < 0) {
+    long dropped = vectors_load(s, &old, err);
+    if (dropped < 0) {
         store_abort(s);
         hnsw_free(&old);
-        return -1;
+        return (int)dropped;
     }
     store_abort(s);
     hnsw_init(&fresh, (int)dim, M, efc, int8, 42);
@@ -443,17 +446,14 @@ static int rebuild_graph(struct store *s, int threads, struct compact_stats *st,
     struct rebuild r = {&fresh, nodes};
     parallel_for(threads, n, insert_node, &r);
     st->vectors = n;
-    int rc = -1;
-    for (;;) {
-        if (store_begin(s, 1, err) < 0) {
-            rc = -1;
+    for (;;) { /* until it fits: a full map is grown and the work redone */
+        if ((rc = store_begin(s, 1, err)) < 0)
             break;
-        }
-        rc = mdb_drop(s->txn, s->graph, 0);
+        rc = store_code(mdb_drop(s->txn, s->graph, 0));
         if (!rc)
-            rc = mdb_drop(s->txn, s->deleted, 0);
+            rc = store_code(mdb_drop(s->txn, s->deleted, 0));
         if (!rc)
-            rc = mdb_drop(s->txn, s->vectors, 0);
+            rc = store_code(mdb_drop(s->txn, s->vectors, 0));
         if (!rc)
             rc = vectors_save(s, &fresh, nodes, n);
         if (!rc)
@@ -462,21 +462,17 @@ static int rebuild_graph(struct store *s, int threads, struct compact_stats *st,
             rc = store_set_meta_u64(s, "gen", store_meta_u64(s, "gen", 0) + 1);
         if (rc) {
             store_abort(s);
+            if (rc != LODE_EMAPFULL)
+                lode_fail(err, rc, "%s: cannot write the graph: %s", s->dir, lode_strerror(rc));
         } else {
             rc = store_commit(s, err);
-            if (rc == 0)
-                break;
         }
-        if (rc != MDB_MAP_FULL || store_grow(s, err) < 0) {
-            if (rc > 0)
-                lode_seterr(err, "%s: cannot write the graph: %s", s->dir, mdb_strerror(rc));
-            rc = -1;
+        if (rc != LODE_EMAPFULL || (rc = store_grow(s, err)) < 0)
             break;
-        }
     }
     free(nodes);
     hnsw_free(&fresh);
-    return rc ? -1 : 0;
+    return rc;
 }
 
 static void remove_dir(const char *dir)
@@ -495,34 +491,31 @@ int store_compact(const char *dir, int threads, int nowait, struct compact_stats
 {
     memset(st, 0, sizeof *st);
     char *real = realpath(dir, NULL);
-    if (!real) {
-        lode_seterr(err, "%s: %s (no such store)", dir, strerror(errno));
-        return -1;
-    }
+    if (!real)
+        return lode_fail(err, lode_errno_code(errno), "%s: %s (no such store)", dir,
+                         strerror(errno));
     struct store s;
-    if (store_open(real, STORE_READ, 0, &s, err) < 0) { /* exists and is a store */
-        free(real);
-        return -1;
+    int rc = store_open(real, STORE_READ, 0, &s, err); /* exists and is a store */
+    if (rc == 0) {
+        store_close(&s);
+        rc = store_open(real, STORE_WRITE, nowait, &s, err);
     }
-    store_close(&s);
-    if (store_open(real, STORE_WRITE, nowait, &s, err) < 0) {
+    if (rc < 0) {
         free(real);
-        return -1;
+        return rc;
     }
     st->bytes_before = file_bytes(real);
-    int rc = rebuild_graph(&s, threads, st, err);
+    rc = rebuild_graph(&s, threads, st, err);
     char *tmp = xasprintf("%s.compact-%ld", real, (long)getpid());
     int lock = -1;
-    if (rc == 0 && mkdir(tmp, 0755) < 0) {
-        lode_seterr(err, "cannot create %s: %s", tmp, strerror(errno));
-        rc = -1;
-    }
+    if (rc == 0 && mkdir(tmp, 0755) < 0)
+        rc = lode_fail(err, lode_errno_code(errno), "cannot create %s: %s", tmp, strerror(errno));
     if (rc == 0) {
         int e = mdb_env_copy2(s.env, tmp, MDB_CP_COMPACT);
         if (e) {
-            lode_seterr(err, "%s: cannot write the compacted copy: %s", tmp, mdb_strerror(e));
+            rc = lode_fail(err, store_code(e), "%s: cannot write the compacted copy: %s", tmp,
+                           mdb_strerror(e));
             remove_dir(tmp);
-            rc = -1;
         }
     }
     if (rc == 0) {
@@ -533,9 +526,9 @@ int store_compact(const char *dir, int threads, int nowait, struct compact_stats
         free(lp);
         if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0 ||
             renameat2(AT_FDCWD, tmp, AT_FDCWD, real, RENAME_EXCHANGE) < 0) {
-            lode_seterr(err, "%s: cannot swap in the compacted copy: %s", real, strerror(errno));
+            rc = lode_fail(err, lode_errno_code(errno), "%s: cannot swap in the compacted copy: %s",
+                           real, strerror(errno));
             remove_dir(tmp);
-            rc = -1;
         } else {
             remove_dir(tmp); /* the old files, now under tmp's name */
             st->bytes_after = file_bytes(real);

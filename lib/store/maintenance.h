@@ -16,12 +16,12 @@ json_t *store_stats(struct store *s, lode_error *err);
 
 /* Verifies that chunks, ids, sources, postings, lengths, counters, vectors
  * and the graph agree; writes one line per problem to report (at most 50,
- * then a count). Returns the number of problems, -1 when the store cannot
- * be read. */
+ * then a count). Returns the number of problems, or a negative code when
+ * the store cannot be read. */
 long store_check(struct store *s, FILE *report, lode_error *err);
 
 /* Every chunk record the store holds, in chunk order, one compact JSON
- * line each, to fd. The count, or -1 (err set). */
+ * line each, to fd. The count, or a negative code (err set). */
 long store_dump(struct store *s, int fd, lode_error *err);
 
 struct compact_stats {
@@ -31,7 +31,8 @@ struct compact_stats {
 /* Rebuilds the graph from the live vectors only (threads inserting), then
  * rewrites the file without free pages and swaps it in atomically (the
  * store's directory is exchanged with the rewritten one: readers that have
- * it open keep their snapshot). Opens the store for writing itself. */
+ * it open keep their snapshot). Opens the store for writing itself. 0 or a
+ * negative code. */
 int store_compact(const char *dir, int threads, int nowait, struct compact_stats *st,
                   lode_error *err);
 

@@ -12,13 +12,51 @@
 
 #define STORE_INITIAL_MAP (64ull << 20)
 
+int store_code(int rc)
+{
+    switch (rc) {
+    case MDB_SUCCESS:
+        return LODE_OK;
+    case MDB_NOTFOUND:
+        return LODE_ENOTFOUND;
+    case MDB_MAP_FULL:
+        return LODE_EMAPFULL;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH:
+    case MDB_INCOMPATIBLE:
+    case MDB_BAD_DBI:
+        return LODE_ECORRUPT;
+    case MDB_READERS_FULL:
+    case MDB_TXN_FULL:
+    case MDB_DBS_FULL:
+    case MDB_CURSOR_FULL:
+    case MDB_PAGE_FULL:
+    case MDB_TLS_FULL:
+    case MDB_BAD_VALSIZE:
+        return LODE_ELIMIT;
+    case MDB_KEYEXIST:
+        return LODE_EINVAL;
+    default:
+        return rc > 0 ? lode_errno_code(rc) : LODE_EFAILED;
+    }
+}
+
+int store_fail(struct store *s, lode_error *err, int rc, const char *what)
+{
+    int code = store_code(rc);
+    return lode_fail(err, code, "%s: %s: %s", s->dir, what, mdb_strerror(rc));
+}
+
 static int open_db(struct store *s, MDB_txn *txn, const char *name, unsigned flags, MDB_dbi *dbi,
                    lode_error *err)
 {
     int rc = mdb_dbi_open(txn, name, flags, dbi);
     if (rc) {
-        lode_seterr(err, "%s: %s database: %s", s->dir, name, mdb_strerror(rc));
-        return -1;
+        char what[64];
+        snprintf(what, sizeof what, "the %s database", name);
+        return store_fail(s, err, rc, what);
     }
     return 0;
 }
@@ -32,6 +70,7 @@ int store_open(const char *dir, enum store_mode mode, int nowait, struct store *
 int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t map,
                      struct store *s, lode_error *err)
 {
+    int code = LODE_EFAILED;
     memset(s, 0, sizeof *s);
     s->lock_fd = -1;
     s->dir = xstrdup(dir);
@@ -39,15 +78,17 @@ int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t
     struct stat st;
     if (stat(dir, &st) < 0) {
         if (!s->writable || errno != ENOENT) {
-            lode_seterr(err, "%s: %s (no such store)", dir, strerror(errno));
+            code = lode_fail(err, lode_errno_code(errno), "%s: %s (no such store)", dir,
+                             strerror(errno));
             goto fail;
         }
         if (mkdir(dir, 0755) < 0) {
-            lode_seterr(err, "cannot create %s: %s", dir, strerror(errno));
+            code = lode_fail(err, lode_errno_code(errno), "cannot create %s: %s", dir,
+                             strerror(errno));
             goto fail;
         }
     } else if (!S_ISDIR(st.st_mode)) {
-        lode_seterr(err, "%s is not a store (not a directory)", dir);
+        code = lode_fail(err, LODE_EINVAL, "%s is not a store (not a directory)", dir);
         goto fail;
     }
     if (!s->writable) {
@@ -55,7 +96,7 @@ int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t
         int exists = access(data, F_OK) == 0;
         free(data);
         if (!exists) {
-            lode_seterr(err, "%s is not a lode store (no data.mdb)", dir);
+            code = lode_fail(err, LODE_ENOTFOUND, "%s is not a lode store (no data.mdb)", dir);
             goto fail;
         }
     } else {
@@ -64,17 +105,19 @@ int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t
         s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         free(lock);
         if (s->lock_fd < 0) {
-            lode_seterr(err, "%s: cannot open the writer lock: %s", dir, strerror(errno));
+            code = lode_fail(err, lode_errno_code(errno), "%s: cannot open the writer lock: %s",
+                             dir, strerror(errno));
             goto fail;
         }
         if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
             if (nowait) {
-                lode_seterr(err, "%s: another writer is using the store", dir);
+                code = lode_fail(err, LODE_EBUSY, "%s: another writer is using the store", dir);
                 goto fail;
             }
             warning("%s: another writer is using the store; waiting for it", dir);
             if (flock(s->lock_fd, LOCK_EX) < 0) {
-                lode_seterr(err, "%s: cannot lock the store: %s", dir, strerror(errno));
+                code = lode_fail(err, lode_errno_code(errno), "%s: cannot lock the store: %s", dir,
+                                 strerror(errno));
                 goto fail;
             }
         }
@@ -109,7 +152,7 @@ int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t
     if (rc == 0)
         rc = mdb_env_open(s->env, dir, (s->writable ? 0 : MDB_RDONLY) | MDB_NOTLS, 0644);
     if (rc) {
-        lode_seterr(err, "%s: %s", dir, mdb_strerror(rc));
+        code = store_fail(s, err, rc, "cannot open");
         goto fail;
     }
     int dead = 0;
@@ -117,19 +160,19 @@ int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t
     MDB_txn *txn;
     rc = mdb_txn_begin(s->env, NULL, s->writable ? 0 : MDB_RDONLY, &txn);
     if (rc) {
-        lode_seterr(err, "%s: %s", dir, mdb_strerror(rc));
+        code = store_fail(s, err, rc, "cannot begin a transaction");
         goto fail;
     }
     unsigned create = s->writable ? MDB_CREATE : 0;
-    if (open_db(s, txn, "meta", create, &s->meta, err) ||
-        open_db(s, txn, "chunks", create, &s->chunks, err) ||
-        open_db(s, txn, "ids", create, &s->ids, err) ||
-        open_db(s, txn, "sources", create, &s->sources, err) ||
-        open_db(s, txn, "postings", create, &s->postings, err) ||
-        open_db(s, txn, "lengths", create, &s->lengths, err) ||
-        open_db(s, txn, "vectors", create, &s->vectors, err) ||
-        open_db(s, txn, "graph", create, &s->graph, err) ||
-        open_db(s, txn, "deleted", create, &s->deleted, err)) {
+    if ((code = open_db(s, txn, "meta", create, &s->meta, err)) ||
+        (code = open_db(s, txn, "chunks", create, &s->chunks, err)) ||
+        (code = open_db(s, txn, "ids", create, &s->ids, err)) ||
+        (code = open_db(s, txn, "sources", create, &s->sources, err)) ||
+        (code = open_db(s, txn, "postings", create, &s->postings, err)) ||
+        (code = open_db(s, txn, "lengths", create, &s->lengths, err)) ||
+        (code = open_db(s, txn, "vectors", create, &s->vectors, err)) ||
+        (code = open_db(s, txn, "graph", create, &s->graph, err)) ||
+        (code = open_db(s, txn, "deleted", create, &s->deleted, err))) {
         mdb_txn_abort(txn);
         goto fail;
     }
@@ -138,8 +181,8 @@ int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t
     if (format == 0 && s->writable) {
         store_set_meta_u64(s, "format", STORE_FORMAT);
     } else if (format != STORE_FORMAT) {
-        lode_seterr(err, "%s: store format %llu; this lode reads format %d", dir,
-                    (unsigned long long)format, STORE_FORMAT);
+        code = lode_fail(err, LODE_EUNSUPPORTED, "%s: store format %llu; this lode reads format %d",
+                         dir, (unsigned long long)format, STORE_FORMAT);
         mdb_txn_abort(txn);
         s->txn = NULL;
         goto fail;
@@ -147,13 +190,13 @@ int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t
     s->txn = NULL;
     rc = mdb_txn_commit(txn);
     if (rc) {
-        lode_seterr(err, "%s: %s", dir, mdb_strerror(rc));
+        code = store_fail(s, err, rc, "cannot commit");
         goto fail;
     }
     return 0;
 fail:
     store_close(s);
-    return -1;
+    return code;
 }
 
 void store_close(struct store *s)
@@ -180,8 +223,7 @@ int store_begin(struct store *s, int write, lode_error *err)
     }
     if (rc) {
         s->txn = NULL;
-        lode_seterr(err, "%s: cannot begin a transaction: %s", s->dir, mdb_strerror(rc));
-        return -1;
+        return store_fail(s, err, rc, "cannot begin a transaction");
     }
     return 0;
 }
@@ -189,24 +231,27 @@ int store_begin(struct store *s, int write, lode_error *err)
 int store_commit(struct store *s, lode_error *err)
 {
     int rc = mdb_txn_commit(s->txn);
-    s->txn = NULL;
-    if (rc == MDB_MAP_FULL)
-        return MDB_MAP_FULL;
+    s->txn = NULL; /* committed, or aborted by LMDB */
+    if (rc == MDB_MAP_FULL) {
+        s->full_commits++;
+        return lode_fail(err, LODE_EMAPFULL, "%s: cannot commit: the map (%llu bytes) is full",
+                         s->dir, (unsigned long long)s->map_size);
+    }
     if (rc) {
         /* LMDB reports a short write as EIO: say when the disk is full */
         struct statvfs fs;
         if ((rc == EIO || rc == ENOSPC) && statvfs(s->dir, &fs) == 0 &&
             (uint64_t)fs.f_bavail * fs.f_frsize < (1u << 20))
-            lode_seterr(err, "%s: cannot commit: no space left on the device (%llu bytes free); "
-                        "the store keeps its last commit", s->dir,
-                        (unsigned long long)fs.f_bavail * fs.f_frsize);
-        else if (rc == EIO)
-            lode_seterr(err, "%s: cannot commit: a write failed (the disk full, a file-size "
-                        "limit, or an I/O error); the store keeps its last commit", s->dir);
-        else
-            lode_seterr(err, "%s: cannot commit: %s; the store keeps its last commit", s->dir,
-                        mdb_strerror(rc));
-        return -1;
+            return lode_fail(err, LODE_ENOSPACE,
+                             "%s: cannot commit: no space left on the device (%llu bytes free); "
+                             "the store keeps its last commit", s->dir,
+                             (unsigned long long)fs.f_bavail * fs.f_frsize);
+        if (rc == EIO)
+            return lode_fail(err, LODE_EIO,
+                             "%s: cannot commit: a write failed (the disk full, a file-size "
+                             "limit, or an I/O error); the store keeps its last commit", s->dir);
+        return lode_fail(err, store_code(rc), "%s: cannot commit: %s; the store keeps its last commit",
+                         s->dir, mdb_strerror(rc));
     }
     return 0;
 }
@@ -224,11 +269,9 @@ int store_grow(struct store *s, lode_error *err)
     mdb_env_info(s->env, &info);
     uint64_t size = (uint64_t)info.me_mapsize * 2;
     int rc = mdb_env_set_mapsize(s->env, (size_t)size);
-    if (rc) {
-        lode_seterr(err, "%s: cannot grow the map to %llu bytes: %s", s->dir,
-                    (unsigned long long)size, mdb_strerror(rc));
-        return -1;
-    }
+    if (rc)
+        return lode_fail(err, store_code(rc), "%s: cannot grow the map to %llu bytes: %s", s->dir,
+                         (unsigned long long)size, mdb_strerror(rc));
     s->map_size = size;
     return 0;
 }
@@ -236,20 +279,20 @@ int store_grow(struct store *s, lode_error *err)
 int store_get(struct store *s, MDB_dbi db, const void *k, size_t kn, MDB_val *v)
 {
     MDB_val key = {kn, (void *)k};
-    return mdb_get(s->txn, db, &key, v);
+    return store_code(mdb_get(s->txn, db, &key, v));
 }
 
 int store_put(struct store *s, MDB_dbi db, const void *k, size_t kn, const void *v, size_t vn)
 {
     MDB_val key = {kn, (void *)k}, val = {vn, (void *)v};
-    return mdb_put(s->txn, db, &key, &val, 0);
+    return store_code(mdb_put(s->txn, db, &key, &val, 0));
 }
 
 int store_del(struct store *s, MDB_dbi db, const void *k, size_t kn)
 {
     MDB_val key = {kn, (void *)k};
     int rc = mdb_del(s->txn, db, &key, NULL);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    return rc == MDB_NOTFOUND ? 0 : store_code(rc);
 }
 
 uint64_t store_meta_u64(struct store *s, const char *key, uint64_t def)
@@ -353,7 +396,7 @@ int store_source_parse(const MDB_val *v, struct store_source *out)
 {
     const unsigned char *p = v->mv_data;
     if (v->mv_size < 21)
-        return -1;
+        return LODE_ECORRUPT;
     out->complete = p[0];
     memcpy(out->doc, p + 1, 16);
     out->doc[16] = 0;
@@ -361,6 +404,6 @@ int store_source_parse(const MDB_val *v, struct store_source *out)
     out->n = get_le32(p + 17);
     out->nums = p + 21;
     if ((size_t)out->n != (v->mv_size - 21) / 4 || (v->mv_size - 21) % 4)
-        return -1;
+        return LODE_ECORRUPT;
     return 0;
 }

@@ -22,6 +22,10 @@
  *  - Every write transaction commits atomically; a killed writer leaves the
  *    last committed state.
  *  - A store handle belongs to one thread.
+ *  - Every call that can fail returns 0 (or a count) or a negative lode code
+ *    (error.h): LODE_ENOTFOUND for a missing key, LODE_EMAPFULL when the map
+ *    filled, LODE_ECORRUPT for damaged data. LMDB's own codes stay inside
+ *    the store modules, which turn them into lode codes with store_code().
  */
 #ifndef LODE_STORE_H
 #define LODE_STORE_H
@@ -48,7 +52,14 @@ struct store {
     int lock_fd;
     int writable;
     uint64_t map_size;
+    unsigned full_commits; /* commits that found the map full (and were redone) */
 };
+
+/* LMDB's code (or an errno value) as a lode code. */
+int store_code(int mdb_rc);
+/* Sets err to "DIR: what: LMDB's words" with store_code(mdb_rc); returns
+ * that code. */
+int store_fail(struct store *s, lode_error *err, int mdb_rc, const char *what);
 
 /* Opens (creating when writable) the store in dir. nowait: fail at once when
  * another writer holds the store instead of waiting. */
@@ -60,15 +71,17 @@ int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t
 void store_close(struct store *s);
 
 /* Transactions: one at a time per handle. store_commit() returns
- * MDB_MAP_FULL when the map filled: the caller aborted nothing yet, should
- * call store_grow() and redo the transaction's work. */
+ * LODE_EMAPFULL when the map filled while committing: LMDB has aborted the
+ * transaction, and the caller grows the map (store_grow()) and redoes the
+ * transaction's work, as after a put that found the map full. */
 int store_begin(struct store *s, int write, lode_error *err);
 int store_commit(struct store *s, lode_error *err);
 void store_abort(struct store *s);
 /* Doubles the map (no transaction may be open). */
 int store_grow(struct store *s, lode_error *err);
 
-/* Plain get/put/del inside the open transaction; LMDB codes are returned. */
+/* Plain get/put/del inside the open transaction: 0, LODE_ENOTFOUND (get),
+ * LODE_EMAPFULL (put), or another code. Deleting a missing key is 0. */
 int store_get(struct store *s, MDB_dbi db, const void *k, size_t kn, MDB_val *v);
 int store_put(struct store *s, MDB_dbi db, const void *k, size_t kn, const void *v, size_t vn);
 int store_del(struct store *s, MDB_dbi db, const void *k, size_t kn);
@@ -89,7 +102,7 @@ struct store_source {
     uint32_t n;
     const unsigned char *nums; /* n little-endian numbers */
 };
-/* -1 when the value is malformed. */
+/* LODE_ECORRUPT when the value is malformed. */
 int store_source_parse(const MDB_val *v, struct store_source *out);
 static inline uint32_t store_source_num(const struct store_source *s, uint32_t i)
 {

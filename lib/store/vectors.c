@@ -15,15 +15,13 @@ long vectors_load(struct store *s, struct hnsw *h, lode_error *err)
     MDB_val k = {0, NULL}, v;
     size_t bb = block_bytes(h), d = (size_t)h->dim;
     int rc = mdb_cursor_open(s->txn, s->vectors, &c);
-    if (rc) {
-        lode_seterr(err, "%s: %s", s->dir, mdb_strerror(rc));
-        return -1;
-    }
+    if (rc)
+        return store_fail(s, err, rc, "reading the vectors");
     while ((rc = mdb_cursor_get(c, &k, &v, k.mv_data ? MDB_NEXT : MDB_FIRST)) == 0) {
         if (k.mv_size != 4 || v.mv_size != bb) {
             mdb_cursor_close(c);
-            lode_seterr(err, "%s: a vector block has the wrong size (damaged store?)", s->dir);
-            return -1;
+            return lode_fail(err, LODE_ECORRUPT,
+                             "%s: a vector block has the wrong size (damaged store?)", s->dir);
         }
         uint32_t first = get_be32(k.mv_data) * STORE_VECTORS_BLOCK;
         hnsw_reserve(h, first + STORE_VECTORS_BLOCK);
@@ -39,11 +37,11 @@ long vectors_load(struct store *s, struct hnsw *h, lode_error *err)
         }
     }
     mdb_cursor_close(c);
-    if (rc != MDB_NOTFOUND) {
-        lode_seterr(err, "%s: %s", s->dir, mdb_strerror(rc));
-        return -1;
-    }
+    if (rc != MDB_NOTFOUND)
+        return store_fail(s, err, rc, "reading the vectors");
     rc = mdb_cursor_open(s->txn, s->graph, &c);
+    if (rc)
+        return store_fail(s, err, rc, "reading the graph");
     k.mv_data = NULL;
     uint32_t *bufs[17], counts[17];
     const uint32_t *lists[17];
@@ -81,16 +79,21 @@ long vectors_load(struct store *s, struct hnsw *h, lode_error *err)
     for (int i = 0; i < 17; i++)
         free(bufs[i]);
     mdb_cursor_close(c);
-    if (bad) {
-        lode_seterr(err, "%s: a graph node is malformed (damaged store?)", s->dir);
-        return -1;
-    }
+    if (bad)
+        return lode_fail(err, LODE_ECORRUPT, "%s: a graph node is malformed (damaged store?)",
+                         s->dir);
+    if (rc != MDB_NOTFOUND)
+        return store_fail(s, err, rc, "reading the graph");
     rc = mdb_cursor_open(s->txn, s->deleted, &c);
+    if (rc)
+        return store_fail(s, err, rc, "reading the deleted vectors");
     k.mv_data = NULL;
     while ((rc = mdb_cursor_get(c, &k, &v, k.mv_data ? MDB_NEXT : MDB_FIRST)) == 0)
         if (k.mv_size == 4)
             hnsw_delete(h, get_be32(k.mv_data));
     mdb_cursor_close(c);
+    if (rc != MDB_NOTFOUND)
+        return store_fail(s, err, rc, "reading the deleted vectors");
     int64_t entry = (int64_t)store_meta_u64(s, "hnsw_entry", UINT64_MAX);
     if (entry >= 0 && entry < (int64_t)h->cap && h->level[entry] >= 0) {
         h->entry = entry;

@@ -14,10 +14,11 @@
 
 /* Reads the whole graph and its vectors (inside the open transaction).
  * Returns the number of links dropped because they led nowhere (a damaged
- * store), or -1. */
+ * store), or a negative code (LODE_ECORRUPT for a malformed block or node). */
 long vectors_load(struct store *s, struct hnsw *h, lode_error *err);
 /* Writes the vectors of nodes (whole blocks) and every node whose links
- * changed since hnsw_clean(). Returns an LMDB code. */
+ * changed since hnsw_clean(). Returns 0 or the code of the put that failed
+ * (LODE_EMAPFULL: grow the map and redo the transaction). */
 int vectors_save(struct store *s, struct hnsw *h, const uint32_t *nodes, size_t n);
 
 #endif

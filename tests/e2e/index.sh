@@ -130,6 +130,15 @@ lode-index -s grown --map-size 1M --batch 500 < big.ndjson 2> grown.err
 expect_eq "a map that fills grows: exit 0" 0 $?
 expect_eq "...every record is in" $N "$(stat_of grown chunks)"
 check "...consistent" consistent grown
+# one record larger than the whole map: grown until it fits, not fatal
+{
+    jq -nc '{id: "huge-1", source: "huge.txt", text: ([range(300000)] | map("w\(. % 5000)") | join(" "))}'
+    echo '{"id":"after-1","source":"after.txt","text":"the record after it"}'
+} > huge.ndjson
+lode-index -s huge --map-size 64K < huge.ndjson 2> huge.err
+expect_eq "a record larger than the map (1.7 MB into 64 KiB): exit 0" 0 $?
+expect_eq "...it and the record after it are in" 2 "$(stat_of huge chunks)"
+check "...consistent" consistent huge
 
 # a source longer than ten batches is committed in parts, marked incomplete
 # until its last chunk: killed in between, the re-run replaces it whole

@@ -1,14 +1,21 @@
 /* Unit tests of the store's pieces: the analyzer (Lucene EnglishAnalyzer's
- * rules), the postings and source codecs, filters, fusion, and the HNSW
- * graph against exact search. */
+ * rules), the postings and source codecs, filters, fusion, the HNSW graph
+ * against exact search, the error band, and a commit that fills the map
+ * (LMDB's own MDB_MAP_FULL from mdb_txn_commit), in the store and under the
+ * indexer. */
+#include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "text/analyzer.h"
 #include "base/buf.h"
 #include "check.h"
 #include "store/hnsw.h"
+#include "store/index.h"
+#include "store/maintenance.h"
 #include "store/search.h"
 #include "store/shards.h"
 #include "store/store.h"
@@ -195,6 +202,230 @@ static void hnsw_tests(void)
     hnsw_free(&h);
 }
 
+static void error_tests(void)
+{
+    int distinct = 1;
+    for (int c = LODE_EFAILED; c < LODE_ELAST; c++)
+        for (int d = c + 1; d < LODE_ELAST; d++)
+            distinct &= strcmp(lode_strerror(c), lode_strerror(d)) != 0;
+    CHECK(distinct, "lode_strerror: words of their own for each of the %d codes",
+          LODE_ELAST - LODE_EFAILED);
+    CHECK_STR(lode_strerror(LODE_EMAPFULL), "the store's map is full", "lode_strerror: LODE_EMAPFULL");
+    CHECK(!strcmp(lode_strerror(ENOSPC), strerror(ENOSPC)), "lode_strerror: an errno value in strerror's words");
+    CHECK(store_code(MDB_NOTFOUND) == LODE_ENOTFOUND && store_code(MDB_MAP_FULL) == LODE_EMAPFULL &&
+          store_code(MDB_CORRUPTED) == LODE_ECORRUPT && store_code(MDB_PAGE_NOTFOUND) == LODE_ECORRUPT &&
+          store_code(ENOSPC) == LODE_ENOSPACE && store_code(0) == LODE_OK,
+          "store_code: LMDB's codes and errno into the band");
+    lode_error e = {0};
+    CHECK(lode_fail(&e, LODE_ECORRUPT, "x %d", 1) == LODE_ECORRUPT && e.code == LODE_ECORRUPT &&
+          !strcmp(e.msg, "x 1"), "lode_fail: returns the code, fills code and message");
+}
+
+/* ---- a commit that fills the map ---- */
+
+#define SMALL_MAP (1u << 20)
+#define VAL 400
+
+static void remove_store(const char *dir)
+{
+    const char *files[] = {"data.mdb", "lock.mdb", "writer.lock"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+}
+
+static int put_values(struct store *s, uint32_t first, int n, unsigned char fill)
+{
+    unsigned char v[VAL];
+    memset(v, fill, sizeof v);
+    for (int i = 0; i < n; i++) {
+        unsigned char k[4];
+        put_be32(k, first + (uint32_t)i);
+        int rc = store_put(s, s->chunks, k, 4, v, sizeof v);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* A fresh store in a 1 MiB map holding 1000 values of 400 bytes. */
+static int fresh_store(const char *dir, struct store *s)
+{
+    lode_error e;
+    remove_store(dir);
+    if (store_open_sized(dir, STORE_WRITE, 1, SMALL_MAP, s, &e) < 0 || store_begin(s, 1, &e) < 0 ||
+        put_values(s, 0, 1000, 1) || store_commit(s, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Deletes the 1000 values and puts n new ones: the freed pages are the
+ * last commit's, not reusable in this transaction, so near the map's end
+ * the puts fit but the commit cannot place the free list's own pages. */
+static int replace_values(struct store *s, int n)
+{
+    for (uint32_t i = 0; i < 1000; i++) {
+        unsigned char k[4];
+        put_be32(k, i);
+        int rc = store_del(s, s->chunks, k, 4);
+        if (rc)
+            return rc;
+    }
+    return put_values(s, 100000, n, 2);
+}
+
+static void commit_full_tests(void)
+{
+    const char *dir = "full-store";
+    struct store s;
+    lode_error e = {0};
+    if (fresh_store(dir, &s) < 0) {
+        CHECK(0, "a store in a 1 MiB map");
+        return;
+    }
+    /* the most values whose puts fit, found with aborted transactions */
+    int lo = 0, hi = 4000;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        store_begin(&s, 1, &e);
+        int rc = replace_values(&s, mid);
+        store_abort(&s);
+        if (rc == 0)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    store_close(&s);
+    /* from there down, the first count whose commit finds the map full */
+    int found = -1, rc = 0;
+    for (int n = lo; n > lo - 200 && n > 0 && found < 0; n--) {
+        if (fresh_store(dir, &s) < 0)
+            break;
+        store_begin(&s, 1, &e);
+        if (replace_values(&s, n) == 0 && (rc = store_commit(&s, &e)) == LODE_EMAPFULL)
+            found = n;
+        else
+            store_close(&s);
+    }
+    CHECK(found > 0, "LMDB's commit itself fills the map (%d values put, %d fit at most)", found, lo);
+    if (found < 0)
+        return;
+    CHECK(e.code == LODE_EMAPFULL && s.txn == NULL && s.full_commits == 1 && strstr(e.msg, "map"),
+          "store_commit: LODE_EMAPFULL, the transaction gone, counted, said (%s)", e.msg);
+    MDB_val v;
+    unsigned char k0[4], kn[4];
+    put_be32(k0, 0);
+    put_be32(kn, 100000);
+    store_begin(&s, 0, &e);
+    CHECK(store_get(&s, s.chunks, k0, 4, &v) == 0 && store_get(&s, s.chunks, kn, 4, &v) == LODE_ENOTFOUND,
+          "...the last commit stands: the old values are there, the new ones are not");
+    store_abort(&s);
+    uint64_t before = s.map_size;
+    int redone = store_grow(&s, &e) == 0 && store_begin(&s, 1, &e) == 0 &&
+                 replace_values(&s, found) == 0 && store_commit(&s, &e) == 0;
+    store_begin(&s, 0, &e);
+    CHECK(redone && s.map_size == 2 * before && store_get(&s, s.chunks, k0, 4, &v) == LODE_ENOTFOUND &&
+          store_get(&s, s.chunks, kn, 4, &v) == 0,
+          "grown to %llu bytes and redone, the commit goes through", (unsigned long long)s.map_size);
+    store_abort(&s);
+    store_close(&s);
+    remove_store(dir);
+}
+
+/* The indexer meets the same at the commit of a batch that replaces a
+ * source: it grows the map and redoes the batch (it used to die with an
+ * empty message). */
+static json_t *chunk(const char *source, int i, size_t len)
+{
+    char id[64], *text = malloc(len + 1);
+    snprintf(id, sizeof id, "%s-%d", source, i);
+    for (size_t j = 0; j < len; j++)
+        text[j] = (j % 7 == 6) ? ' ' : (char)('a' + (i * 31 + j * 7) % 26);
+    text[len] = 0;
+    json_t *r = json_pack("{s:s,s:s,s:s,s:s}", "id", id, "source", source, "doc", source, "text", text);
+    free(text);
+    return r;
+}
+
+#define INDEX_MAP (256u << 10)
+
+/* 150 chunks of a.txt committed, then a batch that deletes a.txt and adds
+ * n chunks of b.txt of len bytes; with check, whether the store ends
+ * consistent with all of b.txt in. */
+static int index_attempt(const char *dir, int n, size_t len, unsigned *full, int *grew, int *ok)
+{
+    struct store s;
+    lode_error e = {0};
+    remove_store(dir);
+    struct index_opts o = {.k1 = 0.9, .b = 0.4, .batch = 100000, .M = 16, .efc = 200, .threads = 1};
+    if (store_open_sized(dir, STORE_WRITE, 1, INDEX_MAP, &s, &e) < 0)
+        return -1;
+    struct indexer *ix = indexer_open(&s, &o, &e);
+    int rc = ix ? 0 : -1;
+    for (int i = 0; i < 150 && !rc; i++)
+        rc = indexer_add(ix, chunk("a.txt", i, 500), &e);
+    if (!rc)
+        rc = indexer_flush(ix, &e);
+    if (!rc)
+        rc = indexer_delete(ix, "a.txt", &e);
+    for (int i = 0; i < n && !rc; i++)
+        rc = indexer_add(ix, chunk("b.txt", i, len), &e);
+    struct index_stats st;
+    if (!rc)
+        rc = indexer_close(ix, &st, &e);
+    else
+        indexer_close(ix, NULL, NULL);
+    *full = s.full_commits;
+    *grew = s.map_size > INDEX_MAP;
+    if (ok && !rc) {
+        FILE *devnull = fopen("/dev/null", "w");
+        long problems = store_check(&s, devnull, &e);
+        fclose(devnull);
+        store_begin(&s, 0, &e);
+        *ok = problems == 0 && store_meta_u64(&s, "n", 0) == (uint64_t)n && st.deleted_sources == 1;
+        store_abort(&s);
+    }
+    store_close(&s);
+    return rc;
+}
+
+static void indexer_full_tests(void)
+{
+    const char *dir = "full-index";
+    unsigned full = 0;
+    int ok = 0, grew = 0, rc = 0;
+    /* the fewest chunks that grow the map at all, then the counts and
+     * sizes just below it, where the puts fit and the commit may not */
+    int lo = 1, hi = 1000;
+    while (lo < hi && !rc) {
+        int mid = (lo + hi) / 2;
+        rc = index_attempt(dir, mid, 500, &full, &grew, NULL);
+        if (grew)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    int n = 0, len = 0, at_n = 0, at_len = 0;
+    full = 0;
+    for (n = lo - 6; n <= lo + 2 && !full && !rc; n++)
+        for (len = 460; len <= 540 && !full && !rc; len += 4) {
+            rc = index_attempt(dir, n, (size_t)len, &full, &grew, NULL);
+            at_n = n, at_len = len;
+        }
+    n = at_n, len = at_len;
+    CHECK(full > 0 && rc == 0, "the indexer's commit finds the map full (%d chunks of %d bytes replacing 150)",
+          n, len);
+    if (full)
+        rc = index_attempt(dir, n, (size_t)len, &full, &grew, &ok);
+    CHECK(ok, "...grows it and redoes the batch: every chunk in, the old source gone, --check clean");
+    remove_store(dir);
+}
+
 int main(void)
 {
     analyzer_tests();
@@ -202,5 +433,8 @@ int main(void)
     filter_tests();
     fuse_tests();
     hnsw_tests();
+    error_tests();
+    commit_full_tests();
+    indexer_full_tests();
     return check_failures != 0;
 }
