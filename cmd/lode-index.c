@@ -206,7 +206,7 @@ int main(int argc, char **argv)
     int del = 0, skip = 0, echo = 0, want_stats = 0, want_check = 0, want_compact = 0, want_dump = 0;
     int nowait = 0, threads = cpu_count();
     uint64_t map_size = 0;
-    struct index_opts io = {.k1 = 0.9, .b = 0.4, .batch = 1000};
+    struct index_opts io = {.k1 = BM25_K1, .b = BM25_B, .batch = 1000};
     const struct opt table[] = {
         {'s', "store", OPT_STRING, &dir, "DIR", "the store (default $LODE_STORE); created when missing", 0},
         {0, "delete", OPT_FLAG, &del, NULL,
@@ -270,12 +270,7 @@ int main(int argc, char **argv)
         return LODE_EXIT_USAGE;
     }
     if (bm25) {
-        char *end;
-        io.k1 = strtod(bm25, &end);
-        if (*end != ',' || io.k1 < 0)
-            goto bad_bm25;
-        io.b = strtod(end + 1, &end);
-        if (*end || io.b < 0 || io.b > 1)
+        if (bm25_parse(bm25, &io.k1, &io.b) < 0)
             goto bad_bm25;
         io.set_bm25 = 1;
     }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "text/analyzer.h"
+#include "text/bm25.h"
 #include "text/chunk.h"
 #include "base/record.h"
 #include "base/util.h"
@@ -224,7 +225,8 @@ char *answer_extractive(const json_t *rec, int max, json_t **citations)
         }
         free(sp);
     }
-    /* BM25 with the sentences as documents (k1 1.2, b 0.75) */
+    /* BM25 with the sentences as documents */
+    const double k1 = BM25_SENTENCE_K1, b = BM25_SENTENCE_B;
     double avg = n ? (double)total / (double)n : 1;
     GHashTableIter it;
     gpointer term;
@@ -235,11 +237,11 @@ char *answer_extractive(const json_t *rec, int max, json_t **citations)
             df += g_hash_table_contains(v[i].tf, term);
         if (!df)
             continue;
-        double idf = log(1 + ((double)n - (double)df + 0.5) / ((double)df + 0.5));
+        double w = bm25_weight(1, bm25_idf((double)n, (double)df), k1);
         for (size_t i = 0; i < n; i++) {
             double tf = GPOINTER_TO_INT(g_hash_table_lookup(v[i].tf, term));
             if (tf > 0)
-                v[i].score += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * (double)v[i].len / avg));
+                v[i].score += BM25_TERM(w, tf, bm25_norm(k1, b, (double)v[i].len, avg));
         }
     }
     qsort(v, n, sizeof *v, best_first);

@@ -85,8 +85,9 @@ json_t *store_stats(struct store *s, lode_error *err)
     json_object_set_new(o, "postings_blocks", json_integer((json_int_t)entries(s, s->postings)));
     json_object_set_new(o, "tokens", json_integer((json_int_t)store_meta_u64(s, "total_len", 0)));
     json_object_set_new(o, "deleted_vectors", json_integer((json_int_t)entries(s, s->deleted)));
-    json_object_set_new(o, "bm25", json_pack("{s:f,s:f}", "k1", store_meta_double(s, "bm25_k1", 0.9),
-                                             "b", store_meta_double(s, "bm25_b", 0.4)));
+    double k1, b;
+    store_meta_bm25(s, &k1, &b);
+    json_object_set_new(o, "bm25", json_pack("{s:f,s:f}", "k1", k1, "b", b));
     if (dim)
         json_object_set_new(o, "hnsw", json_pack("{s:I,s:I}", "M",
                                                  (json_int_t)store_meta_u64(s, "hnsw_m", 16),

@@ -287,20 +287,13 @@ static void set_norm(struct searcher *se, double k1, double b, double avgdl)
         se->norm = xmalloc(sizeof *se->norm * (se->nnorm + 1));
     for (uint32_t i = 0; i < se->nnorm; i++)
         se->norm[i] = se->dl[i] < 0 ? (float)k1 /* a length not read: the average */
-                                    : (float)(k1 * (1 - b + b * se->dl[i] / avgdl));
-}
-
-static double avg_len(uint64_t n, uint64_t total_len)
-{
-    double avgdl = n ? (double)total_len / (double)n : 1;
-    return avgdl > 0 ? avgdl : 1;
+                                    : (float)bm25_norm(k1, b, se->dl[i], avgdl);
 }
 
 static void load_lengths(struct searcher *se)
 {
     struct store *s = se->s;
-    se->k1 = store_meta_double(s, "bm25_k1", 0.9);
-    se->b = store_meta_double(s, "bm25_b", 0.4);
+    store_meta_bm25(s, &se->k1, &se->b);
     se->n = store_meta_u64(s, "n", 0);
     se->total_len = store_meta_u64(s, "total_len", 0);
     uint64_t next = store_meta_u64(s, "next", 0);
@@ -325,7 +318,7 @@ static void load_lengths(struct searcher *se)
         }
         mdb_cursor_close(c);
     }
-    set_norm(se, se->k1, se->b, avg_len(se->n, se->total_len));
+    set_norm(se, se->k1, se->b, bm25_avgdl(se->n, se->total_len));
 }
 
 static int load_vectors(struct searcher *se, lode_error *err)
@@ -497,75 +490,6 @@ static size_t take_admitted(struct searcher *se, struct hit *cand, size_t n,
     return out;
 }
 
-/* ---- BM25 statistics ---- */
-
-void bm25_stats_init(struct bm25_stats *st)
-{
-    memset(st, 0, sizeof *st);
-    st->df = json_object();
-}
-
-void bm25_stats_free(struct bm25_stats *st)
-{
-    json_decref(st->df);
-    st->df = NULL;
-}
-
-int bm25_stats_sum(struct bm25_stats *acc, const struct bm25_stats *one, lode_error *err)
-{
-    if (acc->stores && (acc->k1 != one->k1 || acc->b != one->b)) {
-        lode_seterr(err, "the stores score BM25 with different parameters (k1 %g, b %g and k1 %g, "
-                         "b %g): index them with the same --bm25", acc->k1, acc->b, one->k1, one->b);
-        return -1;
-    }
-    acc->k1 = one->k1, acc->b = one->b;
-    acc->stores += one->stores;
-    acc->n += one->n;
-    acc->total_len += one->total_len;
-    const char *term;
-    json_t *v;
-    json_object_foreach(one->df, term, v) {
-        json_int_t have = json_integer_value(json_object_get(acc->df, term));
-        json_object_set_new(acc->df, term, json_integer(have + json_integer_value(v)));
-    }
-    return 0;
-}
-
-json_t *bm25_stats_json(const struct bm25_stats *st)
-{
-    return json_pack("{s:f,s:f,s:I,s:I,s:O}", "k1", st->k1, "b", st->b, "chunks",
-                     (json_int_t)st->n, "tokens", (json_int_t)st->total_len, "df", st->df);
-}
-
-int bm25_stats_parse(const json_t *rec, struct bm25_stats *st, lode_error *err)
-{
-    json_t *df = json_object_get(rec, "df");
-    json_int_t n = json_integer_value(json_object_get(rec, "chunks"));
-    json_int_t tokens = json_integer_value(json_object_get(rec, "tokens"));
-    if (!json_is_number(json_object_get(rec, "k1")) || !json_is_number(json_object_get(rec, "b")) ||
-        !json_is_integer(json_object_get(rec, "chunks")) ||
-        !json_is_integer(json_object_get(rec, "tokens")) || !json_is_object(df) || n < 0 ||
-        tokens < 0) {
-        lode_seterr(err, "not a statistics record of lode-query --emit-stats (k1, b, chunks, tokens, df)");
-        return -1;
-    }
-    const char *term;
-    json_t *v;
-    json_object_foreach(df, term, v)
-        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > n) {
-            lode_seterr(err, "the statistics give term \"%s\" an impossible count", term);
-            return -1;
-        }
-    bm25_stats_init(st);
-    st->stores = 1;
-    st->k1 = json_number_value(json_object_get(rec, "k1"));
-    st->b = json_number_value(json_object_get(rec, "b"));
-    st->n = (uint64_t)n;
-    st->total_len = (uint64_t)tokens;
-    json_object_update(st->df, df);
-    return 0;
-}
-
 /* ---- BM25 ---- */
 
 static GHashTable *query_terms(struct searcher *se, const char *text)
@@ -600,7 +524,7 @@ size_t search_bm25(struct searcher *se, const char *text, const struct bm25_stat
     GArray *touched = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     double k1 = st ? st->k1 : se->k1, N = (double)(st ? st->n : se->n);
     set_norm(se, k1, st ? st->b : se->b,
-             st ? avg_len(st->n, st->total_len) : avg_len(se->n, se->total_len));
+             st ? bm25_avgdl(st->n, st->total_len) : bm25_avgdl(se->n, se->total_len));
     GHashTableIter it;
     gpointer term, qtf;
     g_hash_table_iter_init(&it, terms);
@@ -615,8 +539,7 @@ size_t search_bm25(struct searcher *se, const char *text, const struct bm25_stat
         json_t *global = st ? json_object_get(st->df, term) : NULL;
         double gdf = global && (double)json_integer_value(global) > (double)df
                          ? (double)json_integer_value(global) : (double)df;
-        double idf = log(1 + ((N > gdf ? N : gdf) - gdf + 0.5) / (gdf + 0.5));
-        float w = (float)(GPOINTER_TO_INT(qtf) * idf * (k1 + 1));
+        float w = (float)bm25_weight(GPOINTER_TO_INT(qtf), bm25_idf(N, gdf), k1);
         for (size_t i = 0; i < df; i++) {
             uint32_t num = pairs[2 * i];
             float tf = (float)pairs[2 * i + 1];
@@ -629,7 +552,7 @@ size_t search_bm25(struct searcher *se, const char *text, const struct bm25_stat
             float norm = num < se->nnorm ? se->norm[num] : (float)k1;
             if (se->acc[num] == 0)
                 g_array_append_val(touched, num);
-            se->acc[num] += w * tf / (tf + norm);
+            se->acc[num] += BM25_TERM(w, tf, norm);
         }
         free(pairs);
     }

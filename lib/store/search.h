@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "store/store.h"
+#include "text/bm25.h"
 #include "base/util.h"
 
 #define SEARCH_RELOAD_SECONDS 10.0
@@ -53,25 +54,6 @@ struct hit {
     uint32_t num;  /* the chunk's number in the store */
     double score;  /* BM25 or cosine */
 };
-
-/* BM25's collection statistics for some query terms: one store's, or
- * summed over shards so that each scores as one store would (Elasticsearch's
- * dfs_query_then_fetch). */
-struct bm25_stats {
-    int stores;               /* how many were summed; k1 and b are set once 1 */
-    double k1, b;
-    uint64_t n, total_len;    /* chunks and their tokens */
-    json_t *df;               /* term -> chunks holding it */
-};
-
-void bm25_stats_init(struct bm25_stats *st);
-void bm25_stats_free(struct bm25_stats *st);
-/* Adds one's figures to acc; -1 when their k1 and b differ. */
-int bm25_stats_sum(struct bm25_stats *acc, const struct bm25_stats *one, lode_error *err);
-/* {"k1","b","chunks","tokens","df":{...}} and back (a record of
- * lode-query --emit-stats). */
-json_t *bm25_stats_json(const struct bm25_stats *st);
-int bm25_stats_parse(const json_t *rec, struct bm25_stats *st, lode_error *err);
 
 struct searcher;
 

@@ -18,8 +18,8 @@ int shards_open(struct shards *sh, char *const *dirs, size_t n, int vectors, lod
         sh->n = i + 1;
         if (store_begin(&sh->stores[i], 0, err) < 0)
             return -1;
-        double ik1 = store_meta_double(&sh->stores[i], "bm25_k1", 0.9);
-        double ib = store_meta_double(&sh->stores[i], "bm25_b", 0.4);
+        double ik1, ib;
+        store_meta_bm25(&sh->stores[i], &ik1, &ib);
         store_abort(&sh->stores[i]);
         if (i && (ik1 != k1 || ib != b)) {
             lode_seterr(err, "%s scores BM25 with k1 %g, b %g and %s with k1 %g, b %g: index them "

@@ -333,6 +333,12 @@ double store_meta_double(struct store *s, const char *key, double def)
     return d;
 }
 
+void store_meta_bm25(struct store *s, double *k1, double *b)
+{
+    *k1 = store_meta_double(s, "bm25_k1", BM25_K1);
+    *b = store_meta_double(s, "bm25_b", BM25_B);
+}
+
 int store_set_meta_double(struct store *s, const char *key, double v)
 {
     char b[64];

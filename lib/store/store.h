@@ -36,6 +36,7 @@
 
 #include "base/codec.h"
 #include "base/util.h"
+#include "text/bm25.h"
 
 #define STORE_FORMAT 1
 #define STORE_POSTINGS_BLOCK 128
@@ -94,6 +95,9 @@ char *store_meta_str(struct store *s, const char *key);
 int store_set_meta_str(struct store *s, const char *key, const char *v);
 double store_meta_double(struct store *s, const char *key, double def);
 int store_set_meta_double(struct store *s, const char *key, double v);
+/* The store's BM25 parameters (bm25_k1, bm25_b), BM25_K1 and BM25_B when
+ * it has none. */
+void store_meta_bm25(struct store *s, double *k1, double *b);
 
 /* A source's value: [complete 1][doc 16][count le32][numbers le32...]. */
 struct store_source {

@@ -5,12 +5,14 @@
  * indexer. */
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "text/analyzer.h"
+#include "text/bm25.h"
 #include "base/buf.h"
 #include "check.h"
 #include "store/hnsw.h"
@@ -200,6 +202,21 @@ static void hnsw_tests(void)
     CHECK(n == 10 && !has0 && h.live == N - 1, "hnsw: a deleted node is walked through, never returned");
     CHECK(hnsw_check(&h) == 0, "hnsw: every link leads to a node");
     hnsw_free(&h);
+}
+
+static void bm25_tests(void)
+{
+    double k1 = 0, b = 0;
+    CHECK(bm25_parse("1.2,0.75", &k1, &b) == 0 && k1 == 1.2 && b == 0.75, "bm25_parse: K1,B");
+    CHECK(bm25_parse("1,2", &k1, &b) == LODE_EINVAL && bm25_parse("-1,0.5", &k1, &b) == LODE_EINVAL &&
+          bm25_parse("1", &k1, &b) == LODE_EINVAL && bm25_parse("1,", &k1, &b) == LODE_EINVAL &&
+          bm25_parse("nan,0.5", &k1, &b) == LODE_EINVAL && k1 == 1.2,
+          "bm25_parse: b above 1, negative k1, one number, NaN refused, nothing changed");
+    CHECK(fabs(bm25_idf(10, 1) - log(1 + 9.5 / 1.5)) < 1e-15 && bm25_idf(3, 5) > 0,
+          "bm25_idf: Lucene's idf, positive when the statistics count fewer documents than df");
+    CHECK(fabs(BM25_TERM(2.0, 3.0, bm25_norm(1.2, 0.75, 10, 5)) - 6.0 / (3 + 1.2 * 1.75)) < 1e-15,
+          "BM25_TERM and bm25_norm: w tf / (tf + k1 (1 - b + b dl / avgdl))");
+    CHECK(bm25_avgdl(0, 0) == 1 && bm25_avgdl(4, 10) == 2.5, "bm25_avgdl: 1 for an empty collection");
 }
 
 static void error_tests(void)
@@ -433,6 +450,7 @@ int main(void)
     filter_tests();
     fuse_tests();
     hnsw_tests();
+    bm25_tests();
     error_tests();
     commit_full_tests();
     indexer_full_tests();
