@@ -281,7 +281,8 @@ static void reserve(const struct decoder *m, struct decoder_state *s, int n)
     grow(&s->hb, t * f);
     grow(&s->hb2, t * f);
     grow(&s->scores, (size_t)team_size(s->team) * t * (size_t)s->ctx);
-    grow(&s->rope, t * (size_t)m->rope_dim);
+    free(s->rope);
+    s->rope = xmalloc(sizeof *s->rope * t * (size_t)m->rope_dim);
     s->cap = n;
 }
 
@@ -310,31 +311,31 @@ void decoder_rope_table(const struct decoder *m, int pos, double *cs)
 
 static void rope_table(const struct decoder *m, struct decoder_state *s, int n)
 {
-    double *cs = xmalloc(sizeof *cs * (size_t)m->rope_dim);
-    for (int t = 0; t < n; t++) {
-        decoder_rope_table(m, s->n_past + t, cs);
-        for (int i = 0; i < m->rope_dim; i++)
-            s->rope[(size_t)t * (size_t)m->rope_dim + (size_t)i] = (float)cs[i];
-    }
-    free(cs);
+    for (int t = 0; t < n; t++)
+        decoder_rope_table(m, s->n_past + t, s->rope + (size_t)t * (size_t)m->rope_dim);
 }
 
 /* Rotates the pairs of each head: adjacent ones ("norm", llama) or the
- * two halves of the rotated dimensions ("neox", qwen2). */
-static void rope(const struct decoder *m, const float *cs, float *x, int nheads)
-{
-    int hd = m->head_dim, half = m->rope_dim / 2;
-    for (int h = 0; h < nheads; h++) {
-        float *v = x + (size_t)h * hd;
-        for (int i = 0; i < half; i++) {
-            float c = cs[2 * i], sn = cs[2 * i + 1];
-            int a = m->rope_neox ? i : 2 * i, b = m->rope_neox ? i + half : 2 * i + 1;
-            float x0 = v[a], x1 = v[b];
-            v[a] = x0 * c - x1 * sn;
-            v[b] = x0 * sn + x1 * c;
-        }
+ * two halves of the rotated dimensions ("neox", qwen2); the angles are
+ * rounded to T, so the float and double forms agree with their callers'
+ * precision (the trainer is built in both). */
+#define DEFINE_ROPE(NAME, T)                                                               \
+    void NAME(const struct decoder *m, const double *cs, T *x, int nheads, int sign)       \
+    {                                                                                      \
+        int hd = m->head_dim, half = m->rope_dim / 2;                                      \
+        for (int h = 0; h < nheads; h++) {                                                 \
+            T *v = x + (size_t)h * hd;                                                     \
+            for (int i = 0; i < half; i++) {                                               \
+                T c = (T)cs[2 * i], sn = (T)(sign * cs[2 * i + 1]);                        \
+                int a = m->rope_neox ? i : 2 * i, b = m->rope_neox ? i + half : 2 * i + 1; \
+                T x0 = v[a], x1 = v[b];                                                    \
+                v[a] = x0 * c - x1 * sn;                                                   \
+                v[b] = x0 * sn + x1 * c;                                                   \
+            }                                                                              \
+        }                                                                                  \
     }
-}
+DEFINE_ROPE(decoder_rope, float)
+DEFINE_ROPE(decoder_rope_f64, double)
 
 /* hb = silu(gate) * up, for [lo, hi) */
 static void swiglu(void *ud, int64_t lo, int64_t hi)
@@ -391,22 +392,8 @@ static void attend_batch(void *ctx, int worker, int nw)
         int kvh = h / group;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, P, hd, 1.0f / sqrtf((float)hd),
                     s->q + (size_t)h * hd, (int)qd, K + (size_t)kvh * hd, (int)kvd, 0.0f, S, P);
-        for (int t = 0; t < n; t++) {
-            float *row = S + (size_t)t * P, mx = -INFINITY;
-            int last = s->n_past + t;
-            for (int p = 0; p <= last; p++)
-                mx = row[p] > mx ? row[p] : mx;
-            double sum = 0;
-            for (int p = 0; p <= last; p++) {
-                row[p] = expf(row[p] - mx);
-                sum += row[p];
-            }
-            float inv = (float)(1.0 / sum);
-            for (int p = 0; p <= last; p++)
-                row[p] *= inv;
-            for (int p = last + 1; p < P; p++)
-                row[p] = 0;
-        }
+        for (int t = 0; t < n; t++) /* token t sees positions 0..n_past + t */
+            softmax_causal(S + (size_t)t * P, s->n_past + t + 1, P);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, P, 1.0f, S, P,
                     V + (size_t)kvh * hd, (int)kvd, 0.0f, s->att + (size_t)h * hd, (int)qd);
     }
@@ -430,19 +417,9 @@ static void attend(void *ctx, int worker, int nw)
         int last = s->n_past + t; /* positions 0..last are visible */
         const float *q = s->q + (size_t)t * qd + (size_t)h * hd;
         dot_rows(q, K + (size_t)kvh * hd, kvd, last + 1, hd, sc);
-        float mx = -INFINITY;
-        for (int p = 0; p <= last; p++) {
-            sc[p] *= scale;
-            mx = sc[p] > mx ? sc[p] : mx;
-        }
-        double sum = 0;
-        for (int p = 0; p <= last; p++) {
-            sc[p] = expf(sc[p] - mx);
-            sum += sc[p];
-        }
-        float inv = (float)(1.0 / sum);
         for (int p = 0; p <= last; p++)
-            sc[p] *= inv;
+            sc[p] *= scale;
+        softmax_causal(sc, last + 1, last + 1);
         axpy_rows(sc, V + (size_t)kvh * hd, kvd, last + 1, hd, s->att + (size_t)t * qd + (size_t)h * hd);
     }
 }
@@ -482,9 +459,9 @@ int decoder_eval(const struct decoder *m, struct decoder_state *s, const int *id
                 k[i] += L->bk[i];
             for (size_t i = 0; L->bv && i < kvd; i++)
                 v[i] += L->bv[i];
-            const float *cs = s->rope + (size_t)t * (size_t)m->rope_dim;
-            rope(m, cs, q, m->heads);
-            rope(m, cs, k, m->kv_heads);
+            const double *cs = s->rope + (size_t)t * (size_t)m->rope_dim;
+            decoder_rope(m, cs, q, m->heads, 1);
+            decoder_rope(m, cs, k, m->kv_heads, 1);
             memcpy(K + (size_t)t * kvd, k, sizeof *k * kvd);
             memcpy(V + (size_t)t * kvd, v, sizeof *v * kvd);
         }

@@ -56,10 +56,14 @@ void decoder_free(struct decoder *m);
 /* Applies an adapter (lora_load()) from now on; it must outlive m. */
 void decoder_add_lora(struct decoder *m, const struct lora *a);
 
-/* The pieces training shares: out = x / rms(x) * w, and the rotation of
- * nheads heads of x by a position's cos/sin pairs (decoder_rope_table). */
+/* The pieces training shares: out = x / rms(x) * w; a position's rotation,
+ * cs[rope_dim] = (cos, sin) of each pair's angle; and the rotation of
+ * nheads heads of x (head_dim apart) by it, backwards with sign -1, in
+ * float or double. */
 void decoder_rmsnorm(float *out, const float *x, const float *w, int d, float eps);
 void decoder_rope_table(const struct decoder *m, int pos, double *cs);
+void decoder_rope(const struct decoder *m, const double *cs, float *x, int nheads, int sign);
+void decoder_rope_f64(const struct decoder *m, const double *cs, double *x, int nheads, int sign);
 
 struct decoder_state {
     int ctx, n_past;
@@ -68,7 +72,7 @@ struct decoder_state {
     /* buffers for batches of up to cap tokens */
     int cap;
     float *x, *xb, *q, *kk, *vv, *att, *hb, *hb2, *scores;
-    float *rope;              /* cos and sin of each pair, per position of the batch */
+    double *rope;             /* (cap, rope_dim): cos and sin of each pair, per position of the batch */
 };
 
 int decoder_state_init(const struct decoder *m, struct decoder_state *s, int ctx, int threads,

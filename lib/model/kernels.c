@@ -63,6 +63,26 @@ void softmax_rows(float *x, int rows, int cols)
     DISPATCH(softmax_rows, x, rows, cols);
 }
 
+#define DEFINE_SOFTMAX_CAUSAL(NAME, T, EXP)          \
+    void NAME(T *row, int visible, int width)         \
+    {                                                 \
+        T mx = row[0];                                \
+        for (int p = 1; p < visible; p++)             \
+            mx = row[p] > mx ? row[p] : mx;           \
+        double sum = 0;                               \
+        for (int p = 0; p < visible; p++) {           \
+            row[p] = EXP(row[p] - mx);                \
+            sum += row[p];                            \
+        }                                             \
+        T inv = (T)(1.0 / sum);                       \
+        for (int p = 0; p < visible; p++)             \
+            row[p] *= inv;                            \
+        for (int p = visible; p < width; p++)         \
+            row[p] = 0;                               \
+    }
+DEFINE_SOFTMAX_CAUSAL(softmax_causal, float, expf)
+DEFINE_SOFTMAX_CAUSAL(softmax_causal_f64, double, exp)
+
 float dot_f32(const float *a, const float *b, int n)
 {
     return DISPATCH(dot_f32, a, b, n);

@@ -34,6 +34,11 @@ void gelu_tanh(float *x, size_t n);
 
 /* Softmax of each of rows rows of x[rows, cols], in place. */
 void softmax_rows(float *x, int rows, int cols);
+/* One row of causal attention scores: row[0, visible) becomes its softmax
+ * (the maximum subtracted, exp, the sum in double), row[visible, width)
+ * zero. The decoder, and the trainer in float and double, use it. */
+void softmax_causal(float *row, int visible, int width);
+void softmax_causal_f64(double *row, int visible, int width);
 
 /* y[i] += x[i] */
 void add_inplace(float *y, const float *x, size_t n);

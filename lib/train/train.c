@@ -16,9 +16,13 @@ typedef TREAL treal;
 #ifdef TRAIN_F64
 #define GEMM cblas_dgemm
 #define EXP exp
+#define SOFTMAX_CAUSAL softmax_causal_f64
+#define ROPE decoder_rope_f64
 #else
 #define GEMM cblas_sgemm
 #define EXP expf
+#define SOFTMAX_CAUSAL softmax_causal
+#define ROPE decoder_rope
 #endif
 #define RM CblasRowMajor
 #define N_ CblasNoTrans
@@ -492,22 +496,6 @@ static void rmsnorm_bwd(const treal *x, const treal *w, double r, const treal *d
             dw[i] += dy[i] * x[i] * rr;
 }
 
-/* Rotates the pairs of nheads heads by cs (cos, sin each), or back (sign -1). */
-static void rope_apply(const struct decoder *m, const double *cs, treal *x, int nheads, int sign)
-{
-    int hd = m->head_dim, half = m->rope_dim / 2;
-    for (int h = 0; h < nheads; h++) {
-        treal *v = x + (size_t)h * hd;
-        for (int i = 0; i < half; i++) {
-            treal c = (treal)cs[2 * i], sn = (treal)(sign * cs[2 * i + 1]);
-            int a = m->rope_neox ? i : 2 * i, b = m->rope_neox ? i + half : 2 * i + 1;
-            treal x0 = v[a], x1 = v[b];
-            v[a] = x0 * c - x1 * sn;
-            v[b] = x0 * sn + x1 * c;
-        }
-    }
-}
-
 /* P = causal softmax(Q K^T / sqrt(hd)) of one head over one example. */
 static void scores(const struct decoder *m, const struct act *a, int s0, int len, int h, treal *P)
 {
@@ -515,21 +503,8 @@ static void scores(const struct decoder *m, const struct act *a, int s0, int len
     int qd = m->heads * hd, kvd = m->kv_heads * hd;
     GEMM(RM, N_, T_, len, len, hd, (treal)(1.0 / sqrt((double)hd)), a->q + (size_t)s0 * qd + (size_t)h * hd,
          qd, a->k + (size_t)s0 * kvd + (size_t)kvh * hd, kvd, 0, P, len);
-    for (int i = 0; i < len; i++) {
-        treal *row = P + (size_t)i * len, mx = row[0];
-        for (int j = 1; j <= i; j++)
-            mx = row[j] > mx ? row[j] : mx;
-        double sum = 0;
-        for (int j = 0; j <= i; j++) {
-            row[j] = EXP(row[j] - mx);
-            sum += row[j];
-        }
-        treal inv = (treal)(1.0 / sum);
-        for (int j = 0; j <= i; j++)
-            row[j] *= inv;
-        for (int j = i + 1; j < len; j++)
-            row[j] = 0;
-    }
+    for (int i = 0; i < len; i++) /* token i sees 0..i */
+        SOFTMAX_CAUSAL(P + (size_t)i * len, i + 1, len);
 }
 
 struct attn_job {
@@ -714,8 +689,8 @@ static void qk_part(void *ctx, int64_t lo, int64_t hi, int worker)
             for (size_t c = 0; L->bv && c < kvd; c++)
                 v[c] += L->bv[c];
         }
-        rope_apply(m, j->t->rope + i * rd, q, m->heads, j->sign);
-        rope_apply(m, j->t->rope + i * rd, k, m->kv_heads, j->sign);
+        ROPE(m, j->t->rope + i * rd, q, m->heads, j->sign);
+        ROPE(m, j->t->rope + i * rd, k, m->kv_heads, j->sign);
     }
 }
 
