@@ -3,20 +3,7 @@
 #include "model/quant_impl.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-
-static inline float h2f(const uint8_t *p)
-{
-    return _cvtsh_ss((unsigned short)(p[0] | p[1] << 8));
-}
-
-static inline float hsum(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
+#include "model/quant_simd.h"
 
 /* 32 signed bytes times 32 signed bytes, as 8 int32 sums */
 static inline __m256i dot_i8(__m256i w, __m256i a)
@@ -58,12 +45,9 @@ float dot_q8_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb)
 float dot_q4_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb)
 {
     __m256 acc = _mm256_setzero_ps();
-    const __m128i low = _mm_set1_epi8(0xF);
     float off = 0;
     for (int64_t b = 0; b < nb; b++, w += Q4_0_BYTES) {
-        __m128i packed = _mm_loadu_si128((const __m128i *)(w + 2));
-        __m128i lo = _mm_and_si128(packed, low), hi = _mm_and_si128(_mm_srli_epi16(packed, 4), low);
-        __m256i q = _mm256_set_m128i(hi, lo); /* elements 0..15, then 16..31 */
+        __m256i q = q4_0_nibbles(w + 2);
         __m256i x = _mm256_loadu_si256((const __m256i *)a[b].q);
         __m256i p16 = _mm256_maddubs_epi16(q, x); /* unsigned nibbles times signed bytes */
         __m256i p32 = _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
@@ -88,21 +72,5 @@ float dot_f16_avx2(const uint8_t *w, const float *x, int64_t n)
     for (; i < n; i++)
         s += f16_to_f32((uint16_t)(w[2 * i] | w[2 * i + 1] << 8)) * x[i];
     return s;
-}
-#else
-float dot_q8_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb)
-{
-    (void)w, (void)a, (void)nb;
-    return 0;
-}
-float dot_q4_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb)
-{
-    (void)w, (void)a, (void)nb;
-    return 0;
-}
-float dot_f16_avx2(const uint8_t *w, const float *x, int64_t n)
-{
-    (void)w, (void)x, (void)n;
-    return 0;
 }
 #endif

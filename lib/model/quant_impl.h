@@ -1,5 +1,6 @@
-/* quant_impl.h - what quant.c shares with its AVX2 kernels (quant_avx2.c,
- * compiled for AVX2, FMA and F16C and called only where the CPU has them). */
+/* quant_impl.h - what quant.c shares with its ISA kernels (quant_avx2.c,
+ * quant_vnni.c: compiled for those extensions and called only where
+ * cpu_level() says the CPU has them): block sizes, 8-bit activations. */
 #ifndef LODE_QUANT_IMPL_H
 #define LODE_QUANT_IMPL_H
 
@@ -26,10 +27,24 @@ static inline float half_at(const uint8_t *p)
     return f16_to_f32((uint16_t)(p[0] | p[1] << 8));
 }
 
+/* The ISA paths (cpu.h): AVX2 in quant_avx2.c, AVX-512 VNNI in
+ * quant_vnni.c. Other CPUs have the portable path only, which cpu_level()
+ * always picks there; the stubs only satisfy the dispatch. */
+#if defined(__x86_64__)
 float dot_q8_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb);
 float dot_q4_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb);
 float dot_f16_avx2(const uint8_t *w, const float *x, int64_t n);
 float dot_q8_0_vnni(const uint8_t *w, const struct q8act *a, int64_t nb);
 float dot_q4_0_vnni(const uint8_t *w, const struct q8act *a, int64_t nb);
+#else
+#define QUANT_NO_ISA(name, X) \
+    static inline float name(const uint8_t *w, X, int64_t n) { return (void)w, (void)n, 0; }
+QUANT_NO_ISA(dot_q8_0_avx2, const struct q8act *a)
+QUANT_NO_ISA(dot_q4_0_avx2, const struct q8act *a)
+QUANT_NO_ISA(dot_f16_avx2, const float *x)
+QUANT_NO_ISA(dot_q8_0_vnni, const struct q8act *a)
+QUANT_NO_ISA(dot_q4_0_vnni, const struct q8act *a)
+#undef QUANT_NO_ISA
+#endif
 
 #endif

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "base/heap.h"
+
 /* ---- pre-tokenizer regexes (llama.cpp's, by tokenizer.ggml.pre) ---- */
 
 #define RE_GPT2 "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
@@ -406,43 +408,16 @@ static int bigram_before(const struct bigram *a, const struct bigram *b)
 }
 
 struct bheap {
-    struct bigram *v;
-    size_t n, cap;
+    HEAP_FIELDS(struct bigram);
 };
 
-static void bpush(struct bheap *h, struct bigram b)
+static inline int bigram_first(const struct bheap *h, const struct bigram *a, const struct bigram *b)
 {
-    if (h->n == h->cap) {
-        h->cap = h->cap ? h->cap * 2 : 64;
-        h->v = xreallocarray(h->v, h->cap, sizeof *h->v);
-    }
-    size_t i = h->n++;
-    while (i && bigram_before(&b, &h->v[(i - 1) / 2])) {
-        h->v[i] = h->v[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    h->v[i] = b;
+    (void)h;
+    return bigram_before(a, b);
 }
 
-static struct bigram bpop(struct bheap *h)
-{
-    struct bigram top = h->v[0], last = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n)
-            break;
-        if (c + 1 < h->n && bigram_before(&h->v[c + 1], &h->v[c]))
-            c++;
-        if (!bigram_before(&h->v[c], &last))
-            break;
-        h->v[i] = h->v[c];
-        i = c;
-    }
-    if (h->n)
-        h->v[i] = last;
-    return top;
-}
+HEAP_DEFINE(bheap, struct bigram, bigram_first)
 
 static void try_bigram(const struct tokenizer *t, struct sym *sy, int l, int r, struct bheap *h,
                        GString *tmp)
@@ -455,7 +430,7 @@ static void try_bigram(const struct tokenizer *t, struct sym *sy, int l, int r, 
     int id = tok_lookup(t, tmp->str);
     if (id < 0)
         return;
-    bpush(h, (struct bigram){l, r, t->score[id], tmp->len});
+    bheap_push(h, (struct bigram){l, r, t->score[id], tmp->len});
 }
 
 static void spm_encode(const struct tokenizer *t, const char *text, size_t len, struct ids *out)
@@ -477,7 +452,7 @@ static void spm_encode(const struct tokenizer *t, const char *text, size_t len, 
     for (size_t i = 1; i < nsym; i++)
         try_bigram(t, sy, (int)i - 1, (int)i, &h, tmp);
     while (h.n) {
-        struct bigram b = bpop(&h);
+        struct bigram b = bheap_pop(&h);
         struct sym *l = &sy[b.left], *r = &sy[b.right];
         if (!l->n || !r->n || l->n + r->n != b.size)
             continue; /* one side was merged already */

@@ -6,8 +6,9 @@
 
 #include <cblas.h>
 
-#include "model/kernels.h"
+#include "base/heap.h"
 #include "base/util.h"
+#include "model/kernels.h"
 
 /* ---- heaps of (score, node) ---- */
 
@@ -17,53 +18,16 @@ struct item {
 };
 
 struct heap {
-    struct item *v;
-    size_t n, cap;
+    HEAP_FIELDS(struct item);
     int max; /* 1: largest score on top */
 };
 
-static int above(const struct heap *h, struct item a, struct item b)
+static inline int above(const struct heap *h, const struct item *a, const struct item *b)
 {
-    return h->max ? a.s > b.s : a.s < b.s;
+    return h->max ? a->s > b->s : a->s < b->s;
 }
 
-static void heap_push(struct heap *h, float s, uint32_t n)
-{
-    if (h->n == h->cap) {
-        h->cap = h->cap ? h->cap * 2 : 64;
-        h->v = xreallocarray(h->v, h->cap, sizeof *h->v);
-    }
-    size_t i = h->n++;
-    struct item it = {s, n};
-    while (i) {
-        size_t p = (i - 1) / 2;
-        if (!above(h, it, h->v[p]))
-            break;
-        h->v[i] = h->v[p];
-        i = p;
-    }
-    h->v[i] = it;
-}
-
-static struct item heap_pop(struct heap *h)
-{
-    struct item top = h->v[0], last = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n)
-            break;
-        if (c + 1 < h->n && above(h, h->v[c + 1], h->v[c]))
-            c++;
-        if (!above(h, h->v[c], last))
-            break;
-        h->v[i] = h->v[c];
-        i = c;
-    }
-    if (h->n)
-        h->v[i] = last;
-    return top;
-}
+HEAP_DEFINE(heap, struct item, above)
 
 /* ---- visited marks: one list per concurrent search, from a pool ---- */
 
@@ -321,9 +285,9 @@ static void search_layer(const struct hnsw *h, const float *q, uint32_t ep, int 
     results->n = 0;
     visit(vis, ep);
     float s = hnsw_score(h, q, ep);
-    heap_push(&cand, s, ep);
+    heap_push(&cand, (struct item){s, ep});
     if (acceptable(h, c, ep))
-        heap_push(results, s, ep);
+        heap_push(results, (struct item){s, ep});
     while (cand.n) {
         struct item it = heap_pop(&cand);
         if (results->n >= (size_t)ef && it.s < results->v[0].s)
@@ -339,9 +303,9 @@ static void search_layer(const struct hnsw *h, const float *q, uint32_t ep, int 
                 continue;
             float se = hnsw_score(h, q, e);
             if (results->n < (size_t)ef || se > results->v[0].s) {
-                heap_push(&cand, se, e);
+                heap_push(&cand, (struct item){se, e});
                 if (acceptable(h, c, e)) {
-                    heap_push(results, se, e);
+                    heap_push(results, (struct item){se, e});
                     if (results->n > (size_t)ef)
                         heap_pop(results);
                 }
@@ -598,10 +562,10 @@ size_t hnsw_exact(const struct hnsw *h, const float *q, size_t k,
             continue;
         float s = all ? all[i] : hnsw_score(h, q, i);
         if (res.n < k) {
-            heap_push(&res, s, i);
+            heap_push(&res, (struct item){s, i});
         } else if (k && s > res.v[0].s) {
             heap_pop(&res);
-            heap_push(&res, s, i);
+            heap_push(&res, (struct item){s, i});
         }
     }
     size_t n = res.n;

@@ -11,24 +11,19 @@
 # queries per second (best of three passes). Then the programs a user runs:
 # lode-index on the same vectors as records, and lode-query on the queries.
 #   N=20000 tests/bench/ann.sh   for a quicker run
-set -eu
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=$ROOT/bin
-BUILD=$ROOT/build
-PY=/usr/bin/python3
+. "$(dirname "$0")/lib.sh"
 N=${N:-100000}
 NQ=${NQ:-1000}
 DIM=${DIM:-384}
 M=16
 EFC=200
 J=${J:-$(nproc)}
-W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
-"$PY" -c 'import hnswlib, faiss, numpy' 2> /dev/null || { echo "python3-hnswlib or python3-faiss is missing: run make deps" >&2; exit 1; }
+need_python hnswlib faiss numpy
 
 "$BUILD/tools/mkvecs" raw "$N" "$DIM" 1 "$W/data.f32"
 "$BUILD/tools/mkvecs" queries "$NQ" "$DIM" 2 "$W/q.f32" > "$W/queries.ndjson"
 echo "# HNSW: $N vectors of $DIM dimensions, $NQ queries; M $M, efConstruction $EFC; builds on $J threads, queries on 1"
+cpu_line
 echo "# hnswlib $("$PY" -c 'import importlib.metadata as m; print(m.version("hnswlib"))' 2> /dev/null || echo '?'), faiss $("$PY" -c 'import faiss; print(faiss.__version__)'); $(nproc) cores, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
 echo
 "$BUILD/tools/annbench" "$W/data.f32" "$W/q.f32" "$DIM" $M $EFC "$J" f32 "$W/truth.i32" | jq -c '. + {lib: "lode"}' > "$W/results"

@@ -11,17 +11,11 @@
 # otherwise). tests/tools/ireval scores the run: nDCG@10, Recall@100, MRR@10.
 # Published BM25 references: SciFact nDCG@10 0.665 (Elasticsearch) to 0.679
 # (Anserini), NFCorpus 0.325.
-set -eu
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=$ROOT/bin
-BUILD=$ROOT/build
-SHARED=${LODE_SHARED:-$ROOT/../shared}
+. "$(dirname "$0")/lib.sh"
 DIR=${1:-$SHARED/data/retrieval/cranfield}
 [ $# -gt 0 ] && shift
 MODE=(--mode bm25)
 [ $# -gt 0 ] && MODE=("$@")
-W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
 QRELS=$DIR/qrels/test.tsv
 [ -f "$QRELS" ] || { echo "beir.sh: $QRELS is missing" >&2; exit 2; }
 
@@ -43,6 +37,7 @@ nq=$(wc -l < "$W/queries.ndjson")
 read -r iw im < "$W/t_index"
 read -r qw qm < "$W/t_query"
 echo "# $(basename "$DIR"): $ndocs documents, $nq judged queries; lode-query ${MODE[*]}"
+cpu_line
 echo "index: $iw s, peak $((im / 1024)) MB; $(jq -r '"\(.terms) terms, \(.bytes / 1048576 * 10 | floor / 10) MB on disk"' <("$BIN/lode-index" -s "$W/kb" --stats))"
 awk -v w="$qw" -v n="$nq" -v m="$qm" 'BEGIN { printf "queries: %.2f ms each end to end (%d, loading included), peak %d MB\n", 1000 * w / n, n, m / 1024 }'
 "$BUILD/tools/ireval" "$QRELS" "$W/run.ndjson"

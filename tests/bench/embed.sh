@@ -11,18 +11,11 @@
 # ids (so its time has no tokenising), OMP_WAIT_POLICY=PASSIVE, inference
 # mode, batches sorted by length and padded as sentence-transformers does;
 # both report the seconds spent in the model alone.
-set -eu
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=$ROOT/bin
-BUILD=$ROOT/build
-SHARED=${LODE_SHARED:-$ROOT/../shared}
+. "$(dirname "$0")/lib.sh"
 PDF=${PDF:-/usr/share/debian-reference/debian-reference.en.pdf}
-PY=/usr/bin/python3
-W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
 J=2
 export OMP_WAIT_POLICY=PASSIVE
-"$PY" -c 'import torch, numpy' 2> /dev/null || { echo "python3-torch is missing: run make deps" >&2; exit 1; }
+need_python torch numpy
 M=$W/minilm-shape
 mkdir -p "$M"
 "$BUILD/tools/mkbert" "$M"
@@ -32,11 +25,11 @@ cp "$SHARED"/models/all-MiniLM-L6-v2-tokenizer/{tokenizer.json,vocab.txt,tokeniz
 "$BIN/lode-embed" -m "$M" --tokenize < "$W/texts.ndjson" > "$W/ids.ndjson" 2> /dev/null
 n=$(wc -l < "$W/texts.ndjson")
 tokens=$(jq '.ids | length' "$W/ids.ndjson" | awk '{ s += $1 } END { print s }')
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 lode_seconds() { # ARGS...: the seconds lode-embed spent in the model
     "$BIN/lode-embed" -m "$M" "$@" < "$W/in.ndjson" 2>&1 > "$W/lode.ndjson" | grep -o '[0-9.]* s in the model' | cut -d' ' -f1
 }
 echo "# lode-embed vs PyTorch $("$PY" -c 'import torch; print(torch.__version__)'), $(nproc) cores, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
+cpu_line
 echo "# model: all-MiniLM-L6-v2 shape, $(du -m "$M/model.safetensors" | cut -f1) MB; $n texts, $tokens tokens"
 echo
 

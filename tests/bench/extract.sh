@@ -6,37 +6,32 @@
 #
 # Input: the Debian Reference (debian-reference-en, 261 pages), and the same
 # PDF joined four times with pdfunite (1044 pages). Override with PDF=file.
-set -eu
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=$ROOT/bin
+. "$(dirname "$0")/lib.sh"
 PDF=${PDF:-/usr/share/debian-reference/debian-reference.en.pdf}
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
 [ -f "$PDF" ] || { echo "no $PDF: run make deps (debian-reference-en) or set PDF=" >&2; exit 1; }
-for tool in pdftotext pdfunite hyperfine jq; do
-    command -v $tool > /dev/null || { echo "$tool is missing: run make deps" >&2; exit 1; }
-done
+need_tools pdftotext pdfunite hyperfine jq
 pages() { pdfinfo "$1" | awk '/^Pages:/ { print $2 }'; }
 cores=$(nproc)
-pdfunite "$PDF" "$PDF" "$PDF" "$PDF" "$WORK/big.pdf"
+pdfunite "$PDF" "$PDF" "$PDF" "$PDF" "$W/big.pdf"
 
 echo "# lode-extract vs pdftotext ($(pdftotext -v 2>&1 | head -1)), $cores cores, $(uname -m)"
-for f in "$PDF" "$WORK/big.pdf"; do
+cpu_line
+for f in "$PDF" "$W/big.pdf"; do
     n=$(pages "$f")
     echo
     echo "## $(basename "$f"): $n pages"
-    hyperfine -w 2 -r 10 --export-json "$WORK/h.json" \
+    hyperfine -w 2 -r 10 --export-json "$W/h.json" \
         -n pdftotext "pdftotext '$f' /dev/null" \
         -n "lode-extract -j 1" "'$BIN/lode-extract' -j 1 --no-progress '$f' > /dev/null 2>&1" \
         -n "lode-extract -j $cores" "'$BIN/lode-extract' -j $cores --no-progress '$f' > /dev/null 2>&1" \
         > /dev/null 2>&1
     jq -r --argjson n "$n" '
         (.results[] | select(.command == "pdftotext") | .mean) as $base |
-        .results[] | "\(.command | . + " " * (22 - length)) \(.mean * 1000 | floor) ms ± \(.stddev * 1000 | floor)   \($n / .mean | floor) pages/s   \($base / .mean * 100 | round / 100)x pdftotext"' "$WORK/h.json"
+        .results[] | "\(.command | . + " " * (22 - length)) \(.mean * 1000 | floor) ms ± \(.stddev * 1000 | floor)   \($n / .mean | floor) pages/s   \($base / .mean * 100 | round / 100)x pdftotext"' "$W/h.json"
 done
 
 echo
-echo "## peak memory on $(pages "$WORK/big.pdf") pages"
+echo "## peak memory on $(pages "$W/big.pdf") pages"
 rss_tree() { # peak of the summed RSS of a command and its children, sampled
     "$@" > /dev/null 2>&1 &
     local pid=$! peak=0 now
@@ -49,8 +44,8 @@ rss_tree() { # peak of the summed RSS of a command and its children, sampled
     echo $((peak / 1024))
 }
 for j in 1 $cores; do
-    /usr/bin/time -f '%M' -o "$WORK/rss" "$BIN/lode-extract" -j $j --no-progress "$WORK/big.pdf" > /dev/null 2>&1
-    echo "lode-extract -j $j: largest process $(( $(tail -1 "$WORK/rss") / 1024 )) MB, all processes together $(rss_tree "$BIN/lode-extract" -j $j --no-progress "$WORK/big.pdf") MB (sampled)"
+    /usr/bin/time -f '%M' -o "$W/rss" "$BIN/lode-extract" -j $j --no-progress "$W/big.pdf" > /dev/null 2>&1
+    echo "lode-extract -j $j: largest process $(( $(tail -1 "$W/rss") / 1024 )) MB, all processes together $(rss_tree "$BIN/lode-extract" -j $j --no-progress "$W/big.pdf") MB (sampled)"
 done
-/usr/bin/time -f '%M' -o "$WORK/rss" pdftotext "$WORK/big.pdf" /dev/null
-echo "pdftotext: $(( $(tail -1 "$WORK/rss") / 1024 )) MB"
+/usr/bin/time -f '%M' -o "$W/rss" pdftotext "$W/big.pdf" /dev/null
+echo "pdftotext: $(( $(tail -1 "$W/rss") / 1024 )) MB"

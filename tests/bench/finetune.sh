@@ -10,17 +10,11 @@
 # OMP_WAIT_POLICY=PASSIVE and the same threads; tests/bench/torch_lora.py
 # says what it runs. Figures: median tokens per second of the steps after
 # the first two, and peak resident memory, against the base model's size.
-set -eu
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=$ROOT/bin
-BUILD=$ROOT/build
-PY=/usr/bin/python3
+. "$(dirname "$0")/lib.sh"
 J=${J:-$(nproc)}
 STEPS=${STEPS:-8}
-W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
 export OMP_WAIT_POLICY=PASSIVE
-"$PY" -c 'import torch, numpy' 2> /dev/null || { echo "python3-torch is missing: run make deps" >&2; exit 1; }
+need_python torch numpy
 
 "$BUILD/tools/mkgguf" "$W/f32.gguf" 576 30 9 3 1536 49152 1
 # one long text: --ctx 256 cuts it into windows of 256 tokens, one per step
@@ -29,12 +23,12 @@ import json, random
 r = random.Random(1)
 w = "river stone lamp quiet north paper seven green table sound".split()
 print(json.dumps({"text": " ".join(r.choice(w) for _ in range(4000))}))' > "$W/train.ndjson"
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 rss() { "$PY" -c 'import resource, subprocess, sys
 with open(sys.argv[1]) as i, open(sys.argv[2], "w") as o:
     subprocess.run(sys.argv[3:], stdin=i, stdout=o, stderr=subprocess.DEVNULL, check=True)
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)' "$@"; }
 echo "# lode-finetune vs PyTorch $("$PY" -c 'import torch; print(torch.__version__)'), $J threads, $(nproc) cores"
+cpu_line
 echo "# SmolLM2-135M shape, float32 $(du -m "$W/f32.gguf" | cut -f1) MB; LoRA rank 8 on q,v; sequences of 256 tokens; $STEPS steps"
 echo
 ours_mb=$(rss "$W/train.ndjson" "$W/ours.out" "$BIN/lode-finetune" -m "$W/f32.gguf" -o "$W/a.gguf" --ctx 256 --steps $((STEPS + 2)) \

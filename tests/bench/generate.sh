@@ -12,22 +12,16 @@
 # for single-token products. The bandwidth limit is the weight bytes read
 # per generated token over the read bandwidth tests/tools/stream measures on
 # the same threads. Medians of 5 runs, taken in turns.
-set -eu
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=$ROOT/bin
-BUILD=$ROOT/build
-PY=/usr/bin/python3
+. "$(dirname "$0")/lib.sh"
 J=${J:-$(nproc)}
-W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
 export OMP_WAIT_POLICY=PASSIVE
-"$PY" -c 'import torch, numpy' 2> /dev/null || { echo "python3-torch is missing: run make deps" >&2; exit 1; }
+need_python torch numpy
 
 "$BUILD/tools/mkgguf" "$W/f32.gguf" 576 30 9 3 1536 49152 1
 "$BUILD/tools/quantize" "$W/f32.gguf" "$W/q8_0.gguf" q8_0 > /dev/null
 "$PY" -c 'import json; print(json.dumps({"ids": [(i * 7919 + 11) % 40000 + 300 for i in range(128)]}))' > "$W/prompt.json"
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 echo "# lode-generate vs PyTorch $("$PY" -c 'import torch; print(torch.__version__)'), $J threads, $(nproc) cores"
+cpu_line
 echo "# SmolLM2-135M shape: f32 $(du -m "$W/f32.gguf" | cut -f1) MB, q8_0 $(du -m "$W/q8_0.gguf" | cut -f1) MB; 128 prompt tokens, 128 generated"
 echo
 for f in ours_f32_p ours_f32_g ours_q8_p ours_q8_g torch_p torch_g bw; do : > "$W/$f"; done

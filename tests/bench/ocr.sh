@@ -7,20 +7,14 @@
 # The scan: PAGES pages (default 8) of the Debian Reference rendered at 300
 # dpi in gray and put into an image-only PDF with img2pdf; the ground truth is
 # pdftotext's text of the same pages.
-set -eu
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=$ROOT/bin
+. "$(dirname "$0")/lib.sh"
 SRC=${PDF:-/usr/share/debian-reference/debian-reference.en.pdf}
 FIRST=${FIRST:-20}
 PAGES=${PAGES:-8}
 LAST=$((FIRST + PAGES - 1))
 J=$(nproc)
-W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
-for tool in tesseract ocrmypdf img2pdf pdftoppm pdftotext jq; do
-    command -v $tool > /dev/null || { echo "$tool is missing: run make deps" >&2; exit 1; }
-done
-cer() { "$ROOT/build/tools/cer" "$@"; }
+need_tools tesseract ocrmypdf img2pdf pdftoppm pdftotext jq
+cer() { "$BUILD/tools/cer" "$@"; }
 now() { date +%s.%N; }
 rate() { awk -v n="$PAGES" -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", n / (b - a) }'; }
 
@@ -28,6 +22,7 @@ pdftoppm -r 300 -gray -png -f $FIRST -l $LAST "$SRC" "$W/page"
 img2pdf "$W"/page-*.png -o "$W/scan.pdf"
 pdftotext -f $FIRST -l $LAST "$SRC" "$W/truth.txt"
 echo "# lode-ocr vs tesseract $(tesseract --version 2>&1 | head -1 | cut -d' ' -f2) and ocrmypdf $(ocrmypdf --version), $J cores"
+cpu_line
 echo "# $PAGES pages of $(basename "$SRC") (pages $FIRST-$LAST) at 300 dpi, image-only PDF"
 echo
 

@@ -15,21 +15,14 @@
 # store, in the 3 shards as one (lode-query -s A -s B -s C), and in the
 # three steps of shards on separate hosts (--emit-stats, --global-stats,
 # --merge, here one after another). Milliseconds per query, the median of 3.
-set -eu
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=$ROOT/bin
-BUILD=$ROOT/build
-SHARED=${LODE_SHARED:-$ROOT/../shared}
+. "$(dirname "$0")/lib.sh"
 DATA=$SHARED/data
-W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
 export PATH=$BIN:$PATH
 M=$W/minilm-shape
 mkdir -p "$M"
 "$BUILD/tools/mkbert" "$M" > /dev/null
 cp "$SHARED"/models/all-MiniLM-L6-v2-tokenizer/{tokenizer.json,vocab.txt,tokenizer_config.json} "$M"/
 now() { date +%s.%N; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # ---- ingestion ----
 D=$W/docs
@@ -42,6 +35,7 @@ for f in pdf html docx odt epub md; do
 done
 ndocs=$(find "$D" -type f | wc -l)
 echo "# scale: $(nproc) cores, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
+cpu_line
 echo "# ingestion: $ndocs documents ($(du -sm "$D" | cut -f1) MB), MiniLM-shape model"
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.1f", n / s }'; }
 t=$(now)
