@@ -8,17 +8,13 @@
 #include "base/buf.h"
 #include "text/chunk.h"
 #include "base/hash.h"
-#include "base/input.h"
-#include "base/opts.h"
-#include "base/record.h"
-#include "base/report.h"
+#include "base/program.h"
 #include "model/wordpiece.h"
 
 struct run {
     int size, overlap;
     struct wordpiece *tok; /* --tokenizer: count with a model's tokenizer */
-    struct report rep;
-    struct output out;
+    struct program *p;
     unsigned long long chunks, empty;
 };
 
@@ -28,7 +24,7 @@ static void chunk_record(struct run *run, json_t *rec, const char *where)
     const char *source = record_str(rec, "source");
     const char *id = record_str(rec, "id");
     if (!json_is_string(tv)) {
-        report_fail(&run->rep, source ? source : where, id, "the record has no \"text\" string");
+        report_fail(&run->p->rep, source ? source : where, id, "the record has no \"text\" string");
         return;
     }
     const char *text = json_string_value(tv);
@@ -50,11 +46,11 @@ static void chunk_record(struct run *run, json_t *rec, const char *where)
     if (ntok == 0) {
         const char *ocr = record_str(rec, "ocr");
         if (ocr && !strcmp(ocr, "needed")) {
-            report_fail(&run->rep, source ? source : where, id,
+            report_fail(&run->p->rep, source ? source : where, id,
                         "the page has no text yet (\"ocr\":\"needed\"): run lode-ocr first");
         } else {
             run->empty++; /* a blank page: nothing to chunk */
-            run->rep.ok++;
+            run->p->rep.ok++;
         }
         free(tok);
         return;
@@ -81,11 +77,11 @@ static void chunk_record(struct run *run, json_t *rec, const char *where)
         json_t *span = json_pack("[II]", (json_int_t)ch[i].start, (json_int_t)ch[i].end);
         json_object_set_new(out, "span", span);
         record_set_int(out, "tokens", (long long)ch[i].tokens);
-        output_record(&run->out, out);
+        output_record(&run->p->out, out);
         json_decref(out);
     }
     run->chunks += nc;
-    run->rep.ok++;
+    run->p->rep.ok++;
     free(base_id);
     free(ch);
     free(tok);
@@ -102,15 +98,30 @@ static int model_window(const char *dir)
     return n;
 }
 
+/* --tokenizer: counts by the model's pieces, and chunks that fit its window
+ * with [CLS] and [SEP]. */
+static void load_tokenizer(struct run *run, const char *dir, int size_given)
+{
+    lode_error err;
+    run->tok = wordpiece_load(dir, &err);
+    if (!run->tok)
+        die("cannot load the tokenizer of %s: %s", dir, err.msg);
+    int window = model_window(dir);
+    if (window > 2 && run->size > window - 2) {
+        if (size_given)
+            warning("--size %d does not fit %s's window of %d tokens with [CLS] and [SEP]; "
+                    "using %d", run->size, dir, window, window - 2);
+        run->size = window - 2;
+        if (run->overlap >= run->size)
+            run->overlap = run->size / 8;
+    }
+}
+
 int main(int argc, char **argv)
 {
-    util_set_progname(argv[0]);
-    struct common_opts common;
-    common_opts_init(&common);
-    struct run run;
-    memset(&run, 0, sizeof run);
-    run.size = 0; /* 256, or what fits the model's window */
-    run.overlap = 32;
+    struct program p;
+    program_init(&p, argv[0]);
+    struct run run = {.size = 0 /* 256, or what fits the model's window */, .overlap = 32, .p = &p};
     const char *tokenizer = NULL;
     const struct opt table[] = {
         {'s', "size", OPT_INT, &run.size, "N",
@@ -119,7 +130,7 @@ int main(int argc, char **argv)
          "tokens shared by consecutive chunks (default 32)", 0},
         {'t', "tokenizer", OPT_STRING, &tokenizer, "MODEL",
          "count tokens with MODEL's tokenizer (a lode-embed model directory)", 0},
-        OPTS_COMMON(&common),
+        OPTS_COMMON(&p.common),
         OPT_END,
     };
     const struct opts_program prog = {
@@ -138,46 +149,20 @@ int main(int argc, char **argv)
     int size_given = run.size != 0;
     if (!size_given)
         run.size = 256;
-    if (run.size < 1 || run.overlap < 0 || run.overlap >= run.size) {
-        fprintf(stderr, "lode-chunk: --size must be at least 1 and --overlap below it\n");
-        return LODE_EXIT_USAGE;
-    }
-    if (tokenizer) {
-        lode_error err;
-        run.tok = wordpiece_load(tokenizer, &err);
-        if (!run.tok)
-            die("cannot load the tokenizer of %s: %s", tokenizer, err.msg);
-        /* the model adds [CLS] and [SEP] around each chunk */
-        int window = model_window(tokenizer);
-        if (window > 2 && run.size > window - 2) {
-            if (size_given)
-                warning("--size %d does not fit %s's window of %d tokens with [CLS] and [SEP]; "
-                        "using %d", run.size, tokenizer, window, window - 2);
-            run.size = window - 2;
-            if (run.overlap >= run.size)
-                run.overlap = run.size / 8;
-        }
-    }
-    report_open(&run.rep, "chunk", "records", &common);
-    output_init(&run.out, 1);
-    struct input in;
-    input_init(&in, 0, &run.rep, common.max_line, 0);
+    if (run.size < 1 || run.overlap < 0 || run.overlap >= run.size)
+        return program_usage(&p, "--size must be at least 1 and --overlap below it");
+    if (tokenizer)
+        load_tokenizer(&run, tokenizer, size_given);
+    program_open(&p, "chunk", "records", 1, 0);
     json_t *rec;
-    while ((rec = input_next(&in))) {
-        chunk_record(&run, rec, in.where);
+    while ((rec = program_next(&p))) {
+        chunk_record(&run, rec, p.in.where);
         json_decref(rec);
-        output_flush(&run.out);
-        report_progress(&run.rep);
     }
-    input_free(&in);
-    output_close(&run.out);
-    run.rep.records_out = run.out.records;
-    run.rep.bytes_in = in.lr.bytes;
-    run.rep.bytes_out = run.out.bytes;
-    buf_addf(&run.rep.summary_extra, "; %llu chunks", run.chunks);
+    buf_addf(&p.rep.summary_extra, "; %llu chunks", run.chunks);
     if (run.empty)
-        buf_addf(&run.rep.summary_extra, ", %llu blank pages", run.empty);
-    report_metric(&run.rep, "chunks_total", "counter", "Chunks written.", (double)run.chunks);
+        buf_addf(&p.rep.summary_extra, ", %llu blank pages", run.empty);
+    report_metric(&p.rep, "chunks_total", "counter", "Chunks written.", (double)run.chunks);
     wordpiece_free(run.tok);
-    return report_close(&run.rep);
+    return program_close(&p);
 }

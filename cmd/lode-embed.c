@@ -10,16 +10,13 @@
 #include "model/bert.h"
 #include "base/buf.h"
 #include "model/kernels.h"
-#include "base/lines.h"
-#include "base/opts.h"
-#include "base/record.h"
-#include "base/report.h"
+#include "base/program.h"
 #include "base/threads.h"
 
 struct item {
-    json_t *rec;      /* NULL when the line failed */
-    char *error;
-    char where[48];
+    json_t *rec;
+    char *error;      /* why it cannot be embedded */
+    char where[64];   /* "<stdin>:LINE", as input.h gives it */
     int *ids;
     int len, truncated;
 };
@@ -28,8 +25,7 @@ struct run {
     struct bert model;
     const char *field, *prefix;
     int json_vec, tokenize, batch, jobs;
-    struct report rep;
-    struct output out;
+    struct program *p;
     struct item *items;
     size_t n;
     int *order;       /* items with ids, longest first */
@@ -45,8 +41,6 @@ static void tokenize_one(void *ctx, size_t i, int worker)
     struct run *run = ctx;
     struct item *it = &run->items[i];
     (void)worker;
-    if (!it->rec)
-        return;
     json_t *f = json_object_get(it->rec, run->field);
     if (!json_is_string(f)) {
         it->error = xasprintf("the record has no \"%s\" string", run->field);
@@ -123,7 +117,7 @@ static void window(struct run *run)
         run->order = xreallocarray(run->order, run->n, sizeof *run->order);
         run->nordered = 0;
         for (size_t i = 0; i < run->n; i++)
-            if (run->items[i].rec && !run->items[i].error)
+            if (!run->items[i].error)
                 run->order[run->nordered++] = (int)i;
         g_qsort_with_data(run->order, (gint)run->nordered, sizeof *run->order, by_length, run);
         run->vecs = xreallocarray(run->vecs, run->n, sizeof(float) * (size_t)run->model.hidden);
@@ -143,48 +137,59 @@ static void window(struct run *run)
     }
     for (size_t i = 0; i < run->n; i++) {
         struct item *it = &run->items[i];
-        if (!it->rec || it->error) {
-            const char *source = it->rec ? record_str(it->rec, "source") : NULL;
-            const char *id = it->rec ? record_str(it->rec, "id") : NULL;
-            report_fail(&run->rep, source ? source : it->where, id, "%s",
-                        it->error ? it->error : "unreadable record");
+        if (it->error) {
+            const char *source = record_str(it->rec, "source");
+            report_fail(&run->p->rep, source ? source : it->where, record_str(it->rec, "id"), "%s",
+                        it->error);
         } else if (run->tokenize) {
             if (!json_is_string(json_object_get(it->rec, run->field))) {
-                report_fail(&run->rep, it->where, record_str(it->rec, "id"),
+                report_fail(&run->p->rep, it->where, record_str(it->rec, "id"),
                             "the record has no \"%s\" string", run->field);
             } else {
                 tokens_out(run, it);
-                output_record(&run->out, it->rec);
-                run->rep.ok++;
+                output_record(&run->p->out, it->rec);
+                run->p->rep.ok++;
             }
         } else {
             set_vector(run, it->rec, run->vecs + i * (size_t)run->model.hidden);
             json_object_set_new(it->rec, "truncated", json_boolean(it->truncated));
             run->truncated += (unsigned long long)it->truncated;
-            output_record(&run->out, it->rec);
-            run->rep.ok++;
+            output_record(&run->p->out, it->rec);
+            run->p->rep.ok++;
         }
         json_decref(it->rec);
         free(it->error);
         free(it->ids);
     }
     run->n = 0;
-    output_flush(&run->out);
-    report_progress(&run->rep);
+    program_flush(run->p);
+    report_progress(&run->p->rep);
+}
+
+/* -m's model, the prompt texts get, and a worker's buffers for each job */
+static void load_model(struct run *run, const char *model, int query)
+{
+    lode_error err;
+    if (bert_load(model, &run->model, &err) < 0)
+        die("cannot load the model %s: %s", model, err.msg);
+    if (query && !run->prefix) {
+        run->prefix = run->model.query_prompt;
+        if (!run->prefix)
+            warning("the model defines no query prompt; texts are embedded as they are "
+                    "(give --prefix if it wants one)");
+    } else if (!run->prefix) {
+        run->prefix = run->model.default_prompt;
+    }
+    run->work = xcalloc((size_t)run->jobs, sizeof *run->work);
 }
 
 int main(int argc, char **argv)
 {
-    util_set_progname(argv[0]);
-    struct common_opts common;
-    common_opts_init(&common);
-    struct run run;
-    memset(&run, 0, sizeof run);
+    struct program p;
+    program_init(&p, argv[0]);
+    struct run run = {.field = "text", .batch = 32, .jobs = cpu_count(), .p = &p};
     const char *model = getenv("LODE_EMBED_MODEL");
     int query = 0, win = 4096;
-    run.field = "text";
-    run.batch = 32;
-    run.jobs = cpu_count();
     const struct opt table[] = {
         {'m', "model", OPT_STRING, &model, "DIR", "the embedding model (default $LODE_EMBED_MODEL)", 0},
         {'f', "field", OPT_STRING, &run.field, "F", "embed this field instead of text", 0},
@@ -197,7 +202,7 @@ int main(int argc, char **argv)
         {0, "window", OPT_INT, &win, "N", "records read, sorted by length and embedded at a time (default 4096)", 0},
         {0, "tokenize", OPT_FLAG, &run.tokenize, NULL,
          "write each record's ids and tokens instead of embedding it", 1},
-        OPTS_COMMON(&common),
+        OPTS_COMMON(&p.common),
         OPT_END,
     };
     const struct opts_program prog = {
@@ -211,67 +216,30 @@ int main(int argc, char **argv)
         "3 fatal (the model cannot be loaded). See lode-embed(1) and lode-records(7).\n",
     };
     opts_parse_filter(&prog, argc, argv, "records");
-    if (!model) {
-        fprintf(stderr, "lode-embed: no model: give -m DIR or set LODE_EMBED_MODEL\n");
-        opts_usage(&prog, 1);
-        return LODE_EXIT_USAGE;
-    }
-    if (run.batch < 1 || run.jobs < 1 || win < 1) {
-        fprintf(stderr, "lode-embed: --batch, -j and --window must be positive\n");
-        return LODE_EXIT_USAGE;
-    }
-    lode_error err;
-    if (bert_load(model, &run.model, &err) < 0)
-        die("cannot load the model %s: %s", model, err.msg);
-    if (query && !run.prefix) {
-        run.prefix = run.model.query_prompt;
-        if (!run.prefix)
-            warning("the model defines no query prompt; texts are embedded as they are "
-                    "(give --prefix if it wants one)");
-    } else if (!run.prefix) {
-        run.prefix = run.model.default_prompt;
-    }
-    run.work = xcalloc((size_t)run.jobs, sizeof *run.work);
+    if (!model)
+        return program_usage(&p, "no model: give -m DIR or set LODE_EMBED_MODEL");
+    if (run.batch < 1 || run.jobs < 1 || win < 1)
+        return program_usage(&p, "--batch, -j and --window must be positive");
+    load_model(&run, model, query);
     run.items = xcalloc((size_t)win, sizeof *run.items);
-    report_open(&run.rep, "embed", "records", &common);
-    output_init(&run.out, 1);
-    struct lines lr;
-    lines_init(&lr, 0, common.max_line);
-    char *line;
-    size_t len;
-    int rc;
-    while ((rc = lines_next(&lr, &line, &len)) != LINE_EOF) {
-        if (rc == LINE_ERROR)
-            die("cannot read standard input: %s", strerror(errno));
-        if (rc == LINE_OK && strspn(line, " \t") == len)
-            continue;
+    program_open(&p, "embed", "records", 1, 0);
+    json_t *rec;
+    while ((rec = program_next(&p))) {
+        /* a window of records, embedded longest first, written in order */
         struct item *it = &run.items[run.n++];
-        memset(it, 0, sizeof *it);
-        snprintf(it->where, sizeof it->where, "<stdin>:%llu", (unsigned long long)lr.lineno);
-        run.rep.records_in++;
-        if (rc == LINE_TOO_LONG) {
-            it->error = xasprintf("line of %zu bytes is longer than --max-line", len);
-        } else {
-            it->rec = record_parse(line, len, &err);
-            if (!it->rec)
-                it->error = xstrdup(err.msg);
-        }
+        *it = (struct item){.rec = rec};
+        snprintf(it->where, sizeof it->where, "%s", p.in.where);
         if (run.n == (size_t)win)
             window(&run);
     }
     window(&run);
-    run.rep.bytes_in = lr.bytes;
-    lines_free(&lr);
-    output_close(&run.out);
-    run.rep.records_out = run.out.records;
-    run.rep.bytes_out = run.out.bytes;
     if (!run.tokenize)
-        buf_addf(&run.rep.summary_extra, "; %llu truncated to %d tokens; %.3f s in the model, %.1f texts/s",
+        buf_addf(&p.rep.summary_extra, "; %llu truncated to %d tokens; %.3f s in the model, %.1f texts/s",
                  run.truncated, run.model.max_seq, run.seconds,
                  run.seconds > 0 ? (double)run.embedded / run.seconds : 0.0);
-    report_metric(&run.rep, "embed_model_seconds", "counter",
+    report_metric(&p.rep, "embed_model_seconds", "counter",
                   "Seconds spent in the model (tokenising and I/O not included).", run.seconds);
-    report_metric(&run.rep, "embed_truncated_total", "counter",
+    report_metric(&p.rep, "embed_truncated_total", "counter",
                   "Texts cut to the model's window.", (double)run.truncated);
     for (int w = 0; w < run.jobs; w++)
         bert_work_free(&run.work[w]);
@@ -280,5 +248,5 @@ int main(int argc, char **argv)
     free(run.order);
     free(run.vecs);
     bert_free(&run.model);
-    return report_close(&run.rep);
+    return program_close(&p);
 }

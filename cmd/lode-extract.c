@@ -12,10 +12,8 @@
 #include "docs/extract.h"
 #include "base/hash.h"
 #include "base/lines.h"
-#include "base/opts.h"
 #include "base/forkpool.h"
-#include "base/record.h"
-#include "base/report.h"
+#include "base/program.h"
 #include "docs/source.h"
 #include "base/walk.h"
 
@@ -41,8 +39,7 @@ struct job {
 
 struct run {
     struct extract_opts xo;
-    struct report rep;
-    struct output out;
+    struct program *p;
     double timeout;
     struct forkpool *pool;
 };
@@ -206,7 +203,7 @@ static void deliver(void *jp, const char *line, size_t len, void *ud)
         if (!sp)
             return;
         job->last_page = atoi(line + 2);
-        output_line(&run->out, sp + 1, (size_t)(line + len - sp - 1) + 1);
+        output_line(&run->p->out, sp + 1, (size_t)(line + len - sp - 1) + 1);
         break;
     case 'E': {
         if (!sp)
@@ -215,7 +212,7 @@ static void deliver(void *jp, const char *line, size_t len, void *ud)
         json_t *e = record_parse(sp + 1, (size_t)(line + len - sp - 1), &err);
         if (!e)
             return;
-        report_fail_record(&run->rep, e, 0);
+        report_fail_record(&run->p->rep, e, 0);
         json_decref(e);
         if (job->part)
             job->part->failed = 1;
@@ -225,9 +222,9 @@ static void deliver(void *jp, const char *line, size_t len, void *ud)
         if (job->part)
             break; /* a PDF in parts is counted when its last part ends */
         if (line[2] == '1')
-            run->rep.ok++;
+            run->p->rep.ok++;
         else
-            run->rep.failed++;
+            run->p->rep.failed++;
         break;
     }
 }
@@ -250,8 +247,10 @@ static void finish(struct forkpool *p, struct forkpool_item *it, void *jp, const
 {
     struct job *job = jp;
     struct run *run = ud;
-    if (!end->ran) {
-        report_fail(&run->rep, job->path, NULL, "%s", job->error);
+    if (end->start_errno) {
+        report_fail(&run->p->rep, job->path, NULL, "cannot start a worker: %s", strerror(end->start_errno));
+    } else if (!end->ran) {
+        report_fail(&run->p->rep, job->path, NULL, "%s", job->error);
     } else if (end->timed_out || end->signal || end->code) {
         char msg[256];
         end_message(msg, sizeof msg, end, run->timeout);
@@ -270,7 +269,7 @@ static void finish(struct forkpool *p, struct forkpool_item *it, void *jp, const
                 snprintf(full, sizeof full, "%s; pages %d-%d were not extracted", msg, page,
                          job->last);
                 record_set_str(e, "error", full);
-                report_fail_record(&run->rep, e, 0);
+                report_fail_record(&run->p->rep, e, 0);
                 json_decref(e);
             } else {
                 json_t *e = json_object();
@@ -279,23 +278,23 @@ static void finish(struct forkpool *p, struct forkpool_item *it, void *jp, const
                 record_set_str(e, "doc", job->part->hash);
                 record_set_int(e, "page", page);
                 record_set_str(e, "error", msg);
-                report_fail_record(&run->rep, e, 0);
+                report_fail_record(&run->p->rep, e, 0);
                 json_decref(e);
                 if (page < job->last)
                     forkpool_insert_after(p, it, part_job(job, page + 1, job->last));
             }
         } else {
-            report_fail(&run->rep, job->path, NULL, "%s", msg); /* counts it */
+            report_fail(&run->p->rep, job->path, NULL, "%s", msg); /* counts it */
         }
     }
     if (job->part && --job->part->parts_left == 0) {
         if (job->part->failed)
-            run->rep.failed++;
+            run->p->rep.failed++;
         else
-            run->rep.ok++;
+            run->p->rep.ok++;
     }
-    output_flush(&run->out);
-    report_progress(&run->rep);
+    program_flush(run->p);
+    report_progress(&run->p->rep);
     job_free(job);
 }
 
@@ -365,7 +364,7 @@ static void stdin_line(void *ud, char *line, size_t len, int rc)
     struct run *run = in->run;
     char where[64];
     snprintf(where, sizeof where, "<stdin>:%llu", (unsigned long long)in->lr->lineno);
-    run->rep.records_in++;
+    run->p->rep.records_in++;
     if (rc == LINE_TOO_LONG) {
         char msg[128];
         snprintf(msg, sizeof msg, "line of %zu bytes is longer than --max-line", len);
@@ -414,12 +413,10 @@ static void stdin_line(void *ud, char *line, size_t len, int rc)
 
 /* --list: the files the operands name, as records for lode-extract's
  * standard input (to split a collection across machines). */
-static int list_paths(char **paths, int n, int hidden, int shard_k, int shard_n)
+static int list_paths(struct program *p, char **paths, int n, int hidden, int shard_k, int shard_n)
 {
-    if (n == 0) {
-        fprintf(stderr, "lode-extract: --list needs the PATHs to list\n");
-        return LODE_EXIT_USAGE;
-    }
+    if (n == 0)
+        return program_usage(p, "--list needs the PATHs to list");
     struct inputs in = {0};
     for (int i = 0; i < n; i++)
         walk_path(paths[i], hidden, on_path, &in);
@@ -442,7 +439,8 @@ static int list_paths(char **paths, int n, int hidden, int shard_k, int shard_n)
     }
     free(in.paths);
     free(in.errors);
-    output_close(&out);
+    if (output_close(&out) < 0)
+        die("cannot write output: %s", strerror(out.error));
     return LODE_EXIT_OK;
 }
 
@@ -467,11 +465,9 @@ static int parse_tags(const struct opt_list *tags, json_t **out)
 
 int main(int argc, char **argv)
 {
-    util_set_progname(argv[0]);
-    struct common_opts common;
-    common_opts_init(&common);
-    struct run run;
-    memset(&run, 0, sizeof run);
+    struct program p;
+    program_init(&p, argv[0]);
+    struct run run = {.p = &p};
     unpack_limits_default(&run.xo.limits);
     int jobs = cpu_count(), verbose = 0, max_depth = run.xo.limits.max_depth, list = 0;
     int shard_k = 0, shard_n = 0;
@@ -495,7 +491,7 @@ int main(int argc, char **argv)
          "read nothing: write a {\"path\":...} record for each file the PATHs name, in order", 1},
         {0, "shard", OPT_STRING, &shard, "K/N",
          "with --list: only the files of shard K of N, as lode-index --shard splits sources", 0},
-        OPTS_COMMON(&common),
+        OPTS_COMMON(&p.common),
         OPT_END,
     };
     const struct opts_program prog = {
@@ -510,35 +506,27 @@ int main(int argc, char **argv)
         "Exit status: 0 all documents read, 1 some failed (see --errors), 2 usage,\n"
         "3 fatal. See lode-extract(1) and lode-records(7).\n",
     };
-    int first = opts_parse(&prog, argc, argv);
-    if (jobs < 1 || timeout < 0 || max_depth < 0 || run.xo.limits.max_ratio <= 0) {
-        fprintf(stderr, "lode-extract: -j, --timeout, --max-ratio and --max-depth must be positive\n");
-        return LODE_EXIT_USAGE;
-    }
-    if (parse_tags(&tags, &run.xo.tags) < 0) {
-        fprintf(stderr, "lode-extract: --tag wants KEY=VALUE\n");
-        free(tags.items);
-        return LODE_EXIT_USAGE;
-    }
-    if (shard && (!list || hash_parse_shard(shard, &shard_k, &shard_n) < 0)) {
-        fprintf(stderr, "lode-extract: --shard takes K/N (0 <= K < N) and goes with --list\n");
+    int first = opts_parse(&prog, argc, argv), rc = -1;
+    if (jobs < 1 || timeout < 0 || max_depth < 0 || run.xo.limits.max_ratio <= 0)
+        rc = program_usage(&p, "-j, --timeout, --max-ratio and --max-depth must be positive");
+    else if (parse_tags(&tags, &run.xo.tags) < 0)
+        rc = program_usage(&p, "--tag wants KEY=VALUE");
+    else if (shard && (!list || hash_parse_shard(shard, &shard_k, &shard_n) < 0))
+        rc = program_usage(&p, "--shard takes K/N (0 <= K < N) and goes with --list");
+    else if (list)
+        rc = list_paths(&p, argv + first, argc - first, run.xo.hidden, shard_k, shard_n);
+    if (rc >= 0) {
         free(tags.items);
         json_decref(run.xo.tags);
-        return LODE_EXIT_USAGE;
-    }
-    if (list) {
-        free(tags.items);
-        json_decref(run.xo.tags);
-        return list_paths(argv + first, argc - first, run.xo.hidden, shard_k, shard_n);
+        return rc;
     }
     run.xo.limits.max_depth = max_depth;
     run.xo.jobs = jobs;
     run.timeout = timeout;
     signal(SIGPIPE, SIG_DFL);
-    report_open(&run.rep, "extract", "documents", &common);
-    output_init(&run.out, 1);
+    program_open(&p, "extract", "documents", 0, 0);
+    /* documents are read as the pool has room: its loop is the record loop */
     run.pool = forkpool_new(jobs, &ops, &run, !verbose);
-
     struct inputs in = {&run, NULL, NULL, 0, 0, NULL};
     int use_stdin = first == argc;
     for (int i = first; i < argc; i++) {
@@ -547,21 +535,18 @@ int main(int argc, char **argv)
         else
             walk_path(argv[i], run.xo.hidden, on_path, &in);
     }
-    run.rep.total = in.n;
+    p.rep.total = in.n;
     struct lines lr;
-    lines_init(&lr, 0, common.max_line);
+    lines_init(&lr, 0, p.common.max_line);
     in.lr = &lr;
     forkpool_drive(run.pool, (size_t)jobs * 4 + 8, next_operand, use_stdin ? &lr : NULL, stdin_line,
-               &in);
+                   &in);
     forkpool_free(run.pool);
     lines_free(&lr);
     free(in.paths);
     free(in.errors);
-    output_close(&run.out);
-    run.rep.records_out = run.out.records;
-    run.rep.bytes_out = run.out.bytes;
-    buf_addf(&run.rep.summary_extra, "; %llu records", (unsigned long long)run.out.records);
+    buf_addf(&p.rep.summary_extra, "; %llu records", (unsigned long long)p.out.records);
     json_decref(run.xo.tags);
     free(tags.items);
-    return report_close(&run.rep);
+    return program_close(&p);
 }

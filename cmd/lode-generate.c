@@ -7,12 +7,9 @@
 
 #include "generate/answer.h"
 #include "generate/chat.h"
-#include "base/input.h"
+#include "base/program.h"
 #include "model/decoder.h"
 #include "model/modelpath.h"
-#include "base/opts.h"
-#include "base/record.h"
-#include "base/report.h"
 #include "generate/sampler.h"
 
 struct run {
@@ -28,8 +25,7 @@ struct run {
     struct opt_list stops;
     enum chat_format chat;
     const char *system;
-    struct report rep;
-    struct output out;
+    struct program *p;
     unsigned long long prompt_tokens, completion_tokens;
     double prompt_seconds, completion_seconds;
 };
@@ -55,7 +51,7 @@ static void tokenize(struct run *run, json_t *rec, const char *where)
     size_t len;
     const char *text = text_of(rec, &len);
     if (!text) {
-        report_fail(&run->rep, where, record_str(rec, "id"), "the record has no \"text\" string");
+        report_fail(&run->p->rep, where, record_str(rec, "id"), "the record has no \"text\" string");
         return;
     }
     int *ids;
@@ -66,8 +62,8 @@ static void tokenize(struct run *run, json_t *rec, const char *where)
     json_object_set_new(rec, "ids", ids_json(ids, n));
     json_object_set_new(rec, "tokens", toks);
     free(ids);
-    output_record(&run->out, rec);
-    run->rep.ok++;
+    output_record(&run->p->out, rec);
+    run->p->rep.ok++;
 }
 
 /* The record's token ids: "ids", or "text" with BOS as the model says. */
@@ -118,11 +114,11 @@ static void score(struct run *run, json_t *rec, const char *where)
     size_t n;
     int *ids = record_ids(run, rec, &n, &err);
     if (!ids) {
-        report_fail(&run->rep, where, record_str(rec, "id"), "%s", err.msg);
+        report_fail(&run->p->rep, where, record_str(rec, "id"), "%s", err.msg);
         return;
     }
     if ((int)n > run->st.ctx) {
-        report_fail(&run->rep, where, record_str(rec, "id"),
+        report_fail(&run->p->rep, where, record_str(rec, "id"),
                     "%zu tokens do not fit the context of %d (--ctx)", n, run->st.ctx);
         free(ids);
         return;
@@ -169,8 +165,8 @@ static void score(struct run *run, json_t *rec, const char *where)
     }
     free(logits);
     free(ids);
-    output_record(&run->out, rec);
-    run->rep.ok++;
+    output_record(&run->p->out, rec);
+    run->p->rep.ok++;
 }
 
 /* ---- generation ---- */
@@ -262,12 +258,12 @@ static void generate(struct run *run, json_t *rec, const char *where)
     struct rag_prompt rag = {0};
     int *ids = prompt_ids(run, rec, &n, &rag, &err);
     if (!ids) {
-        report_fail(&run->rep, where, record_str(rec, "id"), "%s", err.msg);
+        report_fail(&run->p->rep, where, record_str(rec, "id"), "%s", err.msg);
         answer_prompt_free(&rag);
         return;
     }
     if (n == 0 || (int)n >= run->st.ctx) {
-        report_fail(&run->rep, where, record_str(rec, "id"),
+        report_fail(&run->p->rep, where, record_str(rec, "id"),
                     "a prompt of %zu tokens does not fit the context of %d (--ctx)", n, run->st.ctx);
         free(ids);
         answer_prompt_free(&rag);
@@ -286,8 +282,8 @@ static void generate(struct run *run, json_t *rec, const char *where)
         g_string_free(p, TRUE);
         free(ids);
         answer_prompt_free(&rag);
-        output_record(&run->out, rec);
-        run->rep.ok++;
+        output_record(&run->p->out, rec);
+        run->p->rep.ok++;
         return;
     }
     int V = run->model.vocab;
@@ -376,14 +372,14 @@ static void generate(struct run *run, json_t *rec, const char *where)
     free(logits);
     free(ids);
     answer_prompt_free(&rag);
-    output_record(&run->out, rec);
-    run->rep.ok++;
+    output_record(&run->p->out, rec);
+    run->p->rep.ok++;
 }
 
 static void extractive(struct run *run, json_t *rec, const char *where)
 {
     if (!record_str(rec, "q") || !json_is_array(json_object_get(rec, "hits"))) {
-        report_fail(&run->rep, where, record_str(rec, "id"),
+        report_fail(&run->p->rep, where, record_str(rec, "id"),
                     "without a model (-m) only query results (q and hits) can be answered");
         return;
     }
@@ -393,65 +389,53 @@ static void extractive(struct run *run, json_t *rec, const char *where)
     json_object_set_new(rec, "citations", cites);
     record_set_str(rec, "mode", "extractive");
     free(answer);
-    output_record(&run->out, rec);
-    run->rep.ok++;
+    output_record(&run->p->out, rec);
+    run->p->rep.ok++;
 }
 
-int main(int argc, char **argv)
+struct cfg {
+    const char *model, *tmpl, *seed;
+    int ctx, threads, fmt;
+    double temperature, top_p, min_p, repeat;
+    struct opt_list loras;
+};
+
+/* Parses and checks the options into run and c: 0, or -1 after a usage
+ * error was said. */
+static int options(struct program *p, struct run *run, struct cfg *c, int argc, char **argv)
 {
-    util_set_progname(argv[0]);
-    struct common_opts common;
-    common_opts_init(&common);
-    struct run run;
-    memset(&run, 0, sizeof run);
-    const char *model = getenv("LODE_GEN_MODEL"), *tmpl = NULL;
-    int ctx = 0, threads = cpu_count();
-    run.max_tokens = 512;
-    run.batch = 512;
-    run.temperature = 0.2f;
-    run.top_k = 40;
-    run.top_p = 0.95f;
-    run.min_p = 0.05f;
-    run.repeat_penalty = 1.0f;
-    run.sentences = 3;
-    double temperature = run.temperature, top_p = run.top_p, min_p = run.min_p,
-           repeat = run.repeat_penalty;
-    char *seed_text = NULL;
-    const char *seed = NULL;
-    struct opt_list loras = {0};
-    struct lora *adapters = NULL;
     const struct opt table[] = {
-        {'m', "model", OPT_STRING, &model, "MODEL",
+        {'m', "model", OPT_STRING, &c->model, "MODEL",
          "a GGUF file, ollama:NAME[:TAG], or a Hugging Face directory (default $LODE_GEN_MODEL)", 0},
-        {0, "lora", OPT_LIST, &loras, "FILE[:SCALE]",
+        {0, "lora", OPT_LIST, &c->loras, "FILE[:SCALE]",
          "apply a LoRA adapter (llama.cpp's GGUF layout), scaled (default 1); repeatable", 0},
-        {0, "tokenize", OPT_FLAG, &run.tokenize, NULL, "write each text's ids and tokens instead", 1},
-        {0, "special", OPT_FLAG, &run.special, NULL, "recognise special tokens written in the text", 1},
-        {0, "score", OPT_FLAG, &run.score, NULL,
+        {0, "tokenize", OPT_FLAG, &run->tokenize, NULL, "write each text's ids and tokens instead", 1},
+        {0, "special", OPT_FLAG, &run->special, NULL, "recognise special tokens written in the text", 1},
+        {0, "score", OPT_FLAG, &run->score, NULL,
          "write each text's mean negative log-likelihood (nll, ppl) instead", 1},
-        {0, "logits", OPT_FLAG, &run.logits, NULL,
+        {0, "logits", OPT_FLAG, &run->logits, NULL,
          "with --score: also argmax at every position and the last position's logits", 1},
-        {0, "max-tokens", OPT_INT, &run.max_tokens, "N", "tokens to generate at most (default 512)", 0},
-        {0, "temperature", OPT_DOUBLE, &temperature, "T", "sampling temperature; 0 is greedy (default 0.2)", 0},
-        {0, "top-k", OPT_INT, &run.top_k, "N", "sample from the N likeliest tokens (default 40; 0: all)", 0},
-        {0, "top-p", OPT_DOUBLE, &top_p, "P", "... whose probabilities add up to P (default 0.95)", 0},
-        {0, "min-p", OPT_DOUBLE, &min_p, "P", "... at least P times as likely as the best (default 0.05)", 0},
-        {0, "repeat-penalty", OPT_DOUBLE, &repeat, "R",
+        {0, "max-tokens", OPT_INT, &run->max_tokens, "N", "tokens to generate at most (default 512)", 0},
+        {0, "temperature", OPT_DOUBLE, &c->temperature, "T", "sampling temperature; 0 is greedy (default 0.2)", 0},
+        {0, "top-k", OPT_INT, &run->top_k, "N", "sample from the N likeliest tokens (default 40; 0: all)", 0},
+        {0, "top-p", OPT_DOUBLE, &c->top_p, "P", "... whose probabilities add up to P (default 0.95)", 0},
+        {0, "min-p", OPT_DOUBLE, &c->min_p, "P", "... at least P times as likely as the best (default 0.05)", 0},
+        {0, "repeat-penalty", OPT_DOUBLE, &c->repeat, "R",
          "divide the logits of the last 64 tokens by R (default 1: off)", 0},
-        {0, "seed", OPT_STRING, &seed, "N", "the sampler's seed (default 0): the same seed, the same text", 0},
-        {0, "stop", OPT_LIST, &run.stops, "STR", "end the answer where STR appears (repeatable)", 0},
-        {0, "ignore-eos", OPT_FLAG, &run.ignore_eos, NULL, "go on past end-of-turn tokens to --max-tokens", 1},
-        {0, "template", OPT_STRING, &tmpl, "NAME",
+        {0, "seed", OPT_STRING, &c->seed, "N", "the sampler's seed (default 0): the same seed, the same text", 0},
+        {0, "stop", OPT_LIST, &run->stops, "STR", "end the answer where STR appears (repeatable)", 0},
+        {0, "ignore-eos", OPT_FLAG, &run->ignore_eos, NULL, "go on past end-of-turn tokens to --max-tokens", 1},
+        {0, "template", OPT_STRING, &c->tmpl, "NAME",
          "chat template: chatml, llama3, llama2, mistral, phi3, gemma or plain (default: the model's)", 0},
-        {0, "system", OPT_STRING, &run.system, "TEXT", "the system prompt instead of lode's", 0},
-        {0, "stream", OPT_FLAG, &run.stream, NULL, "print each answer to standard error as it is generated", 1},
-        {0, "prompt-only", OPT_FLAG, &run.prompt_only, NULL,
+        {0, "system", OPT_STRING, &run->system, "TEXT", "the system prompt instead of lode's", 0},
+        {0, "stream", OPT_FLAG, &run->stream, NULL, "print each answer to standard error as it is generated", 1},
+        {0, "prompt-only", OPT_FLAG, &run->prompt_only, NULL,
          "write the prompt the model would get (prompt, prompt_tokens) instead of answering", 1},
-        {0, "sentences", OPT_INT, &run.sentences, "N", "without a model: sentences in an answer (default 3)", 0},
-        {0, "ctx", OPT_INT, &ctx, "N", "context size in tokens (default: the model's, at most 4096)", 0},
-        {0, "batch", OPT_INT, &run.batch, "N", "prompt tokens run at once (default 512)", 0},
-        {'j', "jobs", OPT_INT, &threads, "N", "threads (default: the number of cores)", 0},
-        OPTS_COMMON(&common),
+        {0, "sentences", OPT_INT, &run->sentences, "N", "without a model: sentences in an answer (default 3)", 0},
+        {0, "ctx", OPT_INT, &c->ctx, "N", "context size in tokens (default: the model's, at most 4096)", 0},
+        {0, "batch", OPT_INT, &run->batch, "N", "prompt tokens run at once (default 512)", 0},
+        {'j', "jobs", OPT_INT, &c->threads, "N", "threads (default: the number of cores)", 0},
+        OPTS_COMMON(&p->common),
         OPT_END,
     };
     const struct opts_program prog = {
@@ -465,117 +449,126 @@ int main(int argc, char **argv)
         "3 fatal (the model cannot be loaded). See lode-generate(1) and lode-records(7).\n",
     };
     opts_parse_filter(&prog, argc, argv, "records");
-    run.temperature = (float)temperature;
-    run.top_p = (float)top_p;
-    run.min_p = (float)min_p;
-    run.repeat_penalty = (float)repeat;
-    if (threads < 1 || ctx < 0 || run.max_tokens < 1 || run.batch < 1 || run.top_k < 0 ||
-        temperature < 0 || top_p <= 0 || top_p > 1 || min_p < 0 || min_p > 1 || repeat <= 0 ||
-        run.sentences < 1) {
-        fprintf(stderr, "lode-generate: -j, --ctx, --max-tokens, --batch and --sentences must be "
-                        "positive, --temperature at least 0, --top-p and --min-p from 0 to 1\n");
-        free(run.stops.items);
-        return LODE_EXIT_USAGE;
-    }
-    if (seed) {
-        run.seed = strtoll(seed, &seed_text, 10);
-        if (!*seed || *seed_text) {
-            fprintf(stderr, "lode-generate: --seed takes an integer\n");
-            free(run.stops.items);
-            return LODE_EXIT_USAGE;
-        }
-    }
-    for (size_t i = 0; i < run.stops.n; i++)
-        if (!*run.stops.items[i]) {
-            fprintf(stderr, "lode-generate: --stop takes a non-empty string\n");
-            free(run.stops.items);
-            return LODE_EXIT_USAGE;
-        }
-    int fmt = tmpl ? chat_format_by_name(tmpl) : 0;
-    if (fmt < 0) {
-        fprintf(stderr, "lode-generate: --template takes one of %s\n", chat_format_names());
-        free(run.stops.items);
-        return LODE_EXIT_USAGE;
-    }
+    run->temperature = (float)c->temperature;
+    run->top_p = (float)c->top_p;
+    run->min_p = (float)c->min_p;
+    run->repeat_penalty = (float)c->repeat;
+    char *end = NULL;
+    if (c->seed)
+        run->seed = strtoll(c->seed, &end, 10);
+    int empty_stop = 0;
+    for (size_t i = 0; i < run->stops.n; i++)
+        empty_stop |= !*run->stops.items[i];
+    c->fmt = c->tmpl ? chat_format_by_name(c->tmpl) : 0;
+    if (c->threads < 1 || c->ctx < 0 || run->max_tokens < 1 || run->batch < 1 || run->top_k < 0 ||
+        c->temperature < 0 || c->top_p <= 0 || c->top_p > 1 || c->min_p < 0 || c->min_p > 1 ||
+        c->repeat <= 0 || run->sentences < 1)
+        program_usage(p, "-j, --ctx, --max-tokens, --batch and --sentences must be positive, "
+                         "--temperature at least 0, --top-p and --min-p from 0 to 1");
+    else if (c->seed && (!*c->seed || *end))
+        program_usage(p, "--seed takes an integer");
+    else if (empty_stop)
+        program_usage(p, "--stop takes a non-empty string");
+    else if (c->fmt < 0)
+        program_usage(p, "--template takes one of %s", chat_format_names());
+    else
+        return 0;
+    free(run->stops.items);
+    return -1;
+}
+
+/* -m: a GGUF model (its weights, adapters and state) or a tokenizer-only
+ * directory; what each mode needs of it. */
+static struct lora *load(struct run *run, struct cfg *c)
+{
     lode_error err;
-    if (model) {
-        char *path = model_resolve(model, &err);
+    if (c->model) {
+        char *path = model_resolve(c->model, &err);
         if (!path)
             die("%s", err.msg);
         if (model_is_dir(path)) {
-            if (tok_from_hf(path, &run.hf_tok, &err) < 0)
+            if (tok_from_hf(path, &run->hf_tok, &err) < 0)
                 die("cannot load the tokenizer of %s: %s", path, err.msg);
-            run.tok = &run.hf_tok;
+            run->tok = &run->hf_tok;
         } else {
-            if (decoder_load(path, &run.model, &err) < 0)
+            if (decoder_load(path, &run->model, &err) < 0)
                 die("cannot load the model %s: %s", path, err.msg);
-            run.tok = &run.model.tok;
-            run.have_model = 1;
+            run->tok = &run->model.tok;
+            run->have_model = 1;
         }
         free(path);
     }
-    if (loras.n && !run.have_model)
+    if (c->loras.n && !run->have_model)
         die("--lora needs a model's weights (-m with a GGUF file)");
-    adapters = lora_load_all(&run.model, loras.items, loras.n, &err);
+    struct lora *adapters = lora_load_all(&run->model, c->loras.items, c->loras.n, &err);
     if (!adapters)
         die("cannot apply the adapter: %s", err.msg);
-    if ((run.tokenize || run.score) && !run.tok)
+    if ((run->tokenize || run->score) && !run->tok)
         die("--tokenize and --score need a model (-m)");
-    if (run.score && !run.have_model)
+    if (run->score && !run->have_model)
         die("--score needs a model's weights (a GGUF file)");
-    if (run.have_model) {
-        if (!ctx)
-            ctx = run.model.ctx_train < 4096 ? run.model.ctx_train : 4096;
-        if (decoder_state_init(&run.model, &run.st, ctx, threads, &err) < 0)
+    if (run->have_model) {
+        int ctx = c->ctx ? c->ctx : run->model.ctx_train < 4096 ? run->model.ctx_train : 4096;
+        if (decoder_state_init(&run->model, &run->st, ctx, c->threads, &err) < 0)
             die("%s", err.msg);
-        run.chat = tmpl ? (enum chat_format)fmt : chat_detect(run.model.chat_template, run.tok);
+        run->chat = c->tmpl ? (enum chat_format)c->fmt : chat_detect(run->model.chat_template, run->tok);
     }
-    if (!run.have_model && !run.tokenize && run.tok)
-        die("%s has a tokenizer but no weights: lode-generate runs GGUF models", model);
-    report_open(&run.rep, "generate", "records", &common);
-    output_init(&run.out, 1);
-    struct input in;
-    input_init(&in, 0, &run.rep, common.max_line, 1);
+    if (!run->have_model && !run->tokenize && run->tok)
+        die("%s has a tokenizer but no weights: lode-generate runs GGUF models", c->model);
+    return adapters;
+}
+
+static void summary(struct run *run)
+{
+    struct report *r = &run->p->rep;
+    if (!run->completion_tokens && !run->prompt_tokens)
+        return;
+    buf_addf(&r->summary_extra, "; %llu prompt tokens at %.1f/s, %llu generated at %.1f/s",
+             run->prompt_tokens, run->prompt_seconds > 0 ? run->prompt_tokens / run->prompt_seconds : 0,
+             run->completion_tokens,
+             run->completion_seconds > 0 ? run->completion_tokens / run->completion_seconds : 0);
+    report_metric(r, "generate_prompt_tokens_total", "counter", "Prompt tokens processed.",
+                  (double)run->prompt_tokens);
+    report_metric(r, "generate_completion_tokens_total", "counter", "Tokens generated.",
+                  (double)run->completion_tokens);
+    report_metric(r, "generate_prompt_seconds_total", "counter",
+                  "Seconds spent processing prompts.", run->prompt_seconds);
+    report_metric(r, "generate_completion_seconds_total", "counter", "Seconds spent generating.",
+                  run->completion_seconds);
+}
+
+int main(int argc, char **argv)
+{
+    struct program p;
+    program_init(&p, argv[0]);
+    struct run run = {.max_tokens = 512, .batch = 512, .top_k = 40, .sentences = 3, .p = &p};
+    struct cfg c = {.model = getenv("LODE_GEN_MODEL"), .threads = cpu_count(), .temperature = 0.2,
+                    .top_p = 0.95, .min_p = 0.05, .repeat = 1.0};
+    if (options(&p, &run, &c, argc, argv) < 0)
+        return LODE_EXIT_USAGE;
+    struct lora *adapters = load(&run, &c);
+    program_open(&p, "generate", "records", 1, 1);
     json_t *rec;
-    while ((rec = input_next(&in))) {
+    while ((rec = program_next(&p))) {
         if (run.tokenize)
-            tokenize(&run, rec, in.where);
+            tokenize(&run, rec, p.in.where);
         else if (run.score)
-            score(&run, rec, in.where);
+            score(&run, rec, p.in.where);
         else if (run.have_model)
-            generate(&run, rec, in.where);
+            generate(&run, rec, p.in.where);
         else
-            extractive(&run, rec, in.where);
+            extractive(&run, rec, p.in.where);
         json_decref(rec);
-        output_flush(&run.out);
-        report_progress(&run.rep);
     }
-    input_free(&in);
-    output_close(&run.out);
-    run.rep.records_out = run.out.records;
-    run.rep.bytes_in = in.lr.bytes;
-    if (run.completion_tokens || run.prompt_tokens) {
-        buf_addf(&run.rep.summary_extra, "; %llu prompt tokens at %.1f/s, %llu generated at %.1f/s",
-                 run.prompt_tokens, run.prompt_seconds > 0 ? run.prompt_tokens / run.prompt_seconds : 0,
-                 run.completion_tokens,
-                 run.completion_seconds > 0 ? run.completion_tokens / run.completion_seconds : 0);
-        report_metric(&run.rep, "generate_prompt_tokens_total", "counter", "Prompt tokens processed.",
-                      (double)run.prompt_tokens);
-        report_metric(&run.rep, "generate_completion_tokens_total", "counter", "Tokens generated.",
-                      (double)run.completion_tokens);
-        report_metric(&run.rep, "generate_prompt_seconds_total", "counter",
-                      "Seconds spent processing prompts.", run.prompt_seconds);
-        report_metric(&run.rep, "generate_completion_seconds_total", "counter",
-                      "Seconds spent generating.", run.completion_seconds);
-    }
+    summary(&run);
     free(run.stops.items);
     if (run.have_model) {
         decoder_state_free(&run.st);
         decoder_free(&run.model);
     }
-    lora_free_all(adapters, loras.n);
-    free(loras.items);
+    lora_free_all(adapters, c.loras.n);
+    free(c.loras.items);
     if (run.hf_tok.piece)
         tok_free(&run.hf_tok);
-    return report_close(&run.rep);
+    return program_close(&p);
 }

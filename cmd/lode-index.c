@@ -8,15 +8,11 @@
 #include "model/bert.h"
 #include "base/hash.h"
 #include "store/index.h"
-#include "base/input.h"
+#include "base/program.h"
 #include "store/maintenance.h"
-#include "base/opts.h"
-#include "base/record.h"
-#include "base/report.h"
 
 struct run {
-    struct report rep;
-    struct output out;
+    struct program *p;
     struct buf echo;  /* --echo: lines waiting for their batch's commit */
     int echoing;
 };
@@ -27,11 +23,11 @@ static void committed(void *ud)
     const char *p = run->echo.data, *end = p + run->echo.len;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
-        output_line(&run->out, p, (size_t)(nl - p) + 1);
+        output_line(&run->p->out, p, (size_t)(nl - p) + 1);
         p = nl + 1;
     }
     if (run->echo.len)
-        output_flush(&run->out);
+        program_flush(run->p);
     run->echo.len = 0;
 }
 
@@ -55,24 +51,20 @@ static const char *source_of(const json_t *rec)
 }
 
 /* --skip-unchanged: passes on the records of new or changed sources. */
-static int skip_unchanged(const char *dir, struct common_opts *common)
+static int skip_unchanged(struct program *p, const char *dir)
 {
-    struct run run = {0};
-    run.echoing = 1;
+    struct run run = {.p = p, .echoing = 1};
     struct store s;
     lode_error err;
     int have = store_open(dir, STORE_READ, 0, &s, &err) == 0; /* no store yet: all are new */
     GHashTable *known = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
     unsigned long long same = 0;
-    report_open(&run.rep, "index", "records", common);
-    output_init(&run.out, 1);
-    struct input in;
-    input_init(&in, 0, &run.rep, common->max_line, 0);
+    program_open(p, "index", "records", 1, 0);
     json_t *rec;
-    while ((rec = input_next(&in))) {
+    while ((rec = program_next(p))) {
         const char *src = source_of(rec);
         if (!src) {
-            report_fail(&run.rep, in.where, NULL, "the record has no source or id");
+            report_fail(&p->rep, p->in.where, NULL, "the record has no source or id");
             json_decref(rec);
             continue;
         }
@@ -84,23 +76,19 @@ static int skip_unchanged(const char *dir, struct common_opts *common)
         if (GPOINTER_TO_INT(v))
             same++;
         else
-            echo_line(&run, in.line, in.len);
-        run.rep.ok++;
+            echo_line(&run, p->in.line, p->in.len);
+        p->rep.ok++;
         json_decref(rec);
         committed(&run);
-        report_progress(&run.rep);
     }
-    input_free(&in);
-    output_close(&run.out);
     buf_free(&run.echo);
-    run.rep.records_out = run.out.records;
-    buf_addf(&run.rep.summary_extra, "; %llu of unchanged sources held back", same);
-    report_metric(&run.rep, "index_unchanged_records_total", "counter",
+    buf_addf(&p->rep.summary_extra, "; %llu of unchanged sources held back", same);
+    report_metric(&p->rep, "index_unchanged_records_total", "counter",
                   "Records of unchanged sources held back.", (double)same);
     g_hash_table_destroy(known);
     if (have)
         store_close(&s);
-    return report_close(&run.rep);
+    return program_close(p);
 }
 
 static int stats(const char *dir)
@@ -196,45 +184,46 @@ static char *model_path(const char *dir, const char *store_dir)
     return real;
 }
 
-int main(int argc, char **argv)
+struct cfg {
+    const char *dir, *bm25, *quantize, *model, *shard;
+    int del, skip, echo, stats, check, compact, dump, nowait, threads;
+    uint64_t map_size;
+    struct index_opts io;
+};
+
+/* Parses and checks the options: the index of the first operand, or -1
+ * after a usage error was said. */
+static int options(struct program *p, struct cfg *c, int argc, char **argv)
 {
-    util_set_progname(argv[0]);
-    struct common_opts common;
-    common_opts_init(&common);
-    const char *dir = getenv("LODE_STORE"), *bm25 = NULL, *quantize = NULL, *model = NULL;
-    const char *shard = NULL;
-    int del = 0, skip = 0, echo = 0, want_stats = 0, want_check = 0, want_compact = 0, want_dump = 0;
-    int nowait = 0, threads = cpu_count();
-    uint64_t map_size = 0;
-    struct index_opts io = {.k1 = BM25_K1, .b = BM25_B, .batch = 1000};
+    struct index_opts *io = &c->io;
     const struct opt table[] = {
-        {'s', "store", OPT_STRING, &dir, "DIR", "the store (default $LODE_STORE); created when missing", 0},
-        {0, "delete", OPT_FLAG, &del, NULL,
+        {'s', "store", OPT_STRING, &c->dir, "DIR", "the store (default $LODE_STORE); created when missing", 0},
+        {0, "delete", OPT_FLAG, &c->del, NULL,
          "remove the sources the input names (records' source or id, or plain lines)", 1},
-        {0, "skip-unchanged", OPT_FLAG, &skip, NULL,
+        {0, "skip-unchanged", OPT_FLAG, &c->skip, NULL,
          "write nothing; pass on only the records of sources that are new or changed", 1},
-        {0, "echo", OPT_FLAG, &echo, NULL, "write each record taken to standard output once it is committed", 1},
-        {0, "stats", OPT_FLAG, &want_stats, NULL, "print the store's figures as JSON and exit", 1},
-        {0, "check", OPT_FLAG, &want_check, NULL, "verify the store's consistency and exit", 1},
-        {0, "dump", OPT_FLAG, &want_dump, NULL, "write every chunk record the store holds and exit", 1},
-        {0, "compact", OPT_FLAG, &want_compact, NULL,
+        {0, "echo", OPT_FLAG, &c->echo, NULL, "write each record taken to standard output once it is committed", 1},
+        {0, "stats", OPT_FLAG, &c->stats, NULL, "print the store's figures as JSON and exit", 1},
+        {0, "check", OPT_FLAG, &c->check, NULL, "verify the store's consistency and exit", 1},
+        {0, "dump", OPT_FLAG, &c->dump, NULL, "write every chunk record the store holds and exit", 1},
+        {0, "compact", OPT_FLAG, &c->compact, NULL,
          "rebuild the graph without deleted vectors, rewrite the file, and exit", 1},
-        {0, "shard", OPT_STRING, &shard, "K/N",
+        {0, "shard", OPT_STRING, &c->shard, "K/N",
          "keep only the sources that hash to shard K of N (0 to N-1); the store remembers it", 0},
-        {0, "batch", OPT_INT, &io.batch, "N", "records per transaction, at least (default 1000)", 0},
-        {0, "bm25", OPT_STRING, &bm25, "K1,B", "BM25 parameters the store keeps (default 0.9,0.4)", 0},
-        {0, "quantize", OPT_STRING, &quantize, "TYPE",
+        {0, "batch", OPT_INT, &io->batch, "N", "records per transaction, at least (default 1000)", 0},
+        {0, "bm25", OPT_STRING, &c->bm25, "K1,B", "BM25 parameters the store keeps (default 0.9,0.4)", 0},
+        {0, "quantize", OPT_STRING, &c->quantize, "TYPE",
          "keep vectors as f32 (default) or int8 (a new store only)", 0},
-        {'M', "hnsw-m", OPT_INT, &io.M, "N", "HNSW links per node (default 16; a new store only)", 0},
-        {0, "ef-construction", OPT_INT, &io.efc, "N",
+        {'M', "hnsw-m", OPT_INT, &io->M, "N", "HNSW links per node (default 16; a new store only)", 0},
+        {0, "ef-construction", OPT_INT, &io->efc, "N",
          "HNSW candidates while inserting (default 200; a new store only)", 0},
-        {'m', "model", OPT_STRING, &model, "DIR",
+        {'m', "model", OPT_STRING, &c->model, "DIR",
          "remember DIR as the store's embedding model for lode-query", 0},
-        {'j', "jobs", OPT_INT, &threads, "N", "threads for graph inserts (default: all cores)", 0},
-        {0, "nowait", OPT_FLAG, &nowait, NULL, "fail at once when another writer holds the store", 1},
-        {0, "map-size", OPT_SIZE, &map_size, "SIZE",
+        {'j', "jobs", OPT_INT, &c->threads, "N", "threads for graph inserts (default: all cores)", 0},
+        {0, "nowait", OPT_FLAG, &c->nowait, NULL, "fail at once when another writer holds the store", 1},
+        {0, "map-size", OPT_SIZE, &c->map_size, "SIZE",
          "the map's first size (default 64M); it doubles whenever it fills", 0},
-        OPTS_COMMON(&common),
+        OPTS_COMMON(&p->common),
         OPT_END,
     };
     const struct opts_program prog = {
@@ -251,86 +240,90 @@ int main(int argc, char **argv)
         "opened or written, disk full). See lode-index(1) and lode-store(7).\n",
     };
     opts_parse_filter(&prog, argc, argv, "records");
-    if (!dir) {
-        fprintf(stderr, "lode-index: no store: give -s DIR or set LODE_STORE\n");
-        return LODE_EXIT_USAGE;
-    }
-    if (want_stats + want_check + want_compact + want_dump + skip + del > 1) {
-        fprintf(stderr, "lode-index: --stats, --check, --dump, --compact, --skip-unchanged and --delete "
-                        "are separate runs\n");
-        return LODE_EXIT_USAGE;
-    }
-    io.vec_given = io.M || io.efc || quantize;
-    if (!io.M)
-        io.M = 16;
-    if (!io.efc)
-        io.efc = 200;
-    if (io.batch < 1 || io.M < 2 || io.M > 256 || io.efc < 1 || threads < 1) {
-        fprintf(stderr, "lode-index: --batch, -j and --ef-construction must be positive, -M 2 to 256\n");
-        return LODE_EXIT_USAGE;
-    }
-    if (bm25) {
-        if (bm25_parse(bm25, &io.k1, &io.b) < 0)
-            goto bad_bm25;
-        io.set_bm25 = 1;
-    }
-    if (quantize && strcmp(quantize, "int8") && strcmp(quantize, "f32")) {
-        fprintf(stderr, "lode-index: --quantize takes f32 or int8\n");
-        return LODE_EXIT_USAGE;
-    }
-    io.int8 = quantize && !strcmp(quantize, "int8");
-    if (shard && hash_parse_shard(shard, &io.shard_k, &io.shard_n) < 0) {
-        fprintf(stderr, "lode-index: --shard takes K/N with 0 <= K < N <= 4096, such as 0/3\n");
-        return LODE_EXIT_USAGE;
-    }
-    if (want_stats)
-        return stats(dir);
-    if (want_check)
-        return check(dir);
-    if (want_dump)
-        return dump(dir);
-    if (want_compact)
-        return compact(dir, threads, nowait);
-    if (skip)
-        return skip_unchanged(dir, &common);
+    if (!c->dir)
+        return program_usage(p, "no store: give -s DIR or set LODE_STORE"), -1;
+    if (c->stats + c->check + c->compact + c->dump + c->skip + c->del > 1)
+        return program_usage(p, "--stats, --check, --dump, --compact, --skip-unchanged and --delete "
+                                "are separate runs"), -1;
+    io->vec_given = io->M || io->efc || c->quantize;
+    if (!io->M)
+        io->M = 16;
+    if (!io->efc)
+        io->efc = 200;
+    if (io->batch < 1 || io->M < 2 || io->M > 256 || io->efc < 1 || c->threads < 1)
+        return program_usage(p, "--batch, -j and --ef-construction must be positive, -M 2 to 256"), -1;
+    if (c->bm25 && bm25_parse(c->bm25, &io->k1, &io->b) < 0)
+        return program_usage(p, "--bm25 takes K1,B such as 0.9,0.4 (B between 0 and 1)"), -1;
+    io->set_bm25 = c->bm25 != NULL;
+    if (c->quantize && strcmp(c->quantize, "int8") && strcmp(c->quantize, "f32"))
+        return program_usage(p, "--quantize takes f32 or int8"), -1;
+    io->int8 = c->quantize && !strcmp(c->quantize, "int8");
+    if (c->shard && hash_parse_shard(c->shard, &io->shard_k, &io->shard_n) < 0)
+        return program_usage(p, "--shard takes K/N with 0 <= K < N <= 4096, such as 0/3"), -1;
+    return argc;
+}
 
-    char *mpath = model ? model_path(model, dir) : NULL;
-    io.model_path = mpath;
-    io.threads = threads;
-    struct run run = {0};
-    run.echoing = echo;
-    io.committed = committed;
-    io.ud = &run;
-    report_open(&run.rep, "index", "records", &common);
-    output_init(&run.out, 1);
+/* The summary line's counts and the metrics of an indexing run. */
+static void summary(struct program *p, const struct cfg *c, const struct index_stats *st,
+                    uint64_t elsewhere)
+{
+    struct report *r = &p->rep;
+    if (c->del)
+        buf_addf(&r->summary_extra, "; %llu sources deleted (%llu chunks)",
+                 (unsigned long long)st->deleted_sources, (unsigned long long)st->deleted_chunks);
+    else
+        buf_addf(&r->summary_extra,
+                 "; %llu chunks added, %llu unchanged, %llu sources replaced; %llu vectors in %s",
+                 (unsigned long long)st->added, (unsigned long long)st->unchanged,
+                 (unsigned long long)st->replaced_sources, (unsigned long long)st->vectors, c->dir);
+    if (c->io.shard_n)
+        buf_addf(&r->summary_extra, "; %llu records of other shards left out",
+                 (unsigned long long)elsewhere);
+    report_metric(r, "index_other_shard_records_total", "counter",
+                  "Records left out because their source belongs to another shard.", (double)elsewhere);
+    report_metric(r, "index_chunks_added_total", "counter", "Chunks written.", (double)st->added);
+    report_metric(r, "index_chunks_unchanged_total", "counter",
+                  "Chunks of unchanged sources skipped.", (double)st->unchanged);
+    report_metric(r, "index_sources_replaced_total", "counter",
+                  "Sources whose earlier chunks were replaced.", (double)st->replaced_sources);
+    report_metric(r, "index_sources_deleted_total", "counter", "Sources deleted.",
+                  (double)st->deleted_sources);
+    report_metric(r, "index_vectors", "gauge", "Live vectors in the store.", (double)st->vectors);
+}
+
+/* The records of standard input into the store (or, with --delete, the
+ * sources they name out of it). */
+static int index_records(struct program *p, struct cfg *c)
+{
+    struct index_opts *io = &c->io;
+    char *mpath = c->model ? model_path(c->model, c->dir) : NULL;
+    io->model_path = mpath;
+    io->threads = c->threads;
+    struct run run = {.p = p, .echoing = c->echo};
+    io->committed = committed;
+    io->ud = &run;
+    program_open(p, "index", "records", 1, c->del);
     struct store s;
     lode_error err;
-    if (store_open_sized(dir, STORE_WRITE, nowait, map_size, &s, &err) < 0)
+    if (store_open_sized(c->dir, STORE_WRITE, c->nowait, c->map_size, &s, &err) < 0)
         die("%s", err.msg);
-    if (del && !shard && index_store_shard(&s, &io.shard_k, &io.shard_n, &err) < 0)
+    if (c->del && !c->shard && index_store_shard(&s, &io->shard_k, &io->shard_n, &err) < 0)
         die("%s", err.msg); /* deleting from a shard needs no --shard */
-    uint64_t elsewhere = 0;
-    struct indexer *ix = indexer_open(&s, &io, &err);
+    struct indexer *ix = indexer_open(&s, io, &err);
     if (!ix)
         die("%s", err.msg);
-    struct input in;
-    input_init(&in, 0, &run.rep, common.max_line, del);
+    uint64_t elsewhere = 0;
     json_t *rec;
-    while ((rec = input_next(&in))) {
-        const char *id = record_str(rec, "id");
-        const char *src = source_of(rec);
-        char *where = xstrdup(src ? src : in.where);
-        char *rid = id ? xstrdup(id) : NULL;
-        int rc, other = 0;
-        if (io.shard_n && src && hash_shard(src, (unsigned)io.shard_n) != (unsigned)io.shard_k) {
+    while ((rec = program_next(p))) {
+        const char *src = source_of(rec), *id = record_str(rec, "id");
+        char *where = xstrdup(src ? src : p->in.where), *rid = id ? xstrdup(id) : NULL;
+        int rc = 0, other = io->shard_n && src && hash_shard(src, (unsigned)io->shard_n) != (unsigned)io->shard_k;
+        if (other) {
             elsewhere++; /* another shard's: not an error */
-            other = 1;
             json_decref(rec);
-            rc = 0;
-        } else if (del) {
+        } else if (c->del) {
             rc = src ? indexer_delete(ix, src, &err)
-                     : lode_fail(&err, LODE_EINVAL,
-                                 "the record names no source (source, id, or a plain line)");
+                     : lode_fail(&err, LODE_EINVAL, "the record names no source (source, id, or a plain line)");
             json_decref(rec);
         } else {
             rc = indexer_add(ix, rec, &err); /* takes rec */
@@ -338,50 +331,44 @@ int main(int argc, char **argv)
         if (rc < 0 && rc != LODE_EINVAL)
             die("%s", err.msg); /* the store's: the last commit stands */
         if (rc < 0) {
-            report_fail(&run.rep, where, rid, "%s", err.msg);
+            report_fail(&p->rep, where, rid, "%s", err.msg);
         } else {
-            run.rep.ok++;
+            p->rep.ok++;
             if (!other)
-                echo_line(&run, in.line, in.len);
+                echo_line(&run, p->in.line, p->in.len);
         }
         free(where);
         free(rid);
-        report_progress(&run.rep);
     }
-    input_free(&in);
     struct index_stats st;
     if (indexer_close(ix, &st, &err) < 0)
         die("%s", err.msg);
     store_close(&s);
     committed(&run);
-    output_close(&run.out);
     buf_free(&run.echo);
     free(mpath);
-    run.rep.records_out = run.out.records;
-    run.rep.bytes_in = in.lr.bytes;
-    if (del)
-        buf_addf(&run.rep.summary_extra, "; %llu sources deleted (%llu chunks)",
-                 (unsigned long long)st.deleted_sources, (unsigned long long)st.deleted_chunks);
-    else
-        buf_addf(&run.rep.summary_extra,
-                 "; %llu chunks added, %llu unchanged, %llu sources replaced; %llu vectors in %s",
-                 (unsigned long long)st.added, (unsigned long long)st.unchanged,
-                 (unsigned long long)st.replaced_sources, (unsigned long long)st.vectors, dir);
-    if (io.shard_n)
-        buf_addf(&run.rep.summary_extra, "; %llu records of other shards left out",
-                 (unsigned long long)elsewhere);
-    report_metric(&run.rep, "index_other_shard_records_total", "counter",
-                  "Records left out because their source belongs to another shard.", (double)elsewhere);
-    report_metric(&run.rep, "index_chunks_added_total", "counter", "Chunks written.", (double)st.added);
-    report_metric(&run.rep, "index_chunks_unchanged_total", "counter",
-                  "Chunks of unchanged sources skipped.", (double)st.unchanged);
-    report_metric(&run.rep, "index_sources_replaced_total", "counter",
-                  "Sources whose earlier chunks were replaced.", (double)st.replaced_sources);
-    report_metric(&run.rep, "index_sources_deleted_total", "counter", "Sources deleted.",
-                  (double)st.deleted_sources);
-    report_metric(&run.rep, "index_vectors", "gauge", "Live vectors in the store.", (double)st.vectors);
-    return report_close(&run.rep);
-bad_bm25:
-    fprintf(stderr, "lode-index: --bm25 takes K1,B such as 0.9,0.4 (B between 0 and 1)\n");
-    return LODE_EXIT_USAGE;
+    summary(p, c, &st, elsewhere);
+    return program_close(p);
+}
+
+int main(int argc, char **argv)
+{
+    struct program p;
+    program_init(&p, argv[0]);
+    struct cfg c = {.dir = getenv("LODE_STORE"), .threads = cpu_count(),
+                    .io = {.k1 = BM25_K1, .b = BM25_B, .batch = 1000}};
+    int first = options(&p, &c, argc, argv);
+    if (first < 0)
+        return LODE_EXIT_USAGE;
+    if (c.stats)
+        return stats(c.dir);
+    if (c.check)
+        return check(c.dir);
+    if (c.dump)
+        return dump(c.dir);
+    if (c.compact)
+        return compact(c.dir, c.threads, c.nowait);
+    if (c.skip)
+        return skip_unchanged(&p, c.dir);
+    return index_records(&p, &c);
 }

@@ -10,14 +10,12 @@
 
 #include "base/buf.h"
 #include "docs/charset.h"
-#include "base/lines.h"
-#include "docs/ocr.h"
-#include "base/opts.h"
 #include "base/forkpool.h"
+#include "base/lines.h"
+#include "base/program.h"
+#include "docs/ocr.h"
 #include "docs/textquality.h"
 #include "docs/raster.h"
-#include "base/record.h"
-#include "base/report.h"
 #include "docs/source.h"
 
 enum reason { PASS, NEEDED, FORCED, BAD_TEXT };
@@ -38,8 +36,7 @@ struct run {
     struct ocr_options oo;
     struct ocr_engine *engine; /* made before the first worker forks */
     struct unpack_limits limits;
-    struct report rep;
-    struct output out;
+    struct program *p;
     struct forkpool *pool;
     struct lines *lr;
     unsigned long long recognised, passed;
@@ -139,14 +136,14 @@ static void deliver(void *jp, const char *line, size_t len, void *ud)
     if (len < 2)
         return;
     if (line[0] == 'R') {
-        output_line(&run->out, line + 2, len - 2 + 1); /* the '\n' follows */
-        run->rep.ok++;
+        output_line(&run->p->out, line + 2, len - 2 + 1); /* the '\n' follows */
+        run->p->rep.ok++;
         run->recognised++;
     } else if (line[0] == 'E') {
         lode_error err;
         json_t *e = record_parse(line + 2, len - 2, &err);
         if (e) {
-            report_fail_record(&run->rep, e, 1);
+            report_fail_record(&run->p->rep, e, 1);
             json_decref(e);
         }
     }
@@ -169,22 +166,25 @@ static void finish(struct forkpool *p, struct forkpool_item *it, void *jp, const
     const char *source = job->rec ? record_str(job->rec, "source") : NULL;
     const char *id = job->rec ? record_str(job->rec, "id") : NULL;
     if (job->error) {
-        report_fail(&run->rep, source ? source : job->where, id, "%s", job->error);
+        report_fail(&run->p->rep, source ? source : job->where, id, "%s", job->error);
+    } else if (end->start_errno) {
+        report_fail(&run->p->rep, source ? source : job->where, id, "cannot start a worker: %s",
+                    strerror(end->start_errno));
     } else if (!end->ran) {
-        output_record(&run->out, job->rec);
-        run->rep.ok++;
+        output_record(&run->p->out, job->rec);
+        run->p->rep.ok++;
         run->passed++;
     } else if (end->timed_out) {
-        report_fail(&run->rep, source, id, "OCR timed out after %g s (--timeout)", run->timeout);
+        report_fail(&run->p->rep, source, id, "OCR timed out after %g s (--timeout)", run->timeout);
     } else if (end->signal) {
-        report_fail(&run->rep, source, id, "OCR crashed (signal %d, %s)", end->signal,
+        report_fail(&run->p->rep, source, id, "OCR crashed (signal %d, %s)", end->signal,
                     strsignal(end->signal));
     } else if (end->code) {
-        report_fail(&run->rep, source, id, "OCR failed (exit status %d%s)", end->code,
+        report_fail(&run->p->rep, source, id, "OCR failed (exit status %d%s)", end->code,
                     end->code == 3 ? ": out of memory" : "");
     }
-    output_flush(&run->out);
-    report_progress(&run->rep);
+    program_flush(run->p);
+    report_progress(&run->p->rep);
     job_free(job);
 }
 
@@ -251,7 +251,7 @@ static void on_line(void *ud, char *line, size_t len, int rc)
         else
             classify(run, job);
     }
-    run->rep.records_in++;
+    run->p->rep.records_in++;
     int needs_worker = !job->error && job->reason != PASS;
     if (needs_worker && !run->engine) {
         lode_error err;
@@ -264,19 +264,12 @@ static void on_line(void *ud, char *line, size_t len, int rc)
 
 int main(int argc, char **argv)
 {
-    util_set_progname(argv[0]);
+    struct program p;
+    program_init(&p, argv[0]);
     ocr_single_thread(argv);
-    struct common_opts common;
-    common_opts_init(&common);
-    struct run run;
-    memset(&run, 0, sizeof run);
+    struct run run = {.lang = "eng", .dpi = 300, .min_conf = 50, .min_quality = 0.5, .timeout = 300,
+                      .max_pixels = 100000000, .p = &p};
     unpack_limits_default(&run.limits);
-    run.lang = "eng";
-    run.dpi = 300;
-    run.min_conf = 50;
-    run.min_quality = 0.5;
-    run.timeout = 300;
-    run.max_pixels = 100000000;
     int jobs = cpu_count(), no_rotate = 0, no_deskew = 0;
     const struct opt table[] = {
         {'j', "jobs", OPT_INT, &jobs, "N", "pages recognised in parallel (default: cores)", 0},
@@ -298,7 +291,7 @@ int main(int argc, char **argv)
         {0, "timeout", OPT_DOUBLE, &run.timeout, "SEC",
          "give up on a page after SEC seconds (default 300, 0: never)", 0},
         {'v', "verbose", OPT_FLAG, &run.verbose, NULL, "let Tesseract's and Leptonica's messages through", 1},
-        OPTS_COMMON(&common),
+        OPTS_COMMON(&p.common),
         OPT_END,
     };
     const struct opts_program prog = {
@@ -313,30 +306,25 @@ int main(int argc, char **argv)
         "3 fatal (no language data). See lode-ocr(1) and lode-records(7).\n",
     };
     opts_parse_filter(&prog, argc, argv, "records");
-    if (jobs < 1 || run.dpi < 30 || run.dpi > 2400 || run.timeout < 0 || run.max_pixels < 1) {
-        fprintf(stderr, "lode-ocr: -j must be positive, --dpi between 30 and 2400\n");
-        return LODE_EXIT_USAGE;
-    }
+    if (jobs < 1 || run.dpi < 30 || run.dpi > 2400 || run.timeout < 0 || run.max_pixels < 1)
+        return program_usage(&p, "-j must be positive, --dpi between 30 and 2400");
     run.oo.orientation = !no_rotate;
     run.oo.deskew = !no_deskew;
     signal(SIGPIPE, SIG_DFL);
     raster_quiet();
-    report_open(&run.rep, "ocr", "records", &common);
-    output_init(&run.out, 1);
+    program_open(&p, "ocr", "records", 0, 0);
+    /* records are read as the pool has room: its loop is the record loop */
     run.pool = forkpool_new(jobs, &ops, &run, !run.verbose);
     struct lines lr;
-    lines_init(&lr, 0, common.max_line);
+    lines_init(&lr, 0, p.common.max_line);
     run.lr = &lr;
     forkpool_drive(run.pool, (size_t)jobs * 4 + 8, NULL, &lr, on_line, &run);
     forkpool_free(run.pool);
-    run.rep.bytes_in = lr.bytes;
+    p.rep.bytes_in = lr.bytes;
     lines_free(&lr);
     ocr_engine_free(run.engine);
-    output_close(&run.out);
-    run.rep.records_out = run.out.records;
-    run.rep.bytes_out = run.out.bytes;
-    buf_addf(&run.rep.summary_extra, "; %llu pages recognised, %llu passed through",
-             run.recognised, run.passed);
-    report_metric(&run.rep, "ocr_pages_total", "counter", "Pages recognised.", (double)run.recognised);
-    return report_close(&run.rep);
+    buf_addf(&p.rep.summary_extra, "; %llu pages recognised, %llu passed through", run.recognised,
+             run.passed);
+    report_metric(&p.rep, "ocr_pages_total", "counter", "Pages recognised.", (double)run.recognised);
+    return program_close(&p);
 }

@@ -8,7 +8,7 @@
 void buf_grow(struct buf *b, size_t extra)
 {
     if (extra > SIZE_MAX - b->len - 1)
-        die("buffer overflow");
+        lode_oom(SIZE_MAX);
     size_t need = b->len + extra + 1;
     if (need <= b->cap)
         return;
@@ -46,8 +46,8 @@ void buf_addf(struct buf *b, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        die("bad format");
+    if (n < 0) /* only an encoding error of a wide string, which lode never formats */
+        lode_oom(0);
     buf_grow(b, (size_t)n);
     va_start(ap, fmt);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);

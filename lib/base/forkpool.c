@@ -90,12 +90,20 @@ size_t forkpool_size(const struct forkpool *p)
 static void start(struct forkpool *p, struct forkpool_item *it)
 {
     int fds[2];
-    if (pipe2(fds, O_CLOEXEC) < 0)
-        die("cannot create a pipe: %s", strerror(errno));
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        it->end.start_errno = errno;
+        it->state = ENDED;
+        return;
+    }
     it->deadline = p->ops->deadline ? p->ops->deadline(it->job, p->ud) : 0;
     pid_t pid = fork();
-    if (pid < 0)
-        die("cannot start a worker: %s", strerror(errno));
+    if (pid < 0) {
+        it->end.start_errno = errno;
+        it->state = ENDED;
+        close(fds[0]);
+        close(fds[1]);
+        return;
+    }
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         signal(SIGPIPE, SIG_DFL);
@@ -236,8 +244,8 @@ int forkpool_step(struct forkpool *p, int extra_fd)
     if (n) {
         int timeout = wait < 0 ? -1 : (int)(wait * 1000) + 1;
         int r = poll(fds, n, timeout);
-        if (r < 0 && errno != EINTR)
-            die("poll: %s", strerror(errno));
+        if (r < 0 && errno != EINTR) /* EFAULT, EINVAL: not with these arguments */
+            lode_oom(0);
         for (nfds_t i = 0; r > 0 && i < n; i++) {
             if (!fds[i].revents)
                 continue;

@@ -9,6 +9,9 @@
  * to deliver() and finish() strictly in the order jobs were added, so the
  * output of a parallel run is the output of a sequential one.
  *
+ * A job whose child cannot be started (no more processes or pipes) is
+ * finished in its turn with end->start_errno set: it fails alone.
+ *
  * Caveats:
  *  - The parent must be single-threaded (fork). The pool is not
  *    thread-safe.
@@ -28,6 +31,7 @@ struct forkpool_item;
 
 struct forkpool_end {
     int ran;       /* a child was started */
+    int start_errno; /* why none could be (no more processes, pipes), 0 */
     int code;      /* exit status when it exited */
     int signal;    /* the signal that killed it, 0 if it exited */
     int timed_out; /* killed at its deadline */

@@ -19,8 +19,8 @@ static void finish(GChecksum *c, char out[HASH_HEX_LEN + 1])
 void hash_bytes(const void *data, size_t len, char out[HASH_HEX_LEN + 1])
 {
     GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
-    if (!c)
-        die("cannot create a SHA-256 context");
+    if (!c) /* SHA-256 is always there: only memory can lack */
+        lode_oom(0);
     const unsigned char *p = data;
     /* g_checksum_update takes a gssize */
     while (len) {
@@ -36,7 +36,7 @@ void hash_strings(char out[HASH_HEX_LEN + 1], const char *first, ...)
 {
     GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
     if (!c)
-        die("cannot create a SHA-256 context");
+        lode_oom(0);
     va_list ap;
     va_start(ap, first);
     for (const char *s = first; s; s = va_arg(ap, const char *))

@@ -20,8 +20,10 @@ json_t *input_next(struct input *in)
     size_t len;
     int rc;
     while ((rc = lines_next(&in->lr, &line, &len)) != LINE_EOF) {
-        if (rc == LINE_ERROR)
-            die("cannot read standard input: %s", strerror(errno));
+        if (rc == LINE_ERROR) {
+            in->error = errno ? errno : EIO;
+            break;
+        }
         snprintf(in->where, sizeof in->where, "<stdin>:%llu", (unsigned long long)in->lr.lineno);
         if (rc == LINE_TOO_LONG) {
             in->rep->records_in++;

@@ -28,7 +28,7 @@ static int dump_cb(const char *buffer, size_t size, void *data)
 void record_dump(struct buf *out, const json_t *rec)
 {
     if (json_dump_callback(rec, dump_cb, out, JSON_COMPACT) != 0)
-        die("cannot encode a record");
+        lode_oom(0); /* jansson fails to encode only when it cannot allocate */
     buf_addc(out, '\n');
 }
 
@@ -81,7 +81,7 @@ void record_set_text(json_t *rec, const char *key, const char *s, size_t n)
         v = json_stringn_nocheck(s, n);
     }
     if (!v || json_object_set_new(rec, key, v) != 0)
-        die("out of memory");
+        lode_oom(0);
 }
 
 void record_set_str(json_t *rec, const char *key, const char *s)
@@ -92,7 +92,7 @@ void record_set_str(json_t *rec, const char *key, const char *s)
 void record_set_int(json_t *rec, const char *key, long long v)
 {
     if (json_object_set_new(rec, key, json_integer(v)) != 0)
-        die("out of memory");
+        lode_oom(0);
 }
 
 json_t *record_object(json_t *rec, const char *key)
@@ -102,7 +102,7 @@ json_t *record_object(json_t *rec, const char *key)
         return v;
     v = json_object();
     if (!v || json_object_set_new(rec, key, v) != 0)
-        die("out of memory");
+        lode_oom(0);
     return v;
 }
 
@@ -125,14 +125,16 @@ void output_init(struct output *o, int fd)
     o->fd = fd;
 }
 
-void output_flush(struct output *o)
+int output_flush(struct output *o)
 {
-    if (!o->pending.len)
-        return;
-    if (write_all(o->fd, o->pending.data, o->pending.len) < 0)
-        die("cannot write output: %s", strerror(errno));
-    o->bytes += o->pending.len;
+    if (o->pending.len && !o->error) {
+        if (write_all(o->fd, o->pending.data, o->pending.len) < 0)
+            o->error = errno;
+        else
+            o->bytes += o->pending.len;
+    }
     buf_reset(&o->pending);
+    return o->error ? -1 : 0;
 }
 
 void output_record(struct output *o, const json_t *rec)
@@ -147,9 +149,12 @@ void output_line(struct output *o, const char *line, size_t len)
 {
     if (len >= OUTPUT_FLUSH_AT) {
         output_flush(o);
-        if (write_all(o->fd, line, len) < 0)
-            die("cannot write output: %s", strerror(errno));
-        o->bytes += len;
+        if (o->error)
+            ;
+        else if (write_all(o->fd, line, len) < 0)
+            o->error = errno;
+        else
+            o->bytes += len;
     } else {
         buf_add(&o->pending, line, len);
         if (o->pending.len >= OUTPUT_FLUSH_AT)
@@ -158,10 +163,11 @@ void output_line(struct output *o, const char *line, size_t len)
     o->records++;
 }
 
-void output_close(struct output *o)
+int output_close(struct output *o)
 {
-    output_flush(o);
+    int rc = output_flush(o);
     buf_free(&o->pending);
+    return rc;
 }
 
 void record_set_vector(json_t *rec, const float *v, int dim, int as_array)

@@ -51,18 +51,20 @@ int record_write_fd(int fd, const json_t *rec);
 
 
 /* Standard output of a filter: records are buffered and written in large
- * writes; a write error (disk full, closed pipe) is fatal (exit 3) and is
- * noticed at the latest by output_flush(). */
+ * writes. A write error (disk full, closed pipe) is kept in error (errno)
+ * and nothing more is written; output_flush() and output_close() return -1
+ * once it happened (the program skeleton makes it fatal, exit 3). */
 struct output {
     int fd;
     struct buf pending;
     uint64_t records, bytes;
+    int error; /* errno of the first failed write, 0 */
 };
 
 void output_init(struct output *o, int fd);
 void output_record(struct output *o, const json_t *rec);
 /* A ready line, '\n' included. */
 void output_line(struct output *o, const char *line, size_t len);
-void output_flush(struct output *o);
-void output_close(struct output *o);
+int output_flush(struct output *o);
+int output_close(struct output *o);
 #endif

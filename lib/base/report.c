@@ -11,8 +11,8 @@
 
 #include "base/record.h"
 
-void report_open(struct report *r, const char *stage, const char *unit,
-                 const struct common_opts *c)
+int report_open(struct report *r, const char *stage, const char *unit,
+                const struct common_opts *c)
 {
     memset(r, 0, sizeof *r);
     r->stage = stage;
@@ -23,9 +23,12 @@ void report_open(struct report *r, const char *stage, const char *unit,
     r->started = r->last_progress = now_seconds();
     if (c->errors_path) {
         r->errors_fd = open(c->errors_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (r->errors_fd < 0)
-            die("cannot open %s: %s", c->errors_path, strerror(errno));
+        if (r->errors_fd < 0) {
+            r->errors_error = errno;
+            return -1;
+        }
     }
+    return 0;
 }
 
 static void clear_progress(struct report *r)
@@ -57,8 +60,8 @@ void report_fail_record(struct report *r, json_t *err, int count)
         error("%s: %s", source ? source : id, msg ? msg : "failed");
     else
         error("%s", msg ? msg : "failed");
-    if (r->errors_fd >= 0 && record_write_fd(r->errors_fd, err) < 0)
-        die("cannot write the error file: %s", strerror(errno));
+    if (r->errors_fd >= 0 && !r->errors_error && record_write_fd(r->errors_fd, err) < 0)
+        r->errors_error = errno;
 }
 
 void report_fail(struct report *r, const char *source, const char *id, const char *fmt, ...)

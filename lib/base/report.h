@@ -20,6 +20,7 @@ struct report {
     const char *stage;    /* "extract": the `stage` of error records */
     const char *unit;     /* what is counted: "documents", "records" */
     int errors_fd;        /* -1 without --errors */
+    int errors_error;     /* errno when it could not be opened or written, 0 */
     const char *metrics_path;
     int progress;
     double started, last_progress;
@@ -30,9 +31,10 @@ struct report {
     struct buf metrics_extra; /* program-specific metric lines */
 };
 
-/* Opens --errors; dies (exit 3) when it cannot. */
-void report_open(struct report *r, const char *stage, const char *unit,
-                 const struct common_opts *c);
+/* Opens --errors: -1 (errors_error set) when it cannot. A later write that
+ * fails sets errors_error too; the program skeleton makes either fatal. */
+int report_open(struct report *r, const char *stage, const char *unit,
+                const struct common_opts *c);
 
 /* A failed input: counts it, appends an error record, says it on stderr.
  * source and id may be NULL. */

@@ -44,15 +44,18 @@ void parallel_for(int threads, size_t n, void (*fn)(void *ctx, size_t i, int wor
     }
     pthread_t *t = xcalloc((size_t)threads, sizeof *t);
     struct arg *args = xcalloc((size_t)threads, sizeof *args);
-    for (int w = 1; w < threads; w++) {
+    /* items are taken from a shared counter: a thread that cannot start
+     * (out of threads) leaves its items to the others */
+    int started = 1;
+    for (int w = 1; w < threads; w++, started++) {
         args[w].s = &s;
         args[w].worker = w;
         if (pthread_create(&t[w], NULL, run, &args[w]) != 0)
-            die("cannot start a thread");
+            break;
     }
     args[0].s = &s;
     run(&args[0]);
-    for (int w = 1; w < threads; w++)
+    for (int w = 1; w < started; w++)
         pthread_join(t[w], NULL);
     free(t);
     free(args);
@@ -134,8 +137,12 @@ struct team *team_new(int threads)
         struct member *m = xmalloc(sizeof *m);
         m->t = t;
         m->w = w;
-        if (pthread_create(&t->th[w], NULL, member_main, m) != 0)
-            die("cannot start a thread");
+        if (pthread_create(&t->th[w], NULL, member_main, m) != 0) {
+            /* out of threads: a smaller team (members read its size per job) */
+            free(m);
+            t->n = w;
+            break;
+        }
     }
     return t;
 }

@@ -3,7 +3,8 @@
  * parallel_for() runs fn(ctx, i, worker) for every i in [0, n) on `threads`
  * threads (the caller's included), each taking the next i as it finishes
  * the last, and returns when all are done. worker is 0..threads-1, so fn can
- * use per-worker scratch space.
+ * use per-worker scratch space. When the system has no more threads to
+ * give, fewer run (at least the caller) and do all the work.
  */
 #ifndef LODE_THREADS_H
 #define LODE_THREADS_H
@@ -17,7 +18,8 @@ void parallel_for(int threads, size_t n, void (*fn)(void *ctx, size_t i, int wor
  * hundred per token, too many to start threads for each). team_run() runs
  * fn(ctx, worker, n) on every member at once, the caller being worker 0,
  * and returns when all have returned. Idle members spin a little, then
- * sleep. A team belongs to the thread that made it. */
+ * sleep. A team belongs to the thread that made it; when the system has no
+ * more threads to give it is smaller than asked (team_size() says). */
 struct team;
 
 struct team *team_new(int threads);

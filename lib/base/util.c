@@ -46,6 +46,15 @@ void die(const char *fmt, ...)
     exit(LODE_EXIT_FATAL);
 }
 
+void lode_oom(size_t bytes)
+{
+    if (bytes == SIZE_MAX)
+        die("out of memory (an allocation's size overflows)");
+    if (bytes)
+        die("out of memory (%zu bytes)", bytes);
+    die("out of memory");
+}
+
 void error(const char *fmt, ...)
 {
     va_list ap;
@@ -66,7 +75,7 @@ void *xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
     if (!p)
-        die("out of memory (%zu bytes)", n);
+        lode_oom(n);
     return p;
 }
 
@@ -74,7 +83,7 @@ void *xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p)
-        die("out of memory (%zu x %zu bytes)", n, size);
+        lode_oom(n * size);
     return p;
 }
 
@@ -82,14 +91,14 @@ void *xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
     if (!q)
-        die("out of memory (%zu bytes)", n);
+        lode_oom(n);
     return q;
 }
 
 void *xreallocarray(void *p, size_t n, size_t size)
 {
     if (size && n > SIZE_MAX / size)
-        die("allocation overflow (%zu x %zu bytes)", n, size);
+        lode_oom(SIZE_MAX);
     return xrealloc(p, n * size);
 }
 
@@ -114,7 +123,7 @@ char *xasprintf(const char *fmt, ...)
     int n = vasprintf(&s, fmt, ap);
     va_end(ap);
     if (n < 0)
-        die("out of memory");
+        lode_oom(0);
     return s;
 }
 

@@ -4,9 +4,11 @@
  * Caveats:
  *  - util_set_progname() is called once by a program's main before anything
  *    else; messages are prefixed with that name.
- *  - The x* allocators never return NULL: on exhaustion they call die(),
- *    which exits with LODE_EXIT_FATAL. Library code that must survive a
- *    failed allocation (none today) uses malloc directly.
+ *  - die() is for programs (cmd/ and the program skeleton, program.h): the
+ *    library's modules return error codes (error.h) and never exit.
+ *  - The x* allocators never return NULL: on exhaustion they call
+ *    lode_oom(), which says so and exits with LODE_EXIT_FATAL, as git's do;
+ *    the one way the library ends a program.
  *  - lode_error and the error codes are error.h's.
  */
 #ifndef LODE_UTIL_H
@@ -30,6 +32,9 @@ void util_set_progname(const char *argv0);
 const char *util_progname(void);
 
 _Noreturn void die(const char *fmt, ...) LODE_PRINTF(1, 2);
+/* Out of memory: "out of memory (N bytes)" (0: unknown, SIZE_MAX: a size
+ * that overflows), then exit 3. */
+_Noreturn void lode_oom(size_t bytes);
 void error(const char *fmt, ...) LODE_PRINTF(1, 2);
 void warning(const char *fmt, ...) LODE_PRINTF(1, 2);
 

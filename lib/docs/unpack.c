@@ -42,7 +42,7 @@ static struct archive *open_archive(const struct blob *arc, lode_error *err)
 {
     struct archive *a = archive_read_new();
     if (!a)
-        die("out of memory");
+        lode_oom(0);
     archive_read_support_filter_all(a);
     archive_read_support_format_all(a);
     archive_read_support_format_raw(a);

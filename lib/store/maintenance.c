@@ -153,9 +153,11 @@ long store_dump(struct store *s, int fd, lode_error *err)
         if (++n % 256 == 0)
             output_flush(&o);
     }
-    output_close(&o);
+    int bad = output_close(&o) < 0 ? o.error : 0;
     mdb_cursor_close(c);
     store_abort(s);
+    if (bad)
+        return lode_fail(err, lode_errno_code(bad), "cannot write the chunks: %s", strerror(bad));
     return n;
 }
 

@@ -24,8 +24,8 @@ struct analyzer *analyzer_new(void)
 {
     struct analyzer *a = xcalloc(1, sizeof *a);
     a->stem = sb_stemmer_new("porter", "UTF_8");
-    if (!a->stem)
-        die("cannot create the Porter stemmer");
+    if (!a->stem) /* libstemmer always has porter: only memory can lack */
+        lode_oom(0);
     return a;
 }
 
@@ -73,7 +73,7 @@ static void emit(struct analyzer *a, void (*fn)(void *, const char *, size_t), v
         return;
     const sb_symbol *s = sb_stemmer_stem(a->stem, (const sb_symbol *)w->data, (int)w->len);
     if (!s)
-        die("out of memory (stemmer)");
+        lode_oom(0);
     int n = sb_stemmer_length(a->stem);
     fn(ud, (const char *)s, (size_t)n);
     (*count)++;

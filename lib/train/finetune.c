@@ -2,10 +2,13 @@
 
 #include <glib.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model/gguf.h"
+#include "model/lora.h"
 #include "base/record.h"
 #include "train/train.h"
 
@@ -364,4 +367,196 @@ int ft_checkpoint_load(struct trainer *t, const char *path, const char *fingerpr
 fail:
     gguf_close(&g);
     return -1;
+}
+
+/* ---- a training run ---- */
+
+/* The mean loss per target token over packs, without dropout. */
+static double evaluate(struct trainer *t, const struct pack *p, size_t n)
+{
+    double sum = 0;
+    long long count = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c;
+        sum += trainer_run(t, p[i].ids, p[i].tgt, p[i].n, p[i].starts, p[i].nstarts, TRAIN_EVAL, 1, 0, &c);
+        count += c;
+    }
+    return count ? sum / (double)count : NAN;
+}
+
+/* The pack a run takes as its k-th (from 0): epochs in seeded orders. */
+struct order {
+    size_t *v, n;
+    long long epoch;
+    uint64_t seed;
+};
+
+static size_t pack_at(struct order *o, long long k)
+{
+    long long e = k / (long long)o->n;
+    if (e != o->epoch) {
+        ft_shuffle(o->v, o->n, o->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(e + 1)));
+        o->epoch = e;
+    }
+    return o->v[k % (long long)o->n];
+}
+
+static json_t *eval_record(int step, double loss)
+{
+    json_t *r = json_object();
+    json_object_set_new(r, "step", json_integer(step));
+    json_object_set_new(r, "eval_loss", json_real(loss));
+    return r;
+}
+
+/* The run's fingerprint: a checkpoint is resumed only by the same run. */
+static char *fingerprint(const struct decoder *m, const struct ft_config *c, int warmup, int steps,
+                         const struct pack *packs, size_t npacks)
+{
+    char digest[65];
+    ft_packs_digest(packs, npacks, digest);
+    return xasprintf("model=%s targets=%s rank=%d alpha=%g dropout=%g lr=%g warmup=%d "
+                     "wd=%g clip=%g steps=%d batch=%d accum=%d ctx=%d seed=%llu data=%.16s",
+                     m->id, c->targets_name, c->rank, c->alpha, c->dropout, c->lr, warmup,
+                     c->weight_decay, c->clip, steps, c->batch, c->accum, c->ctx,
+                     (unsigned long long)c->seed, digest);
+}
+
+/* The packs of one step, their gradients accumulated, clipped, applied;
+ * the step's record. */
+static json_t *one_step(struct trainer *t, const struct ft_config *c, int step, int steps,
+                        int warmup, const struct pack **sp, double *loss_sum, long long *targets,
+                        long long *tokens)
+{
+    int per_step = c->batch * c->accum;
+    double t0 = now_seconds(), sum = 0;
+    long long tn = 0, tok = 0;
+    for (int j = 0; j < per_step; j++)
+        tn += sp[j]->targets;
+    trainer_zero_grad(t);
+    for (int j = 0; j < per_step; j++) {
+        int cnt;
+        sum += trainer_run(t, sp[j]->ids, sp[j]->tgt, sp[j]->n, sp[j]->starts, sp[j]->nstarts,
+                           TRAIN_GRAD, tn ? 1.0 / (double)tn : 0, (uint64_t)step, &cnt);
+        tok += sp[j]->n;
+    }
+    double norm = trainer_clip(t, c->clip);
+    double lr = ft_lr(c->lr, step, warmup, steps);
+    trainer_adamw(t, step, lr, 0.9, 0.999, 1e-8, c->weight_decay);
+    double secs = now_seconds() - t0;
+    *loss_sum = sum, *targets = tn, *tokens = tok;
+    json_t *r = json_object();
+    json_object_set_new(r, "step", json_integer(step));
+    json_object_set_new(r, "loss", json_real(tn ? sum / (double)tn : 0));
+    json_object_set_new(r, "lr", json_real(lr));
+    json_object_set_new(r, "grad_norm", json_real(norm));
+    json_object_set_new(r, "tokens", json_integer(tok));
+    json_object_set_new(r, "targets", json_integer(tn));
+    json_object_set_new(r, "tokens_per_second", json_real(secs > 0 ? (double)tok / secs : 0));
+    return r;
+}
+
+int ft_train(struct decoder *m, const struct ft_config *c, const struct examples *train,
+             const struct examples *held, const struct ft_hooks *h, struct ft_totals *tot,
+             lode_error *err)
+{
+    size_t npacks, nheld = 0;
+    size_t *ord = xmalloc(sizeof *ord * train->n);
+    ft_shuffle(ord, train->n, c->seed);
+    struct pack *packs = ft_pack(train, ord, c->ctx, &npacks);
+    free(ord);
+    struct pack *eval = held->n ? ft_pack(held, NULL, c->ctx, &nheld) : NULL;
+    int per_step = c->batch * c->accum;
+    int steps = c->steps ? c->steps : (int)((npacks * (size_t)c->epochs + (size_t)per_step - 1) / (size_t)per_step);
+    int warmup = c->warmup >= 0 ? c->warmup : (steps / 10 < 100 ? steps / 10 : 100);
+    char *fp = fingerprint(m, c, warmup, steps, packs, npacks);
+    struct train_cfg tc = {c->targets, c->rank, (float)c->alpha, (float)c->dropout, c->threads,
+                           c->seed, 0};
+    struct trainer *t = trainer_new(m, &tc, NULL);
+    char *ckpt = xasprintf("%s.ckpt", c->out);
+    struct lora a = {0};
+    int start = 1, rc = 0, have_adapter = 0;
+    if (c->resume && access(ckpt, F_OK) == 0) {
+        int done = ft_checkpoint_load(t, ckpt, fp, err);
+        if (done < 0) {
+            rc = lode_fail(err, LODE_EINVAL, "cannot resume: %.480s", err->msg);
+            goto out;
+        }
+        start = done + 1;
+    }
+    if (eval && start == 1)
+        h->record(h->ud, eval_record(0, evaluate(t, eval, nheld)));
+    struct order po = {xmalloc(sizeof(size_t) * npacks), npacks, -1, c->seed};
+    const struct pack **sp = xmalloc(sizeof *sp * (size_t)per_step);
+    double started = now_seconds(), last_sum = 0;
+    long long last_count = 0;
+    int tail = steps / 10 > 1 ? steps / 10 : 1; /* steps the final train_loss averages */
+    memset(tot, 0, sizeof *tot);
+    for (int step = start; step <= steps && !rc; step++) {
+        for (int j = 0; j < per_step; j++)
+            sp[j] = &packs[pack_at(&po, (long long)(step - 1) * per_step + j)];
+        double sum, t0 = now_seconds();
+        long long tn, tokens;
+        json_t *r = one_step(t, c, step, steps, warmup, sp, &sum, &tn, &tokens);
+        double secs = now_seconds() - t0;
+        tot->tokens += tokens;
+        tot->steps++;
+        if (step > steps - tail) {
+            last_sum += sum;
+            last_count += tn;
+        }
+        json_object_set_new(r, "epoch", json_real((double)step * per_step / (double)npacks));
+        if (eval && c->eval_every && step % c->eval_every == 0 && step < steps)
+            json_object_set_new(r, "eval_loss", json_real(evaluate(t, eval, nheld)));
+        h->record(h->ud, r);
+        if (c->save_every && (step % c->save_every == 0 || step == steps)) {
+            struct lora saved;
+            trainer_export(t, &saved);
+            if ((rc = ft_checkpoint_save(t, m, ckpt, step, fp, err)) >= 0)
+                rc = lora_save(&saved, m, c->out, err);
+            lora_free(&saved);
+        }
+        h->progress(h->ud, step, steps, tn ? sum / (double)tn : 0, secs > 0 ? (double)tokens / secs : 0);
+        if (c->fault_step == step) /* test hook: a run killed here */
+            raise(SIGKILL);
+    }
+    free(po.v);
+    free(sp);
+    if (rc < 0)
+        goto out;
+    trainer_export(t, &a);
+    have_adapter = 1;
+    if ((rc = lora_save(&a, m, c->out, err)) < 0)
+        goto out;
+    tot->seconds = now_seconds() - started;
+    json_t *r = json_object();
+    json_object_set_new(r, "done", json_true());
+    json_object_set_new(r, "steps", json_integer(steps));
+    if (last_count)
+        json_object_set_new(r, "train_loss", json_real(last_sum / (double)last_count));
+    if (eval)
+        json_object_set_new(r, "eval_loss", json_real(evaluate(t, eval, nheld)));
+    json_object_set_new(r, "tokens", json_integer(tot->tokens));
+    json_object_set_new(r, "seconds", json_real(tot->seconds));
+    json_object_set_new(r, "tokens_per_second",
+                        json_real(tot->seconds > 0 ? (double)tot->tokens / tot->seconds : 0));
+    json_object_set_new(r, "adapter", json_string(c->out));
+    if (c->merge) {
+        decoder_add_lora(m, &a);
+        if ((rc = lora_merge(m, c->merge, err)) < 0) {
+            json_decref(r);
+            goto out;
+        }
+        json_object_set_new(r, "merged", json_string(c->merge));
+    }
+    h->record(h->ud, r);
+out:
+    if (have_adapter)
+        lora_free(&a);
+    free(ckpt);
+    free(fp);
+    trainer_free(t);
+    ft_packs_free(packs, npacks);
+    ft_packs_free(eval, nheld);
+    return rc < 0 ? rc : 0;
 }

@@ -75,4 +75,41 @@ int ft_checkpoint_save(struct trainer *t, const struct decoder *m, const char *p
 int ft_checkpoint_load(struct trainer *t, const char *path, const char *fingerprint,
                        lode_error *err);
 
+/* ---- a training run (lode-finetune) ---- */
+
+struct ft_config {
+    const char *out;          /* the adapter's path; the checkpoint is OUT.ckpt */
+    const char *merge;        /* also the base with the adapter merged in, or NULL */
+    const char *targets_name; /* --targets as given (in the run's fingerprint) */
+    unsigned targets;         /* lora.h's target mask */
+    int rank, ctx, epochs, steps, batch, accum, warmup, eval_every, save_every, resume, threads;
+    double alpha, dropout, lr, weight_decay, clip;
+    uint64_t seed;
+    int fault_step;           /* a test hook: SIGKILL after this step (LODE_FAULT_STEP); 0 none */
+};
+
+/* What a run tells its program: every record it writes (steps, the
+ * evaluations, the final one; the callee takes rec) and its progress. */
+struct ft_hooks {
+    void (*record)(void *ud, json_t *rec);
+    void (*progress)(void *ud, int step, int steps, double loss, double tokens_per_second);
+    void *ud;
+};
+
+struct ft_totals {
+    int steps;             /* steps this run took (a resumed run fewer) */
+    long long tokens;
+    double seconds;
+};
+
+/* Trains an adapter on train's examples (packed, shuffled by seed, epochs
+ * or steps; with warm-up and cosine decay, AdamW, clipping), evaluating on
+ * held when it has examples (at the start, every eval_every steps, at the
+ * end), checkpointing every save_every steps, resuming from OUT.ckpt when
+ * asked and the checkpoint is this run's; writes the adapter, and the
+ * merged model when asked. 0, or a negative code (err says why). */
+int ft_train(struct decoder *m, const struct ft_config *c, const struct examples *train,
+             const struct examples *held, const struct ft_hooks *h, struct ft_totals *tot,
+             lode_error *err);
+
 #endif

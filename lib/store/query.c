@@ -1,0 +1,312 @@
+/* query.c - the query plan of query.h: opening the stores with their
+ * statistics and the model for query texts, answering a query in the mode
+ * decided (BM25, dense, or both fused), and the statistics a host emits
+ * for the others. */
+#include "store/query.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/hash.h"
+#include "base/lines.h"
+#include "base/opts.h"
+#include "base/record.h"
+#include "store/index.h"
+
+static const char *const mode_names[] = {"auto", "bm25", "dense", "hybrid"};
+
+int query_mode_parse(const char *s)
+{
+    for (int m = 0; m < 4; m++)
+        if (!strcmp(s, mode_names[m]))
+            return m;
+    return -1;
+}
+
+const char *query_mode_name(enum query_mode m)
+{
+    return (unsigned)m < 4 ? mode_names[m] : "?";
+}
+
+/* --global-stats FILE: every record summed; each shard at most once. */
+static int read_global(struct query *q, const char *path, lode_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return lode_fail(err, lode_errno_code(errno), "cannot open %s: %s", path, strerror(errno));
+    struct lines lr;
+    lines_init(&lr, fd, LODE_DEFAULT_MAX_LINE);
+    bm25_stats_init(&q->global);
+    q->have_global = 1;
+    json_t *seen = json_object();
+    char *line;
+    size_t len, lineno = 0;
+    int n_of = 0, rc = 0, lrc;
+    while (!rc && (lrc = lines_next(&lr, &line, &len)) != LINE_EOF) {
+        lineno++;
+        if (lrc == LINE_ERROR) {
+            rc = lode_fail(err, lode_errno_code(errno), "cannot read %s: %s", path, strerror(errno));
+            break;
+        }
+        if (lrc == LINE_TOO_LONG) {
+            rc = lode_fail(err, LODE_EINVAL, "%s:%zu: a line longer than 256M", path, lineno);
+            break;
+        }
+        lode_error e;
+        json_t *rec = record_parse(line, len, &e);
+        struct bm25_stats one;
+        if (!rec || bm25_stats_parse(rec, &one, &e) < 0) {
+            json_decref(rec);
+            rc = lode_fail(err, LODE_EINVAL, "%s:%zu: %s", path, lineno, e.msg);
+            break;
+        }
+        const char *shard = record_str(rec, "shard");
+        int k, nshards;
+        if (shard && hash_parse_shard(shard, &k, &nshards) == 0) {
+            char key[16];
+            snprintf(key, sizeof key, "%d", k);
+            if (json_object_get(seen, key) || (n_of && n_of != nshards))
+                rc = lode_fail(err, LODE_EINVAL, "%s:%zu: shard %s again, or of another split: "
+                               "gather each shard's statistics once", path, lineno, shard);
+            json_object_set_new(seen, key, json_true());
+            n_of = nshards;
+        }
+        if (!rc && bm25_stats_sum(&q->global, &one, &e) < 0)
+            rc = lode_fail(err, LODE_EINVAL, "%s:%zu: %s", path, lineno, e.msg);
+        bm25_stats_free(&one);
+        json_decref(rec);
+    }
+    if (!rc && !lineno)
+        rc = lode_fail(err, LODE_EINVAL, "%s holds no statistics: write it with lode-query --emit-stats",
+                       path);
+    if (!rc && n_of && json_object_size(seen) != (size_t)n_of)
+        warning("%s has the statistics of %zu of %d shards: scores are not the whole collection's",
+                path, json_object_size(seen), n_of);
+    lines_free(&lr);
+    close(fd);
+    json_decref(seen);
+    return rc;
+}
+
+/* The model for query texts: -m, then $LODE_EMBED_MODEL, then the one the
+ * stores remember; it must be the one their vectors were made with. */
+static int choose_model(struct query *q, lode_error *err)
+{
+    const char *stored = q->sh.model, *dir = q->o.dirs[0], *model = q->o.model;
+    const char *env = q->o.env_model;
+    char *remembered = NULL;
+    for (size_t i = 0; !model && !env && !remembered && i < q->sh.n; i++)
+        if (store_begin(&q->sh.stores[i], 0, err) == 0) {
+            remembered = store_meta_str(&q->sh.stores[i], "model_path");
+            store_abort(&q->sh.stores[i]);
+        }
+    const char *use = model ? model : env ? env : remembered;
+    int rc = 0;
+    lode_error e;
+    if (!use) {
+        ;
+    } else if (bert_load(use, &q->model, &e) < 0) {
+        if (model)
+            rc = lode_fail(err, e.code, "cannot load the model %s: %s", use, e.msg);
+        else
+            warning("cannot load the model %s: %s", use, e.msg);
+    } else if ((stored && strcmp(stored, q->model.id)) || q->model.hidden != q->sh.dim) {
+        if (model)
+            rc = lode_fail(err, LODE_EINVAL, "%s holds vectors of %s; %s is %s", dir,
+                           stored ? stored : "another model", use, q->model.id);
+        else
+            warning("%s holds vectors of %s, not of %s (%s): query texts are not embedded", dir,
+                    stored ? stored : "another model", use, q->model.id);
+        bert_free(&q->model);
+    } else {
+        q->have_model = 1;
+    }
+    free(remembered);
+    return rc;
+}
+
+int query_open(struct query *q, const struct query_opts *o, lode_error *err)
+{
+    memset(q, 0, sizeof *q);
+    q->o = *o;
+    if (q->o.ef < q->o.k)
+        q->o.ef = q->o.k;
+    q->mode = o->mode;
+    int rc = shards_open(&q->sh, o->dirs, o->ndirs, o->mode != QUERY_BM25 && !o->emit, err);
+    if (rc < 0)
+        return rc;
+    if (o->global_stats && (rc = read_global(q, o->global_stats, err)) < 0)
+        return rc;
+    int dim = q->sh.dim;
+    if (q->mode != QUERY_BM25 && dim && !o->emit && (rc = choose_model(q, err)) < 0)
+        return rc;
+    if (q->mode == QUERY_AUTO)
+        q->mode = dim && q->have_model ? QUERY_HYBRID : QUERY_BM25;
+    if (q->mode != QUERY_BM25 && !dim && !o->emit)
+        return lode_fail(err, LODE_EINVAL, "%s holds no vectors: --mode %s needs records embedded "
+                         "by lode-embed", o->dirs[0], query_mode_name(q->mode));
+    if (o->emit) {
+        q->emit = xcalloc(q->sh.n, sizeof *q->emit);
+        for (size_t i = 0; i < q->sh.n; i++)
+            bm25_stats_init(&q->emit[i]);
+    }
+    return 0;
+}
+
+int query_answer(struct query *plan, json_t *q, lode_error *err)
+{
+    const char *text = record_str(q, "q");
+    int dim = 0;
+    float *vec = record_vector(q, &dim, err);
+    if (!vec && err->msg[0])
+        return err->code = LODE_EINVAL; /* its message says why */
+    size_t k = (size_t)plan->o.k;
+    json_t *kv = json_object_get(q, "k");
+    if (kv) {
+        if (!json_is_integer(kv) || json_integer_value(kv) < 1 || json_integer_value(kv) > 10000) {
+            free(vec);
+            return lode_fail(err, LODE_EINVAL, "\"k\" must be an integer from 1 to 10000");
+        }
+        k = (size_t)json_integer_value(kv);
+    }
+    /* the query's conditions and --filter's, together */
+    struct filter *f = filter_new();
+    filter_extend(f, plan->o.filter);
+    json_t *fv = json_object_get(q, "filter");
+    if (fv && filter_add_json(f, fv, err) < 0) {
+        filter_free(f);
+        free(vec);
+        return err->code = LODE_EINVAL;
+    }
+    enum query_mode mode = plan->mode;
+    if (!text && !vec) {
+        lode_fail(err, LODE_EINVAL, "the query has neither \"q\" text nor a vector");
+        goto fail;
+    }
+    if (mode == QUERY_BM25 && !text) {
+        lode_fail(err, LODE_EINVAL, "BM25 needs \"q\" text");
+        goto fail;
+    }
+    if (vec && dim != plan->sh.dim) {
+        lode_fail(err, LODE_EINVAL, "the query vector has %d values; the store's have %d", dim, plan->sh.dim);
+        goto fail;
+    }
+    if (plan->emit) {
+        if (!text) {
+            lode_fail(err, LODE_EINVAL, "statistics need \"q\" text");
+            goto fail;
+        }
+        if (shards_begin(&plan->sh, err) < 0)
+            goto fail;
+        for (size_t i = 0; i < plan->sh.n; i++)
+            search_bm25_stats(plan->sh.se[i], text, &plan->emit[i]);
+        shards_end(&plan->sh);
+        free(vec);
+        filter_free(f);
+        return 1;
+    }
+    if (mode != QUERY_BM25 && !vec) {
+        if (!plan->have_model) {
+            if (mode == QUERY_DENSE) {
+                lode_fail(err, LODE_EINVAL, "no embedding model for the query: give -m, or a vector in \"vec\"");
+                goto fail;
+            }
+            mode = QUERY_BM25;
+        } else {
+            vec = xmalloc(sizeof *vec * (size_t)plan->model.hidden);
+            bert_embed(&plan->model, plan->model.query_prompt, text, strlen(text), &plan->work, vec);
+        }
+    }
+    if (mode == QUERY_HYBRID && !text)
+        mode = QUERY_DENSE;
+    if (shards_begin(&plan->sh, err) < 0)
+        goto fail;
+    /* BM25's statistics: given, summed over the stores, or the one store's own */
+    struct bm25_stats qst, *st = plan->have_global ? &plan->global : NULL;
+    bm25_stats_init(&qst);
+    if (mode != QUERY_DENSE && !st && plan->sh.n > 1) {
+        if (shards_stats(&plan->sh, text, &qst, err) < 0) {
+            bm25_stats_free(&qst);
+            shards_end(&plan->sh);
+            goto fail;
+        }
+        st = &qst;
+    }
+    struct rlist hits;
+    size_t depth = k > SEARCH_FUSE_DEPTH ? k : SEARCH_FUSE_DEPTH;
+    if (mode == QUERY_BM25) {
+        hits = shards_bm25(&plan->sh, text, st, f, k);
+    } else if (mode == QUERY_DENSE) {
+        hits = shards_dense(&plan->sh, vec, f, k, plan->o.ef, plan->o.exact);
+    } else {
+        struct rlist a = shards_bm25(&plan->sh, text, st, f, depth);
+        struct rlist b = shards_dense(&plan->sh, vec, f, depth,
+                                      plan->o.ef > (int)depth ? plan->o.ef : (int)depth, plan->o.exact);
+        hits = (struct rlist){0};
+        if (plan->have_global) {
+            /* one host's share: both lists, for lode-query --merge to fuse */
+            json_object_set_new(q, "bm25_hits", rlist_json(&plan->sh, &a, plan->o.no_text));
+            json_object_set_new(q, "dense_hits", rlist_json(&plan->sh, &b, plan->o.no_text));
+        } else {
+            hits = rlist_fuse(&plan->sh, &a, &b, k);
+            json_object_set_new(q, "hits", rlist_json(&plan->sh, &hits, plan->o.no_text));
+        }
+        rlist_free(&a);
+        rlist_free(&b);
+    }
+    if (mode != QUERY_HYBRID)
+        json_object_set_new(q, "hits", rlist_json(&plan->sh, &hits, plan->o.no_text));
+    shards_end(&plan->sh);
+    rlist_free(&hits);
+    bm25_stats_free(&qst);
+    free(vec);
+    filter_free(f);
+    return 0;
+fail:
+    free(vec);
+    filter_free(f);
+    return err->code ? err->code : LODE_EFAILED;
+}
+
+
+json_t *query_emitted(struct query *q, lode_error *err)
+{
+    struct bm25_stats sum;
+    bm25_stats_init(&sum);
+    for (size_t i = 0; i < q->sh.n; i++)
+        if (bm25_stats_sum(&sum, &q->emit[i], err) < 0) {
+            bm25_stats_free(&sum);
+            return NULL;
+        }
+    json_t *o = bm25_stats_json(&sum);
+    json_t *stores = json_array();
+    for (size_t i = 0; i < q->sh.n; i++)
+        json_array_append_new(stores, json_string(q->o.dirs[i]));
+    json_object_set_new(o, "stores", stores);
+    int k, n;
+    lode_error e;
+    if (q->sh.n == 1 && index_store_shard(&q->sh.stores[0], &k, &n, &e) == 0 && n)
+        json_object_set_new(o, "shard", json_sprintf("%d/%d", k, n));
+    bm25_stats_free(&sum);
+    return o;
+}
+
+void query_close(struct query *q)
+{
+    if (q->emit) { /* before the shards: their count says how many */
+        for (size_t i = 0; i < q->sh.n; i++)
+            bm25_stats_free(&q->emit[i]);
+        free(q->emit);
+    }
+    shards_close(&q->sh);
+    if (q->have_global)
+        bm25_stats_free(&q->global);
+    if (q->have_model) {
+        bert_work_free(&q->work);
+        bert_free(&q->model);
+    }
+}
