@@ -110,7 +110,8 @@ static void load_tokenizer(struct run *run, const char *dir, int size_given)
     if (window > 2 && run->size > window - 2) {
         if (size_given)
             warning("--size %d does not fit %s's window of %d tokens with [CLS] and [SEP]; "
-                    "using %d", run->size, dir, window, window - 2);
+                    "using %d",
+                    run->size, dir, window, window - 2);
         run->size = window - 2;
         if (run->overlap >= run->size)
             run->overlap = run->size / 8;

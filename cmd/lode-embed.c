@@ -15,8 +15,8 @@
 
 struct item {
     json_t *rec;
-    char *error;      /* why it cannot be embedded */
-    char where[64];   /* "<stdin>:LINE", as input.h gives it */
+    char *error;    /* why it cannot be embedded */
+    char where[64]; /* "<stdin>:LINE", as input.h gives it */
     int *ids;
     int len, truncated;
 };
@@ -28,9 +28,9 @@ struct run {
     struct program *p;
     struct item *items;
     size_t n;
-    int *order;       /* items with ids, longest first */
+    int *order; /* items with ids, longest first */
     size_t nordered;
-    float *vecs;      /* [n][hidden] */
+    float *vecs;            /* [n][hidden] */
     struct bert_work *work; /* one per worker */
     unsigned long long truncated, embedded;
     double seconds; /* in the model, all windows together */
@@ -62,7 +62,8 @@ static void embed_batch(void *ctx, size_t b, int worker)
 {
     struct run *run = ctx;
     size_t first = b * (size_t)run->batch;
-    size_t n = run->nordered - first < (size_t)run->batch ? run->nordered - first : (size_t)run->batch;
+    size_t n =
+        run->nordered - first < (size_t)run->batch ? run->nordered - first : (size_t)run->batch;
     int **ids = xmalloc(n * sizeof *ids);
     int *lens = xmalloc(n * sizeof *lens);
     float *out = xmalloc(n * (size_t)run->model.hidden * sizeof *out);
@@ -191,15 +192,19 @@ int main(int argc, char **argv)
     const char *model = getenv("LODE_EMBED_MODEL");
     int query = 0, win = 4096;
     const struct opt table[] = {
-        {'m', "model", OPT_STRING, &model, "DIR", "the embedding model (default $LODE_EMBED_MODEL)", 0},
+        {'m', "model", OPT_STRING, &model, "DIR", "the embedding model (default $LODE_EMBED_MODEL)",
+         0},
         {'f', "field", OPT_STRING, &run.field, "F", "embed this field instead of text", 0},
         {0, "json-vec", OPT_FLAG, &run.json_vec, NULL,
          "write the vector as a JSON array in embedding instead of base64 in vec", 1},
-        {0, "query", OPT_FLAG, &query, NULL, "the records are queries: use the model's query prompt", 1},
-        {0, "prefix", OPT_STRING, &run.prefix, "STR", "put STR before every text (e.g. \"query: \")", 0},
+        {0, "query", OPT_FLAG, &query, NULL,
+         "the records are queries: use the model's query prompt", 1},
+        {0, "prefix", OPT_STRING, &run.prefix, "STR",
+         "put STR before every text (e.g. \"query: \")", 0},
         {'b', "batch", OPT_INT, &run.batch, "N", "texts per batch (default 32)", 0},
         {'j', "jobs", OPT_INT, &run.jobs, "N", "threads (default: cores)", 0},
-        {0, "window", OPT_INT, &win, "N", "records read, sorted by length and embedded at a time (default 4096)", 0},
+        {0, "window", OPT_INT, &win, "N",
+         "records read, sorted by length and embedded at a time (default 4096)", 0},
         {0, "tokenize", OPT_FLAG, &run.tokenize, NULL,
          "write each record's ids and tokens instead of embedding it", 1},
         OPTS_COMMON(&p.common),
@@ -234,13 +239,14 @@ int main(int argc, char **argv)
     }
     window(&run);
     if (!run.tokenize)
-        buf_addf(&p.rep.summary_extra, "; %llu truncated to %d tokens; %.3f s in the model, %.1f texts/s",
-                 run.truncated, run.model.max_seq, run.seconds,
+        buf_addf(&p.rep.summary_extra,
+                 "; %llu truncated to %d tokens; %.3f s in the model, %.1f texts/s", run.truncated,
+                 run.model.max_seq, run.seconds,
                  run.seconds > 0 ? (double)run.embedded / run.seconds : 0.0);
     report_metric(&p.rep, "embed_model_seconds", "counter",
                   "Seconds spent in the model (tokenising and I/O not included).", run.seconds);
-    report_metric(&p.rep, "embed_truncated_total", "counter",
-                  "Texts cut to the model's window.", (double)run.truncated);
+    report_metric(&p.rep, "embed_truncated_total", "counter", "Texts cut to the model's window.",
+                  (double)run.truncated);
     for (int w = 0; w < run.jobs; w++)
         bert_work_free(&run.work[w]);
     free(run.work);

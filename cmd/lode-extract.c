@@ -30,11 +30,11 @@ struct docpart {
 
 struct job {
     char *path;
-    json_t *base;        /* the input record's other fields */
-    char *error;         /* an input that failed before extraction */
+    json_t *base; /* the input record's other fields */
+    char *error;  /* an input that failed before extraction */
     struct docpart *part;
-    int first, last;     /* page range of a part */
-    int last_page;       /* last page delivered */
+    int first, last; /* page range of a part */
+    int last_page;   /* last page delivered */
 };
 
 struct run {
@@ -109,8 +109,11 @@ static void run_job(void *jp, int fd, void *ud)
     struct job *job = jp;
     struct run *run = ud;
     const char *fault = getenv("LODE_FAULT_PAGE");
-    struct child_sink cs = {{sink_record, sink_error, sink_split, sink_done, job->base}, {0}, fd,
-                            fault ? atoi(fault) : 0, fault && strstr(fault, ":hang")};
+    struct child_sink cs = {{sink_record, sink_error, sink_split, sink_done, job->base},
+                            {0},
+                            fd,
+                            fault ? atoi(fault) : 0,
+                            fault && strstr(fault, ":hang")};
     struct blob data;
     lode_error err = {0};
     if (source_load(job->path, &run->xo.limits, &data, &err) < 0) {
@@ -124,8 +127,8 @@ static void run_job(void *jp, int fd, void *ud)
         /* A later part of a split PDF knows its hash already; a first job
          * that announces no split still reports its page count (P) so a
          * crash can be resumed after the page that caused it. */
-        extract_document(&run->xo, &cs.sink, job->path, &data,
-                         job->part ? job->part->hash : NULL, job->first, job->last);
+        extract_document(&run->xo, &cs.sink, job->path, &data, job->part ? job->part->hash : NULL,
+                         job->first, job->last);
         blob_free(&data);
     }
     child_flush(&cs, 0);
@@ -163,8 +166,8 @@ static struct job *part_job(struct job *of, int first, int last)
     return j;
 }
 
-static void arrived(struct forkpool *p, struct forkpool_item *it, void *jp, const char *line, size_t len,
-                    void *ud)
+static void arrived(struct forkpool *p, struct forkpool_item *it, void *jp, const char *line,
+                    size_t len, void *ud)
 {
     struct job *job = jp;
     struct run *run = ud;
@@ -234,21 +237,21 @@ static void end_message(char *msg, size_t n, const struct forkpool_end *end, dou
     if (end->timed_out)
         snprintf(msg, n, "timed out after %g s (--timeout)", timeout);
     else if (end->signal)
-        snprintf(msg, n, "the reader crashed (signal %d, %s)", end->signal,
-                 strsignal(end->signal));
+        snprintf(msg, n, "the reader crashed (signal %d, %s)", end->signal, strsignal(end->signal));
     else if (end->code == 3)
         snprintf(msg, n, "the reader ran out of memory");
     else
         snprintf(msg, n, "the reader failed (exit status %d)", end->code);
 }
 
-static void finish(struct forkpool *p, struct forkpool_item *it, void *jp, const struct forkpool_end *end,
-                   void *ud)
+static void finish(struct forkpool *p, struct forkpool_item *it, void *jp,
+                   const struct forkpool_end *end, void *ud)
 {
     struct job *job = jp;
     struct run *run = ud;
     if (end->start_errno) {
-        report_fail(&run->p->rep, job->path, NULL, "cannot start a worker: %s", strerror(end->start_errno));
+        report_fail(&run->p->rep, job->path, NULL, "cannot start a worker: %s",
+                    strerror(end->start_errno));
     } else if (!end->ran) {
         report_fail(&run->p->rep, job->path, NULL, "%s", job->error);
     } else if (end->timed_out || end->signal || end->code) {
@@ -313,8 +316,8 @@ static const struct forkpool_ops ops = {run_job, arrived, deliver, finish, deadl
 
 struct inputs {
     struct run *run;
-    char **paths;   /* expanded operands */
-    char **errors;  /* why an operand cannot be read, or NULL */
+    char **paths;  /* expanded operands */
+    char **errors; /* why an operand cannot be read, or NULL */
     size_t n, next;
     struct lines *lr;
 };

@@ -62,30 +62,46 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv)
     const struct opt table[] = {
         {'m', "model", OPT_STRING, &c->model, "MODEL",
          "the base model: a GGUF file or ollama:NAME[:TAG] (default $LODE_GEN_MODEL)", 0},
-        {'o', "output", OPT_STRING, &f->out, "FILE", "write the adapter to FILE (GGUF, llama.cpp's LoRA layout)", 0},
-        {0, "targets", OPT_STRING, &f->targets_name, "LIST", "projections to adapt: q,k,v,o,gate,up,down (default q,v)", 0},
+        {'o', "output", OPT_STRING, &f->out, "FILE",
+         "write the adapter to FILE (GGUF, llama.cpp's LoRA layout)", 0},
+        {0, "targets", OPT_STRING, &f->targets_name, "LIST",
+         "projections to adapt: q,k,v,o,gate,up,down (default q,v)", 0},
         {0, "rank", OPT_INT, &f->rank, "N", "LoRA rank (default 8)", 0},
-        {0, "alpha", OPT_DOUBLE, &f->alpha, "A", "LoRA alpha: updates are scaled by alpha/rank (default 16)", 0},
-        {0, "dropout", OPT_DOUBLE, &f->dropout, "P", "dropout on the adapters' inputs (default 0)", 0},
+        {0, "alpha", OPT_DOUBLE, &f->alpha, "A",
+         "LoRA alpha: updates are scaled by alpha/rank (default 16)", 0},
+        {0, "dropout", OPT_DOUBLE, &f->dropout, "P", "dropout on the adapters' inputs (default 0)",
+         0},
         {0, "lr", OPT_DOUBLE, &f->lr, "RATE", "peak learning rate (default 2e-4)", 0},
-        {0, "warmup", OPT_INT, &f->warmup, "N", "steps of linear warm-up (default a tenth of the steps, at most 100)", 0},
-        {0, "weight-decay", OPT_DOUBLE, &f->weight_decay, "W", "AdamW's decoupled weight decay (default 0)", 0},
-        {0, "clip", OPT_DOUBLE, &f->clip, "NORM", "clip the gradients' global norm to NORM (default 1; 0: off)", 0},
+        {0, "warmup", OPT_INT, &f->warmup, "N",
+         "steps of linear warm-up (default a tenth of the steps, at most 100)", 0},
+        {0, "weight-decay", OPT_DOUBLE, &f->weight_decay, "W",
+         "AdamW's decoupled weight decay (default 0)", 0},
+        {0, "clip", OPT_DOUBLE, &f->clip, "NORM",
+         "clip the gradients' global norm to NORM (default 1; 0: off)", 0},
         {0, "epochs", OPT_INT, &f->epochs, "N", "passes over the training data (default 1)", 0},
         {0, "steps", OPT_INT, &f->steps, "N", "optimiser steps (instead of --epochs)", 0},
         {0, "batch", OPT_INT, &f->batch, "N", "packed sequences per micro-batch (default 1)", 0},
         {0, "accum", OPT_INT, &f->accum, "N", "micro-batches accumulated per step (default 1)", 0},
         {0, "ctx", OPT_INT, &f->ctx, "N", "tokens per packed sequence (default 512)", 0},
-        {0, "seed", OPT_STRING, &c->seed_text, "N", "seed of initialisation, data order and dropout (default 0)", 0},
-        {0, "eval", OPT_STRING, &c->eval_path, "FILE", "records to measure the evaluation loss on", 0},
-        {0, "eval-split", OPT_DOUBLE, &c->eval_split, "F", "hold out this fraction of the records for evaluation", 0},
-        {0, "eval-every", OPT_INT, &f->eval_every, "N", "evaluate every N steps (default: at the start and the end)", 0},
-        {0, "save-every", OPT_INT, &f->save_every, "N", "write the adapter and a checkpoint (FILE.ckpt) every N steps", 0},
+        {0, "seed", OPT_STRING, &c->seed_text, "N",
+         "seed of initialisation, data order and dropout (default 0)", 0},
+        {0, "eval", OPT_STRING, &c->eval_path, "FILE", "records to measure the evaluation loss on",
+         0},
+        {0, "eval-split", OPT_DOUBLE, &c->eval_split, "F",
+         "hold out this fraction of the records for evaluation", 0},
+        {0, "eval-every", OPT_INT, &f->eval_every, "N",
+         "evaluate every N steps (default: at the start and the end)", 0},
+        {0, "save-every", OPT_INT, &f->save_every, "N",
+         "write the adapter and a checkpoint (FILE.ckpt) every N steps", 0},
         {0, "resume", OPT_FLAG, &f->resume, NULL, "continue from FILE.ckpt when there is one", 1},
         {0, "template", OPT_STRING, &c->tmpl, "NAME",
-         "chat template for messages: chatml, llama3, llama2, mistral, phi3, gemma or plain (default: the model's)", 0},
-        {0, "lora", OPT_LIST, &c->loras, "FILE[:SCALE]", "with --merge and no -o: adapters to merge (repeatable)", 0},
-        {0, "merge", OPT_STRING, &f->merge, "FILE", "also write the base model with the adapter merged in", 0},
+         "chat template for messages: chatml, llama3, llama2, mistral, phi3, gemma or plain "
+         "(default: the model's)",
+         0},
+        {0, "lora", OPT_LIST, &c->loras, "FILE[:SCALE]",
+         "with --merge and no -o: adapters to merge (repeatable)", 0},
+        {0, "merge", OPT_STRING, &f->merge, "FILE",
+         "also write the base model with the adapter merged in", 0},
         {'j', "jobs", OPT_INT, &f->threads, "N", "threads (default: the number of cores)", 0},
         OPTS_COMMON(&p->common),
         OPT_END,
@@ -111,18 +127,21 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv)
     }
     f->targets = (unsigned)targets;
     c->fmt = c->tmpl ? chat_format_by_name(c->tmpl) : 0;
-    if (targets < 0 || f->rank < 1 || f->rank > 4096 || f->ctx < 2 || f->epochs < 1 || f->steps < 0 ||
-        f->batch < 1 || f->accum < 1 || f->threads < 1 || f->eval_every < 0 || f->save_every < 0 ||
-        !(f->lr > 0) || !(f->dropout >= 0 && f->dropout < 1) || !(f->weight_decay >= 0) ||
-        !(f->clip >= 0) || !(c->eval_split >= 0 && c->eval_split < 1) || !isfinite(f->alpha))
-        program_usage(p, "--targets takes names among q,k,v,o,gate,up,down; --seed an integer; "
-                         "--rank, --ctx, --epochs, --batch, --accum and -j must be positive, --lr "
-                         "above 0, --dropout and --eval-split from 0 to below 1");
+    if (targets < 0 || f->rank < 1 || f->rank > 4096 || f->ctx < 2 || f->epochs < 1 ||
+        f->steps < 0 || f->batch < 1 || f->accum < 1 || f->threads < 1 || f->eval_every < 0 ||
+        f->save_every < 0 || !(f->lr > 0) || !(f->dropout >= 0 && f->dropout < 1) ||
+        !(f->weight_decay >= 0) || !(f->clip >= 0) || !(c->eval_split >= 0 && c->eval_split < 1) ||
+        !isfinite(f->alpha))
+        program_usage(p,
+                      "--targets takes names among q,k,v,o,gate,up,down; --seed an integer; "
+                      "--rank, --ctx, --epochs, --batch, --accum and -j must be positive, --lr "
+                      "above 0, --dropout and --eval-split from 0 to below 1");
     else if (c->fmt < 0)
         program_usage(p, "--template takes one of %s", chat_format_names());
     else if (!c->model || (!f->out && !(f->merge && c->loras.n)) || (f->out && c->loras.n))
-        program_usage(p, "give -m MODEL and -o ADAPTER.gguf to train, or -m MODEL --lora ADAPTER "
-                         "--merge OUT.gguf to merge");
+        program_usage(p,
+                      "give -m MODEL and -o ADAPTER.gguf to train, or -m MODEL --lora ADAPTER "
+                      "--merge OUT.gguf to merge");
     else
         return 0;
     return -1;
@@ -145,8 +164,8 @@ static void on_progress(void *ud, int step, int steps, double loss, double tps)
 }
 
 /* The training records and the held-out ones (--eval FILE, or a split). */
-static void read_data(struct program *p, struct cfg *c, const struct decoder *m, enum chat_format chat,
-                      struct examples *train, struct examples *held)
+static void read_data(struct program *p, struct cfg *c, const struct decoder *m,
+                      enum chat_format chat, struct examples *train, struct examples *held)
 {
     read_examples(m, chat, 0, c->fc.ctx, &p->rep, p->common.max_line, train);
     if (c->eval_path) {
@@ -165,8 +184,16 @@ int main(int argc, char **argv)
     struct program p;
     program_init(&p, argv[0]);
     struct cfg c = {.model = getenv("LODE_GEN_MODEL"),
-                    .fc = {.targets_name = "q,v", .rank = 8, .alpha = 16, .lr = 2e-4, .ctx = 512,
-                           .epochs = 1, .batch = 1, .accum = 1, .warmup = -1, .clip = 1.0,
+                    .fc = {.targets_name = "q,v",
+                           .rank = 8,
+                           .alpha = 16,
+                           .lr = 2e-4,
+                           .ctx = 512,
+                           .epochs = 1,
+                           .batch = 1,
+                           .accum = 1,
+                           .warmup = -1,
+                           .clip = 1.0,
                            .threads = cpu_count()}};
     if (options(&p, &c, argc, argv) < 0)
         return LODE_EXIT_USAGE;
@@ -204,7 +231,8 @@ int main(int argc, char **argv)
                  tot.seconds > 0 ? (double)tot.tokens / tot.seconds : 0);
         report_metric(&p.rep, "finetune_tokens_total", "counter", "Training tokens processed.",
                       (double)tot.tokens);
-        report_metric(&p.rep, "finetune_steps_total", "counter", "Optimiser steps taken.", (double)tot.steps);
+        report_metric(&p.rep, "finetune_steps_total", "counter", "Optimiser steps taken.",
+                      (double)tot.steps);
     }
     ft_examples_free(&train);
     ft_examples_free(&held);

@@ -18,7 +18,8 @@ struct run {
     const struct tokenizer *tok;
     int have_model;
     struct decoder_state st;
-    int tokenize, special, score, logits, stream, ignore_eos, max_tokens, batch, sentences, prompt_only;
+    int tokenize, special, score, logits, stream, ignore_eos, max_tokens, batch, sentences,
+        prompt_only;
     float temperature, top_p, min_p, repeat_penalty;
     int top_k;
     long long seed;
@@ -51,7 +52,8 @@ static void tokenize(struct run *run, json_t *rec, const char *where)
     size_t len;
     const char *text = text_of(rec, &len);
     if (!text) {
-        report_fail(&run->p->rep, where, record_str(rec, "id"), "the record has no \"text\" string");
+        report_fail(&run->p->rep, where, record_str(rec, "id"),
+                    "the record has no \"text\" string");
         return;
     }
     int *ids;
@@ -201,7 +203,8 @@ static int *prompt_ids(struct run *run, json_t *rec, size_t *n, struct rag_promp
             if (!role || !content ||
                 (strcmp(role, "system") && strcmp(role, "user") && strcmp(role, "assistant"))) {
                 free(msgs);
-                lode_seterr(err, "messages[%zu] needs a role (system, user, assistant) and content", i);
+                lode_seterr(err, "messages[%zu] needs a role (system, user, assistant) and content",
+                            i);
                 return NULL;
             }
             msgs[nm++] = (struct chat_msg){role, content};
@@ -215,11 +218,14 @@ static int *prompt_ids(struct run *run, json_t *rec, size_t *n, struct rag_promp
         msgs = xcalloc(3, sizeof *msgs);
         if (json_is_array(json_object_get(rec, "hits"))) {
             size_t budget = (size_t)run->st.ctx > (size_t)run->max_tokens + 64
-                                ? (size_t)run->st.ctx - (size_t)run->max_tokens - 64 : 0;
+                ? (size_t)run->st.ctx - (size_t)run->max_tokens - 64
+                : 0;
             if (answer_prompt(run->tok, rec, budget, rag) < 0) {
                 free(msgs);
-                lode_seterr(err, "the question alone does not fit the context of %d tokens "
-                            "less --max-tokens", run->st.ctx);
+                lode_seterr(err,
+                            "the question alone does not fit the context of %d tokens "
+                            "less --max-tokens",
+                            run->st.ctx);
                 return NULL;
             }
             msgs[nm++] = (struct chat_msg){"system", run->system ? run->system : rag->system};
@@ -264,7 +270,8 @@ static void generate(struct run *run, json_t *rec, const char *where)
     }
     if (n == 0 || (int)n >= run->st.ctx) {
         report_fail(&run->p->rep, where, record_str(rec, "id"),
-                    "a prompt of %zu tokens does not fit the context of %d (--ctx)", n, run->st.ctx);
+                    "a prompt of %zu tokens does not fit the context of %d (--ctx)", n,
+                    run->st.ctx);
         free(ids);
         answer_prompt_free(&rag);
         return;
@@ -320,7 +327,8 @@ static void generate(struct run *run, json_t *rec, const char *where)
         for (size_t i = 0; i < run->stops.n && !stopped; i++) {
             size_t l = strlen(run->stops.items[i]);
             size_t from = before >= l ? before - l + 1 : 0;
-            char *hit = g_strstr_len(text->str + from, (gssize)(text->len - from), run->stops.items[i]);
+            char *hit =
+                g_strstr_len(text->str + from, (gssize)(text->len - from), run->stops.items[i]);
             if (hit) {
                 g_string_truncate(text, (gsize)(hit - text->str));
                 stopped = 1;
@@ -350,7 +358,7 @@ static void generate(struct run *run, json_t *rec, const char *where)
     }
     /* SentencePiece answers begin with the space of their first piece */
     size_t lead = run->tok->kind == TOK_SPM && text->len && text->str[0] == ' ' &&
-                  !json_object_get(rec, "ids") && !record_str(rec, "prompt");
+        !json_object_get(rec, "ids") && !record_str(rec, "prompt");
     record_set_text(rec, "answer", text->str + lead, text->len - lead);
     if (rag.given)
         json_object_set_new(rec, "citations", answer_citations(text->str, rag.hits, rag.given));
@@ -359,9 +367,10 @@ static void generate(struct run *run, json_t *rec, const char *where)
     else
         json_decref(out_ids);
     json_object_set_new(rec, "finish", json_string(finish));
-    json_object_set_new(rec, "usage", json_pack("{s:I,s:I,s:f,s:f}", "prompt_tokens", (json_int_t)n,
-                                                "completion_tokens", (json_int_t)produced,
-                                                "prompt_seconds", t1 - t0, "completion_seconds", t2 - t1));
+    json_object_set_new(rec, "usage",
+                        json_pack("{s:I,s:I,s:f,s:f}", "prompt_tokens", (json_int_t)n,
+                                  "completion_tokens", (json_int_t)produced, "prompt_seconds",
+                                  t1 - t0, "completion_seconds", t2 - t1));
     record_set_str(rec, "model", run->model.id);
     run->prompt_tokens += n;
     run->completion_tokens += (unsigned long long)produced;
@@ -406,33 +415,49 @@ static int options(struct program *p, struct run *run, struct cfg *c, int argc, 
 {
     const struct opt table[] = {
         {'m', "model", OPT_STRING, &c->model, "MODEL",
-         "a GGUF file, ollama:NAME[:TAG], or a Hugging Face directory (default $LODE_GEN_MODEL)", 0},
+         "a GGUF file, ollama:NAME[:TAG], or a Hugging Face directory (default $LODE_GEN_MODEL)",
+         0},
         {0, "lora", OPT_LIST, &c->loras, "FILE[:SCALE]",
          "apply a LoRA adapter (llama.cpp's GGUF layout), scaled (default 1); repeatable", 0},
-        {0, "tokenize", OPT_FLAG, &run->tokenize, NULL, "write each text's ids and tokens instead", 1},
-        {0, "special", OPT_FLAG, &run->special, NULL, "recognise special tokens written in the text", 1},
+        {0, "tokenize", OPT_FLAG, &run->tokenize, NULL, "write each text's ids and tokens instead",
+         1},
+        {0, "special", OPT_FLAG, &run->special, NULL,
+         "recognise special tokens written in the text", 1},
         {0, "score", OPT_FLAG, &run->score, NULL,
          "write each text's mean negative log-likelihood (nll, ppl) instead", 1},
         {0, "logits", OPT_FLAG, &run->logits, NULL,
          "with --score: also argmax at every position and the last position's logits", 1},
-        {0, "max-tokens", OPT_INT, &run->max_tokens, "N", "tokens to generate at most (default 512)", 0},
-        {0, "temperature", OPT_DOUBLE, &c->temperature, "T", "sampling temperature; 0 is greedy (default 0.2)", 0},
-        {0, "top-k", OPT_INT, &run->top_k, "N", "sample from the N likeliest tokens (default 40; 0: all)", 0},
-        {0, "top-p", OPT_DOUBLE, &c->top_p, "P", "... whose probabilities add up to P (default 0.95)", 0},
-        {0, "min-p", OPT_DOUBLE, &c->min_p, "P", "... at least P times as likely as the best (default 0.05)", 0},
+        {0, "max-tokens", OPT_INT, &run->max_tokens, "N",
+         "tokens to generate at most (default 512)", 0},
+        {0, "temperature", OPT_DOUBLE, &c->temperature, "T",
+         "sampling temperature; 0 is greedy (default 0.2)", 0},
+        {0, "top-k", OPT_INT, &run->top_k, "N",
+         "sample from the N likeliest tokens (default 40; 0: all)", 0},
+        {0, "top-p", OPT_DOUBLE, &c->top_p, "P",
+         "... whose probabilities add up to P (default 0.95)", 0},
+        {0, "min-p", OPT_DOUBLE, &c->min_p, "P",
+         "... at least P times as likely as the best (default 0.05)", 0},
         {0, "repeat-penalty", OPT_DOUBLE, &c->repeat, "R",
          "divide the logits of the last 64 tokens by R (default 1: off)", 0},
-        {0, "seed", OPT_STRING, &c->seed, "N", "the sampler's seed (default 0): the same seed, the same text", 0},
-        {0, "stop", OPT_LIST, &run->stops, "STR", "end the answer where STR appears (repeatable)", 0},
-        {0, "ignore-eos", OPT_FLAG, &run->ignore_eos, NULL, "go on past end-of-turn tokens to --max-tokens", 1},
+        {0, "seed", OPT_STRING, &c->seed, "N",
+         "the sampler's seed (default 0): the same seed, the same text", 0},
+        {0, "stop", OPT_LIST, &run->stops, "STR", "end the answer where STR appears (repeatable)",
+         0},
+        {0, "ignore-eos", OPT_FLAG, &run->ignore_eos, NULL,
+         "go on past end-of-turn tokens to --max-tokens", 1},
         {0, "template", OPT_STRING, &c->tmpl, "NAME",
-         "chat template: chatml, llama3, llama2, mistral, phi3, gemma or plain (default: the model's)", 0},
+         "chat template: chatml, llama3, llama2, mistral, phi3, gemma or plain (default: the "
+         "model's)",
+         0},
         {0, "system", OPT_STRING, &run->system, "TEXT", "the system prompt instead of lode's", 0},
-        {0, "stream", OPT_FLAG, &run->stream, NULL, "print each answer to standard error as it is generated", 1},
+        {0, "stream", OPT_FLAG, &run->stream, NULL,
+         "print each answer to standard error as it is generated", 1},
         {0, "prompt-only", OPT_FLAG, &run->prompt_only, NULL,
          "write the prompt the model would get (prompt, prompt_tokens) instead of answering", 1},
-        {0, "sentences", OPT_INT, &run->sentences, "N", "without a model: sentences in an answer (default 3)", 0},
-        {0, "ctx", OPT_INT, &c->ctx, "N", "context size in tokens (default: the model's, at most 4096)", 0},
+        {0, "sentences", OPT_INT, &run->sentences, "N",
+         "without a model: sentences in an answer (default 3)", 0},
+        {0, "ctx", OPT_INT, &c->ctx, "N",
+         "context size in tokens (default: the model's, at most 4096)", 0},
         {0, "batch", OPT_INT, &run->batch, "N", "prompt tokens run at once (default 512)", 0},
         {'j', "jobs", OPT_INT, &c->threads, "N", "threads (default: the number of cores)", 0},
         OPTS_COMMON(&p->common),
@@ -463,8 +488,9 @@ static int options(struct program *p, struct run *run, struct cfg *c, int argc, 
     if (c->threads < 1 || c->ctx < 0 || run->max_tokens < 1 || run->batch < 1 || run->top_k < 0 ||
         c->temperature < 0 || c->top_p <= 0 || c->top_p > 1 || c->min_p < 0 || c->min_p > 1 ||
         c->repeat <= 0 || run->sentences < 1)
-        program_usage(p, "-j, --ctx, --max-tokens, --batch and --sentences must be positive, "
-                         "--temperature at least 0, --top-p and --min-p from 0 to 1");
+        program_usage(p,
+                      "-j, --ctx, --max-tokens, --batch and --sentences must be positive, "
+                      "--temperature at least 0, --top-p and --min-p from 0 to 1");
     else if (c->seed && (!*c->seed || *end))
         program_usage(p, "--seed takes an integer");
     else if (empty_stop)
@@ -511,7 +537,8 @@ static struct lora *load(struct run *run, struct cfg *c)
         int ctx = c->ctx ? c->ctx : run->model.ctx_train < 4096 ? run->model.ctx_train : 4096;
         if (decoder_state_init(&run->model, &run->st, ctx, c->threads, &err) < 0)
             die("%s", err.msg);
-        run->chat = c->tmpl ? (enum chat_format)c->fmt : chat_detect(run->model.chat_template, run->tok);
+        run->chat =
+            c->tmpl ? (enum chat_format)c->fmt : chat_detect(run->model.chat_template, run->tok);
     }
     if (!run->have_model && !run->tokenize && run->tok)
         die("%s has a tokenizer but no weights: lode-generate runs GGUF models", c->model);
@@ -524,7 +551,8 @@ static void summary(struct run *run)
     if (!run->completion_tokens && !run->prompt_tokens)
         return;
     buf_addf(&r->summary_extra, "; %llu prompt tokens at %.1f/s, %llu generated at %.1f/s",
-             run->prompt_tokens, run->prompt_seconds > 0 ? run->prompt_tokens / run->prompt_seconds : 0,
+             run->prompt_tokens,
+             run->prompt_seconds > 0 ? run->prompt_tokens / run->prompt_seconds : 0,
              run->completion_tokens,
              run->completion_seconds > 0 ? run->completion_tokens / run->completion_seconds : 0);
     report_metric(r, "generate_prompt_tokens_total", "counter", "Prompt tokens processed.",
@@ -542,8 +570,12 @@ int main(int argc, char **argv)
     struct program p;
     program_init(&p, argv[0]);
     struct run run = {.max_tokens = 512, .batch = 512, .top_k = 40, .sentences = 3, .p = &p};
-    struct cfg c = {.model = getenv("LODE_GEN_MODEL"), .threads = cpu_count(), .temperature = 0.2,
-                    .top_p = 0.95, .min_p = 0.05, .repeat = 1.0};
+    struct cfg c = {.model = getenv("LODE_GEN_MODEL"),
+                    .threads = cpu_count(),
+                    .temperature = 0.2,
+                    .top_p = 0.95,
+                    .min_p = 0.05,
+                    .repeat = 1.0};
     if (options(&p, &run, &c, argc, argv) < 0)
         return LODE_EXIT_USAGE;
     struct lora *adapters = load(&run, &c);

@@ -13,7 +13,7 @@
 
 struct run {
     struct program *p;
-    struct buf echo;  /* --echo: lines waiting for their batch's commit */
+    struct buf echo; /* --echo: lines waiting for their batch's commit */
     int echoing;
 };
 
@@ -197,30 +197,38 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv)
 {
     struct index_opts *io = &c->io;
     const struct opt table[] = {
-        {'s', "store", OPT_STRING, &c->dir, "DIR", "the store (default $LODE_STORE); created when missing", 0},
+        {'s', "store", OPT_STRING, &c->dir, "DIR",
+         "the store (default $LODE_STORE); created when missing", 0},
         {0, "delete", OPT_FLAG, &c->del, NULL,
          "remove the sources the input names (records' source or id, or plain lines)", 1},
         {0, "skip-unchanged", OPT_FLAG, &c->skip, NULL,
          "write nothing; pass on only the records of sources that are new or changed", 1},
-        {0, "echo", OPT_FLAG, &c->echo, NULL, "write each record taken to standard output once it is committed", 1},
+        {0, "echo", OPT_FLAG, &c->echo, NULL,
+         "write each record taken to standard output once it is committed", 1},
         {0, "stats", OPT_FLAG, &c->stats, NULL, "print the store's figures as JSON and exit", 1},
         {0, "check", OPT_FLAG, &c->check, NULL, "verify the store's consistency and exit", 1},
-        {0, "dump", OPT_FLAG, &c->dump, NULL, "write every chunk record the store holds and exit", 1},
+        {0, "dump", OPT_FLAG, &c->dump, NULL, "write every chunk record the store holds and exit",
+         1},
         {0, "compact", OPT_FLAG, &c->compact, NULL,
          "rebuild the graph without deleted vectors, rewrite the file, and exit", 1},
         {0, "shard", OPT_STRING, &c->shard, "K/N",
          "keep only the sources that hash to shard K of N (0 to N-1); the store remembers it", 0},
-        {0, "batch", OPT_INT, &io->batch, "N", "records per transaction, at least (default 1000)", 0},
-        {0, "bm25", OPT_STRING, &c->bm25, "K1,B", "BM25 parameters the store keeps (default 0.9,0.4)", 0},
+        {0, "batch", OPT_INT, &io->batch, "N", "records per transaction, at least (default 1000)",
+         0},
+        {0, "bm25", OPT_STRING, &c->bm25, "K1,B",
+         "BM25 parameters the store keeps (default 0.9,0.4)", 0},
         {0, "quantize", OPT_STRING, &c->quantize, "TYPE",
          "keep vectors as f32 (default) or int8 (a new store only)", 0},
-        {'M', "hnsw-m", OPT_INT, &io->M, "N", "HNSW links per node (default 16; a new store only)", 0},
+        {'M', "hnsw-m", OPT_INT, &io->M, "N", "HNSW links per node (default 16; a new store only)",
+         0},
         {0, "ef-construction", OPT_INT, &io->efc, "N",
          "HNSW candidates while inserting (default 200; a new store only)", 0},
         {'m', "model", OPT_STRING, &c->model, "DIR",
          "remember DIR as the store's embedding model for lode-query", 0},
-        {'j', "jobs", OPT_INT, &c->threads, "N", "threads for graph inserts (default: all cores)", 0},
-        {0, "nowait", OPT_FLAG, &c->nowait, NULL, "fail at once when another writer holds the store", 1},
+        {'j', "jobs", OPT_INT, &c->threads, "N", "threads for graph inserts (default: all cores)",
+         0},
+        {0, "nowait", OPT_FLAG, &c->nowait, NULL,
+         "fail at once when another writer holds the store", 1},
         {0, "map-size", OPT_SIZE, &c->map_size, "SIZE",
          "the map's first size (default 64M); it doubles whenever it fills", 0},
         OPTS_COMMON(&p->common),
@@ -243,15 +251,18 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv)
     if (!c->dir)
         return program_usage(p, "no store: give -s DIR or set LODE_STORE"), -1;
     if (c->stats + c->check + c->compact + c->dump + c->skip + c->del > 1)
-        return program_usage(p, "--stats, --check, --dump, --compact, --skip-unchanged and --delete "
-                                "are separate runs"), -1;
+        return program_usage(p,
+                             "--stats, --check, --dump, --compact, --skip-unchanged and --delete "
+                             "are separate runs"),
+               -1;
     io->vec_given = io->M || io->efc || c->quantize;
     if (!io->M)
         io->M = 16;
     if (!io->efc)
         io->efc = 200;
     if (io->batch < 1 || io->M < 2 || io->M > 256 || io->efc < 1 || c->threads < 1)
-        return program_usage(p, "--batch, -j and --ef-construction must be positive, -M 2 to 256"), -1;
+        return program_usage(p, "--batch, -j and --ef-construction must be positive, -M 2 to 256"),
+               -1;
     if (c->bm25 && bm25_parse(c->bm25, &io->k1, &io->b) < 0)
         return program_usage(p, "--bm25 takes K1,B such as 0.9,0.4 (B between 0 and 1)"), -1;
     io->set_bm25 = c->bm25 != NULL;
@@ -280,7 +291,8 @@ static void summary(struct program *p, const struct cfg *c, const struct index_s
         buf_addf(&r->summary_extra, "; %llu records of other shards left out",
                  (unsigned long long)elsewhere);
     report_metric(r, "index_other_shard_records_total", "counter",
-                  "Records left out because their source belongs to another shard.", (double)elsewhere);
+                  "Records left out because their source belongs to another shard.",
+                  (double)elsewhere);
     report_metric(r, "index_chunks_added_total", "counter", "Chunks written.", (double)st->added);
     report_metric(r, "index_chunks_unchanged_total", "counter",
                   "Chunks of unchanged sources skipped.", (double)st->unchanged);
@@ -317,13 +329,16 @@ static int index_records(struct program *p, struct cfg *c)
     while ((rec = program_next(p))) {
         const char *src = source_of(rec), *id = record_str(rec, "id");
         char *where = xstrdup(src ? src : p->in.where), *rid = id ? xstrdup(id) : NULL;
-        int rc = 0, other = io->shard_n && src && hash_shard(src, (unsigned)io->shard_n) != (unsigned)io->shard_k;
+        int rc = 0,
+            other = io->shard_n && src &&
+            hash_shard(src, (unsigned)io->shard_n) != (unsigned)io->shard_k;
         if (other) {
             elsewhere++; /* another shard's: not an error */
             json_decref(rec);
         } else if (c->del) {
             rc = src ? indexer_delete(ix, src, &err)
-                     : lode_fail(&err, LODE_EINVAL, "the record names no source (source, id, or a plain line)");
+                     : lode_fail(&err, LODE_EINVAL,
+                                 "the record names no source (source, id, or a plain line)");
             json_decref(rec);
         } else {
             rc = indexer_add(ix, rec, &err); /* takes rec */
@@ -355,7 +370,8 @@ int main(int argc, char **argv)
 {
     struct program p;
     program_init(&p, argv[0]);
-    struct cfg c = {.dir = getenv("LODE_STORE"), .threads = cpu_count(),
+    struct cfg c = {.dir = getenv("LODE_STORE"),
+                    .threads = cpu_count(),
                     .io = {.k1 = BM25_K1, .b = BM25_B, .batch = 1000}};
     int first = options(&p, &c, argc, argv);
     if (first < 0)

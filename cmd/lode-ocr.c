@@ -22,10 +22,10 @@ enum reason { PASS, NEEDED, FORCED, BAD_TEXT };
 
 struct job {
     json_t *rec;
-    char *error;      /* input that failed before OCR */
+    char *error; /* input that failed before OCR */
     char where[48];
     enum reason reason;
-    double quality;   /* of the text layer, for BAD_TEXT */
+    double quality; /* of the text layer, for BAD_TEXT */
 };
 
 struct run {
@@ -118,7 +118,8 @@ static void run_job(void *jp, int fd, void *ud)
     if (job->reason == BAD_TEXT)
         json_object_set_new(meta, "text_quality", json_real(round(job->quality * 1000) / 1000));
     if (job->reason != NEEDED)
-        record_set_str(meta, "ocr_replaced", job->reason == BAD_TEXT ? "bad text layer" : "--force");
+        record_set_str(meta, "ocr_replaced",
+                       job->reason == BAD_TEXT ? "bad text layer" : "--force");
     emit(fd, 'R', out);
     json_decref(out);
     buf_free(&text);
@@ -156,8 +157,8 @@ static void job_free(struct job *job)
     free(job);
 }
 
-static void finish(struct forkpool *p, struct forkpool_item *it, void *jp, const struct forkpool_end *end,
-                   void *ud)
+static void finish(struct forkpool *p, struct forkpool_item *it, void *jp,
+                   const struct forkpool_end *end, void *ud)
 {
     struct job *job = jp;
     struct run *run = ud;
@@ -267,13 +268,19 @@ int main(int argc, char **argv)
     struct program p;
     program_init(&p, argv[0]);
     ocr_single_thread(argv);
-    struct run run = {.lang = "eng", .dpi = 300, .min_conf = 50, .min_quality = 0.5, .timeout = 300,
-                      .max_pixels = 100000000, .p = &p};
+    struct run run = {.lang = "eng",
+                      .dpi = 300,
+                      .min_conf = 50,
+                      .min_quality = 0.5,
+                      .timeout = 300,
+                      .max_pixels = 100000000,
+                      .p = &p};
     unpack_limits_default(&run.limits);
     int jobs = cpu_count(), no_rotate = 0, no_deskew = 0;
     const struct opt table[] = {
         {'j', "jobs", OPT_INT, &jobs, "N", "pages recognised in parallel (default: cores)", 0},
-        {'l', "lang", OPT_STRING, &run.lang, "LANGS", "Tesseract languages, e.g. eng+deu (default eng)", 0},
+        {'l', "lang", OPT_STRING, &run.lang, "LANGS",
+         "Tesseract languages, e.g. eng+deu (default eng)", 0},
         {0, "force", OPT_FLAG, &run.force, NULL,
          "OCR every PDF page and image, replacing any text layer", 1},
         {0, "redo-bad-text", OPT_FLAG, &run.redo_bad, NULL,
@@ -290,7 +297,8 @@ int main(int argc, char **argv)
         {0, "tessdata", OPT_STRING, &run.tessdata, "DIR", "Tesseract's language data directory", 0},
         {0, "timeout", OPT_DOUBLE, &run.timeout, "SEC",
          "give up on a page after SEC seconds (default 300, 0: never)", 0},
-        {'v', "verbose", OPT_FLAG, &run.verbose, NULL, "let Tesseract's and Leptonica's messages through", 1},
+        {'v', "verbose", OPT_FLAG, &run.verbose, NULL,
+         "let Tesseract's and Leptonica's messages through", 1},
         OPTS_COMMON(&p.common),
         OPT_END,
     };
@@ -325,6 +333,7 @@ int main(int argc, char **argv)
     ocr_engine_free(run.engine);
     buf_addf(&p.rep.summary_extra, "; %llu pages recognised, %llu passed through", run.recognised,
              run.passed);
-    report_metric(&p.rep, "ocr_pages_total", "counter", "Pages recognised.", (double)run.recognised);
+    report_metric(&p.rep, "ocr_pages_total", "counter", "Pages recognised.",
+                  (double)run.recognised);
     return program_close(&p);
 }

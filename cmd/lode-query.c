@@ -96,16 +96,22 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv)
          "the store (default $LODE_STORE); several are searched as one", 0},
         {'k', "top-k", OPT_INT, &o->k, "N", "hits per query (default 10; a query's \"k\" wins)", 0},
         {0, "mode", OPT_STRING, &c->mode, "MODE",
-         "bm25, dense or hybrid (default: hybrid when the store has vectors and the model is at hand)", 0},
+         "bm25, dense or hybrid (default: hybrid when the store has vectors and the model is at "
+         "hand)",
+         0},
         {'m', "model", OPT_STRING, &o->model, "DIR",
          "the embedding model for query texts (default $LODE_EMBED_MODEL, then the store's)", 0},
         {0, "ef", OPT_INT, &o->ef, "N", "HNSW search breadth (default 64, at least k)", 0},
-        {0, "exact", OPT_FLAG, &o->exact, NULL, "compare with every vector instead of walking the graph", 1},
+        {0, "exact", OPT_FLAG, &o->exact, NULL,
+         "compare with every vector instead of walking the graph", 1},
         {0, "filter", OPT_LIST, &c->filters, "KEY=VALUE",
-         "only chunks whose KEY matches: source=GLOB, type=pdf, meta.lang=en, page=3-5 (repeatable)", 0},
+         "only chunks whose KEY matches: source=GLOB, type=pdf, meta.lang=en, page=3-5 "
+         "(repeatable)",
+         0},
         {0, "no-text", OPT_FLAG, &o->no_text, NULL, "leave the chunk text out of the hits", 1},
         {0, "emit-stats", OPT_FLAG, &o->emit, NULL,
-         "answer nothing: write the stores' BM25 statistics for the queries' terms (one record)", 1},
+         "answer nothing: write the stores' BM25 statistics for the queries' terms (one record)",
+         1},
         {0, "global-stats", OPT_STRING, &o->global_stats, "FILE",
          "score BM25 with the statistics in FILE (--emit-stats of every shard), for --merge", 0},
         {0, "merge", OPT_FLAG, &c->merge, NULL,
@@ -137,8 +143,10 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv)
     int mode = c->mode ? query_mode_parse(c->mode) : QUERY_AUTO;
     lode_error err;
     if (c->merge != (first < argc))
-        return program_usage(p, c->merge ? "--merge needs the result files to merge"
-                                         : "queries are read from standard input"), -1;
+        return program_usage(p,
+                             c->merge ? "--merge needs the result files to merge"
+                                      : "queries are read from standard input"),
+               -1;
     if (o->k < 1 || o->k > 10000 || o->ef < 0)
         return program_usage(p, "-k takes 1 to 10000 and --ef a positive number"), -1;
     if (c->merge)
@@ -201,10 +209,12 @@ int main(int argc, char **argv)
         json_decref(stats);
         uint64_t answered = p.rep.ok ? p.rep.ok : 1;
         buf_addf(&p.rep.summary_extra, "; %s, %.2f ms a query",
-                 c.qo.emit ? "statistics" : query_mode_name(q.mode), 1000 * seconds / (double)answered);
+                 c.qo.emit ? "statistics" : query_mode_name(q.mode),
+                 1000 * seconds / (double)answered);
         if (q.sh.n > 1)
             buf_addf(&p.rep.summary_extra, ", %zu stores", q.sh.n);
-        report_metric(&p.rep, "query_seconds_total", "counter", "Seconds spent answering queries.", seconds);
+        report_metric(&p.rep, "query_seconds_total", "counter", "Seconds spent answering queries.",
+                      seconds);
         report_metric(&p.rep, "query_stores", "gauge", "Stores searched as one.", (double)q.sh.n);
         query_close(&q);
         rc = program_close(&p);

@@ -18,7 +18,7 @@
 struct blob {
     const unsigned char *data;
     size_t len;
-    void *map;        /* mmap'd region, or NULL */
+    void *map; /* mmap'd region, or NULL */
     size_t maplen;
     unsigned char *owned; /* malloc'd bytes, or NULL */
 };

@@ -115,8 +115,9 @@ void buf_free(struct buf *b)
 
 void buf_rtrim(struct buf *b)
 {
-    while (b->len && (b->data[b->len - 1] == ' ' || b->data[b->len - 1] == '\t' ||
-                      b->data[b->len - 1] == '\n'))
+    while (
+        b->len &&
+        (b->data[b->len - 1] == ' ' || b->data[b->len - 1] == '\t' || b->data[b->len - 1] == '\n'))
         b->len--;
     if (b->data)
         b->data[b->len] = 0;

@@ -23,9 +23,9 @@ struct forkpool_item {
     pid_t pid;
     int fd;
     double deadline;
-    struct buf in;     /* bytes from the child */
-    size_t scanned;    /* lines before this were passed to arrived() */
-    size_t delivered;  /* lines before this were passed to deliver() */
+    struct buf in;    /* bytes from the child */
+    size_t scanned;   /* lines before this were passed to arrived() */
+    size_t delivered; /* lines before this were passed to deliver() */
     struct forkpool_end end;
 };
 
@@ -37,7 +37,8 @@ struct forkpool {
     size_t size;
 };
 
-struct forkpool *forkpool_new(int workers, const struct forkpool_ops *ops, void *ud, int quiet_children)
+struct forkpool *forkpool_new(int workers, const struct forkpool_ops *ops, void *ud,
+                              int quiet_children)
 {
     struct forkpool *p = xcalloc(1, sizeof *p);
     p->ops = ops;
@@ -289,7 +290,7 @@ void forkpool_free(struct forkpool *p)
 }
 
 void forkpool_drive(struct forkpool *p, size_t window, int (*more)(void *ud), struct lines *input,
-                void (*line)(void *ud, char *s, size_t len, int rc), void *ud)
+                    void (*line)(void *ud, char *s, size_t len, int rc), void *ud)
 {
     int more_left = more != NULL, input_open = input != NULL;
     for (;;) {
@@ -301,7 +302,8 @@ void forkpool_drive(struct forkpool *p, size_t window, int (*more)(void *ud), st
             char *s;
             size_t len;
             int rc;
-            while (forkpool_size(p) < window && (rc = lines_buffered(input, &s, &len)) != LINE_AGAIN) {
+            while (forkpool_size(p) < window &&
+                   (rc = lines_buffered(input, &s, &len)) != LINE_AGAIN) {
                 if (rc == LINE_EOF || rc == LINE_ERROR) {
                     if (rc == LINE_ERROR)
                         error("cannot read standard input: %s", strerror(errno));

@@ -30,11 +30,11 @@ struct forkpool;
 struct forkpool_item;
 
 struct forkpool_end {
-    int ran;       /* a child was started */
+    int ran;         /* a child was started */
     int start_errno; /* why none could be (no more processes, pipes), 0 */
-    int code;      /* exit status when it exited */
-    int signal;    /* the signal that killed it, 0 if it exited */
-    int timed_out; /* killed at its deadline */
+    int code;        /* exit status when it exited */
+    int signal;      /* the signal that killed it, 0 if it exited */
+    int timed_out;   /* killed at its deadline */
 };
 
 struct forkpool_ops {
@@ -46,13 +46,14 @@ struct forkpool_ops {
     /* In the parent, in job order: each complete line of the job. */
     void (*deliver)(void *job, const char *line, size_t len, void *ud);
     /* In the parent, in job order, after its lines. The pool forgets the job. */
-    void (*finish)(struct forkpool *p, struct forkpool_item *it, void *job, const struct forkpool_end *end,
-                   void *ud);
+    void (*finish)(struct forkpool *p, struct forkpool_item *it, void *job,
+                   const struct forkpool_end *end, void *ud);
     /* The absolute deadline (now_seconds()) of a job about to start; 0 none. */
     double (*deadline)(void *job, void *ud);
 };
 
-struct forkpool *forkpool_new(int workers, const struct forkpool_ops *ops, void *ud, int quiet_children);
+struct forkpool *forkpool_new(int workers, const struct forkpool_ops *ops, void *ud,
+                              int quiet_children);
 /* Adds a job at the end; with run == 0 it needs no child and is finished
  * in its turn (an input that already failed keeps its place in order). */
 void forkpool_add(struct forkpool *p, void *job, int run);
@@ -74,8 +75,7 @@ struct lines;
  * lines_next() status (LINE_OK or LINE_TOO_LONG); line() adds jobs for it.
  * Returns when all input is read and every job is finished; a read error
  * on input is reported and ends the input. */
-void forkpool_drive(struct forkpool *p, size_t window, int (*more)(void *ud),
-                struct lines *input, void (*line)(void *ud, char *s, size_t len, int rc),
-                void *ud);
+void forkpool_drive(struct forkpool *p, size_t window, int (*more)(void *ud), struct lines *input,
+                    void (*line)(void *ud, char *s, size_t len, int rc), void *ud);
 
 #endif

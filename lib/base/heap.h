@@ -21,38 +21,38 @@
     T *v;              \
     size_t n, cap
 
-#define HEAP_DEFINE(NAME, T, BEFORE)                                        \
-    static inline void NAME##_push(struct NAME *h, T x)                    \
-    {                                                                      \
-        if (h->n == h->cap) {                                              \
-            h->cap = h->cap ? h->cap * 2 : 64;                             \
-            h->v = xreallocarray(h->v, h->cap, sizeof *h->v);              \
-        }                                                                  \
-        size_t i = h->n++;                                                 \
-        while (i && BEFORE(h, &x, &h->v[(i - 1) / 2])) {                   \
-            h->v[i] = h->v[(i - 1) / 2];                                   \
-            i = (i - 1) / 2;                                               \
-        }                                                                  \
-        h->v[i] = x;                                                       \
-    }                                                                      \
-    static inline T NAME##_pop(struct NAME *h)                             \
-    {                                                                      \
-        T top = h->v[0], last = h->v[--h->n];                              \
-        size_t i = 0;                                                      \
-        for (;;) {                                                         \
-            size_t c = 2 * i + 1;                                          \
-            if (c >= h->n)                                                 \
-                break;                                                     \
-            if (c + 1 < h->n && BEFORE(h, &h->v[c + 1], &h->v[c]))         \
-                c++;                                                       \
-            if (!BEFORE(h, &h->v[c], &last))                               \
-                break;                                                     \
-            h->v[i] = h->v[c];                                             \
-            i = c;                                                         \
-        }                                                                  \
-        if (h->n)                                                          \
-            h->v[i] = last;                                                \
-        return top;                                                        \
+#define HEAP_DEFINE(NAME, T, BEFORE)                               \
+    static inline void NAME##_push(struct NAME *h, T x)            \
+    {                                                              \
+        if (h->n == h->cap) {                                      \
+            h->cap = h->cap ? h->cap * 2 : 64;                     \
+            h->v = xreallocarray(h->v, h->cap, sizeof *h->v);      \
+        }                                                          \
+        size_t i = h->n++;                                         \
+        while (i && BEFORE(h, &x, &h->v[(i - 1) / 2])) {           \
+            h->v[i] = h->v[(i - 1) / 2];                           \
+            i = (i - 1) / 2;                                       \
+        }                                                          \
+        h->v[i] = x;                                               \
+    }                                                              \
+    static inline T NAME##_pop(struct NAME *h)                     \
+    {                                                              \
+        T top = h->v[0], last = h->v[--h->n];                      \
+        size_t i = 0;                                              \
+        for (;;) {                                                 \
+            size_t c = 2 * i + 1;                                  \
+            if (c >= h->n)                                         \
+                break;                                             \
+            if (c + 1 < h->n && BEFORE(h, &h->v[c + 1], &h->v[c])) \
+                c++;                                               \
+            if (!BEFORE(h, &h->v[c], &last))                       \
+                break;                                             \
+            h->v[i] = h->v[c];                                     \
+            i = c;                                                 \
+        }                                                          \
+        if (h->n)                                                  \
+            h->v[i] = last;                                        \
+        return top;                                                \
     }
 
 #endif

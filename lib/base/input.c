@@ -27,7 +27,8 @@ json_t *input_next(struct input *in)
         snprintf(in->where, sizeof in->where, "<stdin>:%llu", (unsigned long long)in->lr.lineno);
         if (rc == LINE_TOO_LONG) {
             in->rep->records_in++;
-            report_fail(in->rep, in->where, NULL, "line of %zu bytes is longer than --max-line", len);
+            report_fail(in->rep, in->where, NULL, "line of %zu bytes is longer than --max-line",
+                        len);
             continue;
         }
         size_t lead = strspn(line, " \t");

@@ -19,10 +19,10 @@ struct input {
     struct lines lr;
     struct report *rep;
     int plain;
-    char where[64]; /* "<stdin>:LINE" of the last line */
+    char where[64];   /* "<stdin>:LINE" of the last line */
     const char *line; /* the last line as read (valid until the next call) */
     size_t len;
-    int error;        /* errno of a failed read, 0 */
+    int error; /* errno of a failed read, 0 */
 };
 
 void input_init(struct input *in, int fd, struct report *rep, uint64_t max_line, int plain);

@@ -28,8 +28,8 @@ struct lines {
     int eof;
     int skipping;
     uint64_t skipped;
-    uint64_t lineno;     /* number of the line last returned, from 1 */
-    uint64_t bytes;      /* bytes read so far */
+    uint64_t lineno; /* number of the line last returned, from 1 */
+    uint64_t bytes;  /* bytes read so far */
 };
 
 void lines_init(struct lines *r, int fd, uint64_t max_line);

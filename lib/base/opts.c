@@ -31,8 +31,8 @@ void opts_usage(const struct opts_program *prog, int to_stderr)
             n = snprintf(left, sizeof left, "  -%c, --%s%s%s", o->short_name, o->long_name,
                          o->argname ? " " : "", o->argname ? o->argname : "");
         else
-            n = snprintf(left, sizeof left, "      --%s%s%s", o->long_name,
-                         o->argname ? " " : "", o->argname ? o->argname : "");
+            n = snprintf(left, sizeof left, "      --%s%s%s", o->long_name, o->argname ? " " : "",
+                         o->argname ? o->argname : "");
         if (n < 26)
             fprintf(f, "%-26s  %s\n", left, o->help);
         else

@@ -37,37 +37,48 @@ struct opt_list {
     size_t n;
 };
 
+/* a table row, kept on one line */
+/* clang-format off */
 #define OPT_END {0, NULL, OPT_END_KIND, NULL, NULL, NULL, 0}
+/* clang-format on */
 
 /* Options every program has (lode-records(7), "Conventions"). */
 struct common_opts {
-    const char *errors_path; /* --errors FILE: append error records */
+    const char *errors_path;  /* --errors FILE: append error records */
     const char *metrics_path; /* --metrics FILE: Prometheus text, written at exit */
-    int progress;            /* -1 when stderr is a terminal, 0 off, 1 on */
-    uint64_t max_line;       /* --max-line: longest input line accepted */
+    int progress;             /* -1 when stderr is a terminal, 0 off, 1 on */
+    uint64_t max_line;        /* --max-line: longest input line accepted */
 };
 
 #define LODE_DEFAULT_MAX_LINE (256ull << 20)
 
 void common_opts_init(struct common_opts *c);
 
-#define OPTS_COMMON(c)                                                                   \
-    {0, "errors", OPT_STRING, &(c)->errors_path, "FILE",                                 \
-     "append one JSON error record per failed input to FILE", 0},                        \
-    {0, "metrics", OPT_STRING, &(c)->metrics_path, "FILE",                               \
-     "write Prometheus text-format metrics to FILE at the end", 0},                      \
-    {0, "progress", OPT_FLAG, &(c)->progress, NULL,                                      \
-     "show progress on stderr even when it is not a terminal", 1},                       \
-    {0, "no-progress", OPT_FLAG, &(c)->progress, NULL, "never show progress", 0},      \
-    {0, "max-line", OPT_SIZE, &(c)->max_line, "SIZE",                                    \
-     "longest input line accepted (default 256M); longer lines fail alone", 0}
+#define OPTS_COMMON(c)                                                                \
+    {0,          "errors",                                                            \
+     OPT_STRING, &(c)->errors_path,                                                   \
+     "FILE",     "append one JSON error record per failed input to FILE",             \
+     0},                                                                              \
+        {0,          "metrics",                                                       \
+         OPT_STRING, &(c)->metrics_path,                                              \
+         "FILE",     "write Prometheus text-format metrics to FILE at the end",       \
+         0},                                                                          \
+        {0,        "progress",                                                        \
+         OPT_FLAG, &(c)->progress,                                                    \
+         NULL,     "show progress on stderr even when it is not a terminal",          \
+         1},                                                                          \
+        {0, "no-progress", OPT_FLAG, &(c)->progress, NULL, "never show progress", 0}, \
+    {                                                                                 \
+        0, "max-line", OPT_SIZE, &(c)->max_line, "SIZE",                              \
+            "longest input line accepted (default 256M); longer lines fail alone", 0  \
+    }
 
 struct opts_program {
     const char *name;     /* "lode-extract" */
     const char *synopsis; /* "[OPTION]... [PATH]..." */
     const char *summary;  /* one paragraph: what the program does */
     const struct opt *table;
-    const char *footer;   /* exit status, examples; may be NULL */
+    const char *footer; /* exit status, examples; may be NULL */
 };
 
 /* Parses argv. Returns the index of the first non-option argument; options

@@ -43,8 +43,8 @@ struct program {
     const char *name;          /* "lode-chunk", from argv[0] */
     struct common_opts common; /* --errors, --metrics, --progress, --max-line */
     struct report rep;
-    struct output out;         /* standard output */
-    struct input in;           /* standard input, once program_open()ed with input */
+    struct output out; /* standard output */
+    struct input in;   /* standard input, once program_open()ed with input */
     int has_input, opened;
 };
 

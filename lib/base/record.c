@@ -214,7 +214,7 @@ float *record_vector(const json_t *rec, int *dim, lode_error *err)
         v = xmalloc(n);
         for (gsize i = 0; i < n / 4; i++) {
             uint32_t u = (uint32_t)bytes[4 * i] | (uint32_t)bytes[4 * i + 1] << 8 |
-                         (uint32_t)bytes[4 * i + 2] << 16 | (uint32_t)bytes[4 * i + 3] << 24;
+                (uint32_t)bytes[4 * i + 2] << 16 | (uint32_t)bytes[4 * i + 3] << 24;
             memcpy(&v[i], &u, 4);
         }
         g_free(bytes);

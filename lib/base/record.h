@@ -48,8 +48,6 @@ float *record_vector(const json_t *rec, int *dim, lode_error *err);
  * writers appending to one file). */
 int record_write_fd(int fd, const json_t *rec);
 
-
-
 /* Standard output of a filter: records are buffered and written in large
  * writes. A write error (disk full, closed pipe) is kept in error (errno)
  * and nothing more is written; output_flush() and output_close() return -1

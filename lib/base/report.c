@@ -11,8 +11,7 @@
 
 #include "base/record.h"
 
-int report_open(struct report *r, const char *stage, const char *unit,
-                const struct common_opts *c)
+int report_open(struct report *r, const char *stage, const char *unit, const struct common_opts *c)
 {
     memset(r, 0, sizeof *r);
     r->stage = stage;
@@ -117,20 +116,20 @@ void report_progress_of(struct report *r, uint64_t done, uint64_t total, const c
     char line[384];
     if (total)
         snprintf(line, sizeof line, "\r\033[K%s: %llu/%llu %s, %.2f/s, %s elapsed%s%s%s",
-                 util_progname(), (unsigned long long)done, (unsigned long long)total, unit,
-                 rate, el, left, extra ? ", " : "", extra ? extra : "");
+                 util_progname(), (unsigned long long)done, (unsigned long long)total, unit, rate,
+                 el, left, extra ? ", " : "", extra ? extra : "");
     else
-        snprintf(line, sizeof line, "\r\033[K%s: %llu %s, %.1f/s, %s elapsed%s%s",
-                 util_progname(), (unsigned long long)done, unit, rate, el, extra ? ", " : "",
-                 extra ? extra : "");
+        snprintf(line, sizeof line, "\r\033[K%s: %llu %s, %.1f/s, %s elapsed%s%s", util_progname(),
+                 (unsigned long long)done, unit, rate, el, extra ? ", " : "", extra ? extra : "");
     (void)write_all(2, line, strlen(line));
 }
 
 void report_metric(struct report *r, const char *name, const char *type, const char *help,
                    double value)
 {
-    buf_addf(&r->metrics_extra, "# HELP lode_%s %s\n# TYPE lode_%s %s\nlode_%s{stage=\"%s\"} %.17g\n",
-             name, help, name, type, name, r->stage, value);
+    buf_addf(&r->metrics_extra,
+             "# HELP lode_%s %s\n# TYPE lode_%s %s\nlode_%s{stage=\"%s\"} %.17g\n", name, help,
+             name, type, name, r->stage, value);
 }
 
 static void write_metrics(struct report *r, double elapsed)
@@ -152,8 +151,8 @@ static void write_metrics(struct report *r, double elapsed)
 
     char *tmp = xasprintf("%s.tmp.%ld", r->metrics_path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || write_all(fd, r->metrics_extra.data, r->metrics_extra.len) < 0 ||
-        fsync(fd) < 0 || close(fd) < 0 || rename(tmp, r->metrics_path) < 0) {
+    if (fd < 0 || write_all(fd, r->metrics_extra.data, r->metrics_extra.len) < 0 || fsync(fd) < 0 ||
+        close(fd) < 0 || rename(tmp, r->metrics_path) < 0) {
         error("cannot write metrics to %s: %s", r->metrics_path, strerror(errno));
         unlink(tmp);
     }

@@ -17,15 +17,15 @@
 #include "base/util.h"
 
 struct report {
-    const char *stage;    /* "extract": the `stage` of error records */
-    const char *unit;     /* what is counted: "documents", "records" */
-    int errors_fd;        /* -1 without --errors */
-    int errors_error;     /* errno when it could not be opened or written, 0 */
+    const char *stage; /* "extract": the `stage` of error records */
+    const char *unit;  /* what is counted: "documents", "records" */
+    int errors_fd;     /* -1 without --errors */
+    int errors_error;  /* errno when it could not be opened or written, 0 */
     const char *metrics_path;
     int progress;
     double started, last_progress;
-    uint64_t ok, failed;  /* inputs that succeeded, failed */
-    uint64_t total;       /* inputs expected, for the estimate; 0 unknown */
+    uint64_t ok, failed; /* inputs that succeeded, failed */
+    uint64_t total;      /* inputs expected, for the estimate; 0 unknown */
     uint64_t records_in, records_out, bytes_in, bytes_out;
     struct buf summary_extra; /* appended to the summary line */
     struct buf metrics_extra; /* program-specific metric lines */
@@ -33,8 +33,7 @@ struct report {
 
 /* Opens --errors: -1 (errors_error set) when it cannot. A later write that
  * fails sets errors_error too; the program skeleton makes either fatal. */
-int report_open(struct report *r, const char *stage, const char *unit,
-                const struct common_opts *c);
+int report_open(struct report *r, const char *stage, const char *unit, const struct common_opts *c);
 
 /* A failed input: counts it, appends an error record, says it on stderr.
  * source and id may be NULL. */

@@ -68,8 +68,8 @@ void parallel_for(int threads, size_t n, void (*fn)(void *ctx, size_t i, int wor
 struct team {
     int n;
     pthread_t *th;
-    atomic_uint gen;          /* counted up for each job */
-    atomic_int pending;       /* members still working on it */
+    atomic_uint gen;    /* counted up for each job */
+    atomic_int pending; /* members still working on it */
     atomic_int sleepers;
     atomic_int stop;
     void (*fn)(void *ctx, int worker, int n);

@@ -21,10 +21,10 @@
 #include "base/error.h"
 
 /* Exit codes of every program (lode-records(7)). */
-#define LODE_EXIT_OK 0      /* every input succeeded */
-#define LODE_EXIT_FAILED 1  /* some inputs failed, the others were processed */
-#define LODE_EXIT_USAGE 2   /* bad options */
-#define LODE_EXIT_FATAL 3   /* cannot go on: store, model, output, memory */
+#define LODE_EXIT_OK 0     /* every input succeeded */
+#define LODE_EXIT_FAILED 1 /* some inputs failed, the others were processed */
+#define LODE_EXIT_USAGE 2  /* bad options */
+#define LODE_EXIT_FATAL 3  /* cannot go on: store, model, output, memory */
 
 #define LODE_VERSION "0.1.0"
 

@@ -19,8 +19,8 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void walk_dir(const char *path, const struct stat *st, const struct ancestor *up,
-                     int hidden, walk_fn fn, void *ud, int depth)
+static void walk_dir(const char *path, const struct stat *st, const struct ancestor *up, int hidden,
+                     walk_fn fn, void *ud, int depth)
 {
     for (const struct ancestor *a = up; a; a = a->up)
         if (a->dev == st->st_dev && a->ino == st->st_ino) {

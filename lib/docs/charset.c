@@ -36,8 +36,8 @@ static void decode_utf16(struct buf *b, const unsigned char *p, size_t n, int bi
     for (size_t i = 0; i + 1 < n; i += 2) {
         unsigned u = big ? (unsigned)(p[i] << 8 | p[i + 1]) : (unsigned)(p[i + 1] << 8 | p[i]);
         if (u >= 0xD800 && u < 0xDC00 && i + 3 < n) {
-            unsigned v = big ? (unsigned)(p[i + 2] << 8 | p[i + 3])
-                             : (unsigned)(p[i + 3] << 8 | p[i + 2]);
+            unsigned v =
+                big ? (unsigned)(p[i + 2] << 8 | p[i + 3]) : (unsigned)(p[i + 3] << 8 | p[i + 2]);
             if (v >= 0xDC00 && v < 0xE000) {
                 add_cp(b, 0x10000 + ((u - 0xD800) << 10) + (v - 0xDC00));
                 i += 2;
@@ -53,8 +53,9 @@ static void decode_utf16(struct buf *b, const unsigned char *p, size_t n, int bi
 static void decode_utf32(struct buf *b, const unsigned char *p, size_t n, int big)
 {
     for (size_t i = 0; i + 3 < n; i += 4) {
-        unsigned u = big ? (unsigned)p[i] << 24 | (unsigned)p[i + 1] << 16 | (unsigned)p[i + 2] << 8 | p[i + 3]
-                         : (unsigned)p[i + 3] << 24 | (unsigned)p[i + 2] << 16 | (unsigned)p[i + 1] << 8 | p[i];
+        unsigned u = big
+            ? (unsigned)p[i] << 24 | (unsigned)p[i + 1] << 16 | (unsigned)p[i + 2] << 8 | p[i + 3]
+            : (unsigned)p[i + 3] << 24 | (unsigned)p[i + 2] << 16 | (unsigned)p[i + 1] << 8 | p[i];
         add_cp(b, u);
     }
 }
@@ -88,9 +89,8 @@ static int is_utf8_name(const char *cs)
 static int is_1252_name(const char *cs)
 {
     return !strcasecmp(cs, "windows-1252") || !strcasecmp(cs, "cp1252") ||
-           !strcasecmp(cs, "iso-8859-1") || !strcasecmp(cs, "latin1") ||
-           !strcasecmp(cs, "latin-1") || !strcasecmp(cs, "us-ascii") ||
-           !strcasecmp(cs, "ascii") || !strcasecmp(cs, "iso8859-1");
+        !strcasecmp(cs, "iso-8859-1") || !strcasecmp(cs, "latin1") || !strcasecmp(cs, "latin-1") ||
+        !strcasecmp(cs, "us-ascii") || !strcasecmp(cs, "ascii") || !strcasecmp(cs, "iso8859-1");
 }
 
 /* UTF-16 without a BOM: most ASCII text then has a NUL in every other byte. */
@@ -234,7 +234,8 @@ int charset_looks_textual(const unsigned char *p, size_t len)
     /* Valid UTF-8 is text; otherwise a single-byte encoding needs mostly
      * printable ASCII. */
     const char *endp;
-    if (g_utf8_validate_len((const char *)p, n, &endp) || (size_t)((const unsigned char *)endp - p) + 4 >= n)
+    if (g_utf8_validate_len((const char *)p, n, &endp) ||
+        (size_t)((const unsigned char *)endp - p) + 4 >= n)
         return 1;
     size_t high = 0;
     for (size_t i = 0; i < n; i++)

@@ -14,8 +14,8 @@
 #include "base/record.h"
 
 struct row {
-    struct buf text;     /* cell values, each NUL-terminated */
-    size_t *start;       /* offsets of the cells in text */
+    struct buf text; /* cell values, each NUL-terminated */
+    size_t *start;   /* offsets of the cells in text */
     size_t n, cap;
 };
 
@@ -98,7 +98,8 @@ static char sniff_delimiter(const char *s, size_t n, const char *name)
 {
     static const char cands[] = {',', ';', '\t', '|'};
     size_t len = strlen(name);
-    int tsv = len > 4 && (!strcasecmp(name + len - 4, ".tsv") || !strcasecmp(name + len - 4, ".tab"));
+    int tsv =
+        len > 4 && (!strcasecmp(name + len - 4, ".tsv") || !strcasecmp(name + len - 4, ".tab"));
     char best = tsv ? '\t' : ',';
     long best_score = 0;
     struct row r = {0};

@@ -52,10 +52,10 @@ int epub_extract(struct extract_doc *d, lode_error *err)
         lode_error e;
         if (container_read(d, part, &b, &e) == 0) {
             char declared[64];
-            const char *decl = charset_sniff_declared((const char *)b.data, b.len, declared,
-                                                      sizeof declared) == 0
-                                   ? declared
-                                   : NULL;
+            const char *decl =
+                charset_sniff_declared((const char *)b.data, b.len, declared, sizeof declared) == 0
+                ? declared
+                : NULL;
             size_t len;
             char *utf8 = charset_to_utf8((const char *)b.data, b.len, decl, &len, NULL);
             if (html_render(utf8, len, &td, NULL, 0) == 0)

@@ -179,11 +179,11 @@ static int (*reader_for(const char *type))(struct extract_doc *, lode_error *)
         const char *type;
         int (*fn)(struct extract_doc *, lode_error *);
     } readers[] = {
-        {"pdf", pdf_extract},   {"docx", docx_extract}, {"pptx", pptx_extract},
-        {"xlsx", xlsx_extract}, {"odt", odf_extract},   {"odp", odf_extract},
-        {"ods", odf_extract},   {"epub", epub_extract}, {"html", html_extract},
-        {"md", plaintext_extract},  {"txt", plaintext_extract}, {"csv", csv_extract},
-        {"image", image_extract}, {"archive", archive_extract},
+        {"pdf", pdf_extract},      {"docx", docx_extract},       {"pptx", pptx_extract},
+        {"xlsx", xlsx_extract},    {"odt", odf_extract},         {"odp", odf_extract},
+        {"ods", odf_extract},      {"epub", epub_extract},       {"html", html_extract},
+        {"md", plaintext_extract}, {"txt", plaintext_extract},   {"csv", csv_extract},
+        {"image", image_extract},  {"archive", archive_extract},
     };
     for (size_t i = 0; i < sizeof readers / sizeof *readers; i++)
         if (!strcmp(readers[i].type, type))
@@ -230,8 +230,8 @@ static void run(const struct extract_opts *opts, struct extract_sink *sink, cons
 }
 
 void extract_document(const struct extract_opts *opts, struct extract_sink *sink,
-                      const char *source, const struct blob *data, const char *doc_hash,
-                      int first, int last)
+                      const char *source, const struct blob *data, const char *doc_hash, int first,
+                      int last)
 {
     struct unpack_budget budget = {0, 0};
     run(opts, sink, source, data, doc_hash, first, last, 0, &budget);

@@ -21,10 +21,10 @@
 #include "base/util.h"
 
 struct extract_opts {
-    int hidden;                  /* archive members whose names start with '.' */
+    int hidden; /* archive members whose names start with '.' */
     struct unpack_limits limits;
-    json_t *tags;                /* --tag k=v, added to every meta; may be NULL */
-    int jobs;                    /* workers, to decide how to split long PDFs */
+    json_t *tags; /* --tag k=v, added to every meta; may be NULL */
+    int jobs;     /* workers, to decide how to split long PDFs */
 };
 
 struct extract_sink {
@@ -45,11 +45,11 @@ struct extract_doc {
     const char *source;
     const struct blob *data;
     const char *type;
-    char doc[HASH_HEX_LEN + 1];  /* hash of the bytes */
-    char key[HASH_HEX_LEN + 1];  /* the DOC part of ids: hash of doc and source */
-    json_t *meta;                /* document metadata; readers add to it */
-    int first, last;             /* page range to extract, 1-based; 0 = all */
-    int depth;                   /* archive nesting */
+    char doc[HASH_HEX_LEN + 1]; /* hash of the bytes */
+    char key[HASH_HEX_LEN + 1]; /* the DOC part of ids: hash of doc and source */
+    json_t *meta;               /* document metadata; readers add to it */
+    int first, last;            /* page range to extract, 1-based; 0 = all */
+    int depth;                  /* archive nesting */
     struct unpack_budget *budget;
     int failed;
 };
@@ -57,8 +57,8 @@ struct extract_doc {
 /* Extracts one document. doc_hash may be given (a later part of a split
  * PDF) or NULL. first/last select pages of a PDF (0, 0: all). */
 void extract_document(const struct extract_opts *opts, struct extract_sink *sink,
-                      const char *source, const struct blob *data, const char *doc_hash,
-                      int first, int last);
+                      const char *source, const struct blob *data, const char *doc_hash, int first,
+                      int last);
 
 /* For readers: one page's text. page_meta (may be NULL, stolen) is merged
  * into the record's meta. ocr_needed marks a page without usable text. */

@@ -20,18 +20,20 @@ struct walk {
 };
 
 static const char *const skipped_elements[] = {
-    "script", "style", "noscript", "template", "head", "svg", "math", "iframe", "object",
-    "embed", "canvas", "audio", "video", "map", "button", "select", "input", "textarea",
-    "option", "datalist", "nav", "aside", "form", "dialog", "link", "meta", NULL,
+    "script", "style",    "noscript", "template", "head", "svg",    "math",   "iframe", "object",
+    "embed",  "canvas",   "audio",    "video",    "map",  "button", "select", "input",  "textarea",
+    "option", "datalist", "nav",      "aside",    "form", "dialog", "link",   "meta",   NULL,
 };
 
 /* Words in a class or id that mark page furniture rather than content. */
 static const char *const boilerplate_words[] = {
-    "nav", "navbar", "navigation", "navbox", "menu", "menubar", "sidebar", "breadcrumb",
-    "breadcrumbs", "footer", "cookie", "cookies", "consent", "banner", "skip", "share",
-    "sharing", "social", "advert", "advertisement", "ads", "sponsor", "sponsored", "promo",
-    "popup", "modal", "newsletter", "subscribe", "editsection", "noprint", "catlinks",
-    "printfooter", "jump", "toolbar", "pagination", "pager", NULL,
+    "nav",      "navbar",        "navigation",  "navbox",    "menu",        "menubar",
+    "sidebar",  "breadcrumb",    "breadcrumbs", "footer",    "cookie",      "cookies",
+    "consent",  "banner",        "skip",        "share",     "sharing",     "social",
+    "advert",   "advertisement", "ads",         "sponsor",   "sponsored",   "promo",
+    "popup",    "modal",         "newsletter",  "subscribe", "editsection", "noprint",
+    "catlinks", "printfooter",   "jump",        "toolbar",   "pagination",  "pager",
+    NULL,
 };
 
 static int in_list(const char *s, size_t n, const char *const *list)
@@ -79,10 +81,11 @@ static int hidden(xmlNode *n, int in_content)
         }
     }
     const char *role = xml_attr(n, "role");
-    if (role && (!strcasecmp(role, "navigation") || !strcasecmp(role, "search") ||
-                 !strcasecmp(role, "complementary") || !strcasecmp(role, "menu") ||
-                 !strcasecmp(role, "menubar") || !strcasecmp(role, "toolbar") ||
-                 (!in_content && (!strcasecmp(role, "banner") || !strcasecmp(role, "contentinfo")))))
+    if (role &&
+        (!strcasecmp(role, "navigation") || !strcasecmp(role, "search") ||
+         !strcasecmp(role, "complementary") || !strcasecmp(role, "menu") ||
+         !strcasecmp(role, "menubar") || !strcasecmp(role, "toolbar") ||
+         (!in_content && (!strcasecmp(role, "banner") || !strcasecmp(role, "contentinfo")))))
         return 1;
     const char *name = (const char *)n->name;
     if (!strcmp(name, "body") || !strcmp(name, "main") || !strcmp(name, "article") ||
@@ -94,9 +97,10 @@ static int hidden(xmlNode *n, int in_content)
 static int is_block(const char *name)
 {
     static const char *const blocks[] = {
-        "p", "div", "section", "article", "main", "header", "footer", "blockquote", "address",
-        "figure", "figcaption", "details", "summary", "center", "fieldset", "legend", "dl",
-        "dt", "dd", "caption", "body", "hgroup", "noframes", "frameset", NULL,
+        "p",          "div",      "section",  "article",    "main",    "header",  "footer",
+        "blockquote", "address",  "figure",   "figcaption", "details", "summary", "center",
+        "fieldset",   "legend",   "dl",       "dt",         "dd",      "caption", "body",
+        "hgroup",     "noframes", "frameset", NULL,
     };
     return in_list(name, strlen(name), blocks);
 }
@@ -290,10 +294,10 @@ int html_render(const char *utf8, size_t len, struct textdoc *td, json_t *meta, 
 {
     if (len > INT32_MAX)
         return -1;
-    htmlDocPtr doc = htmlReadMemory(utf8, (int)len, NULL, "UTF-8",
-                                    HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
-                                        HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
-                                        HTML_PARSE_NOBLANKS * 0 | HTML_PARSE_COMPACT);
+    htmlDocPtr doc =
+        htmlReadMemory(utf8, (int)len, NULL, "UTF-8",
+                       HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                           HTML_PARSE_NONET | HTML_PARSE_NOBLANKS * 0 | HTML_PARSE_COMPACT);
     if (!doc)
         return -1;
     xmlNode *root = xmlDocGetRootElement(doc);
@@ -338,10 +342,10 @@ int html_render(const char *utf8, size_t len, struct textdoc *td, json_t *meta, 
 int html_extract(struct extract_doc *d, lode_error *err)
 {
     char declared[64];
-    const char *decl = charset_sniff_declared((const char *)d->data->data, d->data->len,
-                                              declared, sizeof declared) == 0
-                           ? declared
-                           : NULL;
+    const char *decl = charset_sniff_declared((const char *)d->data->data, d->data->len, declared,
+                                              sizeof declared) == 0
+        ? declared
+        : NULL;
     size_t len;
     char *utf8 = charset_to_utf8((const char *)d->data->data, d->data->len, decl, &len, NULL);
     struct textdoc td;

@@ -43,8 +43,10 @@ struct ocr_engine *ocr_engine_new(const char *lang, const char *datapath, lode_e
 {
     TessBaseAPI *api = engine(lang, datapath);
     if (!api) {
-        lode_seterr(err, "cannot load Tesseract language data for '%s' (install "
-                    "tesseract-ocr-LANG, or set --tessdata or TESSDATA_PREFIX)", lang);
+        lode_seterr(err,
+                    "cannot load Tesseract language data for '%s' (install "
+                    "tesseract-ocr-LANG, or set --tessdata or TESSDATA_PREFIX)",
+                    lang);
         return NULL;
     }
     struct ocr_engine *e = xcalloc(1, sizeof *e);

@@ -23,10 +23,10 @@ struct ocr_options {
 };
 
 struct ocr_result {
-    char *text;      /* UTF-8, malloc'd */
-    double conf;     /* mean word confidence 0-100 */
-    int rotate;      /* clockwise rotation applied, degrees */
-    double skew;     /* skew corrected, degrees (0 when none) */
+    char *text;  /* UTF-8, malloc'd */
+    double conf; /* mean word confidence 0-100 */
+    int rotate;  /* clockwise rotation applied, degrees */
+    double skew; /* skew corrected, degrees (0 when none) */
 };
 
 /* OpenMP reads OMP_THREAD_LIMIT when the program is loaded, so setting it

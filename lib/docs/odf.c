@@ -56,8 +56,7 @@ static void odf_inline(struct odf *o, xmlNode *n, int depth)
             struct odf sub;
             memset(&sub, 0, sizeof sub);
             textdoc_init(&sub.td);
-            odf_blocks(&sub, xml_child(c, "note-body") ? xml_child(c, "note-body") : c,
-                       depth + 1);
+            odf_blocks(&sub, xml_child(c, "note-body") ? xml_child(c, "note-body") : c, depth + 1);
             size_t len;
             char *s = textdoc_finish(&sub.td, &len);
             for (char *p = s; *p; p++)
@@ -69,8 +68,7 @@ static void odf_inline(struct odf *o, xmlNode *n, int depth)
             free(s);
             buf_free(&sub.notes);
         } else if (!strcmp(name, "annotation") || !strcmp(name, "note-citation") ||
-                   !strcmp(name, "tracked-changes") ||
-                   !strcmp(name, "deletion")) {
+                   !strcmp(name, "tracked-changes") || !strcmp(name, "deletion")) {
             continue;
         } else if (!strcmp(name, "frame") || !strcmp(name, "text-box")) {
             /* a frame anchored in a paragraph: its text box holds blocks */
@@ -203,8 +201,9 @@ static void odp_page(struct odf *o, xmlNode *page)
     for (xmlNode *c = page->children; c; c = c->next) {
         if (xml_is(c, "frame")) {
             const char *cls = xml_attr(c, "class");
-            if (cls && (!strcmp(cls, "page-number") || !strcmp(cls, "date-time") ||
-                        !strcmp(cls, "footer") || !strcmp(cls, "header")))
+            if (cls &&
+                (!strcmp(cls, "page-number") || !strcmp(cls, "date-time") ||
+                 !strcmp(cls, "footer") || !strcmp(cls, "header")))
                 continue;
             if (cls && !strcmp(cls, "title")) {
                 textdoc_begin(&o->td, TD_HEADING, 1);
@@ -292,8 +291,8 @@ int odf_extract(struct extract_doc *d, lode_error *err)
             free(text);
         }
         if (pages == 0) {
-            lode_seterr(err, pres ? "the presentation has no slides"
-                                  : "the spreadsheet has no sheets");
+            lode_seterr(err,
+                        pres ? "the presentation has no slides" : "the spreadsheet has no sheets");
             rc = -1;
         }
     }

@@ -259,8 +259,7 @@ static void docx_inline(struct docx *x, xmlNode *n, int depth)
         } else if (!strcmp(name, "endnoteReference")) {
             note_ref(x, c, 'e');
         } else if (!strcmp(name, "del") || !strcmp(name, "moveFrom") || !strcmp(name, "rPr") ||
-                   !strcmp(name, "pPr") || !strcmp(name, "instrText") ||
-                   !strcmp(name, "delText")) {
+                   !strcmp(name, "pPr") || !strcmp(name, "instrText") || !strcmp(name, "delText")) {
             continue;
         } else if (!strcmp(name, "txbxContent")) {
             docx_blocks(x, c, depth + 1);
@@ -336,8 +335,7 @@ static void docx_blocks(struct docx *x, xmlNode *n, int depth)
         else if (xml_is(c, "tbl"))
             docx_table(x, c, depth);
         else if (xml_is(c, "sdt"))
-            docx_blocks(x, xml_child(c, "sdtContent") ? xml_child(c, "sdtContent") : c,
-                        depth + 1);
+            docx_blocks(x, xml_child(c, "sdtContent") ? xml_child(c, "sdtContent") : c, depth + 1);
         else if (xml_is(c, "customXml") || xml_is(c, "ins") || xml_is(c, "sdtContent"))
             docx_blocks(x, c, depth + 1);
         else if (xml_is(c, "AlternateContent")) {
@@ -358,8 +356,8 @@ static void docx_notes(struct docx *x)
         const char *id = x->note_ids[i] + 2;
         xmlDoc **doc = kind == 'f' ? &foot : &end;
         if (!*doc)
-            *doc = container_xml(x->d, kind == 'f' ? "word/footnotes.xml" : "word/endnotes.xml",
-                                 &err);
+            *doc =
+                container_xml(x->d, kind == 'f' ? "word/footnotes.xml" : "word/endnotes.xml", &err);
         if (!*doc)
             continue;
         for (xmlNode *c = xmlDocGetRootElement(*doc)->children; c; c = c->next) {
@@ -502,8 +500,9 @@ static void pptx_shapes(struct textdoc *td, xmlNode *tree, int notes, int depth)
             } else if (ph) {
                 if (type && (!strcmp(type, "title") || !strcmp(type, "ctrTitle")))
                     kind = TD_HEADING;
-                else if (type && (!strcmp(type, "sldNum") || !strcmp(type, "dt") ||
-                                  !strcmp(type, "ftr") || !strcmp(type, "hdr")))
+                else if (type &&
+                         (!strcmp(type, "sldNum") || !strcmp(type, "dt") || !strcmp(type, "ftr") ||
+                          !strcmp(type, "hdr")))
                     continue;
                 else if (!type || !strcmp(type, "body") || !strcmp(type, "obj"))
                     kind = TD_ITEM;

@@ -35,8 +35,10 @@ static PIX *render_pdf(const struct blob *data, int page, int dpi, uint64_t max_
     double scale = dpi / 72.0;
     double wd = ceil(wpt * scale), hd = ceil(hpt * scale);
     if (!(wd >= 1 && hd >= 1) || wd * hd > (double)max_pixels || wd > 1e6 || hd > 1e6) {
-        lode_seterr(err, "page %d would be %.0f x %.0f pixels at %d dpi, over the limit of %llu "
-                    "pixels (--max-pixels)", page, wd, hd, dpi, (unsigned long long)max_pixels);
+        lode_seterr(err,
+                    "page %d would be %.0f x %.0f pixels at %d dpi, over the limit of %llu "
+                    "pixels (--max-pixels)",
+                    page, wd, hd, dpi, (unsigned long long)max_pixels);
         g_object_unref(pg);
         goto out;
     }
@@ -101,8 +103,10 @@ static PIX *decode_image(const struct blob *data, int page, uint64_t max_pixels,
         return NULL;
     }
     if ((uint64_t)w * (uint64_t)h > max_pixels) {
-        lode_seterr(err, "the image is %d x %d pixels, over the limit of %llu pixels "
-                    "(--max-pixels)", w, h, (unsigned long long)max_pixels);
+        lode_seterr(err,
+                    "the image is %d x %d pixels, over the limit of %llu pixels "
+                    "(--max-pixels)",
+                    w, h, (unsigned long long)max_pixels);
         return NULL;
     }
     PIX *raw;

@@ -96,8 +96,8 @@ static int looks_html(const char *s, size_t n)
     }
     if (i >= n || s[i] != '<')
         return 0;
-    static const char *starts[] = {"<!doctype html", "<html", "<head", "<body", "<meta",
-                                   "<title", "<!doctype xhtml"};
+    static const char *starts[] = {"<!doctype html", "<html",  "<head",          "<body",
+                                   "<meta",          "<title", "<!doctype xhtml"};
     for (size_t k = 0; k < sizeof starts / sizeof *starts; k++) {
         size_t m = strlen(starts[k]);
         if (i + m <= n && !strncasecmp(s + i, starts[k], m))
@@ -114,8 +114,9 @@ const char *sniff_image_format(const unsigned char *p, size_t n)
         return "jpeg";
     if (n >= 6 && (!memcmp(p, "GIF87a", 6) || !memcmp(p, "GIF89a", 6)))
         return "gif";
-    if (n >= 4 && (!memcmp(p, "II*\0", 4) || !memcmp(p, "MM\0*", 4) ||
-                   !memcmp(p, "II+\0", 4) || !memcmp(p, "MM\0+", 4)))
+    if (n >= 4 &&
+        (!memcmp(p, "II*\0", 4) || !memcmp(p, "MM\0*", 4) || !memcmp(p, "II+\0", 4) ||
+         !memcmp(p, "MM\0+", 4)))
         return "tiff";
     if (n >= 12 && !memcmp(p, "RIFF", 4) && !memcmp(p + 8, "WEBP", 4))
         return "webp";
@@ -144,13 +145,15 @@ const char *sniff_type(const struct blob *b, const char *name, lode_error *why)
     if (unpack_is_archive(p, n))
         return "archive";
     if (n >= 8 && !memcmp(p, "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8)) {
-        lode_seterr(why, "legacy Microsoft Office file (OLE2: .doc, .xls, .ppt) is not "
-                         "supported; convert it with libreoffice --headless --convert-to");
+        lode_seterr(why,
+                    "legacy Microsoft Office file (OLE2: .doc, .xls, .ppt) is not "
+                    "supported; convert it with libreoffice --headless --convert-to");
         return NULL;
     }
     if (n >= 5 && !memcmp(p, "{\\rtf", 5)) {
-        lode_seterr(why, "RTF is not supported; convert it with libreoffice --headless "
-                         "--convert-to docx");
+        lode_seterr(why,
+                    "RTF is not supported; convert it with libreoffice --headless "
+                    "--convert-to docx");
         return NULL;
     }
     if (!charset_looks_textual(p, n)) {
@@ -163,8 +166,7 @@ const char *sniff_type(const struct blob *b, const char *name, lode_error *why)
     char *prefix = charset_to_utf8((const char *)p, m, NULL, &plen, NULL);
     int html = looks_html(prefix, plen);
     free(prefix);
-    if (html || has_suffix(name, ".html") || has_suffix(name, ".htm") ||
-        has_suffix(name, ".xhtml"))
+    if (html || has_suffix(name, ".html") || has_suffix(name, ".htm") || has_suffix(name, ".xhtml"))
         return "html";
     if (has_suffix(name, ".csv") || has_suffix(name, ".tsv") || has_suffix(name, ".tab"))
         return "csv";

@@ -40,7 +40,7 @@ static void flush(struct textdoc *td)
     if (!empty) {
         if (td->out.len) {
             int tight = (td->last == TD_ITEM && td->kind == TD_ITEM) ||
-                        (td->last == TD_ROW && td->kind == TD_ROW);
+                (td->last == TD_ROW && td->kind == TD_ROW);
             buf_adds(&td->out, tight ? "\n" : "\n\n");
         }
         if (td->kind == TD_HEADING) {

@@ -24,7 +24,7 @@ enum td_kind {
     TD_HEADING, /* level 1..6 */
     TD_ITEM,    /* level: nesting depth from 0 */
     TD_ROW,
-    TD_PRE,     /* preformatted: whitespace kept */
+    TD_PRE, /* preformatted: whitespace kept */
 };
 
 struct textdoc {

@@ -8,8 +8,8 @@
  * "tbe", "and" as "aud", "with" as "witb"): frequent in a bad text layer,
  * never in real text of any language. */
 static const char *const misreads[] = {
-    "tbe", "tlie", "tiie", "tne", "thc", "aud", "anil", "witb", "wbich", "whicb", "bave",
-    "frorn", "tbat", "thnt", "tliat", "wliich", "liave", "lias", "tlio", "iu", "aiid", NULL,
+    "tbe",   "tlie", "tiie", "tne",   "thc",    "aud",   "anil", "witb", "wbich", "whicb", "bave",
+    "frorn", "tbat", "thnt", "tliat", "wliich", "liave", "lias", "tlio", "iu",    "aiid",  NULL,
 };
 
 static int is_vowel(utf8proc_int32_t c)
@@ -23,8 +23,8 @@ static int is_vowel(utf8proc_int32_t c)
             base = buf[0];
     }
     base = utf8proc_tolower(base);
-    return base == 'a' || base == 'e' || base == 'i' || base == 'o' || base == 'u' ||
-           base == 'y' || c == 0xE6 || c == 0xF8 || c == 0x153;
+    return base == 'a' || base == 'e' || base == 'i' || base == 'o' || base == 'u' || base == 'y' ||
+        c == 0xE6 || c == 0xF8 || c == 0x153;
 }
 
 struct word {
@@ -95,7 +95,8 @@ double text_quality(const char *text, size_t len)
         utf8proc_int32_t c = -1;
         utf8proc_ssize_t n = 0;
         if (i < len) {
-            n = utf8proc_iterate((const utf8proc_uint8_t *)text + i, (utf8proc_ssize_t)(len - i), &c);
+            n = utf8proc_iterate((const utf8proc_uint8_t *)text + i, (utf8proc_ssize_t)(len - i),
+                                 &c);
             if (n <= 0) {
                 n = 1;
                 c = 0xFFFD;
@@ -113,7 +114,7 @@ double text_quality(const char *text, size_t len)
         }
         /* punctuation at the ends of a word does not belong to it */
         int inner = !space && !letter && !digit && c != '-' && c != '\'' && c != 0x2019 &&
-                    !(cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO);
+            !(cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO);
         if (letter && c < 0x250) {
             latin++;
             vowels += is_vowel(c);

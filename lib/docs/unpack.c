@@ -25,7 +25,11 @@ int unpack_is_archive(const unsigned char *p, size_t n)
         return 1; /* gzip */
     if (n >= 3 && !memcmp(p, "BZh", 3))
         return 1;
-    if (n >= 6 && !memcmp(p, "\xFD" "7zXZ\0", 6))
+    if (n >= 6 &&
+        !memcmp(p,
+                "\xFD"
+                "7zXZ\0",
+                6))
         return 1;
     if (n >= 4 && !memcmp(p, "\x28\xB5\x2F\xFD", 4))
         return 1; /* zstd */
@@ -121,8 +125,8 @@ static int read_entry(struct archive *a, const char *arcname, const char *member
 }
 
 static int walk(const struct blob *arc, const char *arcname, const struct unpack_limits *lim,
-                struct unpack_budget *budget, const char *want, struct blob *found,
-                unpack_fn fn, void *ud, lode_error *err)
+                struct unpack_budget *budget, const char *want, struct blob *found, unpack_fn fn,
+                void *ud, lode_error *err)
 {
     struct archive *a = open_archive(arc, err);
     if (!a)

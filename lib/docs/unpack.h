@@ -20,8 +20,8 @@
 #include "base/util.h"
 
 struct unpack_budget {
-    uint64_t used;   /* bytes expanded so far */
-    uint64_t base;   /* size of the outermost archive */
+    uint64_t used; /* bytes expanded so far */
+    uint64_t base; /* size of the outermost archive */
 };
 
 /* Called for each member; return nonzero to stop. The member's bytes are

@@ -30,21 +30,24 @@ static void hit_header(GString *s, int n, const json_t *hit)
 {
     const char *src = record_str(hit, "source");
     long long page = record_int(hit, "page", 0);
-    g_string_append_printf(s, "[%d] %s", n, src ? src : record_str(hit, "id") ? record_str(hit, "id") : "");
+    g_string_append_printf(s, "[%d] %s", n,
+                           src                         ? src
+                               : record_str(hit, "id") ? record_str(hit, "id")
+                                                       : "");
     if (page > 0)
         g_string_append_printf(s, ", page %lld", page);
     g_string_append_c(s, '\n');
 }
 
-int answer_prompt(const struct tokenizer *t, const json_t *rec, size_t budget,
-                  struct rag_prompt *p)
+int answer_prompt(const struct tokenizer *t, const json_t *rec, size_t budget, struct rag_prompt *p)
 {
     memset(p, 0, sizeof *p);
     const char *q = record_str(rec, "q");
     json_t *hits = json_object_get(rec, "hits");
     GString *tail = g_string_new("Question: ");
     g_string_append(tail, q ? q : "");
-    size_t fixed = count_tokens(t, SYSTEM, strlen(SYSTEM)) + count_tokens(t, tail->str, tail->len) + 8;
+    size_t fixed =
+        count_tokens(t, SYSTEM, strlen(SYSTEM)) + count_tokens(t, tail->str, tail->len) + 8;
     if (fixed > budget) {
         g_string_free(tail, TRUE);
         return -1;
@@ -161,10 +164,10 @@ json_t *answer_citations(const char *answer, json_t *const *hits, int given)
 /* ---- extractive ---- */
 
 struct sentence {
-    int hit;          /* 1-based */
+    int hit; /* 1-based */
     const char *s;
     size_t n;
-    GHashTable *tf;   /* term -> count */
+    GHashTable *tf; /* term -> count */
     size_t len;
     double score;
 };
@@ -218,8 +221,12 @@ char *answer_extractive(const json_t *rec, int max, json_t **citations)
                 v = xreallocarray(v, cap, sizeof *v);
             }
             struct sentence *s = &v[n++];
-            *s = (struct sentence){(int)h + 1, text + sp[i].start, sp[i].end - sp[i].start,
-                                   g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL), 0, 0};
+            *s = (struct sentence){(int)h + 1,
+                                   text + sp[i].start,
+                                   sp[i].end - sp[i].start,
+                                   g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL),
+                                   0,
+                                   0};
             analyzer_terms(an, s->s, s->n, add_term, s);
             total += s->len;
         }

@@ -21,9 +21,9 @@
 
 struct rag_prompt {
     char *system, *user;
-    json_t **hits;  /* the hits given, [1] first (borrowed from the record) */
+    json_t **hits; /* the hits given, [1] first (borrowed from the record) */
     int given;
-    int cut;        /* the last one given was cut short */
+    int cut; /* the last one given was cut short */
 };
 
 /* The prompt for a record with q and hits, in at most budget tokens.

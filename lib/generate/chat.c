@@ -6,8 +6,8 @@
 
 #include "base/util.h"
 
-static const char *const names[] = {"plain", "chatml", "llama3", "llama2", "mistral", "phi3",
-                                    "gemma"};
+static const char *const names[] = {"plain",   "chatml", "llama3", "llama2",
+                                    "mistral", "phi3",   "gemma"};
 
 int chat_format_by_name(const char *name)
 {
@@ -91,8 +91,7 @@ static int is(const struct chat_msg *m, const char *role)
     return !strcmp(m->role, role);
 }
 
-static void render(enum chat_format f, const struct chat_msg *m, size_t n, int open,
-                   struct out *o)
+static void render(enum chat_format f, const struct chat_msg *m, size_t n, int open, struct out *o)
 {
     const char *sys = n && is(&m[0], "system") ? m[0].content : NULL;
     size_t first = sys ? 1 : 0;
@@ -184,8 +183,7 @@ static void render(enum chat_format f, const struct chat_msg *m, size_t n, int o
     }
 }
 
-char *chat_render(enum chat_format f, const struct chat_msg *m, size_t n, char **allow,
-                  size_t *len)
+char *chat_render(enum chat_format f, const struct chat_msg *m, size_t n, char **allow, size_t *len)
 {
     struct out o = {g_string_new(NULL), g_byte_array_new(), NULL, 0};
     render(f, m, n, 1, &o);

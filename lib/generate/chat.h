@@ -17,11 +17,18 @@
 
 #include "model/tokenizer.h"
 
-enum chat_format { CHAT_PLAIN, CHAT_CHATML, CHAT_LLAMA3, CHAT_LLAMA2, CHAT_MISTRAL, CHAT_PHI3,
-                   CHAT_GEMMA };
+enum chat_format {
+    CHAT_PLAIN,
+    CHAT_CHATML,
+    CHAT_LLAMA3,
+    CHAT_LLAMA2,
+    CHAT_MISTRAL,
+    CHAT_PHI3,
+    CHAT_GEMMA
+};
 
 struct chat_msg {
-    const char *role;    /* system, user or assistant */
+    const char *role; /* system, user or assistant */
     const char *content;
 };
 

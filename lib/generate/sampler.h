@@ -15,10 +15,13 @@
 struct sampler {
     float temperature, top_p, min_p, repeat_penalty;
     int top_k;
-    uint64_t state;   /* the generator */
-    int *recent;      /* the last tokens, for the penalty */
+    uint64_t state; /* the generator */
+    int *recent;    /* the last tokens, for the penalty */
     int nrecent, cap;
-    struct cand { float p; int id; } *c;
+    struct cand {
+        float p;
+        int id;
+    } * c;
     int nc;
 };
 

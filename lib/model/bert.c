@@ -51,9 +51,13 @@ static int get_int(json_t *c, const char *key, int def, int lo, int hi, int *out
 static void identity(struct bert *m, const char *dir)
 {
     GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
-    static const char *const files[] = {"config.json", "tokenizer.json", "vocab.txt",
-                                        "modules.json", "1_Pooling/config.json",
-                                        "sentence_bert_config.json", NULL};
+    static const char *const files[] = {"config.json",
+                                        "tokenizer.json",
+                                        "vocab.txt",
+                                        "modules.json",
+                                        "1_Pooling/config.json",
+                                        "sentence_bert_config.json",
+                                        NULL};
     for (int i = 0; files[i]; i++) {
         char *path = xasprintf("%s/%s", dir, files[i]);
         gchar *data;
@@ -129,8 +133,8 @@ static int modules(struct bert *m, const char *dir, lode_error *err)
     return rc;
 }
 
-static const float *tensor(struct bert *m, const char *prefix, const char *name, int ndim, int64_t a,
-                           int64_t b, lode_error *err)
+static const float *tensor(struct bert *m, const char *prefix, const char *name, int ndim,
+                           int64_t a, int64_t b, lode_error *err)
 {
     char full[256];
     snprintf(full, sizeof full, "%s%s", prefix, name);
@@ -164,10 +168,12 @@ int bert_load(const char *dir, struct bert *m, lode_error *err)
     m->eps = json_is_number(eps) ? (float)json_number_value(eps) : 1e-12f;
     if (!act || !strcmp(act, "gelu"))
         m->gelu_tanh = 0;
-    else if (!strcmp(act, "gelu_new") || !strcmp(act, "gelu_pytorch_tanh") || !strcmp(act, "gelu_fast"))
+    else if (!strcmp(act, "gelu_new") || !strcmp(act, "gelu_pytorch_tanh") ||
+             !strcmp(act, "gelu_fast"))
         m->gelu_tanh = 1;
     else {
-        lode_seterr(err, "config.json: activation %s is not supported (gelu and its tanh form are)", act);
+        lode_seterr(err, "config.json: activation %s is not supported (gelu and its tanh form are)",
+                    act);
         goto out;
     }
     const char *mt = json_string_value(json_object_get(c, "model_type"));
@@ -180,11 +186,14 @@ int bert_load(const char *dir, struct bert *m, lode_error *err)
     free(path);
     if (st < 0)
         goto out;
-    const char *pre = safetensors_find(&m->st, "bert.embeddings.word_embeddings.weight") ? "bert." : "";
+    const char *pre =
+        safetensors_find(&m->st, "bert.embeddings.word_embeddings.weight") ? "bert." : "";
     int64_t H = m->hidden, I = m->inter;
     if (!(m->word = tensor(m, pre, "embeddings.word_embeddings.weight", 2, m->vocab, H, err)) ||
-        !(m->pos = tensor(m, pre, "embeddings.position_embeddings.weight", 2, m->max_pos, H, err)) ||
-        !(m->type = tensor(m, pre, "embeddings.token_type_embeddings.weight", 2, m->type_vocab, H, err)) ||
+        !(m->pos =
+              tensor(m, pre, "embeddings.position_embeddings.weight", 2, m->max_pos, H, err)) ||
+        !(m->type = tensor(m, pre, "embeddings.token_type_embeddings.weight", 2, m->type_vocab, H,
+                           err)) ||
         !(m->ln_g = tensor(m, pre, "embeddings.LayerNorm.weight", 1, H, 0, err)) ||
         !(m->ln_b = tensor(m, pre, "embeddings.LayerNorm.bias", 1, H, 0, err)))
         goto out;

@@ -38,22 +38,22 @@ struct bert {
     int gelu_tanh;
     enum bert_pooling pooling;
     int normalize;
-    int max_seq;                /* tokens, [CLS] and [SEP] included */
+    int max_seq;                    /* tokens, [CLS] and [SEP] included */
     const float *word, *pos, *type; /* (vocab, hidden), (max_pos, hidden), (type_vocab, hidden) */
     const float *ln_g, *ln_b;
     struct bert_layer *layer;
     struct safetensors st;
     struct wordpiece *tok;
     char *query_prompt, *default_prompt;
-    char id[160];               /* name@hash, what records carry as "model"; the hash
+    char id[160]; /* name@hash, what records carry as "model"; the hash
                                  * covers config, tokenizer and weights (sampled
                                  * past 64 MiB) */
 };
 
 struct bert_work {
     float *x, *tmp, *scores;
-    float *inter;               /* the feed-forward activations, and ... */
-    float *q, *k, *v, *ctx;     /* ... the attention's, in the same memory */
+    float *inter;           /* the feed-forward activations, and ... */
+    float *q, *k, *v, *ctx; /* ... the attention's, in the same memory */
     int *starts;
     size_t cap_tokens, cap_len, cap_seqs;
 };

@@ -44,8 +44,10 @@ static int matrix(struct decoder *m, const char *name, int64_t rows, int64_t col
         return -1;
     }
     if (!quant_readable(t->type)) {
-        lode_seterr(err, "tensor %s: type %s is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_1, "
-                    "Q5_0, Q5_1, Q4_K, Q5_K and Q6_K are)", name, ggml_type_name(t->type));
+        lode_seterr(err,
+                    "tensor %s: type %s is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_1, "
+                    "Q5_0, Q5_1, Q4_K, Q5_K and Q6_K are)",
+                    name, ggml_type_name(t->type));
         return -1;
     }
     *out = (struct qmat){t->type, rows, cols, ggml_row_size(t->type, (uint64_t)cols), t->data};
@@ -219,7 +221,7 @@ void decoder_add_lora(struct decoder *m, const struct lora *a)
 /* ---- state ---- */
 
 int decoder_state_init(const struct decoder *m, struct decoder_state *s, int ctx, int threads,
-                   lode_error *err)
+                       lode_error *err)
 {
     memset(s, 0, sizeof *s);
     if (ctx < 1 || ctx > (1 << 22)) {
@@ -384,7 +386,8 @@ static void attend_batch(void *ctx, int worker, int nw)
     struct decoder_state *s = j->s;
     int hd = m->head_dim, group = m->heads / m->kv_heads, n = j->n, P = s->n_past + n;
     size_t kvd = (size_t)m->kv_heads * hd, qd = (size_t)m->heads * hd;
-    const float *K = s->k + (size_t)j->layer * s->ctx * kvd, *V = s->v + (size_t)j->layer * s->ctx * kvd;
+    const float *K = s->k + (size_t)j->layer * s->ctx * kvd,
+                *V = s->v + (size_t)j->layer * s->ctx * kvd;
     float *S = s->scores + (size_t)worker * (size_t)s->cap * s->ctx;
     int64_t lo, hi;
     team_share(m->heads, worker, nw, &lo, &hi);
@@ -407,7 +410,8 @@ static void attend(void *ctx, int worker, int nw)
     struct decoder_state *s = j->s;
     int hd = m->head_dim, group = m->heads / m->kv_heads;
     size_t kvd = (size_t)m->kv_heads * hd, qd = (size_t)m->heads * hd;
-    const float *K = s->k + (size_t)j->layer * s->ctx * kvd, *V = s->v + (size_t)j->layer * s->ctx * kvd;
+    const float *K = s->k + (size_t)j->layer * s->ctx * kvd,
+                *V = s->v + (size_t)j->layer * s->ctx * kvd;
     float *sc = s->scores + (size_t)worker * (size_t)s->cap * s->ctx;
     float scale = 1.0f / sqrtf((float)hd);
     int64_t lo, hi;
@@ -420,12 +424,13 @@ static void attend(void *ctx, int worker, int nw)
         for (int p = 0; p <= last; p++)
             sc[p] *= scale;
         softmax_causal(sc, last + 1, last + 1);
-        axpy_rows(sc, V + (size_t)kvh * hd, kvd, last + 1, hd, s->att + (size_t)t * qd + (size_t)h * hd);
+        axpy_rows(sc, V + (size_t)kvh * hd, kvd, last + 1, hd,
+                  s->att + (size_t)t * qd + (size_t)h * hd);
     }
 }
 
-int decoder_eval(const struct decoder *m, struct decoder_state *s, const int *ids, int n, float *logits,
-             int all)
+int decoder_eval(const struct decoder *m, struct decoder_state *s, const int *ids, int n,
+                 float *logits, int all)
 {
     if (n < 1 || s->n_past + n > s->ctx)
         return -1;
@@ -440,7 +445,8 @@ int decoder_eval(const struct decoder *m, struct decoder_state *s, const int *id
     for (int l = 0; l < m->layers; l++) {
         const struct decoder_layer *L = &m->layer[l];
         for (int t = 0; t < n; t++)
-            decoder_rmsnorm(s->xb + (size_t)t * d, s->x + (size_t)t * d, L->attn_norm, m->dim, m->eps);
+            decoder_rmsnorm(s->xb + (size_t)t * d, s->x + (size_t)t * d, L->attn_norm, m->dim,
+                            m->eps);
         const struct qmat *qkv[3] = {&L->wq, &L->wk, &L->wv};
         float *qkv_out[3] = {s->q, s->kk, s->vv};
         if (n == 1)
@@ -452,7 +458,8 @@ int decoder_eval(const struct decoder *m, struct decoder_state *s, const int *id
         float *K = s->k + ((size_t)l * s->ctx + (size_t)s->n_past) * kvd;
         float *V = s->v + ((size_t)l * s->ctx + (size_t)s->n_past) * kvd;
         for (int t = 0; t < n; t++) {
-            float *q = s->q + (size_t)t * qd, *k = s->kk + (size_t)t * kvd, *v = s->vv + (size_t)t * kvd;
+            float *q = s->q + (size_t)t * qd, *k = s->kk + (size_t)t * kvd,
+                  *v = s->vv + (size_t)t * kvd;
             for (size_t i = 0; L->bq && i < qd; i++)
                 q[i] += L->bq[i];
             for (size_t i = 0; L->bk && i < kvd; i++)
@@ -473,7 +480,8 @@ int decoder_eval(const struct decoder *m, struct decoder_state *s, const int *id
         for (size_t i = 0; i < (size_t)n * d; i++)
             s->x[i] += s->xb[i];
         for (int t = 0; t < n; t++)
-            decoder_rmsnorm(s->xb + (size_t)t * d, s->x + (size_t)t * d, L->ffn_norm, m->dim, m->eps);
+            decoder_rmsnorm(s->xb + (size_t)t * d, s->x + (size_t)t * d, L->ffn_norm, m->dim,
+                            m->eps);
         if (n == 1 && !m->nlora) {
             qmat_matvec_pair(&L->gate, &L->up, s->xb, s->hb, s->hb2, swiglu, s, s->team);
         } else {

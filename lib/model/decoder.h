@@ -43,9 +43,9 @@ struct decoder {
     const float *out_norm;
     struct decoder_layer *layer;
     struct tokenizer tok;
-    char *chat_template;      /* tokenizer.chat_template, or NULL */
-    char id[160];             /* name@hash of the file */
-    float **owned;            /* vectors converted to float */
+    char *chat_template; /* tokenizer.chat_template, or NULL */
+    char id[160];        /* name@hash of the file */
+    float **owned;       /* vectors converted to float */
     int nowned;
     const struct lora **lora; /* adapters applied (lora.h), in order */
     int nlora;
@@ -67,22 +67,22 @@ void decoder_rope_f64(const struct decoder *m, const double *cs, double *x, int 
 
 struct decoder_state {
     int ctx, n_past;
-    float *k, *v;             /* (layers, ctx, kv_heads * head_dim) */
+    float *k, *v; /* (layers, ctx, kv_heads * head_dim) */
     struct team *team;
     /* buffers for batches of up to cap tokens */
     int cap;
     float *x, *xb, *q, *kk, *vv, *att, *hb, *hb2, *scores;
-    double *rope;             /* (cap, rope_dim): cos and sin of each pair, per position of the batch */
+    double *rope; /* (cap, rope_dim): cos and sin of each pair, per position of the batch */
 };
 
 int decoder_state_init(const struct decoder *m, struct decoder_state *s, int ctx, int threads,
-                   lode_error *err);
+                       lode_error *err);
 void decoder_state_free(struct decoder_state *s);
 
 /* Runs ids[0..n) at positions n_past.. and advances n_past. logits
  * receives the vocabulary's logits of the last token (NULL: none), or with
  * all set, of every token (n x vocab). -1 when the context is full. */
-int decoder_eval(const struct decoder *m, struct decoder_state *s, const int *ids, int n, float *logits,
-             int all);
+int decoder_eval(const struct decoder *m, struct decoder_state *s, const int *ids, int n,
+                 float *logits, int all);
 
 #endif

@@ -84,11 +84,23 @@ static const unsigned char *rd_str(struct reader *r, uint64_t *len, const char *
 static int scalar_size(enum gguf_vtype t)
 {
     switch (t) {
-    case GGUF_U8: case GGUF_I8: case GGUF_BOOL: return 1;
-    case GGUF_U16: case GGUF_I16: return 2;
-    case GGUF_U32: case GGUF_I32: case GGUF_F32: return 4;
-    case GGUF_U64: case GGUF_I64: case GGUF_F64: return 8;
-    default: return 0;
+    case GGUF_U8:
+    case GGUF_I8:
+    case GGUF_BOOL:
+        return 1;
+    case GGUF_U16:
+    case GGUF_I16:
+        return 2;
+    case GGUF_U32:
+    case GGUF_I32:
+    case GGUF_F32:
+        return 4;
+    case GGUF_U64:
+    case GGUF_I64:
+    case GGUF_F64:
+        return 8;
+    default:
+        return 0;
     }
 }
 
@@ -97,10 +109,18 @@ static void scalar(struct reader *r, enum gguf_vtype t, struct gguf_kv *kv)
     int n = scalar_size(t);
     uint64_t raw = rd(r, n, kv->key);
     switch (t) {
-    case GGUF_I8: kv->v.i = (int8_t)raw; break;
-    case GGUF_I16: kv->v.i = (int16_t)raw; break;
-    case GGUF_I32: kv->v.i = (int32_t)raw; break;
-    case GGUF_I64: kv->v.i = (int64_t)raw; break;
+    case GGUF_I8:
+        kv->v.i = (int8_t)raw;
+        break;
+    case GGUF_I16:
+        kv->v.i = (int16_t)raw;
+        break;
+    case GGUF_I32:
+        kv->v.i = (int32_t)raw;
+        break;
+    case GGUF_I64:
+        kv->v.i = (int64_t)raw;
+        break;
     case GGUF_F32: {
         uint32_t u = (uint32_t)raw;
         float f;
@@ -108,8 +128,12 @@ static void scalar(struct reader *r, enum gguf_vtype t, struct gguf_kv *kv)
         kv->v.f = f;
         break;
     }
-    case GGUF_F64: memcpy(&kv->v.f, &raw, 8); break;
-    default: kv->v.u = raw; break;
+    case GGUF_F64:
+        memcpy(&kv->v.f, &raw, 8);
+        break;
+    default:
+        kv->v.u = raw;
+        break;
     }
 }
 
@@ -117,12 +141,15 @@ static int cmp_data(const void *a, const void *b)
 {
     const struct gguf_tensor *x = *(const struct gguf_tensor *const *)a;
     const struct gguf_tensor *y = *(const struct gguf_tensor *const *)b;
-    return (const char *)x->data < (const char *)y->data ? -1 : (const char *)x->data > (const char *)y->data;
+    return (const char *)x->data < (const char *)y->data
+        ? -1
+        : (const char *)x->data > (const char *)y->data;
 }
 
 static int cmp_name(const void *a, const void *b)
 {
-    return strcmp((*(const struct gguf_tensor *const *)a)->name, (*(const struct gguf_tensor *const *)b)->name);
+    return strcmp((*(const struct gguf_tensor *const *)a)->name,
+                  (*(const struct gguf_tensor *const *)b)->name);
 }
 
 void gguf_close(struct gguf *g)
@@ -227,7 +254,8 @@ int gguf_open(const char *path, struct gguf *g, lode_error *err)
         if (r.bad)
             goto fail;
         if (!strcmp(kv->key, "general.alignment")) {
-            if (kv->type != GGUF_U32 || kv->v.u == 0 || kv->v.u > 1u << 20 || (kv->v.u & (kv->v.u - 1))) {
+            if (kv->type != GGUF_U32 || kv->v.u == 0 || kv->v.u > 1u << 20 ||
+                (kv->v.u & (kv->v.u - 1))) {
                 lode_seterr(err, "%s: general.alignment must be a power of two", path);
                 goto fail;
             }
@@ -274,9 +302,9 @@ int gguf_open(const char *path, struct gguf *g, lode_error *err)
         }
         size_t row = ggml_row_size(t->type, t->ne[0]);
         if (!row) {
-            lode_seterr(err, "%s: tensor %s: type %s (%d) with rows of %llu elements is not supported",
-                        path, t->name, ggml_type_name(t->type), (int)t->type,
-                        (unsigned long long)t->ne[0]);
+            lode_seterr(
+                err, "%s: tensor %s: type %s (%d) with rows of %llu elements is not supported",
+                path, t->name, ggml_type_name(t->type), (int)t->type, (unsigned long long)t->ne[0]);
             free(offsets);
             goto fail;
         }
@@ -292,10 +320,12 @@ int gguf_open(const char *path, struct gguf *g, lode_error *err)
     size_t data_len = size - data_start;
     for (size_t k = 0; k < g->nt; k++) {
         struct gguf_tensor *t = &g->t[k];
-        if (offsets[k] % g->alignment || offsets[k] > data_len || t->nbytes > data_len - offsets[k]) {
-            lode_seterr(err, "%s: tensor %s at offset %llu (%zu bytes) is misaligned or outside the "
-                        "file's %zu bytes of data", path, t->name, (unsigned long long)offsets[k],
-                        t->nbytes, data_len);
+        if (offsets[k] % g->alignment || offsets[k] > data_len ||
+            t->nbytes > data_len - offsets[k]) {
+            lode_seterr(err,
+                        "%s: tensor %s at offset %llu (%zu bytes) is misaligned or outside the "
+                        "file's %zu bytes of data",
+                        path, t->name, (unsigned long long)offsets[k], t->nbytes, data_len);
             free(offsets);
             goto fail;
         }
@@ -307,8 +337,10 @@ int gguf_open(const char *path, struct gguf *g, lode_error *err)
         sorted[k] = &g->t[k];
     qsort(sorted, g->nt, sizeof *sorted, cmp_data);
     for (size_t k = 1; k < g->nt; k++)
-        if ((const char *)sorted[k]->data < (const char *)sorted[k - 1]->data + sorted[k - 1]->nbytes) {
-            lode_seterr(err, "%s: tensors %s and %s overlap", path, sorted[k - 1]->name, sorted[k]->name);
+        if ((const char *)sorted[k]->data <
+            (const char *)sorted[k - 1]->data + sorted[k - 1]->nbytes) {
+            lode_seterr(err, "%s: tensors %s and %s overlap", path, sorted[k - 1]->name,
+                        sorted[k]->name);
             free(sorted);
             goto fail;
         }
@@ -342,9 +374,16 @@ int64_t gguf_int(const struct gguf *g, const char *key, int64_t def)
     if (!kv)
         return def;
     switch (kv->type) {
-    case GGUF_U8: case GGUF_U16: case GGUF_U32: case GGUF_U64: case GGUF_BOOL:
+    case GGUF_U8:
+    case GGUF_U16:
+    case GGUF_U32:
+    case GGUF_U64:
+    case GGUF_BOOL:
         return kv->v.u > INT64_MAX ? def : (int64_t)kv->v.u;
-    case GGUF_I8: case GGUF_I16: case GGUF_I32: case GGUF_I64:
+    case GGUF_I8:
+    case GGUF_I16:
+    case GGUF_I32:
+    case GGUF_I64:
         return kv->v.i;
     default:
         return def;
@@ -388,7 +427,7 @@ struct wtensor {
 };
 
 struct gguf_writer {
-    GByteArray *meta;   /* the key-value section as bytes */
+    GByteArray *meta; /* the key-value section as bytes */
     uint64_t nkv;
     struct wtensor *t;
     size_t nt;
@@ -445,7 +484,8 @@ void gguf_put_kv(struct gguf_writer *w, const struct gguf_kv *kv)
             for (uint64_t i = 0; i < kv->count; i++)
                 str(w->meta, (const char *)kv->astr[i], kv->astrlen[i]);
         else
-            g_byte_array_append(w->meta, kv->adata, (guint)(kv->count * (uint64_t)scalar_size(kv->atype)));
+            g_byte_array_append(w->meta, kv->adata,
+                                (guint)(kv->count * (uint64_t)scalar_size(kv->atype)));
     } else if (kv->type == GGUF_F32) {
         float f = (float)kv->v.f;
         uint32_t u;
@@ -561,7 +601,7 @@ int gguf_write(struct gguf_writer *w, const char *path, lode_error *err)
     for (size_t i = 0; ok && i < w->nt; i++) {
         size_t pad = (WRITE_ALIGN - w->t[i].nbytes % WRITE_ALIGN) % WRITE_ALIGN;
         ok = fwrite(w->t[i].data, 1, w->t[i].nbytes, f) == w->t[i].nbytes &&
-             fwrite(zeros, 1, pad, f) == pad;
+            fwrite(zeros, 1, pad, f) == pad;
     }
     /* on disk before it replaces the old file: a checkpoint must survive a
      * crash of the machine, not only of the program */

@@ -18,16 +18,43 @@
 #include "base/util.h"
 
 enum gguf_vtype {
-    GGUF_U8 = 0, GGUF_I8, GGUF_U16, GGUF_I16, GGUF_U32, GGUF_I32, GGUF_F32, GGUF_BOOL,
-    GGUF_STRING, GGUF_ARRAY, GGUF_U64, GGUF_I64, GGUF_F64,
+    GGUF_U8 = 0,
+    GGUF_I8,
+    GGUF_U16,
+    GGUF_I16,
+    GGUF_U32,
+    GGUF_I32,
+    GGUF_F32,
+    GGUF_BOOL,
+    GGUF_STRING,
+    GGUF_ARRAY,
+    GGUF_U64,
+    GGUF_I64,
+    GGUF_F64,
 };
 
 /* ggml tensor types lode reads or knows the size of */
 enum ggml_type {
-    GGML_F32 = 0, GGML_F16 = 1, GGML_Q4_0 = 2, GGML_Q4_1 = 3, GGML_Q5_0 = 6, GGML_Q5_1 = 7,
-    GGML_Q8_0 = 8, GGML_Q8_1 = 9, GGML_Q2_K = 10, GGML_Q3_K = 11, GGML_Q4_K = 12,
-    GGML_Q5_K = 13, GGML_Q6_K = 14, GGML_Q8_K = 15, GGML_I8 = 24, GGML_I16 = 25,
-    GGML_I32 = 26, GGML_I64 = 27, GGML_F64 = 28, GGML_BF16 = 30,
+    GGML_F32 = 0,
+    GGML_F16 = 1,
+    GGML_Q4_0 = 2,
+    GGML_Q4_1 = 3,
+    GGML_Q5_0 = 6,
+    GGML_Q5_1 = 7,
+    GGML_Q8_0 = 8,
+    GGML_Q8_1 = 9,
+    GGML_Q2_K = 10,
+    GGML_Q3_K = 11,
+    GGML_Q4_K = 12,
+    GGML_Q5_K = 13,
+    GGML_Q6_K = 14,
+    GGML_Q8_K = 15,
+    GGML_I8 = 24,
+    GGML_I16 = 25,
+    GGML_I32 = 26,
+    GGML_I64 = 27,
+    GGML_F64 = 28,
+    GGML_BF16 = 30,
 };
 
 struct gguf_kv {
@@ -37,10 +64,10 @@ struct gguf_kv {
         uint64_t u;
         int64_t i;
         double f;
-    } v;            /* scalars */
-    char *str;      /* GGUF_STRING */
-    enum gguf_vtype atype; /* GGUF_ARRAY: element type ... */
-    uint64_t count;        /* ... number of elements ... */
+    } v;                        /* scalars */
+    char *str;                  /* GGUF_STRING */
+    enum gguf_vtype atype;      /* GGUF_ARRAY: element type ... */
+    uint64_t count;             /* ... number of elements ... */
     const unsigned char *adata; /* ... and where they start in the file */
     const unsigned char **astr; /* string arrays: each element's start */
     uint32_t *astrlen;          /* ... and length */
@@ -50,7 +77,7 @@ struct gguf_tensor {
     char *name;
     enum ggml_type type;
     int ndim;
-    uint64_t ne[4];   /* ne[0] is the row length, as in ggml */
+    uint64_t ne[4]; /* ne[0] is the row length, as in ggml */
     uint64_t count;
     const void *data;
     size_t nbytes;

@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <string.h>
 
-
 /* Eight floats (and eight int8) as GCC vectors: loads at any alignment. */
 typedef float v8f __attribute__((vector_size(32)));
 typedef float v8fu __attribute__((vector_size(32), aligned(4), may_alias));
@@ -63,22 +62,22 @@ void softmax_rows(float *x, int rows, int cols)
     DISPATCH(softmax_rows, x, rows, cols);
 }
 
-#define DEFINE_SOFTMAX_CAUSAL(NAME, T, EXP)          \
-    void NAME(T *row, int visible, int width)         \
-    {                                                 \
-        T mx = row[0];                                \
-        for (int p = 1; p < visible; p++)             \
-            mx = row[p] > mx ? row[p] : mx;           \
-        double sum = 0;                               \
-        for (int p = 0; p < visible; p++) {           \
-            row[p] = EXP(row[p] - mx);                \
-            sum += row[p];                            \
-        }                                             \
-        T inv = (T)(1.0 / sum);                       \
-        for (int p = 0; p < visible; p++)             \
-            row[p] *= inv;                            \
-        for (int p = visible; p < width; p++)         \
-            row[p] = 0;                               \
+#define DEFINE_SOFTMAX_CAUSAL(NAME, T, EXP)   \
+    void NAME(T *row, int visible, int width) \
+    {                                         \
+        T mx = row[0];                        \
+        for (int p = 1; p < visible; p++)     \
+            mx = row[p] > mx ? row[p] : mx;   \
+        double sum = 0;                       \
+        for (int p = 0; p < visible; p++) {   \
+            row[p] = EXP(row[p] - mx);        \
+            sum += row[p];                    \
+        }                                     \
+        T inv = (T)(1.0 / sum);               \
+        for (int p = 0; p < visible; p++)     \
+            row[p] *= inv;                    \
+        for (int p = visible; p < width; p++) \
+            row[p] = 0;                       \
     }
 DEFINE_SOFTMAX_CAUSAL(softmax_causal, float, expf)
 DEFINE_SOFTMAX_CAUSAL(softmax_causal_f64, double, exp)
@@ -134,8 +133,8 @@ void add_inplace(float *y, const float *x, size_t n)
         y[i] += x[i];
 }
 
-void attention_packed(const float *q, const float *k, const float *v, float *out, int ld,
-                      int heads, int dh, const int *seq_start, int s0, int s1, float *scratch)
+void attention_packed(const float *q, const float *k, const float *v, float *out, int ld, int heads,
+                      int dh, const int *seq_start, int s0, int s1, float *scratch)
 {
     float scale = 1.0f / sqrtf((float)dh);
     for (int s = s0; s < s1; s++) {
@@ -149,8 +148,8 @@ void attention_packed(const float *q, const float *k, const float *v, float *out
                         k + off, ld, 0.0f, scratch, len);
             softmax_rows(scratch, len, len);
             /* out_h[len, dh] = scores v_h */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, dh, len, 1.0f, scratch,
-                        len, v + off, ld, 0.0f, out + off, ld);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, dh, len, 1.0f, scratch, len,
+                        v + off, ld, 0.0f, out + off, ld);
         }
     }
 }

@@ -49,8 +49,8 @@ void add_inplace(float *y, const float *x, size_t n);
  * stride ld; seq_start[s] .. seq_start[s + 1] are the tokens of sequence s.
  * scratch holds at least max_len * max_len floats. Sequences from s0 to s1
  * only, so callers can split the work. */
-void attention_packed(const float *q, const float *k, const float *v, float *out, int ld,
-                      int heads, int dh, const int *seq_start, int s0, int s1, float *scratch);
+void attention_packed(const float *q, const float *k, const float *v, float *out, int ld, int heads,
+                      int dh, const int *seq_start, int s0, int s1, float *scratch);
 
 /* x[d] scaled to unit length (a zero vector stays zero). */
 void l2_normalize(float *x, int d);

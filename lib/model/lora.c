@@ -11,7 +11,7 @@
 #include "model/quant.h"
 
 static const char *const tnames[LORA_NT] = {"q", "k", "v", "o", "gate", "up", "down"};
-static const char *const ttensors[LORA_NT] = {"attn_q", "attn_k", "attn_v", "attn_output",
+static const char *const ttensors[LORA_NT] = {"attn_q",   "attn_k", "attn_v",  "attn_output",
                                               "ffn_gate", "ffn_up", "ffn_down"};
 
 const char *lora_target_name(int t)
@@ -126,7 +126,8 @@ static float *to_float(const struct gguf_tensor *t)
     return v;
 }
 
-int lora_load(const char *path, const struct decoder *m, float scale, struct lora *a, lode_error *err)
+int lora_load(const char *path, const struct decoder *m, float scale, struct lora *a,
+              lode_error *err)
 {
     memset(a, 0, sizeof *a);
     struct gguf g;
@@ -135,8 +136,10 @@ int lora_load(const char *path, const struct decoder *m, float scale, struct lor
     const char *type = gguf_str(&g, "general.type"), *at = gguf_str(&g, "adapter.type");
     const char *arch = gguf_str(&g, "general.architecture");
     if (!type || strcmp(type, "adapter") || !at || strcmp(at, "lora")) {
-        lode_seterr(err, "%s is not a LoRA adapter (general.type \"adapter\" and adapter.type "
-                    "\"lora\" expected)", path);
+        lode_seterr(err,
+                    "%s is not a LoRA adapter (general.type \"adapter\" and adapter.type "
+                    "\"lora\" expected)",
+                    path);
         goto fail;
     }
     if (!arch || strcmp(arch, m->arch)) {
@@ -152,8 +155,10 @@ int lora_load(const char *path, const struct decoder *m, float scale, struct lor
         const struct gguf_tensor *x = &g.t[i];
         int l, t, half;
         if (parse_name(x->name, &l, &t, &half) < 0) {
-            lode_seterr(err, "%s: tensor %s is not one lode applies (LoRA on blk.N.attn_q, "
-                        "attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down)", path, x->name);
+            lode_seterr(err,
+                        "%s: tensor %s is not one lode applies (LoRA on blk.N.attn_q, "
+                        "attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down)",
+                        path, x->name);
             goto fail;
         }
         if (l < 0 || l >= m->layers) {
@@ -179,10 +184,12 @@ int lora_load(const char *path, const struct decoder *m, float scale, struct lor
         int64_t out = half ? (int64_t)x->ne[1] : -1;
         if ((!half && in != w->cols) || (half && out != w->rows) || r < 1 || r > 65536 ||
             (p->rank && p->rank != r)) {
-            lode_seterr(err, "%s: %s is %llux%llu, which does not fit the model's %s (%lld x "
-                        "%lld)%s", path, x->name, (unsigned long long)x->ne[0],
-                        (unsigned long long)x->ne[1], ttensors[t], (long long)w->rows,
-                        (long long)w->cols, p->rank && p->rank != r ? ": ranks differ" : "");
+            lode_seterr(err,
+                        "%s: %s is %llux%llu, which does not fit the model's %s (%lld x "
+                        "%lld)%s",
+                        path, x->name, (unsigned long long)x->ne[0], (unsigned long long)x->ne[1],
+                        ttensors[t], (long long)w->rows, (long long)w->cols,
+                        p->rank && p->rank != r ? ": ranks differ" : "");
             goto fail;
         }
         p->rank = (int)r;
@@ -196,8 +203,8 @@ int lora_load(const char *path, const struct decoder *m, float scale, struct lor
     int any = 0;
     for (int i = 0; i < m->layers * LORA_NT; i++) {
         if (!a->p[i].a != !a->p[i].b) {
-            lode_seterr(err, "%s: blk.%d.%s has only one of lora_a and lora_b", path,
-                        i / LORA_NT, ttensors[i % LORA_NT]);
+            lode_seterr(err, "%s: blk.%d.%s has only one of lora_a and lora_b", path, i / LORA_NT,
+                        ttensors[i % LORA_NT]);
             goto fail;
         }
         any |= a->p[i].a != NULL;

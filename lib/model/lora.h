@@ -31,15 +31,15 @@ int lora_targets_parse(const char *list);
 struct lora_pair {
     int rank;
     int64_t in, out;
-    float *a;     /* rank x in */
-    float *b;     /* out x rank */
+    float *a; /* rank x in */
+    float *b; /* out x rank */
 };
 
 struct lora {
     int layers;
     float alpha;
-    float scale;               /* the user's: FILE:SCALE */
-    struct lora_pair *p;       /* layers x LORA_NT; a == NULL: no adapter there */
+    float scale;         /* the user's: FILE:SCALE */
+    struct lora_pair *p; /* layers x LORA_NT; a == NULL: no adapter there */
 };
 
 /* The matrix a target of layer l is in the model. */

@@ -28,7 +28,7 @@ static char *ollama(const char *spec, lode_error *err)
 {
     const char *home = getenv("HOME");
     char *base = getenv("OLLAMA_MODELS") ? xstrdup(getenv("OLLAMA_MODELS"))
-                                          : xasprintf("%s/.ollama/models", home ? home : ".");
+                                         : xasprintf("%s/.ollama/models", home ? home : ".");
     char *name = xstrdup(spec), *tag = strrchr(name, ':'), *path = NULL;
     if (tag && !strchr(tag, '/'))
         *tag++ = 0;

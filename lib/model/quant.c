@@ -52,8 +52,16 @@ uint16_t f32_to_bf16(float f)
 int quant_readable(enum ggml_type t)
 {
     switch (t) {
-    case GGML_F32: case GGML_F16: case GGML_BF16: case GGML_Q8_0: case GGML_Q4_0:
-    case GGML_Q4_1: case GGML_Q5_0: case GGML_Q5_1: case GGML_Q4_K: case GGML_Q5_K:
+    case GGML_F32:
+    case GGML_F16:
+    case GGML_BF16:
+    case GGML_Q8_0:
+    case GGML_Q4_0:
+    case GGML_Q4_1:
+    case GGML_Q5_0:
+    case GGML_Q5_1:
+    case GGML_Q4_K:
+    case GGML_Q5_K:
     case GGML_Q6_K:
         return 1;
     default:
@@ -129,7 +137,7 @@ void dequant_row(enum ggml_type t, const void *src, float *y, int64_t n)
             float d = half_at(p), m = one ? half_at(p + 2) : 0;
             const uint8_t *hb = p + (one ? 4 : 2), *q = hb + 4;
             uint32_t qh = (uint32_t)hb[0] | (uint32_t)hb[1] << 8 | (uint32_t)hb[2] << 16 |
-                          (uint32_t)hb[3] << 24;
+                (uint32_t)hb[3] << 24;
             int off = one ? 0 : 16;
             for (int j = 0; j < 16; j++) {
                 int h0 = (int)((qh >> j) << 4) & 0x10, h1 = (int)(qh >> (j + 12)) & 0x10;
@@ -351,7 +359,8 @@ void quant_row(enum ggml_type t, const float *x, void *dst, int64_t n)
             memset(qh, 0, 64);
             for (int k = 0; k < 256; k += 128, ql += 64, qh += 32)
                 for (int l = 0; l < 32; l++) {
-                    uint8_t q1 = q[k + l], q2 = q[k + l + 32], q3 = q[k + l + 64], q4 = q[k + l + 96];
+                    uint8_t q1 = q[k + l], q2 = q[k + l + 32], q3 = q[k + l + 64],
+                            q4 = q[k + l + 96];
                     ql[l] = (uint8_t)((q1 & 0xF) | (q3 & 0xF) << 4);
                     ql[l + 32] = (uint8_t)((q2 & 0xF) | (q4 & 0xF) << 4);
                     qh[l] = (uint8_t)((q1 >> 4) | (q2 >> 4) << 2 | (q3 >> 4) << 4 | (q4 >> 4) << 6);
@@ -416,13 +425,13 @@ struct job {
     const struct qmat *const *w;
     float *const *y;
     int nmat;
-    int64_t total;        /* rows of all matrices (paired: of each) */
-    int paired;           /* each worker the same rows of every matrix */
+    int64_t total; /* rows of all matrices (paired: of each) */
+    int paired;    /* each worker the same rows of every matrix */
     void (*after)(void *ud, int64_t lo, int64_t hi);
     void *ud;
     const float *x;
     const struct q8act *xq;
-    float **scratch;      /* per worker: a row as floats */
+    float **scratch; /* per worker: a row as floats */
 };
 
 /* Rows [lo, hi) of the concatenated matrices. */
@@ -449,17 +458,18 @@ static void rows(const struct job *j, int64_t lo, int64_t hi, float *scratch)
                 y[r] = dot_f32((const float *)(const void *)row, j->x, (int)n);
                 break;
             case GGML_F16:
-                y[r] = avx ? dot_f16_avx2(row, j->x, n) : (dequant_row(w->type, row, scratch, n),
-                                                           dot_f32(scratch, j->x, (int)n));
+                y[r] = avx
+                    ? dot_f16_avx2(row, j->x, n)
+                    : (dequant_row(w->type, row, scratch, n), dot_f32(scratch, j->x, (int)n));
                 break;
             case GGML_Q8_0:
                 y[r] = avx == 2 ? dot_q8_0_vnni(row, j->xq, n / 32)
-                       : avx    ? dot_q8_0_avx2(row, j->xq, n / 32)
+                    : avx       ? dot_q8_0_avx2(row, j->xq, n / 32)
                                 : dot_q8_0_base(row, j->xq, n / 32);
                 break;
             case GGML_Q4_0:
                 y[r] = avx == 2 ? dot_q4_0_vnni(row, j->xq, n / 32)
-                       : avx    ? dot_q4_0_avx2(row, j->xq, n / 32)
+                    : avx       ? dot_q4_0_avx2(row, j->xq, n / 32)
                                 : dot_q4_0_base(row, j->xq, n / 32);
                 break;
             default:

@@ -8,8 +8,8 @@
 /* 32 signed bytes times 32 signed bytes, as 8 int32 sums */
 static inline __m256i dot_i8(__m256i w, __m256i a)
 {
-    __m256i aw = _mm256_sign_epi8(a, w);     /* a with w's sign ... */
-    __m256i uw = _mm256_sign_epi8(w, w);     /* ... times |w| */
+    __m256i aw = _mm256_sign_epi8(a, w); /* a with w's sign ... */
+    __m256i uw = _mm256_sign_epi8(w, w); /* ... times |w| */
     __m256i p16 = _mm256_maddubs_epi16(uw, aw);
     return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
 }
@@ -25,19 +25,24 @@ float dot_q8_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb)
         __m256i q1 = _mm256_loadu_si256((const __m256i *)(w + Q8_0_BYTES + 2));
         __m256i q2 = _mm256_loadu_si256((const __m256i *)(w + 2 * Q8_0_BYTES + 2));
         __m256i q3 = _mm256_loadu_si256((const __m256i *)(w + 3 * Q8_0_BYTES + 2));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w) * a[b].d),
-                               _mm256_cvtepi32_ps(dot_i8(q0, _mm256_loadu_si256((const __m256i *)a[b].q))), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w + Q8_0_BYTES) * a[b + 1].d),
-                               _mm256_cvtepi32_ps(dot_i8(q1, _mm256_loadu_si256((const __m256i *)a[b + 1].q))), acc1);
-        acc2 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w + 2 * Q8_0_BYTES) * a[b + 2].d),
-                               _mm256_cvtepi32_ps(dot_i8(q2, _mm256_loadu_si256((const __m256i *)a[b + 2].q))), acc2);
-        acc3 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w + 3 * Q8_0_BYTES) * a[b + 3].d),
-                               _mm256_cvtepi32_ps(dot_i8(q3, _mm256_loadu_si256((const __m256i *)a[b + 3].q))), acc3);
+        acc0 = _mm256_fmadd_ps(
+            _mm256_set1_ps(h2f(w) * a[b].d),
+            _mm256_cvtepi32_ps(dot_i8(q0, _mm256_loadu_si256((const __m256i *)a[b].q))), acc0);
+        acc1 = _mm256_fmadd_ps(
+            _mm256_set1_ps(h2f(w + Q8_0_BYTES) * a[b + 1].d),
+            _mm256_cvtepi32_ps(dot_i8(q1, _mm256_loadu_si256((const __m256i *)a[b + 1].q))), acc1);
+        acc2 = _mm256_fmadd_ps(
+            _mm256_set1_ps(h2f(w + 2 * Q8_0_BYTES) * a[b + 2].d),
+            _mm256_cvtepi32_ps(dot_i8(q2, _mm256_loadu_si256((const __m256i *)a[b + 2].q))), acc2);
+        acc3 = _mm256_fmadd_ps(
+            _mm256_set1_ps(h2f(w + 3 * Q8_0_BYTES) * a[b + 3].d),
+            _mm256_cvtepi32_ps(dot_i8(q3, _mm256_loadu_si256((const __m256i *)a[b + 3].q))), acc3);
     }
     for (; b < nb; b++, w += Q8_0_BYTES) {
         __m256i q0 = _mm256_loadu_si256((const __m256i *)(w + 2));
         __m256i x0 = _mm256_loadu_si256((const __m256i *)a[b].q);
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w) * a[b].d), _mm256_cvtepi32_ps(dot_i8(q0, x0)), acc0);
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w) * a[b].d), _mm256_cvtepi32_ps(dot_i8(q0, x0)),
+                               acc0);
     }
     return hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
 }

@@ -37,8 +37,11 @@ float dot_f16_avx2(const uint8_t *w, const float *x, int64_t n);
 float dot_q8_0_vnni(const uint8_t *w, const struct q8act *a, int64_t nb);
 float dot_q4_0_vnni(const uint8_t *w, const struct q8act *a, int64_t nb);
 #else
-#define QUANT_NO_ISA(name, X) \
-    static inline float name(const uint8_t *w, X, int64_t n) { return (void)w, (void)n, 0; }
+#define QUANT_NO_ISA(name, X)                                \
+    static inline float name(const uint8_t *w, X, int64_t n) \
+    {                                                        \
+        return (void)w, (void)n, 0;                          \
+    }
 QUANT_NO_ISA(dot_q8_0_avx2, const struct q8act *a)
 QUANT_NO_ISA(dot_q4_0_avx2, const struct q8act *a)
 QUANT_NO_ISA(dot_f16_avx2, const float *x)

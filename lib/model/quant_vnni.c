@@ -11,7 +11,8 @@ static inline __m256 block(const uint8_t *w, const struct q8act *a)
 {
     __m256i q = _mm256_loadu_si256((const __m256i *)(w + 2));
     __m256i x = _mm256_loadu_si256((const __m256i *)a->q);
-    __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(q), _mm256_sign_epi8(x, q));
+    __m256i p =
+        _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(q), _mm256_sign_epi8(x, q));
     return _mm256_mul_ps(_mm256_set1_ps(h2f(w) * a->d), _mm256_cvtepi32_ps(p));
 }
 

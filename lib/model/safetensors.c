@@ -11,8 +11,8 @@ static const struct {
     enum st_dtype dtype;
     size_t size;
 } dtypes[] = {
-    {"F32", ST_F32, 4}, {"F16", ST_F16, 2}, {"BF16", ST_BF16, 2}, {"F64", ST_F64, 8},
-    {"I64", ST_I64, 8}, {"I32", ST_I32, 4}, {"I16", ST_I16, 2},   {"I8", ST_I8, 1},
+    {"F32", ST_F32, 4}, {"F16", ST_F16, 2},   {"BF16", ST_BF16, 2}, {"F64", ST_F64, 8},
+    {"I64", ST_I64, 8}, {"I32", ST_I32, 4},   {"I16", ST_I16, 2},   {"I8", ST_I8, 1},
     {"U8", ST_U8, 1},   {"BOOL", ST_BOOL, 1},
 };
 
@@ -82,7 +82,8 @@ int safetensors_open(const char *path, struct safetensors *st, lode_error *err)
                 break;
             }
         if (!esize) {
-            lode_seterr(err, "%s: tensor %s has an unknown dtype %s", path, name, dt ? dt : "(none)");
+            lode_seterr(err, "%s: tensor %s has an unknown dtype %s", path, name,
+                        dt ? dt : "(none)");
             goto fail_json;
         }
         if (!json_is_array(shape) || json_array_size(shape) > 8 || !json_is_array(off) ||
@@ -106,13 +107,14 @@ int safetensors_open(const char *path, struct safetensors *st, lode_error *err)
         json_int_t b = json_integer_value(json_array_get(off, 0));
         json_int_t e2 = json_integer_value(json_array_get(off, 1));
         if (b < 0 || e2 < b || (uint64_t)e2 > dlen) {
-            lode_seterr(err, "%s: tensor %s lies outside the file's data ([%lld, %lld) of %zu bytes)",
+            lode_seterr(err,
+                        "%s: tensor %s lies outside the file's data ([%lld, %lld) of %zu bytes)",
                         path, name, (long long)b, (long long)e2, dlen);
             goto fail_json;
         }
         if (count > (int64_t)(SIZE_MAX / esize) || (uint64_t)count * esize != (uint64_t)(e2 - b)) {
-            lode_seterr(err, "%s: tensor %s: its shape needs %lld bytes of %s but it has %lld", path,
-                        name, (long long)(count * (int64_t)esize), dt, (long long)(e2 - b));
+            lode_seterr(err, "%s: tensor %s: its shape needs %lld bytes of %s but it has %lld",
+                        path, name, (long long)(count * (int64_t)esize), dt, (long long)(e2 - b));
             goto fail_json;
         }
         t->name = xstrdup(name);
@@ -128,7 +130,8 @@ int safetensors_open(const char *path, struct safetensors *st, lode_error *err)
     qsort(sorted, st->n, sizeof *sorted, cmp_start);
     for (size_t i = 1; i < st->n; i++)
         if (sorted[i].bytes < sorted[i - 1].bytes + sorted[i - 1].nbytes) {
-            lode_seterr(err, "%s: tensors %s and %s overlap", path, sorted[i - 1].name, sorted[i].name);
+            lode_seterr(err, "%s: tensors %s and %s overlap", path, sorted[i - 1].name,
+                        sorted[i].name);
             free(sorted);
             goto fail;
         }

@@ -25,10 +25,10 @@ struct st_tensor {
     enum st_dtype dtype;
     int ndim;
     int64_t shape[8];
-    int64_t count;       /* elements */
+    int64_t count; /* elements */
     const unsigned char *bytes;
     size_t nbytes;
-    float *converted;    /* float32 copy, when one was needed */
+    float *converted; /* float32 copy, when one was needed */
 };
 
 struct safetensors {

@@ -12,11 +12,11 @@
 /* ---- pre-tokenizer regexes (llama.cpp's, by tokenizer.ggml.pre) ---- */
 
 #define RE_GPT2 "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
-#define RE_LLAMA3                                                                             \
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "                \
+#define RE_LLAMA3                                                              \
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| " \
     "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
-#define RE_QWEN2                                                                              \
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "                     \
+#define RE_QWEN2                                                          \
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| " \
     "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 
 static const struct {
@@ -24,12 +24,9 @@ static const struct {
     const char *re[2];
     int nfc;
 } pretok[] = {
-    {"qwen2", {RE_QWEN2, NULL}, 1},
-    {"llama3", {RE_LLAMA3, NULL}, 0},
-    {"llama-bpe", {RE_LLAMA3, NULL}, 0},
-    {"smaug-bpe", {RE_LLAMA3, NULL}, 0},
-    {"smollm", {"\\p{N}", RE_GPT2}, 0},
-    {"gpt2", {RE_GPT2, NULL}, 0},
+    {"qwen2", {RE_QWEN2, NULL}, 1},      {"llama3", {RE_LLAMA3, NULL}, 0},
+    {"llama-bpe", {RE_LLAMA3, NULL}, 0}, {"smaug-bpe", {RE_LLAMA3, NULL}, 0},
+    {"smollm", {"\\p{N}", RE_GPT2}, 0},  {"gpt2", {RE_GPT2, NULL}, 0},
     {"default", {RE_GPT2, NULL}, 0},
 };
 
@@ -66,7 +63,6 @@ static void byte_tables(struct tokenizer *t)
         t->cp_byte[t->byte_cp[b]] = (int16_t)b;
     }
 }
-
 
 static void init(struct tokenizer *t, enum tok_kind kind, int n)
 {
@@ -132,8 +128,9 @@ static void finish(struct tokenizer *t)
     }
     g_qsort_with_data(t->specials, t->nspecials, sizeof *t->specials, by_length_desc, t);
     add_eog(t, t->eos);
-    static const char *const ends[] = {"<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>",
-                                       "<|endoftext|>", "<|end_of_text|>", "</s>", NULL};
+    static const char *const ends[] = {
+        "<|im_end|>",    "<|eot_id|>",      "<|end|>", "<end_of_turn>",
+        "<|endoftext|>", "<|end_of_text|>", "</s>",    NULL};
     for (int i = 0; ends[i]; i++) {
         int id = tok_lookup(t, ends[i]);
         if (id >= 0 && t->type[id] == TT_CONTROL)
@@ -266,7 +263,8 @@ int tok_from_hf(const char *dir, struct tokenizer *t, lode_error *err)
     int n = 0;
     const char *key;
     json_t *v;
-    json_object_foreach(vocab, key, v) {
+    json_object_foreach(vocab, key, v)
+    {
         if (json_is_integer(v) && json_integer_value(v) >= n && json_integer_value(v) < (1 << 24))
             n = (int)json_integer_value(v) + 1;
     }
@@ -276,7 +274,8 @@ int tok_from_hf(const char *dir, struct tokenizer *t, lode_error *err)
             n = (int)id + 1;
     }
     init(t, TOK_BPE, n);
-    json_object_foreach(vocab, key, v) {
+    json_object_foreach(vocab, key, v)
+    {
         if (json_is_integer(v) && json_integer_value(v) >= 0)
             set_piece(t, (int)json_integer_value(v), key, strlen(key));
         t->type[json_integer_value(v)] = TT_NORMAL;
@@ -299,11 +298,10 @@ int tok_from_hf(const char *dir, struct tokenizer *t, lode_error *err)
     t->merges = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
     for (size_t i = 0; i < json_array_size(merges); i++) {
         json_t *m = json_array_get(merges, i);
-        char *s = json_is_string(m) ? xstrdup(json_string_value(m))
-                  : json_array_size(m) == 2
-                      ? xasprintf("%s %s", json_string_value(json_array_get(m, 0)),
-                                  json_string_value(json_array_get(m, 1)))
-                      : NULL;
+        char *s = json_is_string(m)   ? xstrdup(json_string_value(m))
+            : json_array_size(m) == 2 ? xasprintf("%s %s", json_string_value(json_array_get(m, 0)),
+                                                  json_string_value(json_array_get(m, 1)))
+                                      : NULL;
         if (!s)
             continue;
         if (g_hash_table_contains(t->merges, s))
@@ -411,7 +409,8 @@ struct bheap {
     HEAP_FIELDS(struct bigram);
 };
 
-static inline int bigram_first(const struct bheap *h, const struct bigram *a, const struct bigram *b)
+static inline int bigram_first(const struct bheap *h, const struct bigram *a,
+                               const struct bigram *b)
 {
     (void)h;
     return bigram_before(a, b);
@@ -493,7 +492,8 @@ static void bpe_word(const struct tokenizer *t, const char *w, size_t len, struc
     GString *s = g_string_sized_new(len * 2);
     for (size_t i = 0; i < len; i++) {
         utf8proc_uint8_t buf[4];
-        utf8proc_ssize_t n = utf8proc_encode_char((utf8proc_int32_t)t->byte_cp[(unsigned char)w[i]], buf);
+        utf8proc_ssize_t n =
+            utf8proc_encode_char((utf8proc_int32_t)t->byte_cp[(unsigned char)w[i]], buf);
         g_string_append_len(s, (const char *)buf, n);
     }
     size_t n = 0;
@@ -615,8 +615,8 @@ static char *prepare(const struct tokenizer *t, const char *text, size_t len, si
     GString *s = g_string_sized_new(len + 1);
     for (size_t i = 0; i < len;) {
         utf8proc_int32_t cp;
-        utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)text + i,
-                                              (utf8proc_ssize_t)(len - i), &cp);
+        utf8proc_ssize_t n =
+            utf8proc_iterate((const utf8proc_uint8_t *)text + i, (utf8proc_ssize_t)(len - i), &cp);
         if (n <= 0) {
             g_string_append(s, "\xef\xbf\xbd");
             i++;
@@ -646,8 +646,8 @@ static char *prepare(const struct tokenizer *t, const char *text, size_t len, si
     return g_string_free(s, FALSE);
 }
 
-size_t tok_encode(const struct tokenizer *t, const char *text, size_t len, int add_bos,
-                  int special, int **ids)
+size_t tok_encode(const struct tokenizer *t, const char *text, size_t len, int add_bos, int special,
+                  int **ids)
 {
     return tok_encode_masked(t, text, len, add_bos, special ? TOK_ALL_SPECIAL : NULL, ids);
 }
@@ -744,7 +744,8 @@ void tok_piece(const struct tokenizer *t, int id, GString *out)
     /* byte-level: each character stands for one byte */
     for (size_t i = 0; i < n;) {
         utf8proc_int32_t cp;
-        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)p + i, (utf8proc_ssize_t)(n - i), &cp);
+        utf8proc_ssize_t k =
+            utf8proc_iterate((const utf8proc_uint8_t *)p + i, (utf8proc_ssize_t)(n - i), &cp);
         if (k <= 0)
             break;
         i += (size_t)k;

@@ -22,21 +22,26 @@
 enum tok_kind { TOK_SPM, TOK_BPE };
 
 enum tok_type { /* GGUF token types */
-    TT_NORMAL = 1, TT_UNKNOWN = 2, TT_CONTROL = 3, TT_USER = 4, TT_UNUSED = 5, TT_BYTE = 6,
+                TT_NORMAL = 1,
+                TT_UNKNOWN = 2,
+                TT_CONTROL = 3,
+                TT_USER = 4,
+                TT_UNUSED = 5,
+                TT_BYTE = 6,
 };
 
 struct tokenizer {
     enum tok_kind kind;
-    int n;                 /* vocabulary size */
-    char **piece;          /* each token's text as stored (NUL-terminated) */
+    int n;        /* vocabulary size */
+    char **piece; /* each token's text as stored (NUL-terminated) */
     uint32_t *plen;
-    float *score;          /* SPM merge priorities */
-    uint8_t *type;         /* enum tok_type */
-    GHashTable *index;     /* piece -> id + 1 */
-    GHashTable *merges;    /* BPE: "left right" -> rank + 1 */
-    void **re;             /* pre-tokenizer regexes (pcre2_code *), applied in turn */
+    float *score;       /* SPM merge priorities */
+    uint8_t *type;      /* enum tok_type */
+    GHashTable *index;  /* piece -> id + 1 */
+    GHashTable *merges; /* BPE: "left right" -> rank + 1 */
+    void **re;          /* pre-tokenizer regexes (pcre2_code *), applied in turn */
     int nre;
-    int nfc;               /* NFC-normalise text first */
+    int nfc; /* NFC-normalise text first */
     int add_bos, add_space_prefix;
     int bos, eos, unk;     /* -1 when none */
     int byte_id[256];      /* SPM byte fallback <0xXX>, -1 when missing */
@@ -44,7 +49,7 @@ struct tokenizer {
     int16_t cp_byte[512];  /* ... and back (-1: none) */
     int *specials;         /* control and user-defined tokens, longest first */
     int nspecials;
-    int *eog;              /* ids that end a turn (eos, <|im_end|>, <|eot_id|>...) */
+    int *eog; /* ids that end a turn (eos, <|im_end|>, <|eot_id|>...) */
     int neog;
 };
 
@@ -56,8 +61,8 @@ void tok_free(struct tokenizer *t);
 
 /* The ids of text: BOS first when add_bos and the model adds one; special:
  * recognise control tokens written in the text. Returns the count. */
-size_t tok_encode(const struct tokenizer *t, const char *text, size_t len, int add_bos,
-                  int special, int **ids);
+size_t tok_encode(const struct tokenizer *t, const char *text, size_t len, int add_bos, int special,
+                  int **ids);
 /* The same where allow[i] says whether a control token may start at byte
  * i (NULL: nowhere; TOK_ALL_SPECIAL: anywhere), as chat_render() marks
  * its own text. */

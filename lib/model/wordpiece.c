@@ -10,13 +10,13 @@
 #include "base/buf.h"
 
 struct wordpiece {
-    char **pieces;     /* by id */
+    char **pieces; /* by id */
     int n;
-    GHashTable *ids;   /* piece -> id + 1 */
+    GHashTable *ids; /* piece -> id + 1 */
     int unk, cls, sep;
     int lowercase, strip_accents, chinese, clean;
     int max_chars;
-    char *prefix;      /* "##" */
+    char *prefix; /* "##" */
 };
 
 /* One code point of the normalised text and the bytes it came from. */
@@ -128,9 +128,11 @@ static int load_json(struct wordpiece *wp, const char *path, lode_error *err)
         json_decref(t);
         return -1;
     }
-    const char *ptype = json_string_value(json_object_get(json_object_get(t, "pre_tokenizer"), "type"));
+    const char *ptype =
+        json_string_value(json_object_get(json_object_get(t, "pre_tokenizer"), "type"));
     if (ptype && strcmp(ptype, "BertPreTokenizer")) {
-        lode_seterr(err, "%s: pre-tokenizer %s is not supported (BertPreTokenizer is)", path, ptype);
+        lode_seterr(err, "%s: pre-tokenizer %s is not supported (BertPreTokenizer is)", path,
+                    ptype);
         json_decref(t);
         return -1;
     }
@@ -187,7 +189,7 @@ struct wordpiece *wordpiece_load(const char *dir, lode_error *err)
     wp->ids = g_hash_table_new(g_str_hash, g_str_equal);
     char *path = xasprintf("%s/tokenizer.json", dir);
     int rc = g_file_test(path, G_FILE_TEST_EXISTS) ? load_json(wp, path, err)
-                                                    : load_vocab_txt(wp, dir, err);
+                                                   : load_vocab_txt(wp, dir, err);
     free(path);
     if (rc == 0) {
         wp->cls = lookup(wp, "[CLS]");
@@ -244,28 +246,29 @@ static int is_control(int32_t c)
         return 0;
     utf8proc_category_t cat = utf8proc_category(c);
     return cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF ||
-           cat == UTF8PROC_CATEGORY_CO || cat == UTF8PROC_CATEGORY_CS;
+        cat == UTF8PROC_CATEGORY_CO || cat == UTF8PROC_CATEGORY_CS;
 }
 
 /* JavaScript's \s, which tokenizers.js uses */
 static int is_space(int32_t c)
 {
     return c == ' ' || (c >= '\t' && c <= '\r') || c == 0xA0 || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
-           c == 0x205F || c == 0x3000 || c == 0xFEFF;
+        (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
+        c == 0x3000 || c == 0xFEFF;
 }
 
 static int is_chinese(int32_t c)
 {
     return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
-           (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
-           (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B820 && c <= 0x2CEAF) ||
-           (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+        (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
+        (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B820 && c <= 0x2CEAF) ||
+        (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
 static int is_punct(int32_t c)
 {
-    if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126))
+    if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) ||
+        (c >= 123 && c <= 126))
         return 1;
     utf8proc_category_t cat = utf8proc_category(c);
     return cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO;
@@ -274,7 +277,7 @@ static int is_punct(int32_t c)
 static int cased(int32_t c)
 {
     return utf8proc_isupper(c) || utf8proc_islower(c) ||
-           utf8proc_category(c) == UTF8PROC_CATEGORY_LT;
+        utf8proc_category(c) == UTF8PROC_CATEGORY_LT;
 }
 
 /* Lowercase and accent stripping of one code point into out. */
@@ -294,7 +297,8 @@ static void lower_strip(const struct wordpiece *wp, const struct ncps *all, size
             int before = at > 0 && cased(all->v[at - 1].c);
             utf8proc_int32_t next = -1;
             if (e < len)
-                utf8proc_iterate((const utf8proc_uint8_t *)text + e, (utf8proc_ssize_t)(len - e), &next);
+                utf8proc_iterate((const utf8proc_uint8_t *)text + e, (utf8proc_ssize_t)(len - e),
+                                 &next);
             lowered[0] = before && !(next >= 0 && cased(next)) ? 0x3C2 : 0x3C3;
         } else {
             lowered[0] = utf8proc_tolower(c);
@@ -323,8 +327,8 @@ static void normalise(const struct wordpiece *wp, const char *text, size_t len, 
     size_t i = 0;
     while (i < len) {
         utf8proc_int32_t c;
-        utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)text + i,
-                                              (utf8proc_ssize_t)(len - i), &c);
+        utf8proc_ssize_t n =
+            utf8proc_iterate((const utf8proc_uint8_t *)text + i, (utf8proc_ssize_t)(len - i), &c);
         if (n <= 0) {
             c = 0xFFFD;
             n = 1;

@@ -21,21 +21,21 @@
 
 struct hnsw {
     int dim, M, M0, efc;
-    int int8;             /* vectors stored as int8 + scale */
-    uint32_t cap;         /* nodes 0..cap-1 may exist */
-    float *vf;            /* (cap, dim) float vectors, or NULL */
-    int8_t *vq;           /* (cap, dim) int8 vectors, or NULL */
-    float *scale;         /* (cap) int8 scales */
-    int8_t *level;        /* (cap) -1: not in the graph */
-    uint8_t *deleted;     /* (cap) */
-    uint8_t *dirty;       /* (cap) links changed since hnsw_clean() */
-    int locking;          /* lock nodes while reading links (inserts may run) */
-    uint32_t *links0;     /* (cap, 1 + M0): count, then neighbours */
-    uint32_t **upper;     /* (cap) levels 1.. : (level, 1 + M) each, or NULL */
+    int int8;               /* vectors stored as int8 + scale */
+    uint32_t cap;           /* nodes 0..cap-1 may exist */
+    float *vf;              /* (cap, dim) float vectors, or NULL */
+    int8_t *vq;             /* (cap, dim) int8 vectors, or NULL */
+    float *scale;           /* (cap) int8 scales */
+    int8_t *level;          /* (cap) -1: not in the graph */
+    uint8_t *deleted;       /* (cap) */
+    uint8_t *dirty;         /* (cap) links changed since hnsw_clean() */
+    int locking;            /* lock nodes while reading links (inserts may run) */
+    uint32_t *links0;       /* (cap, 1 + M0): count, then neighbours */
+    uint32_t **upper;       /* (cap) levels 1.. : (level, 1 + M) each, or NULL */
     pthread_mutex_t *locks; /* HNSW_STRIPES striped node locks */
     pthread_mutex_t global; /* entry point and top level */
     struct hnsw_pool *pool; /* visited lists for searches */
-    int64_t entry;        /* -1 when empty */
+    int64_t entry;          /* -1 when empty */
     int maxlevel;
     uint64_t count, live;
     uint64_t seed;
@@ -46,7 +46,7 @@ struct hnsw {
 
 struct hnsw_hit {
     uint32_t node;
-    float score;          /* cosine */
+    float score; /* cosine */
 };
 
 void hnsw_init(struct hnsw *h, int dim, int M, int efc, int int8, uint64_t seed);

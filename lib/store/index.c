@@ -16,9 +16,9 @@ enum op_kind { OP_ADD, OP_DELETE };
 
 struct op {
     enum op_kind kind;
-    json_t *rec;   /* OP_ADD, without vec/embedding */
+    json_t *rec; /* OP_ADD, without vec/embedding */
     char *source, *id, *doc;
-    float *vec;    /* OP_ADD with a vector, dim floats */
+    float *vec; /* OP_ADD with a vector, dim floats */
 };
 
 enum seen_state { SEEN_WRITING = 1, SEEN_UNCHANGED, SEEN_DELETED };
@@ -40,17 +40,17 @@ struct indexer {
     struct store *s;
     struct index_opts o;
     struct analyzer *an;
-    GHashTable *seen;       /* source -> state, committed batches of this run */
+    GHashTable *seen; /* source -> state, committed batches of this run */
     struct op *ops;
     size_t nops, capops;
-    char *last_source;      /* of the last op added */
-    size_t same_source;     /* ops of last_source in this batch */
+    char *last_source;  /* of the last op added */
+    size_t same_source; /* ops of last_source in this batch */
     struct hnsw h;
     int have_graph;
     char *model;
     int dim;
     struct index_stats st;
-    GHashTable *inserted;   /* numbers put into the graph in this batch's tries */
+    GHashTable *inserted; /* numbers put into the graph in this batch's tries */
     /* per try */
     GHashTable *batch_seen; /* source -> state */
     GHashTable *srcs;       /* source -> struct source_rec, changed in this try */
@@ -172,7 +172,6 @@ static uint32_t stored_length(struct indexer *ix, uint32_t num)
 }
 
 /* ---- removing a chunk ---- */
-
 
 /* Removes chunk num; unlist: also take it off its source's list (it is
  * replaced alone, its source stays). */
@@ -476,12 +475,14 @@ static int flush_lengths(struct indexer *ix)
         unsigned char key[4];
         put_be32(key, b);
         MDB_val val;
-        if (!store_get(ix->s, ix->s->lengths, key, 4, &val) && val.mv_size == 4 * STORE_LENGTHS_BLOCK)
+        if (!store_get(ix->s, ix->s->lengths, key, 4, &val) &&
+            val.mv_size == 4 * STORE_LENGTHS_BLOCK)
             memcpy(block, val.mv_data, 4 * STORE_LENGTHS_BLOCK);
         else
             memset(block, 0, 4 * STORE_LENGTHS_BLOCK);
         for (; i < keys->len && nums[i] / STORE_LENGTHS_BLOCK == b; i++) {
-            uint32_t len = GPOINTER_TO_UINT(g_hash_table_lookup(ix->lens, GUINT_TO_POINTER(nums[i] + 1)));
+            uint32_t len =
+                GPOINTER_TO_UINT(g_hash_table_lookup(ix->lens, GUINT_TO_POINTER(nums[i] + 1)));
             put_le32(block + 4 * (nums[i] % STORE_LENGTHS_BLOCK), len);
         }
         rc = store_put(ix->s, ix->s->lengths, key, 4, block, 4 * STORE_LENGTHS_BLOCK);
@@ -588,7 +589,7 @@ static int try_batch(struct indexer *ix, const char *incomplete)
         parallel_for(ix->o.threads, todo->len, insert_one, &ctx);
         g_array_free(todo, TRUE);
         rc = vectors_save(ix->s, &ix->h, (const uint32_t *)(void *)ix->new_vecs->data,
-                           ix->new_vecs->len);
+                          ix->new_vecs->len);
     }
     if (!rc)
         rc = store_set_meta_u64(ix->s, "next", ix->next);
@@ -686,8 +687,8 @@ struct indexer *indexer_open(struct store *s, const struct index_opts *o, lode_e
         int M = (int)store_meta_u64(s, "hnsw_m", 16), efc = (int)store_meta_u64(s, "hnsw_efc", 200);
         if (o->vec_given && (M != o->M || efc != o->efc || int8 != o->int8))
             warning("%s keeps the vector settings it was built with (M %d, ef-construction %d, "
-                    "%s); --compact does not change them either", s->dir, M, efc,
-                    int8 ? "int8" : "float32");
+                    "%s); --compact does not change them either",
+                    s->dir, M, efc, int8 ? "int8" : "float32");
         hnsw_init(&ix->h, ix->dim, M, efc, int8, 42);
         ix->have_graph = 1;
         long dropped = vectors_load(s, &ix->h, err);
@@ -705,8 +706,8 @@ struct indexer *indexer_open(struct store *s, const struct index_opts *o, lode_e
     int fresh = store_meta_u64(s, "n", 0) == 0 && store_meta_u64(s, "next", 0) == 0;
     if (shard ? strcmp(shard, want) : (o->shard_n && !fresh)) {
         rc = lode_fail(err, LODE_EINVAL,
-                       shard ? "%s is shard %s; index into it with --shard %s" :
-                               "%s already holds sources of every shard; --shard needs a new store",
+                       shard ? "%s is shard %s; index into it with --shard %s"
+                             : "%s already holds sources of every shard; --shard needs a new store",
                        s->dir, shard ? shard : "", shard ? shard : "");
         free(shard);
         store_abort(s);
@@ -903,7 +904,7 @@ int index_unchanged(struct store *s, const char *source, const char *doc)
     MDB_val v;
     struct store_source ss;
     int same = !store_get(s, s->sources, source, strlen(source), &v) &&
-               store_source_parse(&v, &ss) == 0 && ss.complete && !strcmp(ss.doc, doc);
+        store_source_parse(&v, &ss) == 0 && ss.complete && !strcmp(ss.doc, doc);
     store_abort(s);
     return same;
 }

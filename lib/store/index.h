@@ -27,15 +27,15 @@
 #include "base/util.h"
 
 struct index_opts {
-    double k1, b;   /* BM25, stored for queries: on first use, or always when set_bm25 */
+    double k1, b; /* BM25, stored for queries: on first use, or always when set_bm25 */
     int set_bm25;
-    int M, efc;     /* HNSW, on the first vector */
-    int int8;       /* vectors as int8, on the first vector */
-    int vec_given;  /* M, efc or int8 were asked for: warn when the store differs */
-    const char *model_path; /* remembered for lode-query, or NULL */
-    int batch;      /* records per transaction (at least) */
-    int threads;    /* for HNSW inserts */
-    int shard_k, shard_n; /* --shard K/N (shard_n 0: the store is not a shard) */
+    int M, efc;                  /* HNSW, on the first vector */
+    int int8;                    /* vectors as int8, on the first vector */
+    int vec_given;               /* M, efc or int8 were asked for: warn when the store differs */
+    const char *model_path;      /* remembered for lode-query, or NULL */
+    int batch;                   /* records per transaction (at least) */
+    int threads;                 /* for HNSW inserts */
+    int shard_k, shard_n;        /* --shard K/N (shard_n 0: the store is not a shard) */
     void (*committed)(void *ud); /* after each commit, or NULL */
     void *ud;
 };

@@ -89,10 +89,10 @@ json_t *store_stats(struct store *s, lode_error *err)
     store_meta_bm25(s, &k1, &b);
     json_object_set_new(o, "bm25", json_pack("{s:f,s:f}", "k1", k1, "b", b));
     if (dim)
-        json_object_set_new(o, "hnsw", json_pack("{s:I,s:I}", "M",
-                                                 (json_int_t)store_meta_u64(s, "hnsw_m", 16),
-                                                 "ef_construction",
-                                                 (json_int_t)store_meta_u64(s, "hnsw_efc", 200)));
+        json_object_set_new(o, "hnsw",
+                            json_pack("{s:I,s:I}", "M", (json_int_t)store_meta_u64(s, "hnsw_m", 16),
+                                      "ef_construction",
+                                      (json_int_t)store_meta_u64(s, "hnsw_efc", 200)));
     json_object_set_new(o, "bytes", json_integer((json_int_t)file_bytes(s->dir)));
     json_object_set_new(o, "bytes_used",
                         json_integer((json_int_t)((info.me_last_pgno + 1) * (size_t)est.ms_psize)));
@@ -268,7 +268,8 @@ long store_check(struct store *s, FILE *report, lode_error *err)
                     (const char *)g_ptr_array_index(names, owner[num]));
         if (json_is_string(text)) {
             uint64_t terms = 0;
-            analyzer_terms(an, json_string_value(text), json_string_length(text), count_len, &terms);
+            analyzer_terms(an, json_string_value(text), json_string_length(text), count_len,
+                           &terms);
             if (terms != len[num])
                 problem(&ck, "chunk %u: %llu terms but a stored length of %u", num,
                         (unsigned long long)terms, len[num]);

@@ -49,7 +49,8 @@ static int read_global(struct query *q, const char *path, lode_error *err)
     while (!rc && (lrc = lines_next(&lr, &line, &len)) != LINE_EOF) {
         lineno++;
         if (lrc == LINE_ERROR) {
-            rc = lode_fail(err, lode_errno_code(errno), "cannot read %s: %s", path, strerror(errno));
+            rc =
+                lode_fail(err, lode_errno_code(errno), "cannot read %s: %s", path, strerror(errno));
             break;
         }
         if (lrc == LINE_TOO_LONG) {
@@ -70,8 +71,10 @@ static int read_global(struct query *q, const char *path, lode_error *err)
             char key[16];
             snprintf(key, sizeof key, "%d", k);
             if (json_object_get(seen, key) || (n_of && n_of != nshards))
-                rc = lode_fail(err, LODE_EINVAL, "%s:%zu: shard %s again, or of another split: "
-                               "gather each shard's statistics once", path, lineno, shard);
+                rc = lode_fail(err, LODE_EINVAL,
+                               "%s:%zu: shard %s again, or of another split: "
+                               "gather each shard's statistics once",
+                               path, lineno, shard);
             json_object_set_new(seen, key, json_true());
             n_of = nshards;
         }
@@ -81,8 +84,8 @@ static int read_global(struct query *q, const char *path, lode_error *err)
         json_decref(rec);
     }
     if (!rc && !lineno)
-        rc = lode_fail(err, LODE_EINVAL, "%s holds no statistics: write it with lode-query --emit-stats",
-                       path);
+        rc = lode_fail(err, LODE_EINVAL,
+                       "%s holds no statistics: write it with lode-query --emit-stats", path);
     if (!rc && n_of && json_object_size(seen) != (size_t)n_of)
         warning("%s has the statistics of %zu of %d shards: scores are not the whole collection's",
                 path, json_object_size(seen), n_of);
@@ -147,8 +150,10 @@ int query_open(struct query *q, const struct query_opts *o, lode_error *err)
     if (q->mode == QUERY_AUTO)
         q->mode = dim && q->have_model ? QUERY_HYBRID : QUERY_BM25;
     if (q->mode != QUERY_BM25 && !dim && !o->emit)
-        return lode_fail(err, LODE_EINVAL, "%s holds no vectors: --mode %s needs records embedded "
-                         "by lode-embed", o->dirs[0], query_mode_name(q->mode));
+        return lode_fail(err, LODE_EINVAL,
+                         "%s holds no vectors: --mode %s needs records embedded "
+                         "by lode-embed",
+                         o->dirs[0], query_mode_name(q->mode));
     if (o->emit) {
         q->emit = xcalloc(q->sh.n, sizeof *q->emit);
         for (size_t i = 0; i < q->sh.n; i++)
@@ -192,7 +197,8 @@ int query_answer(struct query *plan, json_t *q, lode_error *err)
         goto fail;
     }
     if (vec && dim != plan->sh.dim) {
-        lode_fail(err, LODE_EINVAL, "the query vector has %d values; the store's have %d", dim, plan->sh.dim);
+        lode_fail(err, LODE_EINVAL, "the query vector has %d values; the store's have %d", dim,
+                  plan->sh.dim);
         goto fail;
     }
     if (plan->emit) {
@@ -212,13 +218,15 @@ int query_answer(struct query *plan, json_t *q, lode_error *err)
     if (mode != QUERY_BM25 && !vec) {
         if (!plan->have_model) {
             if (mode == QUERY_DENSE) {
-                lode_fail(err, LODE_EINVAL, "no embedding model for the query: give -m, or a vector in \"vec\"");
+                lode_fail(err, LODE_EINVAL,
+                          "no embedding model for the query: give -m, or a vector in \"vec\"");
                 goto fail;
             }
             mode = QUERY_BM25;
         } else {
             vec = xmalloc(sizeof *vec * (size_t)plan->model.hidden);
-            bert_embed(&plan->model, plan->model.query_prompt, text, strlen(text), &plan->work, vec);
+            bert_embed(&plan->model, plan->model.query_prompt, text, strlen(text), &plan->work,
+                       vec);
         }
     }
     if (mode == QUERY_HYBRID && !text)
@@ -244,8 +252,9 @@ int query_answer(struct query *plan, json_t *q, lode_error *err)
         hits = shards_dense(&plan->sh, vec, f, k, plan->o.ef, plan->o.exact);
     } else {
         struct rlist a = shards_bm25(&plan->sh, text, st, f, depth);
-        struct rlist b = shards_dense(&plan->sh, vec, f, depth,
-                                      plan->o.ef > (int)depth ? plan->o.ef : (int)depth, plan->o.exact);
+        struct rlist b =
+            shards_dense(&plan->sh, vec, f, depth,
+                         plan->o.ef > (int)depth ? plan->o.ef : (int)depth, plan->o.exact);
         hits = (struct rlist){0};
         if (plan->have_global) {
             /* one host's share: both lists, for lode-query --merge to fuse */
@@ -271,7 +280,6 @@ fail:
     filter_free(f);
     return err->code ? err->code : LODE_EFAILED;
 }
-
 
 json_t *query_emitted(struct query *q, lode_error *err)
 {

@@ -29,27 +29,27 @@ int query_mode_parse(const char *s);
 const char *query_mode_name(enum query_mode m);
 
 struct query_opts {
-    char *const *dirs;          /* the stores, searched as one */
+    char *const *dirs; /* the stores, searched as one */
     size_t ndirs;
-    enum query_mode mode;       /* QUERY_AUTO: hybrid with vectors and a model, else BM25 */
-    const char *model;          /* -m: must load and fit; NULL: env_model, then the store's */
-    const char *env_model;      /* $LODE_EMBED_MODEL: used when it loads and fits */
-    const char *global_stats;   /* --global-stats FILE, or NULL */
-    int emit;                   /* --emit-stats: gather statistics, answer nothing */
-    int k, ef, exact, no_text;  /* hits, HNSW breadth (at least k), exact search, no text */
+    enum query_mode mode;        /* QUERY_AUTO: hybrid with vectors and a model, else BM25 */
+    const char *model;           /* -m: must load and fit; NULL: env_model, then the store's */
+    const char *env_model;       /* $LODE_EMBED_MODEL: used when it loads and fits */
+    const char *global_stats;    /* --global-stats FILE, or NULL */
+    int emit;                    /* --emit-stats: gather statistics, answer nothing */
+    int k, ef, exact, no_text;   /* hits, HNSW breadth (at least k), exact search, no text */
     const struct filter *filter; /* --filter, for every query */
 };
 
 struct query {
     struct query_opts o;
-    enum query_mode mode;       /* decided at open */
+    enum query_mode mode; /* decided at open */
     struct shards sh;
     struct bert model;
     struct bert_work work;
     int have_model;
-    struct bm25_stats global;   /* --global-stats */
+    struct bm25_stats global; /* --global-stats */
     int have_global;
-    struct bm25_stats *emit;    /* --emit-stats: per store, every query's terms */
+    struct bm25_stats *emit; /* --emit-stats: per store, every query's terms */
 };
 
 /* Opens the stores, reads the statistics, chooses the model and the mode.

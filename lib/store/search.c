@@ -17,10 +17,10 @@
 /* ---- filters ---- */
 
 struct cond {
-    char *field;    /* top-level field, or meta's key when meta is set */
+    char *field; /* top-level field, or meta's key when meta is set */
     int meta;
-    char *pattern;  /* fnmatch(3) glob on the value as text */
-    int range;      /* numbers: lo <= value <= hi */
+    char *pattern; /* fnmatch(3) glob on the value as text */
+    int range;     /* numbers: lo <= value <= hi */
     double lo, hi;
 };
 
@@ -155,11 +155,13 @@ int filter_add_json(struct filter *f, const json_t *obj, lode_error *err)
     }
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         if (!strcmp(key, "meta") && json_is_object(v)) {
             const char *mk;
             json_t *mv;
-            json_object_foreach(v, mk, mv) {
+            json_object_foreach(v, mk, mv)
+            {
                 char *full = xasprintf("meta.%s", mk);
                 int rc = add_json_value(f, full, mv, err);
                 free(full);
@@ -217,11 +219,11 @@ struct searcher {
     int loaded;
     double k1, b;
     uint64_t n, total_len;
-    float *dl;            /* per number: its length in tokens; -1 not read */
-    float *norm;          /* per number: k1 * (1 - b + b * dl / avgdl) */
+    float *dl;   /* per number: its length in tokens; -1 not read */
+    float *norm; /* per number: k1 * (1 - b + b * dl / avgdl) */
     uint32_t nnorm;
     double norm_k1, norm_b, norm_avgdl; /* what norm was computed with */
-    float *acc;           /* scores being summed, per number */
+    float *acc;                         /* scores being summed, per number */
     uint32_t nacc;
     /* vectors, as of vgen */
     char *model;
@@ -358,7 +360,8 @@ int searcher_begin(struct searcher *se, lode_error *err)
         se->vectors = store_meta_u64(se->s, "vectors", 0);
     }
     if (se->want_vectors && se->dim &&
-        (!se->have_h || (se->vgen != gen && now_seconds() - se->vloaded_at >= SEARCH_RELOAD_SECONDS)))
+        (!se->have_h ||
+         (se->vgen != gen && now_seconds() - se->vloaded_at >= SEARCH_RELOAD_SECONDS)))
         if (load_vectors(se, err) < 0) {
             store_abort(se->s);
             return -1;
@@ -387,8 +390,8 @@ json_t *searcher_chunk(struct searcher *se, uint32_t num)
 struct admit {
     struct searcher *se;
     const struct filter *f;
-    int check_exists;    /* the cache may name chunks that are gone */
-    GHashTable *seen;    /* number + 1 -> 1 admitted, 2 refused */
+    int check_exists; /* the cache may name chunks that are gone */
+    GHashTable *seen; /* number + 1 -> 1 admitted, 2 refused */
 };
 
 static int admit(void *ud, uint32_t num)
@@ -457,8 +460,8 @@ static size_t read_postings(struct searcher *se, const char *term, uint32_t **pa
             continue;
         }
         uint32_t *block;
-        size_t m = store_decode_postings(&v, get_be32((const unsigned char *)k.mv_data + tl + 1),
-                                         &block);
+        size_t m =
+            store_decode_postings(&v, get_be32((const unsigned char *)k.mv_data + tl + 1), &block);
         if (n + m > cap) {
             cap = (n + m) * 2;
             *pairs = xreallocarray(*pairs, cap, 2 * sizeof **pairs);
@@ -476,8 +479,8 @@ static size_t read_postings(struct searcher *se, const char *term, uint32_t **pa
 
 /* Walks scored candidates best first, keeping the first k admitted and
  * those tied with the k-th. */
-static size_t take_admitted(struct searcher *se, struct hit *cand, size_t n,
-                            const struct filter *f, size_t k, struct hit **hits)
+static size_t take_admitted(struct searcher *se, struct hit *cand, size_t n, const struct filter *f,
+                            size_t k, struct hit **hits)
 {
     qsort(cand, n, sizeof *cand, by_score);
     struct admit a = {se, f, 1, g_hash_table_new(g_direct_hash, g_direct_equal)};
@@ -538,7 +541,8 @@ size_t search_bm25(struct searcher *se, const char *text, const struct bm25_stat
         /* statistics older than the store may count fewer */
         json_t *global = st ? json_object_get(st->df, term) : NULL;
         double gdf = global && (double)json_integer_value(global) > (double)df
-                         ? (double)json_integer_value(global) : (double)df;
+            ? (double)json_integer_value(global)
+            : (double)df;
         float w = (float)bm25_weight(GPOINTER_TO_INT(qtf), bm25_idf(N, gdf), k1);
         for (size_t i = 0; i < df; i++) {
             uint32_t num = pairs[2 * i];
@@ -570,8 +574,8 @@ size_t search_bm25(struct searcher *se, const char *text, const struct bm25_stat
 
 /* ---- vectors ---- */
 
-size_t search_dense(struct searcher *se, const float *vec, const struct filter *f, size_t k,
-                    int ef, int exact, struct hit **hits)
+size_t search_dense(struct searcher *se, const float *vec, const struct filter *f, size_t k, int ef,
+                    int exact, struct hit **hits)
 {
     *hits = xmalloc(sizeof **hits * (k + 1));
     if (!se->have_h || !k)

@@ -51,8 +51,8 @@ int filter_empty(const struct filter *f);
 int filter_match(const struct filter *f, const json_t *rec);
 
 struct hit {
-    uint32_t num;  /* the chunk's number in the store */
-    double score;  /* BM25 or cosine */
+    uint32_t num; /* the chunk's number in the store */
+    double score; /* BM25 or cosine */
 };
 
 struct searcher;
@@ -82,8 +82,8 @@ size_t search_bm25(struct searcher *se, const char *text, const struct bm25_stat
                    const struct filter *f, size_t k, struct hit **hits);
 /* vec has the store's dimension (checked by the caller); exact: compare
  * with every vector instead of walking the graph. */
-size_t search_dense(struct searcher *se, const float *vec, const struct filter *f, size_t k,
-                    int ef, int exact, struct hit **hits);
+size_t search_dense(struct searcher *se, const float *vec, const struct filter *f, size_t k, int ef,
+                    int exact, struct hit **hits);
 
 /* The chunk record (a new reference), or NULL when it is gone. */
 json_t *searcher_chunk(struct searcher *se, uint32_t num);

@@ -22,8 +22,10 @@ int shards_open(struct shards *sh, char *const *dirs, size_t n, int vectors, lod
         store_meta_bm25(&sh->stores[i], &ik1, &ib);
         store_abort(&sh->stores[i]);
         if (i && (ik1 != k1 || ib != b)) {
-            lode_seterr(err, "%s scores BM25 with k1 %g, b %g and %s with k1 %g, b %g: index them "
-                             "with the same --bm25", dirs[0], k1, b, dirs[i], ik1, ib);
+            lode_seterr(err,
+                        "%s scores BM25 with k1 %g, b %g and %s with k1 %g, b %g: index them "
+                        "with the same --bm25",
+                        dirs[0], k1, b, dirs[i], ik1, ib);
             return -1;
         }
         k1 = ik1, b = ib;
@@ -34,11 +36,13 @@ int shards_open(struct shards *sh, char *const *dirs, size_t n, int vectors, lod
         int dim = searcher_dim(sh->se[i]);
         if (!dim)
             continue;
-        if (sh->dim && (dim != sh->dim || !model != !sh->model ||
-                        (model && strcmp(model, sh->model)))) {
-            lode_seterr(err, "%s holds vectors of %s (%d values) and %s of %s (%d): search them "
-                             "apart", dirs[0], sh->model ? sh->model : "?", sh->dim, dirs[i],
-                        model ? model : "?", dim);
+        if (sh->dim &&
+            (dim != sh->dim || !model != !sh->model || (model && strcmp(model, sh->model)))) {
+            lode_seterr(err,
+                        "%s holds vectors of %s (%d values) and %s of %s (%d): search them "
+                        "apart",
+                        dirs[0], sh->model ? sh->model : "?", sh->dim, dirs[i], model ? model : "?",
+                        dim);
             return -1;
         }
         sh->dim = dim;
@@ -282,7 +286,8 @@ int rlist_parse(const json_t *hits, uint32_t shard, json_t *ids, struct rlist *l
     l->v = xmalloc(sizeof *l->v * (json_array_size(hits) + 1));
     size_t i;
     json_t *h;
-    json_array_foreach(hits, i, h) {
+    json_array_foreach(hits, i, h)
+    {
         const char *id = json_string_value(json_object_get(h, "id"));
         json_t *score = json_object_get(h, "score");
         if (!id || !json_is_number(score)) {
@@ -320,16 +325,17 @@ static int merge_field(json_t *const *recs, size_t n, const char *field, json_t 
     return 0;
 }
 
-json_t *shards_merge_results(json_t *const *recs, size_t n, size_t k, int no_text,
-                             lode_error *err)
+json_t *shards_merge_results(json_t *const *recs, size_t n, size_t k, int no_text, lode_error *err)
 {
     const char *q = json_string_value(json_object_get(recs[0], "q"));
     json_t *qid = json_object_get(recs[0], "qid");
     for (size_t i = 1; i < n; i++) {
         const char *qi = json_string_value(json_object_get(recs[i], "q"));
         if ((q || qi) && (!q || !qi || strcmp(q, qi))) {
-            lode_seterr(err, "the results are not of the same query (\"%s\" and \"%s\"): "
-                             "did a query fail on one host?", q ? q : "", qi ? qi : "");
+            lode_seterr(err,
+                        "the results are not of the same query (\"%s\" and \"%s\"): "
+                        "did a query fail on one host?",
+                        q ? q : "", qi ? qi : "");
             return NULL;
         }
         if (!json_equal(qid, json_object_get(recs[i], "qid"))) {

@@ -78,7 +78,6 @@ void rlist_free(struct rlist *l);
  * each with "hits", or "bm25_hits" and "dense_hits" in hybrid mode) as one
  * record: the first's fields, hits merged (fused) and cut to k, or to the
  * record's own "k". NULL with err set when they do not fit together. */
-json_t *shards_merge_results(json_t *const *recs, size_t n, size_t k, int no_text,
-                             lode_error *err);
+json_t *shards_merge_results(json_t *const *recs, size_t n, size_t k, int no_text, lode_error *err);
 
 #endif

@@ -61,8 +61,7 @@ static int open_db(struct store *s, MDB_txn *txn, const char *name, unsigned fla
     return 0;
 }
 
-int store_open(const char *dir, enum store_mode mode, int nowait, struct store *s,
-               lode_error *err)
+int store_open(const char *dir, enum store_mode mode, int nowait, struct store *s, lode_error *err)
 {
     return store_open_sized(dir, mode, nowait, 0, s, err);
 }
@@ -125,7 +124,7 @@ int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t
         struct stat held, now;
         char *lp = xasprintf("%s/writer.lock", dir);
         int stale = fstat(s->lock_fd, &held) < 0 || stat(lp, &now) < 0 ||
-                    held.st_ino != now.st_ino || held.st_dev != now.st_dev;
+            held.st_ino != now.st_ino || held.st_dev != now.st_dev;
         free(lp);
         if (stale) {
             char *again = xstrdup(dir);
@@ -244,14 +243,16 @@ int store_commit(struct store *s, lode_error *err)
             (uint64_t)fs.f_bavail * fs.f_frsize < (1u << 20))
             return lode_fail(err, LODE_ENOSPACE,
                              "%s: cannot commit: no space left on the device (%llu bytes free); "
-                             "the store keeps its last commit", s->dir,
-                             (unsigned long long)fs.f_bavail * fs.f_frsize);
+                             "the store keeps its last commit",
+                             s->dir, (unsigned long long)fs.f_bavail * fs.f_frsize);
         if (rc == EIO)
             return lode_fail(err, LODE_EIO,
                              "%s: cannot commit: a write failed (the disk full, a file-size "
-                             "limit, or an I/O error); the store keeps its last commit", s->dir);
-        return lode_fail(err, store_code(rc), "%s: cannot commit: %s; the store keeps its last commit",
-                         s->dir, mdb_strerror(rc));
+                             "limit, or an I/O error); the store keeps its last commit",
+                             s->dir);
+        return lode_fail(err, store_code(rc),
+                         "%s: cannot commit: %s; the store keeps its last commit", s->dir,
+                         mdb_strerror(rc));
     }
     return 0;
 }

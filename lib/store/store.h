@@ -64,8 +64,7 @@ int store_fail(struct store *s, lode_error *err, int mdb_rc, const char *what);
 
 /* Opens (creating when writable) the store in dir. nowait: fail at once when
  * another writer holds the store instead of waiting. */
-int store_open(const char *dir, enum store_mode mode, int nowait, struct store *s,
-               lode_error *err);
+int store_open(const char *dir, enum store_mode mode, int nowait, struct store *s, lode_error *err);
 /* The same with the map's first size (0: 64 MiB); it grows by itself. */
 int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t map,
                      struct store *s, lode_error *err);
@@ -101,8 +100,8 @@ void store_meta_bm25(struct store *s, double *k1, double *b);
 
 /* A source's value: [complete 1][doc 16][count le32][numbers le32...]. */
 struct store_source {
-    int complete;             /* every chunk of it is in */
-    char doc[17];             /* its doc hash as given (may be empty) */
+    int complete; /* every chunk of it is in */
+    char doc[17]; /* its doc hash as given (may be empty) */
     uint32_t n;
     const unsigned char *nums; /* n little-endian numbers */
 };

@@ -15,9 +15,9 @@ struct analyzer {
 
 /* Lucene's EnglishAnalyzer.ENGLISH_STOP_WORDS_SET */
 static const char *const stop_words[] = {
-    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is",
-    "it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there",
-    "these", "they", "this", "to", "was", "will", "with", NULL,
+    "a",    "an",    "and",   "are",  "as",   "at", "be",  "but",  "by",   "for",  "if",  "in",
+    "into", "is",    "it",    "no",   "not",  "of", "on",  "or",   "such", "that", "the", "their",
+    "then", "there", "these", "they", "this", "to", "was", "will", "with", NULL,
 };
 
 struct analyzer *analyzer_new(void)
@@ -42,7 +42,7 @@ static int is_word(utf8proc_int32_t c)
 {
     utf8proc_category_t cat = utf8proc_category(c);
     return (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_ME) ||
-           (cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO);
+        (cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO);
 }
 
 static int is_digit(utf8proc_int32_t c)
@@ -87,8 +87,8 @@ size_t analyzer_terms(struct analyzer *a, const char *text, size_t len,
     buf_reset(&a->word);
     while (i < len) {
         utf8proc_int32_t c;
-        utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)text + i,
-                                              (utf8proc_ssize_t)(len - i), &c);
+        utf8proc_ssize_t n =
+            utf8proc_iterate((const utf8proc_uint8_t *)text + i, (utf8proc_ssize_t)(len - i), &c);
         if (n <= 0) {
             c = ' ';
             n = 1;
@@ -100,12 +100,13 @@ size_t analyzer_terms(struct analyzer *a, const char *text, size_t len,
             continue;
         }
         /* joiners stay inside a word when a word character follows */
-        if (a->word.len && (c == '\'' || c == 0x2019 || c == '.' || c == ',') && i + (size_t)n < len) {
+        if (a->word.len && (c == '\'' || c == 0x2019 || c == '.' || c == ',') &&
+            i + (size_t)n < len) {
             utf8proc_int32_t next;
             if (utf8proc_iterate((const utf8proc_uint8_t *)text + i + n,
                                  (utf8proc_ssize_t)(len - i - (size_t)n), &next) > 0) {
                 int apostrophe = (c == '\'' || c == 0x2019) && !is_digit(prev) && is_word(next) &&
-                                 !is_digit(next);
+                    !is_digit(next);
                 int decimal = (c == '.' || c == ',') && is_digit(prev) && is_digit(next);
                 if (apostrophe || decimal) {
                     buf_add_utf8(&a->word, c == 0x2019 ? '\'' : (unsigned)c);

@@ -50,7 +50,8 @@ int bm25_stats_sum(struct bm25_stats *acc, const struct bm25_stats *one, lode_er
     if (acc->stores && (acc->k1 != one->k1 || acc->b != one->b)) {
         return lode_fail(err, LODE_EINVAL,
                          "the stores score BM25 with different parameters (k1 %g, b %g and k1 %g, "
-                         "b %g): index them with the same --bm25", acc->k1, acc->b, one->k1, one->b);
+                         "b %g): index them with the same --bm25",
+                         acc->k1, acc->b, one->k1, one->b);
     }
     acc->k1 = one->k1, acc->b = one->b;
     acc->stores += one->stores;
@@ -58,7 +59,8 @@ int bm25_stats_sum(struct bm25_stats *acc, const struct bm25_stats *one, lode_er
     acc->total_len += one->total_len;
     const char *term;
     json_t *v;
-    json_object_foreach(one->df, term, v) {
+    json_object_foreach(one->df, term, v)
+    {
         json_int_t have = json_integer_value(json_object_get(acc->df, term));
         json_object_set_new(acc->df, term, json_integer(have + json_integer_value(v)));
     }
@@ -67,8 +69,8 @@ int bm25_stats_sum(struct bm25_stats *acc, const struct bm25_stats *one, lode_er
 
 json_t *bm25_stats_json(const struct bm25_stats *st)
 {
-    return json_pack("{s:f,s:f,s:I,s:I,s:O}", "k1", st->k1, "b", st->b, "chunks",
-                     (json_int_t)st->n, "tokens", (json_int_t)st->total_len, "df", st->df);
+    return json_pack("{s:f,s:f,s:I,s:I,s:O}", "k1", st->k1, "b", st->b, "chunks", (json_int_t)st->n,
+                     "tokens", (json_int_t)st->total_len, "df", st->df);
 }
 
 int bm25_stats_parse(const json_t *rec, struct bm25_stats *st, lode_error *err)
@@ -80,15 +82,18 @@ int bm25_stats_parse(const json_t *rec, struct bm25_stats *st, lode_error *err)
         !json_is_integer(json_object_get(rec, "chunks")) ||
         !json_is_integer(json_object_get(rec, "tokens")) || !json_is_object(df) || n < 0 ||
         tokens < 0) {
-        return lode_fail(err, LODE_EINVAL,
-                         "not a statistics record of lode-query --emit-stats (k1, b, chunks, tokens, df)");
+        return lode_fail(
+            err, LODE_EINVAL,
+            "not a statistics record of lode-query --emit-stats (k1, b, chunks, tokens, df)");
     }
     const char *term;
     json_t *v;
-    json_object_foreach(df, term, v)
-        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > n)
-            return lode_fail(err, LODE_EINVAL, "the statistics give term \"%s\" an impossible count",
-                             term);
+    json_object_foreach(
+        df, term,
+        v) if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+               json_integer_value(v) >
+                   n) return lode_fail(err, LODE_EINVAL,
+                                       "the statistics give term \"%s\" an impossible count", term);
     bm25_stats_init(st);
     st->stores = 1;
     st->k1 = json_number_value(json_object_get(rec, "k1"));

@@ -49,10 +49,10 @@ double bm25_avgdl(uint64_t n, uint64_t total_len);
 int bm25_parse(const char *s, double *k1, double *b);
 
 struct bm25_stats {
-    int stores;               /* how many were summed; k1 and b are set once 1 */
+    int stores; /* how many were summed; k1 and b are set once 1 */
     double k1, b;
-    uint64_t n, total_len;    /* documents (chunks) and their terms */
-    json_t *df;               /* term -> documents holding it */
+    uint64_t n, total_len; /* documents (chunks) and their terms */
+    json_t *df;            /* term -> documents holding it */
 };
 
 void bm25_stats_init(struct bm25_stats *st);

@@ -14,12 +14,12 @@ enum cls { C_SPACE, C_LETTER, C_DIGIT, C_OTHER, C_WIDE };
 
 static int is_wide(utf8proc_int32_t c)
 {
-    return (c >= 0x3040 && c <= 0x30FF) ||   /* hiragana, katakana */
-           (c >= 0x3400 && c <= 0x4DBF) ||   /* CJK extension A */
-           (c >= 0x4E00 && c <= 0x9FFF) ||   /* CJK unified */
-           (c >= 0xAC00 && c <= 0xD7AF) ||   /* hangul syllables */
-           (c >= 0xF900 && c <= 0xFAFF) ||   /* CJK compatibility */
-           (c >= 0x20000 && c <= 0x2FA1F);   /* CJK extensions B-F */
+    return (c >= 0x3040 && c <= 0x30FF) || /* hiragana, katakana */
+        (c >= 0x3400 && c <= 0x4DBF) ||    /* CJK extension A */
+        (c >= 0x4E00 && c <= 0x9FFF) ||    /* CJK unified */
+        (c >= 0xAC00 && c <= 0xD7AF) ||    /* hangul syllables */
+        (c >= 0xF900 && c <= 0xFAFF) ||    /* CJK compatibility */
+        (c >= 0x20000 && c <= 0x2FA1F);    /* CJK extensions B-F */
 }
 
 static enum cls classify(utf8proc_int32_t c)
@@ -29,13 +29,22 @@ static enum cls classify(utf8proc_int32_t c)
     if (is_wide(c))
         return C_WIDE;
     switch (utf8proc_category(c)) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
-    case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC:
+    case UTF8PROC_CATEGORY_ME:
         return C_LETTER;
-    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO:
         return C_DIGIT;
-    case UTF8PROC_CATEGORY_ZS: case UTF8PROC_CATEGORY_ZL: case UTF8PROC_CATEGORY_ZP:
+    case UTF8PROC_CATEGORY_ZS:
+    case UTF8PROC_CATEGORY_ZL:
+    case UTF8PROC_CATEGORY_ZP:
         return C_SPACE;
     default:
         return C_OTHER;
@@ -54,8 +63,8 @@ static int next_grapheme(const char *s, size_t len, size_t *pos, struct grapheme
     if (*pos >= len)
         return 0;
     utf8proc_int32_t c, prev;
-    utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)s + *pos,
-                                          (utf8proc_ssize_t)(len - *pos), &c);
+    utf8proc_ssize_t n =
+        utf8proc_iterate((const utf8proc_uint8_t *)s + *pos, (utf8proc_ssize_t)(len - *pos), &c);
     g->start = *pos;
     if (n <= 0) {
         g->end = *pos + 1;
@@ -69,8 +78,8 @@ static int next_grapheme(const char *s, size_t len, size_t *pos, struct grapheme
     prev = c;
     while (at < len && g->cls != C_SPACE) {
         utf8proc_int32_t d;
-        utf8proc_ssize_t m = utf8proc_iterate((const utf8proc_uint8_t *)s + at,
-                                              (utf8proc_ssize_t)(len - at), &d);
+        utf8proc_ssize_t m =
+            utf8proc_iterate((const utf8proc_uint8_t *)s + at, (utf8proc_ssize_t)(len - at), &d);
         if (m <= 0 || utf8proc_grapheme_break_stateful(prev, d, &state))
             break;
         prev = d;
@@ -121,11 +130,12 @@ size_t chunk_estimate_tokens(const char *text, size_t len, struct span **out)
 enum strength { B_NONE, B_WORD, B_LINE, B_SENTENCE, B_PARA, B_HEADING };
 
 static const char *const abbreviations[] = {
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "e.g", "i.e", "cf", "al", "fig",
-    "figs", "no", "nos", "vol", "vols", "pp", "ed", "eds", "inc", "ltd", "co", "corp", "jan",
-    "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "approx",
-    "dept", "est", "ca", "eq", "eqs", "sec", "ch", "art", "gen", "col", "capt", "lt", "sgt",
-    "rev", "mt", "ft", "op", "cit", "resp", "ref", "refs", "tab", "viz", "etc", "u.s", NULL,
+    "mr",  "mrs",  "ms",   "dr",   "prof", "sr",     "jr",   "st",   "vs",  "e.g", "i.e",
+    "cf",  "al",   "fig",  "figs", "no",   "nos",    "vol",  "vols", "pp",  "ed",  "eds",
+    "inc", "ltd",  "co",   "corp", "jan",  "feb",    "mar",  "apr",  "jun", "jul", "aug",
+    "sep", "sept", "oct",  "nov",  "dec",  "approx", "dept", "est",  "ca",  "eq",  "eqs",
+    "sec", "ch",   "art",  "gen",  "col",  "capt",   "lt",   "sgt",  "rev", "mt",  "ft",
+    "op",  "cit",  "resp", "ref",  "refs", "tab",    "viz",  "etc",  "u.s", NULL,
 };
 
 static int is_abbreviation(const char *w, size_t n)
@@ -148,7 +158,8 @@ static int sentence_end(const char *t, size_t len, size_t at, size_t next)
             i--;
             continue;
         }
-        if (i >= 3 && (!memcmp(t + i - 3, "\xE2\x80\x9D", 3) || !memcmp(t + i - 3, "\xE2\x80\x99", 3))) {
+        if (i >= 3 &&
+            (!memcmp(t + i - 3, "\xE2\x80\x9D", 3) || !memcmp(t + i - 3, "\xE2\x80\x99", 3))) {
             i -= 3; /* ” ’ */
             continue;
         }
@@ -160,8 +171,9 @@ static int sentence_end(const char *t, size_t len, size_t at, size_t next)
     }
     if (i == 0)
         return 0;
-    if (i >= 3 && (!memcmp(t + i - 3, "\xE3\x80\x82", 3) || !memcmp(t + i - 3, "\xEF\xBC\x81", 3) ||
-                   !memcmp(t + i - 3, "\xEF\xBC\x9F", 3) || !memcmp(t + i - 3, "\xE2\x80\xA6", 3)))
+    if (i >= 3 &&
+        (!memcmp(t + i - 3, "\xE3\x80\x82", 3) || !memcmp(t + i - 3, "\xEF\xBC\x81", 3) ||
+         !memcmp(t + i - 3, "\xEF\xBC\x9F", 3) || !memcmp(t + i - 3, "\xE2\x80\xA6", 3)))
         return 1; /* 。！？… */
     char p = t[i - 1];
     if (p == '!' || p == '?')
@@ -215,8 +227,9 @@ static enum strength boundary(const char *t, size_t len, const struct span *tok,
         return B_PARA;
     if (!newlines && !space) {
         /* CJK sentences end without a space */
-        if (a >= 3 && (!memcmp(t + a - 3, "\xE3\x80\x82", 3) || !memcmp(t + a - 3, "\xEF\xBC\x81", 3) ||
-                       !memcmp(t + a - 3, "\xEF\xBC\x9F", 3)))
+        if (a >= 3 &&
+            (!memcmp(t + a - 3, "\xE3\x80\x82", 3) || !memcmp(t + a - 3, "\xEF\xBC\x81", 3) ||
+             !memcmp(t + a - 3, "\xEF\xBC\x9F", 3)))
             return B_SENTENCE;
         return B_NONE;
     }

@@ -94,7 +94,8 @@ static int encode(const struct decoder *m, const char *text, size_t len, const c
             free(body);
             free(ids);
             free(learn);
-            lode_seterr(err, "the tokens do not decode to the text, so the parts to learn "
+            lode_seterr(err,
+                        "the tokens do not decode to the text, so the parts to learn "
                         "cannot be found");
             return -1;
         }
@@ -137,8 +138,10 @@ static int conversation(const struct decoder *m, enum chat_format f, const json_
         const char *content = json_string_value(json_object_get(e, "content"));
         if (!role || !content ||
             (strcmp(role, "system") && strcmp(role, "user") && strcmp(role, "assistant"))) {
-            lode_seterr(err, "message %zu needs a role (system, user or assistant) and a "
-                        "content string", i + 1);
+            lode_seterr(err,
+                        "message %zu needs a role (system, user or assistant) and a "
+                        "content string",
+                        i + 1);
             free(cm);
             return -1;
         }
@@ -191,7 +194,8 @@ int ft_examples(const struct decoder *m, enum chat_format f, const json_t *rec, 
         n = encode(m, text, strlen(text), NULL, NULL, 0, &ids, &learn, err);
         is_text = 1;
     } else {
-        lode_seterr(err, "the record has none of \"text\", \"prompt\"/\"completion\" and "
+        lode_seterr(err,
+                    "the record has none of \"text\", \"prompt\"/\"completion\" and "
                     "\"messages\"");
         return -1;
     }
@@ -274,7 +278,8 @@ void ft_packs_digest(const struct pack *p, size_t n, char out[65])
     for (size_t i = 0; i < n; i++) {
         g_checksum_update(c, (const guchar *)p[i].ids, sizeof *p[i].ids * (size_t)p[i].n);
         g_checksum_update(c, (const guchar *)p[i].tgt, sizeof *p[i].tgt * (size_t)p[i].n);
-        g_checksum_update(c, (const guchar *)p[i].starts, sizeof *p[i].starts * (size_t)p[i].nstarts);
+        g_checksum_update(c, (const guchar *)p[i].starts,
+                          sizeof *p[i].starts * (size_t)p[i].nstarts);
     }
     snprintf(out, 65, "%s", g_checksum_get_string(c));
     g_checksum_free(c);
@@ -336,15 +341,18 @@ int ft_checkpoint_load(struct trainer *t, const char *path, const char *fingerpr
     struct gguf g;
     if (gguf_open(path, &g, err) < 0)
         return -1;
-    const char *type = gguf_str(&g, "general.type"), *fp = gguf_str(&g, "lode.finetune.fingerprint");
+    const char *type = gguf_str(&g, "general.type"),
+               *fp = gguf_str(&g, "lode.finetune.fingerprint");
     int step = (int)gguf_int(&g, "lode.finetune.step", -1);
     if (!type || strcmp(type, "lode-finetune-checkpoint") || !fp || step < 0) {
         lode_seterr(err, "%s is not a lode-finetune checkpoint", path);
         goto fail;
     }
     if (strcmp(fp, fingerprint)) {
-        lode_seterr(err, "%s belongs to another run: its settings or data differ (checkpoint: "
-                    "%s; now: %s)", path, fp, fingerprint);
+        lode_seterr(err,
+                    "%s belongs to another run: its settings or data differ (checkpoint: "
+                    "%s; now: %s)",
+                    path, fp, fingerprint);
         goto fail;
     }
     for (int i = 0; i < trainer_nparams(t); i++) {
@@ -378,7 +386,8 @@ static double evaluate(struct trainer *t, const struct pack *p, size_t n)
     long long count = 0;
     for (size_t i = 0; i < n; i++) {
         int c;
-        sum += trainer_run(t, p[i].ids, p[i].tgt, p[i].n, p[i].starts, p[i].nstarts, TRAIN_EVAL, 1, 0, &c);
+        sum += trainer_run(t, p[i].ids, p[i].tgt, p[i].n, p[i].starts, p[i].nstarts, TRAIN_EVAL, 1,
+                           0, &c);
         count += c;
     }
     return count ? sum / (double)count : NAN;
@@ -467,11 +476,13 @@ int ft_train(struct decoder *m, const struct ft_config *c, const struct examples
     free(ord);
     struct pack *eval = held->n ? ft_pack(held, NULL, c->ctx, &nheld) : NULL;
     int per_step = c->batch * c->accum;
-    int steps = c->steps ? c->steps : (int)((npacks * (size_t)c->epochs + (size_t)per_step - 1) / (size_t)per_step);
+    int steps = c->steps
+        ? c->steps
+        : (int)((npacks * (size_t)c->epochs + (size_t)per_step - 1) / (size_t)per_step);
     int warmup = c->warmup >= 0 ? c->warmup : (steps / 10 < 100 ? steps / 10 : 100);
     char *fp = fingerprint(m, c, warmup, steps, packs, npacks);
     struct train_cfg tc = {c->targets, c->rank, (float)c->alpha, (float)c->dropout, c->threads,
-                           c->seed, 0};
+                           c->seed,    0};
     struct trainer *t = trainer_new(m, &tc, NULL);
     char *ckpt = xasprintf("%s.ckpt", c->out);
     struct lora a = {0};
@@ -516,7 +527,8 @@ int ft_train(struct decoder *m, const struct ft_config *c, const struct examples
                 rc = lora_save(&saved, m, c->out, err);
             lora_free(&saved);
         }
-        h->progress(h->ud, step, steps, tn ? sum / (double)tn : 0, secs > 0 ? (double)tokens / secs : 0);
+        h->progress(h->ud, step, steps, tn ? sum / (double)tn : 0,
+                    secs > 0 ? (double)tokens / secs : 0);
         if (c->fault_step == step) /* test hook: a run killed here */
             raise(SIGKILL);
     }

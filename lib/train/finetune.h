@@ -25,7 +25,7 @@
 
 struct example {
     int *ids;
-    unsigned char *learn;   /* learn[i]: ids[i] is predicted (from ids[i - 1]) */
+    unsigned char *learn; /* learn[i]: ids[i] is predicted (from ids[i - 1]) */
     int n;
 };
 
@@ -85,7 +85,7 @@ struct ft_config {
     int rank, ctx, epochs, steps, batch, accum, warmup, eval_every, save_every, resume, threads;
     double alpha, dropout, lr, weight_decay, clip;
     uint64_t seed;
-    int fault_step;           /* a test hook: SIGKILL after this step (LODE_FAULT_STEP); 0 none */
+    int fault_step; /* a test hook: SIGKILL after this step (LODE_FAULT_STEP); 0 none */
 };
 
 /* What a run tells its program: every record it writes (steps, the
@@ -97,7 +97,7 @@ struct ft_hooks {
 };
 
 struct ft_totals {
-    int steps;             /* steps this run took (a resumed run fewer) */
+    int steps; /* steps this run took (a resumed run fewer) */
     long long tokens;
     double seconds;
 };

@@ -32,13 +32,13 @@ typedef TREAL treal;
 struct act {
     treal *x, *xn1, *q, *k, *v, *att, *x2, *xn2, *g, *u, *h;
     double *r1, *r2;
-    treal *lu[LORA_NT];   /* the adapters' A x, n x rank */
+    treal *lu[LORA_NT]; /* the adapters' A x, n x rank */
 };
 
 struct pair {
     int rank;
     int64_t in, out;
-    treal s;              /* alpha / rank */
+    treal s; /* alpha / rank */
     struct tparam *a, *b;
 };
 
@@ -47,22 +47,22 @@ struct trainer {
     struct train_cfg c;
     struct tparam *p;
     int np;
-    struct pair *pr;      /* layers x LORA_NT, a == NULL: none */
+    struct pair *pr; /* layers x LORA_NT, a == NULL: none */
     /* the base's vectors (and with base_grads their gradients, in p) */
     treal **attn_norm, **ffn_norm, *out_norm, *embd;
-    int cap;              /* tokens the buffers hold */
-    int training;         /* dropout only while training */
+    int cap;      /* tokens the buffers hold */
+    int training; /* dropout only while training */
     struct act *a;
     treal *xl, *xf, *dx, *dx2, *dn, *dq, *dk, *dv, *datt, *dg, *du, *dh, *drop, *lu_d;
     double *rf, *rope;
-    treal *S, *dP;        /* cap x cap per worker */
-    treal *logits;        /* ROWS x vocab */
-    double *lrow;         /* each row's loss */
-    treal *dkh, *dvh;     /* the k and v gradients of each query head */
+    treal *S, *dP;    /* cap x cap per worker */
+    treal *logits;    /* ROWS x vocab */
+    double *lrow;     /* each row's loss */
+    treal *dkh, *dvh; /* the k and v gradients of each query head */
     int *rows;
-    treal *W;             /* a dequantised base matrix */
+    treal *W; /* a dequantised base matrix */
     float *frow;
-    struct team *team;    /* all the threads; BLAS runs single-threaded in each */
+    struct team *team; /* all the threads; BLAS runs single-threaded in each */
     int nw;
 };
 
@@ -262,8 +262,8 @@ static void free_acts(struct trainer *t)
             free(a->lu[k]);
     }
     free(t->a);
-    treal *bufs[] = {t->xl, t->xf, t->dx, t->dx2, t->dn, t->dq, t->dk, t->dv, t->datt,
-                     t->dg, t->du, t->dh, t->drop, t->lu_d, t->S, t->dP, t->dkh, t->dvh};
+    treal *bufs[] = {t->xl, t->xf, t->dx, t->dx2,  t->dn,   t->dq, t->dk, t->dv,  t->datt,
+                     t->dg, t->du, t->dh, t->drop, t->lu_d, t->S,  t->dP, t->dkh, t->dvh};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     free(t->rf);
@@ -400,13 +400,13 @@ static const treal *weight(struct trainer *t, const struct qmat *w)
  * the kept elements scaled by 1 / (1 - p); in and out may be the same. The
  * mask is a function of those and the element, so the backward pass draws
  * the same one. */
-static void drop_mask(const struct trainer *t, const treal *in, treal *out, size_t n, int l,
-                      int k, uint64_t key)
+static void drop_mask(const struct trainer *t, const treal *in, treal *out, size_t n, int l, int k,
+                      uint64_t key)
 {
     double keep = 1.0 - t->c.dropout;
     treal scale = (treal)(1.0 / keep);
     uint64_t base = t->c.seed * 0x9E3779B97F4A7C15ull ^ key * 0xD1B54A32D192ED03ull ^
-                    ((uint64_t)l * LORA_NT + (uint64_t)k + 1) * 0xA0761D6478BD642Full;
+        ((uint64_t)l * LORA_NT + (uint64_t)k + 1) * 0xA0761D6478BD642Full;
     for (size_t i = 0; i < n; i++) {
         uint64_t st = base + i * 0x8CB92BA72F3D8DD7ull;
         out[i] = uniform01(&st) < keep ? in[i] * scale : 0;
@@ -414,8 +414,7 @@ static void drop_mask(const struct trainer *t, const treal *in, treal *out, size
 }
 
 /* x as the adapter sees it: with dropout (in t->drop) while training */
-static const treal *dropped(struct trainer *t, const treal *x, size_t n, int l, int k,
-                            uint64_t key)
+static const treal *dropped(struct trainer *t, const treal *x, size_t n, int l, int k, uint64_t key)
 {
     if (t->c.dropout <= 0 || !t->training)
         return x;
@@ -424,8 +423,7 @@ static const treal *dropped(struct trainer *t, const treal *x, size_t n, int l, 
 }
 
 /* y[n, out] = x[n, in] W^T (+ bias) + s B A drop(x) */
-static void lin_fwd(struct trainer *t, int l, int k, const treal *x, int n, treal *y,
-                    uint64_t key)
+static void lin_fwd(struct trainer *t, int l, int k, const treal *x, int n, treal *y, uint64_t key)
 {
     const struct qmat *w = lora_base(t->m, l, k);
     int in = (int)w->cols, out = (int)w->rows;
@@ -482,8 +480,8 @@ static void rmsnorm_fwd(const treal *x, const treal *w, int d, double eps, treal
 }
 
 /* y = x r w: dx += r (w dy) - x r^3 / d sum(w dy x); dw += dy x r */
-static void rmsnorm_bwd(const treal *x, const treal *w, double r, const treal *dy, int d,
-                        treal *dx, treal *dw)
+static void rmsnorm_bwd(const treal *x, const treal *w, double r, const treal *dy, int d, treal *dx,
+                        treal *dw)
 {
     double dot = 0;
     for (int i = 0; i < d; i++)
@@ -501,8 +499,9 @@ static void scores(const struct decoder *m, const struct act *a, int s0, int len
 {
     int hd = m->head_dim, kvh = h / (m->heads / m->kv_heads);
     int qd = m->heads * hd, kvd = m->kv_heads * hd;
-    GEMM(RM, N_, T_, len, len, hd, (treal)(1.0 / sqrt((double)hd)), a->q + (size_t)s0 * qd + (size_t)h * hd,
-         qd, a->k + (size_t)s0 * kvd + (size_t)kvh * hd, kvd, 0, P, len);
+    GEMM(RM, N_, T_, len, len, hd, (treal)(1.0 / sqrt((double)hd)),
+         a->q + (size_t)s0 * qd + (size_t)h * hd, qd, a->k + (size_t)s0 * kvd + (size_t)kvh * hd,
+         kvd, 0, P, len);
     for (int i = 0; i < len; i++) /* token i sees 0..i */
         SOFTMAX_CAUSAL(P + (size_t)i * len, i + 1, len);
 }
@@ -574,9 +573,8 @@ static void attention_bwd_part(void *ctx, int64_t lo, int64_t hi, int worker)
             GEMM(RM, N_, N_, len, hd, len, scale, dPw, len,
                  a->k + (size_t)s0 * kvd + (size_t)kvh * hd, kvd, 0,
                  t->dq + (size_t)s0 * qd + (size_t)h * hd, qd);
-            GEMM(RM, T_, N_, len, hd, len, scale, dPw, len,
-                 a->q + (size_t)s0 * qd + (size_t)h * hd, qd, 0,
-                 t->dkh + (size_t)s0 * qd + (size_t)h * hd, qd);
+            GEMM(RM, T_, N_, len, hd, len, scale, dPw, len, a->q + (size_t)s0 * qd + (size_t)h * hd,
+                 qd, 0, t->dkh + (size_t)s0 * qd + (size_t)h * hd, qd);
         }
     }
 }
@@ -587,10 +585,12 @@ static void attention_reduce_part(void *ctx, int64_t lo, int64_t hi, int worker)
     const struct attn_job *j = ctx;
     struct trainer *t = j->t;
     const struct decoder *m = j->t->m;
-    int hd = m->head_dim, qd = m->heads * hd, kvd = m->kv_heads * hd, group = m->heads / m->kv_heads;
+    int hd = m->head_dim, qd = m->heads * hd, kvd = m->kv_heads * hd,
+        group = m->heads / m->kv_heads;
     for (int64_t i = lo; i < hi; i++)
         for (int kh = 0; kh < m->kv_heads; kh++) {
-            treal *dk = t->dk + (size_t)i * kvd + (size_t)kh * hd, *dv = t->dv + (size_t)i * kvd + (size_t)kh * hd;
+            treal *dk = t->dk + (size_t)i * kvd + (size_t)kh * hd,
+                  *dv = t->dv + (size_t)i * kvd + (size_t)kh * hd;
             for (int d = 0; d < hd; d++)
                 dk[d] = dv[d] = 0;
             for (int g = 0; g < group; g++) {
@@ -780,7 +780,8 @@ static double loss_rows(struct trainer *t, const int *tgt, int n, int backward, 
         if (backward) {
             mm(t, N_, N_, nr, d, V, 1, t->logits, V, Wout, d, 0, dxg, d);
             for (int r = 0; r < nr; r++)
-                memcpy(t->dx + (size_t)t->rows[r] * d, dxg + (size_t)r * d, sizeof *dxg * (size_t)d);
+                memcpy(t->dx + (size_t)t->rows[r] * d, dxg + (size_t)r * d,
+                       sizeof *dxg * (size_t)d);
         }
     }
     free(xg);
@@ -790,9 +791,8 @@ static double loss_rows(struct trainer *t, const int *tgt, int n, int backward, 
 
 /* ---- a sequence ---- */
 
-double TRN(trainer_run)(struct trainer *t, const int *ids, const int *tgt, int n,
-                        const int *starts, int nstarts, int mode, double gscale,
-                        uint64_t key, int *count)
+double TRN(trainer_run)(struct trainer *t, const int *ids, const int *tgt, int n, const int *starts,
+                        int nstarts, int mode, double gscale, uint64_t key, int *count)
 {
     int backward = mode == TRAIN_GRAD;
     const struct decoder *m = t->m;

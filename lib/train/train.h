@@ -23,10 +23,10 @@
 #include "model/lora.h"
 
 struct train_cfg {
-    unsigned targets;   /* bits of enum lora_target */
+    unsigned targets; /* bits of enum lora_target */
     int rank;
     float alpha;
-    float dropout;      /* on the adapters' inputs, as PEFT does */
+    float dropout; /* on the adapters' inputs, as PEFT does */
     int threads;
     uint64_t seed;
     int base_grads;
@@ -66,7 +66,7 @@ struct TRN(tparam) {
     char name[96];
     TREAL *w, *g, *m, *v;
     size_t n;
-    int decay;          /* 1: weight decay applies */
+    int decay; /* 1: weight decay applies */
 };
 
 struct trainer;
@@ -77,16 +77,15 @@ struct trainer *TRN(trainer_new)(const struct decoder *m, const struct train_cfg
                                  const struct lora *init);
 void TRN(trainer_free)(struct trainer *t);
 int TRN(trainer_nparams)(const struct trainer *t);
-struct TRN(tparam) *TRN(trainer_param)(struct trainer *t, int i);
+struct TRN(tparam) * TRN(trainer_param)(struct trainer *t, int i);
 
 /* One sequence of n tokens: examples start at starts[0] = 0 < starts[1]
  * < ... < n; tgt[i] is the token to predict after ids[i], or -1 for none.
  * Returns the summed negative log-likelihood of the targets (their count
  * in *count); mode TRAIN_GRAD adds gscale times its gradient to every
  * parameter's g. key varies the dropout masks (a step's number). */
-double TRN(trainer_run)(struct trainer *t, const int *ids, const int *tgt, int n,
-                        const int *starts, int nstarts, int mode, double gscale,
-                        uint64_t key, int *count);
+double TRN(trainer_run)(struct trainer *t, const int *ids, const int *tgt, int n, const int *starts,
+                        int nstarts, int mode, double gscale, uint64_t key, int *count);
 void TRN(trainer_zero_grad)(struct trainer *t);
 /* The gradients' global L2 norm; scaled down to max_norm when above it
  * (max_norm <= 0: never). */

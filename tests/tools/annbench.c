@@ -118,8 +118,8 @@ int main(int argc, char **argv)
             double s = now_seconds() - t;
             best = s < best ? s : best;
         }
-        printf("{\"ef\":%d,\"recall\":%.4f,\"qps\":%.0f}\n", efs[e], (double)found / (double)(nq * 10),
-               (double)nq / best);
+        printf("{\"ef\":%d,\"recall\":%.4f,\"qps\":%.0f}\n", efs[e],
+               (double)found / (double)(nq * 10), (double)nq / best);
     }
     hnsw_free(&h);
     free(truth);

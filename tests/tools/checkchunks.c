@@ -94,7 +94,8 @@ int main(int argc, char **argv)
         const char *dash = id ? strrchr(id, '-') : NULL;
         struct page *pg = NULL;
         for (size_t i = 0; dash && i < np; i++)
-            if (strlen(pages[i].id) == (size_t)(dash - id) && !strncmp(pages[i].id, id, (size_t)(dash - id)))
+            if (strlen(pages[i].id) == (size_t)(dash - id) &&
+                !strncmp(pages[i].id, id, (size_t)(dash - id)))
                 pg = &pages[i];
         if (!pg) {
             printf("chunk %s: no page\n", id ? id : "(no id)");

@@ -30,7 +30,7 @@ static double *vector(json_t *r, size_t *d)
     double *v = calloc(*d + 1, sizeof *v);
     for (size_t i = 0; i < *d; i++) {
         uint32_t u = (uint32_t)bytes[4 * i] | (uint32_t)bytes[4 * i + 1] << 8 |
-                     (uint32_t)bytes[4 * i + 2] << 16 | (uint32_t)bytes[4 * i + 3] << 24;
+            (uint32_t)bytes[4 * i + 2] << 16 | (uint32_t)bytes[4 * i + 3] << 24;
         float f;
         memcpy(&f, &u, 4);
         v[i] = f;
@@ -59,7 +59,8 @@ int main(int argc, char **argv)
             bad = 1;
             break;
         }
-        json_t *ra = json_loads(la, JSON_ALLOW_NUL, NULL), *rb = json_loads(lb, JSON_ALLOW_NUL, NULL);
+        json_t *ra = json_loads(la, JSON_ALLOW_NUL, NULL),
+               *rb = json_loads(lb, JSON_ALLOW_NUL, NULL);
         size_t da, db;
         double *va = ra ? vector(ra, &da) : NULL, *vb = rb ? vector(rb, &db) : NULL;
         if (!va || !vb || da != db) {
@@ -79,7 +80,8 @@ int main(int argc, char **argv)
         if (cos < min_cos)
             min_cos = cos;
         json_t *ta = json_object_get(ra, "truncated");
-        if (json_is_boolean(ta) && json_is_true(ta) != json_is_true(json_object_get(rb, "truncated")))
+        if (json_is_boolean(ta) &&
+            json_is_true(ta) != json_is_true(json_object_get(rb, "truncated")))
             agree = 0;
         free(va);
         free(vb);

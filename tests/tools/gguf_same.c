@@ -17,7 +17,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < a.nt && same; i++) {
         const struct gguf_tensor *x = &a.t[i], *y = gguf_tensor(&b, x->name);
         same = y && x->type == y->type && x->ndim == y->ndim && x->nbytes == y->nbytes &&
-               !memcmp(x->ne, y->ne, sizeof x->ne) && !memcmp(x->data, y->data, x->nbytes);
+            !memcmp(x->ne, y->ne, sizeof x->ne) && !memcmp(x->data, y->data, x->nbytes);
         if (!same)
             fprintf(stderr, "tensor %s differs\n", x->name);
     }

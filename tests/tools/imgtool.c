@@ -59,7 +59,8 @@ int main(int argc, char **argv)
         if (!f)
             return 1;
         fwrite("\x89PNG\r\n\x1a\n", 1, 8, f);
-        unsigned char ihdr[13] = {w >> 24, w >> 16, w >> 8, w, h >> 24, h >> 16, h >> 8, h, 8, 0, 0, 0, 0};
+        unsigned char ihdr[13] = {w >> 24, w >> 16, w >> 8, w, h >> 24, h >> 16, h >> 8,
+                                  h,       8,       0,      0, 0,       0};
         chunk(f, "IHDR", ihdr, 13);
         static const unsigned char idat[] = {0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01};
         chunk(f, "IDAT", idat, sizeof idat);

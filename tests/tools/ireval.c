@@ -111,8 +111,9 @@ int main(int argc, char **argv)
     fclose(run);
     /* queries with relevant documents but no answer count as 0 */
     double nq = g_hash_table_size(qrels);
-    printf("{\"queries\":%.0f,\"answered\":%u,\"ndcg@10\":%.4f,\"recall@100\":%.4f,\"mrr@10\":%.4f}\n",
-           nq, g_hash_table_size(done), ndcg / nq, recall / nq, mrr / nq);
+    printf(
+        "{\"queries\":%.0f,\"answered\":%u,\"ndcg@10\":%.4f,\"recall@100\":%.4f,\"mrr@10\":%.4f}\n",
+        nq, g_hash_table_size(done), ndcg / nq, recall / nq, mrr / nq);
     g_hash_table_destroy(qrels);
     g_hash_table_destroy(done);
     return 0;

@@ -31,7 +31,8 @@ int main(int argc, char **argv)
     json_t *logits = json_object_get(o, "logits"), *argmax = json_object_get(o, "argmax");
     double diff = json_array_size(logits) == (size_t)V ? 0 : INFINITY;
     for (int i = 0; i < V && isfinite(diff); i++) {
-        double d = fabs(json_number_value(json_array_get(logits, (size_t)i)) - ref[(size_t)(n - 1) * V + i]);
+        double d = fabs(json_number_value(json_array_get(logits, (size_t)i)) -
+                        ref[(size_t)(n - 1) * V + i]);
         diff = d > diff ? d : diff;
     }
     int same = json_array_size(argmax) == (size_t)n;

@@ -50,7 +50,9 @@ int main(int argc, char **argv)
     char path[1024];
     struct t *ts = calloc(8 + 16 * (size_t)L, sizeof *ts);
     int n = 0;
-#define T(nm, x, y, f) (snprintf(ts[n].name, sizeof ts[n].name, "%s", nm), ts[n].a = (x), ts[n].b = (y), ts[n].fill = (f), n++)
+#define T(nm, x, y, f)                                                                \
+    (snprintf(ts[n].name, sizeof ts[n].name, "%s", nm), ts[n].a = (x), ts[n].b = (y), \
+     ts[n].fill = (f), n++)
     T("embeddings.word_embeddings.weight", V, H, 0);
     T("embeddings.position_embeddings.weight", P, H, 0);
     T("embeddings.token_type_embeddings.weight", 2, H, 0);
@@ -91,13 +93,17 @@ int main(int argc, char **argv)
     for (int i = 0; i < n; i++) {
         uint64_t bytes = (uint64_t)ts[i].a * (uint64_t)(ts[i].b ? ts[i].b : 1) * 4;
         if (ts[i].b)
-            len += (size_t)snprintf(h + len, cap - len, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld,%lld],\"data_offsets\":[%llu,%llu]}",
-                                    i ? "," : "", ts[i].name, (long long)ts[i].a, (long long)ts[i].b,
-                                    (unsigned long long)off, (unsigned long long)(off + bytes));
+            len += (size_t)snprintf(
+                h + len, cap - len,
+                "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld,%lld],\"data_offsets\":[%llu,%llu]}",
+                i ? "," : "", ts[i].name, (long long)ts[i].a, (long long)ts[i].b,
+                (unsigned long long)off, (unsigned long long)(off + bytes));
         else
-            len += (size_t)snprintf(h + len, cap - len, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld],\"data_offsets\":[%llu,%llu]}",
-                                    i ? "," : "", ts[i].name, (long long)ts[i].a,
-                                    (unsigned long long)off, (unsigned long long)(off + bytes));
+            len += (size_t)snprintf(
+                h + len, cap - len,
+                "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld],\"data_offsets\":[%llu,%llu]}",
+                i ? "," : "", ts[i].name, (long long)ts[i].a, (unsigned long long)off,
+                (unsigned long long)(off + bytes));
         off += bytes;
     }
     len += (size_t)snprintf(h + len, cap - len, "}");
@@ -129,16 +135,22 @@ int main(int argc, char **argv)
     fclose(f);
     snprintf(path, sizeof path, "%s/config.json", dir);
     f = fopen(path, "w");
-    fprintf(f, "{\"model_type\":\"bert\",\"hidden_size\":%d,\"num_hidden_layers\":%d,"
-               "\"num_attention_heads\":%d,\"intermediate_size\":%d,\"vocab_size\":%d,"
-               "\"max_position_embeddings\":%d,\"type_vocab_size\":2,\"hidden_act\":\"gelu\","
-               "\"layer_norm_eps\":1e-12}\n", H, L, heads, I, V, P);
+    fprintf(f,
+            "{\"model_type\":\"bert\",\"hidden_size\":%d,\"num_hidden_layers\":%d,"
+            "\"num_attention_heads\":%d,\"intermediate_size\":%d,\"vocab_size\":%d,"
+            "\"max_position_embeddings\":%d,\"type_vocab_size\":2,\"hidden_act\":\"gelu\","
+            "\"layer_norm_eps\":1e-12}\n",
+            H, L, heads, I, V, P);
     fclose(f);
     snprintf(path, sizeof path, "%s/modules.json", dir);
     f = fopen(path, "w");
-    fprintf(f, "[{\"idx\":0,\"name\":\"0\",\"path\":\"\",\"type\":\"sentence_transformers.models.Transformer\"},"
-               "{\"idx\":1,\"name\":\"1\",\"path\":\"1_Pooling\",\"type\":\"sentence_transformers.models.Pooling\"},"
-               "{\"idx\":2,\"name\":\"2\",\"path\":\"2_Normalize\",\"type\":\"sentence_transformers.models.Normalize\"}]\n");
+    fprintf(f,
+            "[{\"idx\":0,\"name\":\"0\",\"path\":\"\",\"type\":\"sentence_transformers.models."
+            "Transformer\"},"
+            "{\"idx\":1,\"name\":\"1\",\"path\":\"1_Pooling\",\"type\":\"sentence_transformers."
+            "models.Pooling\"},"
+            "{\"idx\":2,\"name\":\"2\",\"path\":\"2_Normalize\",\"type\":\"sentence_transformers."
+            "models.Normalize\"}]\n");
     fclose(f);
     snprintf(path, sizeof path, "mkdir -p '%s/1_Pooling'", dir);
     if (system(path) != 0)

@@ -90,15 +90,15 @@ int main(int argc, char **argv)
     gguf_put_u32(w, "tokenizer.ggml.unknown_token_id", 0);
     float **own = xcalloc(4 + 9 * layers, sizeof *own);
     int no = 0;
-#define PUT(name, value, ...)                                                                \
-    do {                                                                                     \
-        uint64_t ne_[] = {__VA_ARGS__};                                                      \
-        int nd_ = (int)(sizeof ne_ / sizeof *ne_);                                           \
-        size_t n_ = 1;                                                                       \
-        for (int d_ = 0; d_ < nd_; d_++)                                                     \
-            n_ *= ne_[d_];                                                                   \
-        own[no] = tensor(n_, value);                                                         \
-        gguf_put_tensor(w, name, GGML_F32, nd_, ne_, own[no++], n_ * 4);                     \
+#define PUT(name, value, ...)                                            \
+    do {                                                                 \
+        uint64_t ne_[] = {__VA_ARGS__};                                  \
+        int nd_ = (int)(sizeof ne_ / sizeof *ne_);                       \
+        size_t n_ = 1;                                                   \
+        for (int d_ = 0; d_ < nd_; d_++)                                 \
+            n_ *= ne_[d_];                                               \
+        own[no] = tensor(n_, value);                                     \
+        gguf_put_tensor(w, name, GGML_F32, nd_, ne_, own[no++], n_ * 4); \
     } while (0)
     PUT("token_embd.weight", 0, dim, vocab);
     PUT("output_norm.weight", 1, dim);

@@ -58,10 +58,10 @@ static int draw(const float *c, int dim, uint64_t *s, float *out)
 }
 
 static const char *words[] = {
-    "river", "engine", "pressure", "wing", "boundary", "layer", "flow", "heat", "shock", "wave",
-    "plate", "cylinder", "turbulent", "laminar", "mach", "number", "surface", "transfer",
-    "velocity", "nozzle", "jet", "vortex", "drag", "lift", "stress", "buckling", "shell",
-    "panel", "flutter", "supersonic",
+    "river",   "engine",   "pressure", "wing",     "boundary",  "layer",      "flow", "heat",
+    "shock",   "wave",     "plate",    "cylinder", "turbulent", "laminar",    "mach", "number",
+    "surface", "transfer", "velocity", "nozzle",   "jet",       "vortex",     "drag", "lift",
+    "stress",  "buckling", "shell",    "panel",    "flutter",   "supersonic",
 };
 
 int main(int argc, char **argv)
@@ -97,13 +97,13 @@ int main(int argc, char **argv)
         if (!strcmp(what, "queries")) {
             printf("{\"qid\":\"q%ld\",\"vec\":\"%s\"}\n", i, b64);
         } else {
-            long src = i * sources / n; /* each source's chunks together, as lode-chunk writes them */
+            long src =
+                i * sources / n; /* each source's chunks together, as lode-chunk writes them */
             printf("{\"id\":\"s%ld-%ld\",\"source\":\"src/%ld.txt\",\"doc\":\"%016lx\","
                    "\"page\":%ld,\"text\":\"%s %s %s %s item%ld\",\"vec\":\"%s\",\"dim\":%d,"
                    "\"model\":\"synthetic\"}\n",
-                   src, i, src, (unsigned long)src * 2654435761ul, i % 7 + 1,
-                   words[k % 30], words[(k / 3) % 30], words[(k * 7 + 1) % 30],
-                   words[(i * 13) % 30], i, b64, dim);
+                   src, i, src, (unsigned long)src * 2654435761ul, i % 7 + 1, words[k % 30],
+                   words[(k / 3) % 30], words[(k * 7 + 1) % 30], words[(i * 13) % 30], i, b64, dim);
         }
         g_free(b64);
     }

@@ -24,8 +24,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: quantize IN.gguf OUT.gguf f16|bf16|q8_0|q4_0|q4_k|q5_k|q6_k\n");
         return 2;
     }
-    static const struct { const char *name; enum ggml_type t; } types[] = {
-        {"f16", GGML_F16}, {"bf16", GGML_BF16}, {"q8_0", GGML_Q8_0}, {"q4_0", GGML_Q4_0},
+    static const struct {
+        const char *name;
+        enum ggml_type t;
+    } types[] = {
+        {"f16", GGML_F16},   {"bf16", GGML_BF16}, {"q8_0", GGML_Q8_0}, {"q4_0", GGML_Q4_0},
         {"q4_k", GGML_Q4_K}, {"q5_k", GGML_Q5_K}, {"q6_k", GGML_Q6_K},
     };
     int k = -1;

@@ -22,9 +22,9 @@ static GHashTable *words(const char *path, long *total)
     *total = 0;
     for (gsize i = 0; i <= len;) {
         utf8proc_int32_t c = -1;
-        utf8proc_ssize_t n = i < len ? utf8proc_iterate((const utf8proc_uint8_t *)data + i,
-                                                        (utf8proc_ssize_t)(len - i), &c)
-                                     : 1;
+        utf8proc_ssize_t n = i < len
+            ? utf8proc_iterate((const utf8proc_uint8_t *)data + i, (utf8proc_ssize_t)(len - i), &c)
+            : 1;
         if (n <= 0) {
             n = 1;
             c = -1;

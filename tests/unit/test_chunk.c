@@ -42,41 +42,50 @@ int main(void)
     CHECK(count("日本語のテキスト") == 8, "each CJK character or kana is a token");
     CHECK(count("   \n\t ") == 0, "whitespace has no tokens");
     CHECK(count("e\xCC\x81t\xC3\xA9") == 1, "a combining accent stays in its word");
-    CHECK(count("\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD ok") == 2, "an emoji with a skin tone is one token");
+    CHECK(count("\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD ok") == 2,
+          "an emoji with a skin tone is one token");
     CHECK(count("x\xE2\x80\x8By") == 3, "a zero-width space is a token, not whitespace");
 
     CHECK_STR(chunks("One two three.", 100, 10), "One two three.", "short text is one chunk");
-    CHECK_STR(chunks("  padded text  \n", 100, 10), "padded text", "chunks never start or end with whitespace");
+    CHECK_STR(chunks("  padded text  \n", 100, 10), "padded text",
+              "chunks never start or end with whitespace");
     CHECK_STR(chunks("Alpha beta gamma. Delta epsilon zeta.", 6, 0),
               "Alpha beta gamma.|Delta epsilon zeta.", "a chunk ends at a sentence end");
     CHECK_STR(chunks("Dr. Watson met Mr. Holmes. They left.", 8, 0),
-              "Dr. Watson met Mr. Holmes.|They left.", "titles such as Dr. and Mr. do not end sentences");
-    CHECK_STR(chunks("Pi is 3.14 today. It rains. Yes.", 7, 0),
-              "Pi is 3.14 today.|It rains. Yes.", "a decimal point does not end a sentence");
+              "Dr. Watson met Mr. Holmes.|They left.",
+              "titles such as Dr. and Mr. do not end sentences");
+    CHECK_STR(chunks("Pi is 3.14 today. It rains. Yes.", 7, 0), "Pi is 3.14 today.|It rains. Yes.",
+              "a decimal point does not end a sentence");
     CHECK_STR(chunks("Written by J. R. R. Tolkien in England. A book.", 12, 0),
               "Written by J. R. R. Tolkien in England.|A book.", "initials do not end sentences");
     CHECK_STR(chunks("See e.g. the manual. Then stop.", 8, 0), "See e.g. the manual.|Then stop.",
               "e.g. does not end a sentence");
-    CHECK_STR(chunks("It costs 5 USD. it is cheap. Buy.", 9, 0), "It costs 5 USD. it is cheap.|Buy.",
+    CHECK_STR(chunks("It costs 5 USD. it is cheap. Buy.", 9, 0),
+              "It costs 5 USD. it is cheap.|Buy.",
               "a lowercase word after a period continues the sentence");
     CHECK_STR(chunks("First para words here.\n\nSecond para words here.", 9, 0),
               "First para words here.|Second para words here.", "a paragraph break is preferred");
     CHECK_STR(chunks("intro text here\n\n# Title\n\nbody words", 5, 0),
               "intro text here|# Title\n\nbody words", "a heading starts a chunk");
-    CHECK_STR(chunks("a b c d e f g h i j", 4, 0), "a b c d|e f g h|i j", "words when nothing stronger");
+    CHECK_STR(chunks("a b c d e f g h i j", 4, 0), "a b c d|e f g h|i j",
+              "words when nothing stronger");
     CHECK_STR(chunks("aaaaaaaabbbbbbbbccccccccdddddddd", 2, 0), "aaaaaaaabbbbbbbb|ccccccccdddddddd",
               "a word longer than a chunk is cut between its tokens");
-    CHECK_STR(chunks("一二三四五六", 4, 0), "一二三四|五六", "CJK text without spaces is cut between characters");
-    CHECK_STR(chunks("これは文。あれも文。", 7, 0), "これは文。|あれも文。", "an ideographic full stop ends a sentence");
+    CHECK_STR(chunks("一二三四五六", 4, 0), "一二三四|五六",
+              "CJK text without spaces is cut between characters");
+    CHECK_STR(chunks("これは文。あれも文。", 7, 0), "これは文。|あれも文。",
+              "an ideographic full stop ends a sentence");
     CHECK_STR(chunks("one two three four five six seven eight", 4, 2),
-              "one two three four|three four five six|five six seven eight", "chunks overlap by N tokens");
+              "one two three four|three four five six|five six seven eight",
+              "chunks overlap by N tokens");
     CHECK_STR(chunks("alpha beta gamma. delta\n\n# Next\n\nepsilon zeta", 6, 3),
               "alpha beta gamma. delta|# Next\n\nepsilon zeta", "no overlap across a heading");
     CHECK_STR(chunks("Sentence one here. Sentence two here. Three four five six.", 9, 5),
               "Sentence one here. Sentence two here.|Sentence two here. Three four five six.",
               "an overlap starts at a sentence when it holds one");
     /* were "2." a sentence end, the later break after it would win */
-    CHECK_STR(chunks("1.\nItem one text.\n2.\nItem two text.", 8, 0), "1.\nItem one text.|2.\nItem two text.",
+    CHECK_STR(chunks("1.\nItem one text.\n2.\nItem two text.", 8, 0),
+              "1.\nItem one text.|2.\nItem two text.",
               "a number opening a line does not end a sentence");
     {
         /* many tokens: every chunk advances and stays within the size */

@@ -37,7 +37,8 @@ static void test_lines(void)
     lines_init(&r, fd, 16);
     char *line;
     size_t len;
-    CHECK(lines_next(&r, &line, &len) == LINE_OK && !strcmp(line, "one"), "lines: CRLF ends a line");
+    CHECK(lines_next(&r, &line, &len) == LINE_OK && !strcmp(line, "one"),
+          "lines: CRLF ends a line");
     CHECK(lines_next(&r, &line, &len) == LINE_OK && !strcmp(line, "two"), "lines: second line");
     CHECK(lines_next(&r, &line, &len) == LINE_OK && len == 0, "lines: an empty line");
     CHECK(lines_next(&r, &line, &len) == LINE_TOO_LONG && len == 40 && r.lineno == 4,
@@ -58,7 +59,8 @@ static void test_lines(void)
     CHECK(lines_next(&r, &line, &len) == LINE_TOO_LONG && len == big,
           "lines: a 3 MiB line over a 1 MiB limit is skipped without holding it");
     CHECK(r.cap <= (4u << 20), "lines: the buffer stays near the limit (%zu bytes)", r.cap);
-    CHECK(lines_next(&r, &line, &len) == LINE_OK && !strcmp(line, "ok"), "lines: the next line is read");
+    CHECK(lines_next(&r, &line, &len) == LINE_OK && !strcmp(line, "ok"),
+          "lines: the next line is read");
     lines_free(&r);
     close(fd);
     free(data);
@@ -82,21 +84,29 @@ static void test_charset(void)
     CHECK_STR(s, "abcde", "charset: UTF-16LE without BOM is recognised");
     free(s);
     s = charset_to_utf8("k\xF6nnen \x80 \x93q\x94", 12, NULL, &n, &used);
-    CHECK_STR(s, "k\xC3\xB6nnen \xE2\x82\xAC \xE2\x80\x9Cq\xE2\x80\x9D", "charset: Windows-1252 fallback");
+    CHECK_STR(s, "k\xC3\xB6nnen \xE2\x82\xAC \xE2\x80\x9Cq\xE2\x80\x9D",
+              "charset: Windows-1252 fallback");
     CHECK_STR(used, "windows-1252", "charset: reports windows-1252");
     free(s);
     s = charset_to_utf8("\xE9t\xE9", 3, "iso-8859-15", &n, &used);
     CHECK_STR(s, "\xC3\xA9t\xC3\xA9", "charset: a declared charset is used");
     free(s);
     char decl[32];
-    const char *html = "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=Shift_JIS\">";
-    CHECK(charset_sniff_declared(html, strlen(html), decl, sizeof decl) == 0 && !strcmp(decl, "shift_jis"),
+    const char *html =
+        "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=Shift_JIS\">";
+    CHECK(charset_sniff_declared(html, strlen(html), decl, sizeof decl) == 0 &&
+              !strcmp(decl, "shift_jis"),
           "charset: a meta http-equiv charset is found");
     const char *xml = "<?xml version=\"1.0\" encoding='ISO-8859-1'?><a/>";
-    CHECK(charset_sniff_declared(xml, strlen(xml), decl, sizeof decl) == 0 && !strcmp(decl, "iso-8859-1"),
+    CHECK(charset_sniff_declared(xml, strlen(xml), decl, sizeof decl) == 0 &&
+              !strcmp(decl, "iso-8859-1"),
           "charset: an XML declaration is found");
-    CHECK(!charset_looks_textual((const unsigned char *)"\x7f" "ELF\x02\x01\0\0", 8), "charset: binary is not text");
-    CHECK(charset_looks_textual((const unsigned char *)"plain\ttext\n", 11), "charset: text is text");
+    CHECK(!charset_looks_textual((const unsigned char *)"\x7f"
+                                                        "ELF\x02\x01\0\0",
+                                 8),
+          "charset: binary is not text");
+    CHECK(charset_looks_textual((const unsigned char *)"plain\ttext\n", 11),
+          "charset: text is text");
     struct buf b = {0};
     charset_clean_text(&b, "a\r\nb\rc\fd\x01\x7f", 11);
     CHECK_STR(b.data, "a\nb\nc\n\nd", "charset: line ends, form feeds and controls cleaned");
@@ -109,15 +119,18 @@ static void test_record(void)
     json_t *r = record_parse("{\"a\":1,\"z\":\"x\"}", 15, &err);
     CHECK(r && record_int(r, "a", 0) == 1, "record: parse");
     record_set_text(r, "t", "ok\xFF\xFEz\0y", 7);
-    CHECK_STR(record_str(r, "t"), "ok\xEF\xBF\xBD\xEF\xBF\xBDzy", "record: invalid UTF-8 repaired, NUL dropped");
+    CHECK_STR(record_str(r, "t"), "ok\xEF\xBF\xBD\xEF\xBF\xBDzy",
+              "record: invalid UTF-8 repaired, NUL dropped");
     struct buf b = {0};
     record_dump(&b, r);
     CHECK_STR(b.data, "{\"a\":1,\"z\":\"x\",\"t\":\"ok\xEF\xBF\xBD\xEF\xBF\xBDzy\"}\n",
               "record: fields keep their order, one line");
     buf_free(&b);
     json_decref(r);
-    CHECK(!record_parse("[1]", 3, &err) && strstr(err.msg, "not a JSON object"), "record: arrays are not records");
-    CHECK(!record_parse("{\"a\":", 5, &err) && strstr(err.msg, "invalid JSON"), "record: broken JSON");
+    CHECK(!record_parse("[1]", 3, &err) && strstr(err.msg, "not a JSON object"),
+          "record: arrays are not records");
+    CHECK(!record_parse("{\"a\":", 5, &err) && strstr(err.msg, "invalid JSON"),
+          "record: broken JSON");
 }
 
 static void test_textdoc(void)
@@ -151,7 +164,8 @@ static void test_textdoc(void)
     textdoc_row_end(&td); /* an empty row is dropped */
     size_t n;
     char *s = textdoc_finish(&td, &n);
-    CHECK_STR(s, "## A heading\n\nSome text\n\n- one\n  - two\n\na |  | c1 c2", "textdoc: the plain layout");
+    CHECK_STR(s, "## A heading\n\nSome text\n\n- one\n  - two\n\na |  | c1 c2",
+              "textdoc: the plain layout");
     free(s);
 }
 

@@ -13,8 +13,8 @@ static const char *shared(void)
 }
 
 /* Writes a copy of src with len bytes (0: all), then patch bytes at off. */
-static int broken_copy(const char *src, const char *dst, size_t len, size_t off,
-                       const void *patch, size_t plen)
+static int broken_copy(const char *src, const char *dst, size_t len, size_t off, const void *patch,
+                       size_t plen)
 {
     FILE *f = fopen(src, "rb");
     if (!f)
@@ -48,10 +48,13 @@ int main(void)
     CHECK(rc == 0, "stories260K.gguf opens%s%s", rc ? ": " : "", rc ? err.msg : "");
     if (rc)
         return 1;
-    CHECK(g.version == 3 && g.nt == 48 && g.nkv == 19, "version 3, 48 tensors, 19 metadata entries");
-    CHECK(gguf_str(&g, "general.architecture") && !strcmp(gguf_str(&g, "general.architecture"), "llama"),
+    CHECK(g.version == 3 && g.nt == 48 && g.nkv == 19,
+          "version 3, 48 tensors, 19 metadata entries");
+    CHECK(gguf_str(&g, "general.architecture") &&
+              !strcmp(gguf_str(&g, "general.architecture"), "llama"),
           "general.architecture is llama");
-    CHECK(gguf_int(&g, "llama.embedding_length", 0) == 64 && gguf_int(&g, "llama.block_count", 0) == 5,
+    CHECK(gguf_int(&g, "llama.embedding_length", 0) == 64 &&
+              gguf_int(&g, "llama.block_count", 0) == 5,
           "llama.embedding_length 64, llama.block_count 5");
     const struct gguf_kv *toks = gguf_find(&g, "tokenizer.ggml.tokens");
     CHECK(toks && toks->type == GGUF_ARRAY && toks->atype == GGUF_STRING && toks->count == 512,
@@ -80,13 +83,16 @@ int main(void)
     snprintf(path, sizeof path, "%s/models/stories260K/stories260K.gguf", shared());
     broken_copy(path, "truncated.gguf", 1180000, 0, NULL, 0);
     rc = gguf_open("truncated.gguf", &g, &err);
-    CHECK(rc < 0 && strstr(err.msg, "outside the file"), "a file cut in its tensor data is refused (%s)", err.msg);
+    CHECK(rc < 0 && strstr(err.msg, "outside the file"),
+          "a file cut in its tensor data is refused (%s)", err.msg);
     broken_copy(path, "metacut.gguf", 5000, 0, NULL, 0);
     rc = gguf_open("metacut.gguf", &g, &err);
-    CHECK(rc < 0 && strstr(err.msg, "runs past its end"), "a file cut in its metadata is refused (%s)", err.msg);
+    CHECK(rc < 0 && strstr(err.msg, "runs past its end"),
+          "a file cut in its metadata is refused (%s)", err.msg);
     broken_copy(path, "headercut.gguf", 100, 0, NULL, 0);
     rc = gguf_open("headercut.gguf", &g, &err);
-    CHECK(rc < 0 && strstr(err.msg, "cannot fit"), "a file cut in its header is refused (%s)", err.msg);
+    CHECK(rc < 0 && strstr(err.msg, "cannot fit"), "a file cut in its header is refused (%s)",
+          err.msg);
     unsigned char huge[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f};
     broken_copy(path, "count.gguf", 0, 8, huge, 8);
     rc = gguf_open("count.gguf", &g, &err);

@@ -47,7 +47,8 @@ struct seq {
 static double loss_of(struct trainer *t, const struct seq *s)
 {
     int count;
-    return trainer_run_f64(t, s->ids, s->tgt, s->n, s->starts, s->nstarts, TRAIN_FORWARD, 1, 7, &count);
+    return trainer_run_f64(t, s->ids, s->tgt, s->n, s->starts, s->nstarts, TRAIN_FORWARD, 1, 7,
+                           &count);
 }
 
 /* Checks `per` elements of every parameter whose name contains one of
@@ -119,8 +120,8 @@ static void llama_tests(void)
     double worst = check_params(t, &s, 12, &tensors, &elements, s.ids, m.dim);
     CHECK(worst < 1e-4 && tensors == 28 + 5 + 1,
           "llama-tiny: %d elements of %d tensors (LoRA A/B x 7 projections x 2 layers, 5 norms, "
-          "token embeddings) match finite differences, worst relative error %.2e", elements,
-          tensors, worst);
+          "token embeddings) match finite differences, worst relative error %.2e",
+          elements, tensors, worst);
 
     /* dropout: the masks are the same in both passes */
     trainer_free_f64(t);
@@ -189,7 +190,8 @@ static void qwen2_tests(void)
     double worst = check_params(t, &s, 6, &tensors, &elements, s.ids, m.dim);
     CHECK(worst < 1e-4 && tensors == 14,
           "qwen2-tiny (biases, NEOX RoPE): %d elements of %d LoRA tensors, worst relative error "
-          "%.2e", elements, tensors, worst);
+          "%.2e",
+          elements, tensors, worst);
     trainer_free_f64(t);
     decoder_free(&m);
 }

@@ -27,24 +27,26 @@ static void half_tests(void)
         float f;
         uint16_t h;
     } cases[] = {
-        {0.0f, 0x0000}, {-0.0f, 0x8000}, {1.0f, 0x3C00}, {-2.0f, 0xC000}, {65504.0f, 0x7BFF},
-        {65520.0f, 0x7C00}, /* rounds to infinity */
-        {5.9604645e-8f, 0x0001}, /* the smallest subnormal */
-        {6.1035156e-5f, 0x0400}, /* the smallest normal */
-        {1.0009765625f, 0x3C01}, {1.00048828125f, 0x3C00}, /* a tie: to even */
-        {1.00146484375f, 0x3C02}, /* a tie: to even, upwards */
-        {INFINITY, 0x7C00}, {-INFINITY, 0xFC00},
+        {0.0f, 0x0000},           {-0.0f, 0x8000},          {1.0f, 0x3C00}, {-2.0f, 0xC000},
+        {65504.0f, 0x7BFF},       {65520.0f, 0x7C00},       /* rounds to infinity */
+        {5.9604645e-8f, 0x0001},                            /* the smallest subnormal */
+        {6.1035156e-5f, 0x0400},                            /* the smallest normal */
+        {1.0009765625f, 0x3C01},  {1.00048828125f, 0x3C00}, /* a tie: to even */
+        {1.00146484375f, 0x3C02},                           /* a tie: to even, upwards */
+        {INFINITY, 0x7C00},       {-INFINITY, 0xFC00},
     };
     int ok = 1;
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         if (f32_to_f16(cases[i].f) != cases[i].h) {
             ok = 0;
-            printf("# f32_to_f16(%g) = %04x, want %04x\n", cases[i].f, f32_to_f16(cases[i].f), cases[i].h);
+            printf("# f32_to_f16(%g) = %04x, want %04x\n", cases[i].f, f32_to_f16(cases[i].f),
+                   cases[i].h);
         }
     CHECK(ok, "float to half: exact values, overflow, subnormals, ties to even");
     int round = 1;
     for (uint32_t h = 0; h < 0x7C00; h++)
-        round &= f32_to_f16(f16_to_f32((uint16_t)h)) == h && f32_to_f16(-f16_to_f32((uint16_t)h)) == (h | 0x8000);
+        round &= f32_to_f16(f16_to_f32((uint16_t)h)) == h &&
+            f32_to_f16(-f16_to_f32((uint16_t)h)) == (h | 0x8000);
     CHECK(round, "every finite half survives half -> float -> half");
     CHECK((f32_to_f16(NAN) & 0x7C00) == 0x7C00 && (f32_to_f16(NAN) & 0x3FF), "NaN stays NaN");
     CHECK(f32_to_bf16(1.0f) == 0x3F80 && f32_to_bf16(1.00390625f) == 0x3F80 &&
@@ -81,10 +83,12 @@ static void format_tests(void)
             }
         }
         double rel = sqrt(se / ss);
-        CHECK(rel <= f[k].rel, "%s: relative RMS error %.4f (at most %.3f)", ggml_type_name(f[k].t), rel, f[k].rel);
+        CHECK(rel <= f[k].rel, "%s: relative RMS error %.4f (at most %.3f)", ggml_type_name(f[k].t),
+              rel, f[k].rel);
         if (f[k].t == GGML_Q8_0)
             /* half a step, and the scale's rounding to a half float */
-            CHECK(worst <= (0.5 + 127.0 / 2048) / 127, "Q8_0: no value off by more than half a step (%.5f of the block's max)", worst);
+            CHECK(worst <= (0.5 + 127.0 / 2048) / 127,
+                  "Q8_0: no value off by more than half a step (%.5f of the block's max)", worst);
         if (f[k].t == GGML_Q4_0)
             CHECK(worst <= 1.0 / 8 * 1.01, "Q4_0: no value off by more than a step (%.4f)", worst);
     }
@@ -164,9 +168,12 @@ static void legacy_tests(void)
     }
     /* half a step of the range (Q5_0: a step of its signed scale), and the
      * scales' rounding to half floats */
-    CHECK(worst[0] <= 0.5 / 15 * 1.02, "Q4_1 written as ggml does reads back within half a step (%.4f)", worst[0]);
-    CHECK(worst[1] <= 1.0 / 16, "Q5_0 written as ggml does reads back within a step (%.4f)", worst[1]);
-    CHECK(worst[2] <= 0.5 / 31 * 1.05, "Q5_1 written as ggml does reads back within half a step (%.4f)", worst[2]);
+    CHECK(worst[0] <= 0.5 / 15 * 1.02,
+          "Q4_1 written as ggml does reads back within half a step (%.4f)", worst[0]);
+    CHECK(worst[1] <= 1.0 / 16, "Q5_0 written as ggml does reads back within a step (%.4f)",
+          worst[1]);
+    CHECK(worst[2] <= 0.5 / 31 * 1.05,
+          "Q5_1 written as ggml does reads back within half a step (%.4f)", worst[2]);
 }
 
 static void product_tests(void)
@@ -178,7 +185,8 @@ static void product_tests(void)
     for (int i = 0; i < C * T; i++)
         x[i] = (float)gauss();
     struct team *team = team_new(3);
-    enum ggml_type types[] = {GGML_F32, GGML_F16, GGML_BF16, GGML_Q8_0, GGML_Q4_0, GGML_Q4_K, GGML_Q5_K, GGML_Q6_K};
+    enum ggml_type types[] = {GGML_F32,  GGML_F16,  GGML_BF16, GGML_Q8_0,
+                              GGML_Q4_0, GGML_Q4_K, GGML_Q5_K, GGML_Q6_K};
     for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
         size_t rb = ggml_row_size(types[k], C);
         unsigned char *data = malloc(rb * R);
@@ -186,7 +194,8 @@ static void product_tests(void)
             quant_row(types[k], w + (size_t)r * C, data + (size_t)r * rb, C);
         struct qmat m = {types[k], R, C, rb, data};
         /* the reference: double sums over the dequantised rows */
-        float *row = malloc(sizeof *row * C), *y1 = malloc(sizeof *y1 * R), *yt = malloc(sizeof *yt * R * T);
+        float *row = malloc(sizeof *row * C), *y1 = malloc(sizeof *y1 * R),
+              *yt = malloc(sizeof *yt * R * T);
         double maxerr = 0, maxy = 0, mmerr = 0;
         qmat_matvec(&m, x, y1, team);
         qmat_matmul(&m, x, T, yt, team);
@@ -204,10 +213,11 @@ static void product_tests(void)
         }
         /* Q8_0 and Q4_0 products use 8-bit activations: about 1% */
         double lim = types[k] == GGML_Q8_0 || types[k] == GGML_Q4_0 ? 0.02 : 1e-5;
-        CHECK(maxerr <= lim * maxy, "%s: matrix-vector product within %g of the largest value (%.2g)",
+        CHECK(maxerr <= lim * maxy,
+              "%s: matrix-vector product within %g of the largest value (%.2g)",
               ggml_type_name(types[k]), lim, maxerr / maxy);
-        CHECK(mmerr <= 1e-5 * maxy, "%s: matrix-matrix product within 1e-5 (%.2g)", ggml_type_name(types[k]),
-              mmerr / maxy);
+        CHECK(mmerr <= 1e-5 * maxy, "%s: matrix-matrix product within 1e-5 (%.2g)",
+              ggml_type_name(types[k]), mmerr / maxy);
         free(row);
         free(y1);
         free(yt);

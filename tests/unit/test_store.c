@@ -44,9 +44,11 @@ static void analyzer_tests(void)
     struct {
         const char *in, *want, *what;
     } cases[] = {
-        {"The Runner's shoes", "runner shoe", "stop words out, possessive 's dropped, lowercased, stemmed"},
+        {"The Runner's shoes", "runner shoe",
+         "stop words out, possessive 's dropped, lowercased, stemmed"},
         {"don't FIT", "don't fit", "an apostrophe between letters stays inside"},
-        {"3.14 and 1,000 items.", "3.14 1,000 item", "a period or comma between digits stays inside"},
+        {"3.14 and 1,000 items.", "3.14 1,000 item",
+         "a period or comma between digits stays inside"},
         {"end. Start, again", "end start again", "a period or comma at a word's end splits"},
         {"connection connected connecting", "connect connect connect", "Porter stems"},
         {"Straße CAFÉS naïve", "straße café naïv", "letters of any script, lowercased"},
@@ -76,24 +78,29 @@ static void codec_tests(void)
     size_t len = store_encode_postings(enc, 1000, pairs, 130);
     MDB_val v = {len, enc};
     size_t n = store_decode_postings(&v, 1000, &back);
-    CHECK(n == 130 && !memcmp(back, pairs, sizeof pairs), "postings: encode then decode gives them back");
+    CHECK(n == 130 && !memcmp(back, pairs, sizeof pairs),
+          "postings: encode then decode gives them back");
     CHECK(len < 130 * 3, "postings: small deltas take few bytes (%zu for 130)", len);
     free(back);
     v.mv_size = len - 1;
-    CHECK(store_decode_postings(&v, 1000, &back) == 0 && !back, "postings: a truncated block is refused");
+    CHECK(store_decode_postings(&v, 1000, &back) == 0 && !back,
+          "postings: a truncated block is refused");
     uint32_t dup[4] = {5, 1, 5, 1};
     len = store_encode_postings(enc, 5, dup, 2);
     v.mv_size = len;
-    CHECK(store_decode_postings(&v, 5, &back) == 0, "postings: numbers that do not increase are refused");
+    CHECK(store_decode_postings(&v, 5, &back) == 0,
+          "postings: numbers that do not increase are refused");
     unsigned char big[] = {0xff, 0xff, 0xff, 0xff, 0x0f};
     MDB_val bv = {sizeof big, big};
     CHECK(store_decode_postings(&bv, 0, &back) == 0, "postings: an absurd count is refused");
 
     unsigned char key[64];
     size_t kl = store_postings_key(key, "flow", 4, 0x01020304);
-    CHECK(kl == 9 && key[4] == 0 && key[5] == 1 && key[8] == 4, "postings key: term, NUL, big-endian number");
+    CHECK(kl == 9 && key[4] == 0 && key[5] == 1 && key[8] == 4,
+          "postings key: term, NUL, big-endian number");
 
-    unsigned char src[21 + 8] = {1, 'a', 'b', 'c', 'd', 'e', 'f', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'};
+    unsigned char src[21 + 8] = {1,   'a', 'b', 'c', 'd', 'e', 'f', '0', '1',
+                                 '2', '3', '4', '5', '6', '7', '8', '9'};
     put_le32(src + 17, 2);
     put_le32(src + 21, 7);
     put_le32(src + 25, 9);
@@ -115,10 +122,22 @@ static void filter_tests(void)
         const char *f;
         int want;
     } cases[] = {
-        {"source=docs/*.pdf", 1}, {"source=docs/a/*", 1}, {"source=*.docx", 0}, {"type=pdf", 1},
-        {"page=4", 1}, {"page=3-5", 1}, {"page=5-", 0}, {"page=-4", 1}, {"page=1-3", 0},
-        {"meta.lang=en", 1}, {"meta.lang=de", 0}, {"meta.year=2021", 1}, {"meta.year=2020-2022", 1},
-        {"meta.draft=false", 1}, {"meta.missing=x", 0}, {"author=*", 0},
+        {"source=docs/*.pdf", 1},
+        {"source=docs/a/*", 1},
+        {"source=*.docx", 0},
+        {"type=pdf", 1},
+        {"page=4", 1},
+        {"page=3-5", 1},
+        {"page=5-", 0},
+        {"page=-4", 1},
+        {"page=1-3", 0},
+        {"meta.lang=en", 1},
+        {"meta.lang=de", 0},
+        {"meta.year=2021", 1},
+        {"meta.year=2020-2022", 1},
+        {"meta.draft=false", 1},
+        {"meta.missing=x", 0},
+        {"author=*", 0},
     };
     lode_error err;
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -131,7 +150,8 @@ static void filter_tests(void)
     struct filter *f = filter_new();
     CHECK(filter_add(f, "nokey", &err) < 0 && filter_add(f, "=x", &err) < 0,
           "filters without KEY= are refused");
-    json_t *obj = json_loads("{\"type\":\"pdf\",\"meta\":{\"lang\":\"en\"},\"page\":\"2-6\"}", 0, NULL);
+    json_t *obj =
+        json_loads("{\"type\":\"pdf\",\"meta\":{\"lang\":\"en\"},\"page\":\"2-6\"}", 0, NULL);
     CHECK(filter_add_json(f, obj, &err) == 0 && filter_match(f, rec), "a query's filter object");
     json_decref(obj);
     obj = json_loads("{\"page\":[1,2]}", 0, NULL);
@@ -148,18 +168,29 @@ static void fuse_tests(void)
     double as[] = {9, 8, 7}, bs[] = {0.9, 0.8, 0.7};
     uint32_t an[] = {1, 2, 3}, bn[] = {3, 4, 1};
     for (int i = 0; i < 3; i++) {
-        a[i] = (struct ranked){as[i], 0, an[i], json_pack("{s:s+}", "id", "c", an[i] == 1 ? "1" : an[i] == 2 ? "2" : "3")};
-        b[i] = (struct ranked){bs[i], 0, bn[i], json_pack("{s:s+}", "id", "c", bn[i] == 1 ? "1" : bn[i] == 3 ? "3" : "4")};
+        a[i] = (struct ranked){as[i], 0, an[i],
+                               json_pack("{s:s+}", "id", "c",
+                                         an[i] == 1       ? "1"
+                                             : an[i] == 2 ? "2"
+                                                          : "3")};
+        b[i] = (struct ranked){bs[i], 0, bn[i],
+                               json_pack("{s:s+}", "id", "c",
+                                         bn[i] == 1       ? "1"
+                                             : bn[i] == 3 ? "3"
+                                                          : "4")};
     }
     struct rlist la = {a, 3}, lb = {b, 3}, none = {NULL, 0};
     struct rlist out = rlist_fuse(NULL, &la, &lb, 10);
     /* 1: 1/61 + 1/63; 3: 1/63 + 1/61; tie broken by id; then 2 and 4 at 1/62 */
     CHECK(out.n == 4 && out.v[0].num == 1 && out.v[1].num == 3 && out.v[2].num == 2 &&
-              out.v[3].num == 4, "RRF: documents in both lists first, then by rank, ties by id");
-    CHECK(out.v[0].score > 0.0322 && out.v[0].score < 0.0323, "RRF: 1/61 + 1/63 (%.6f)", out.v[0].score);
+              out.v[3].num == 4,
+          "RRF: documents in both lists first, then by rank, ties by id");
+    CHECK(out.v[0].score > 0.0322 && out.v[0].score < 0.0323, "RRF: 1/61 + 1/63 (%.6f)",
+          out.v[0].score);
     rlist_free(&out);
     out = rlist_fuse(NULL, &la, &none, 2);
-    CHECK(out.n == 2 && out.v[0].num == 1 && out.v[1].num == 2, "RRF: one list keeps its order, k cut");
+    CHECK(out.n == 2 && out.v[0].num == 1 && out.v[1].num == 2,
+          "RRF: one list keeps its order, k cut");
     rlist_free(&out);
     for (int i = 0; i < 3; i++)
         json_decref(a[i].rec), json_decref(b[i].rec);
@@ -199,7 +230,8 @@ static void hnsw_tests(void)
     int has0 = 0;
     for (size_t i = 0; i < n; i++)
         has0 |= got[i].node == 0;
-    CHECK(n == 10 && !has0 && h.live == N - 1, "hnsw: a deleted node is walked through, never returned");
+    CHECK(n == 10 && !has0 && h.live == N - 1,
+          "hnsw: a deleted node is walked through, never returned");
     CHECK(hnsw_check(&h) == 0, "hnsw: every link leads to a node");
     hnsw_free(&h);
 }
@@ -208,15 +240,17 @@ static void bm25_tests(void)
 {
     double k1 = 0, b = 0;
     CHECK(bm25_parse("1.2,0.75", &k1, &b) == 0 && k1 == 1.2 && b == 0.75, "bm25_parse: K1,B");
-    CHECK(bm25_parse("1,2", &k1, &b) == LODE_EINVAL && bm25_parse("-1,0.5", &k1, &b) == LODE_EINVAL &&
-          bm25_parse("1", &k1, &b) == LODE_EINVAL && bm25_parse("1,", &k1, &b) == LODE_EINVAL &&
-          bm25_parse("nan,0.5", &k1, &b) == LODE_EINVAL && k1 == 1.2,
+    CHECK(bm25_parse("1,2", &k1, &b) == LODE_EINVAL &&
+              bm25_parse("-1,0.5", &k1, &b) == LODE_EINVAL &&
+              bm25_parse("1", &k1, &b) == LODE_EINVAL && bm25_parse("1,", &k1, &b) == LODE_EINVAL &&
+              bm25_parse("nan,0.5", &k1, &b) == LODE_EINVAL && k1 == 1.2,
           "bm25_parse: b above 1, negative k1, one number, NaN refused, nothing changed");
     CHECK(fabs(bm25_idf(10, 1) - log(1 + 9.5 / 1.5)) < 1e-15 && bm25_idf(3, 5) > 0,
           "bm25_idf: Lucene's idf, positive when the statistics count fewer documents than df");
     CHECK(fabs(BM25_TERM(2.0, 3.0, bm25_norm(1.2, 0.75, 10, 5)) - 6.0 / (3 + 1.2 * 1.75)) < 1e-15,
           "BM25_TERM and bm25_norm: w tf / (tf + k1 (1 - b + b dl / avgdl))");
-    CHECK(bm25_avgdl(0, 0) == 1 && bm25_avgdl(4, 10) == 2.5, "bm25_avgdl: 1 for an empty collection");
+    CHECK(bm25_avgdl(0, 0) == 1 && bm25_avgdl(4, 10) == 2.5,
+          "bm25_avgdl: 1 for an empty collection");
 }
 
 static void error_tests(void)
@@ -227,15 +261,19 @@ static void error_tests(void)
             distinct &= strcmp(lode_strerror(c), lode_strerror(d)) != 0;
     CHECK(distinct, "lode_strerror: words of their own for each of the %d codes",
           LODE_ELAST - LODE_EFAILED);
-    CHECK_STR(lode_strerror(LODE_EMAPFULL), "the store's map is full", "lode_strerror: LODE_EMAPFULL");
-    CHECK(!strcmp(lode_strerror(ENOSPC), strerror(ENOSPC)), "lode_strerror: an errno value in strerror's words");
+    CHECK_STR(lode_strerror(LODE_EMAPFULL), "the store's map is full",
+              "lode_strerror: LODE_EMAPFULL");
+    CHECK(!strcmp(lode_strerror(ENOSPC), strerror(ENOSPC)),
+          "lode_strerror: an errno value in strerror's words");
     CHECK(store_code(MDB_NOTFOUND) == LODE_ENOTFOUND && store_code(MDB_MAP_FULL) == LODE_EMAPFULL &&
-          store_code(MDB_CORRUPTED) == LODE_ECORRUPT && store_code(MDB_PAGE_NOTFOUND) == LODE_ECORRUPT &&
-          store_code(ENOSPC) == LODE_ENOSPACE && store_code(0) == LODE_OK,
+              store_code(MDB_CORRUPTED) == LODE_ECORRUPT &&
+              store_code(MDB_PAGE_NOTFOUND) == LODE_ECORRUPT &&
+              store_code(ENOSPC) == LODE_ENOSPACE && store_code(0) == LODE_OK,
           "store_code: LMDB's codes and errno into the band");
     lode_error e = {0};
     CHECK(lode_fail(&e, LODE_ECORRUPT, "x %d", 1) == LODE_ECORRUPT && e.code == LODE_ECORRUPT &&
-          !strcmp(e.msg, "x 1"), "lode_fail: returns the code, fills code and message");
+              !strcmp(e.msg, "x 1"),
+          "lode_fail: returns the code, fills code and message");
 }
 
 /* ---- a commit that fills the map ---- */
@@ -329,7 +367,8 @@ static void commit_full_tests(void)
         else
             store_close(&s);
     }
-    CHECK(found > 0, "LMDB's commit itself fills the map (%d values put, %d fit at most)", found, lo);
+    CHECK(found > 0, "LMDB's commit itself fills the map (%d values put, %d fit at most)", found,
+          lo);
     if (found < 0)
         return;
     CHECK(e.code == LODE_EMAPFULL && s.txn == NULL && s.full_commits == 1 && strstr(e.msg, "map"),
@@ -339,16 +378,19 @@ static void commit_full_tests(void)
     put_be32(k0, 0);
     put_be32(kn, 100000);
     store_begin(&s, 0, &e);
-    CHECK(store_get(&s, s.chunks, k0, 4, &v) == 0 && store_get(&s, s.chunks, kn, 4, &v) == LODE_ENOTFOUND,
+    CHECK(store_get(&s, s.chunks, k0, 4, &v) == 0 &&
+              store_get(&s, s.chunks, kn, 4, &v) == LODE_ENOTFOUND,
           "...the last commit stands: the old values are there, the new ones are not");
     store_abort(&s);
     uint64_t before = s.map_size;
     int redone = store_grow(&s, &e) == 0 && store_begin(&s, 1, &e) == 0 &&
-                 replace_values(&s, found) == 0 && store_commit(&s, &e) == 0;
+        replace_values(&s, found) == 0 && store_commit(&s, &e) == 0;
     store_begin(&s, 0, &e);
-    CHECK(redone && s.map_size == 2 * before && store_get(&s, s.chunks, k0, 4, &v) == LODE_ENOTFOUND &&
-          store_get(&s, s.chunks, kn, 4, &v) == 0,
-          "grown to %llu bytes and redone, the commit goes through", (unsigned long long)s.map_size);
+    CHECK(redone && s.map_size == 2 * before &&
+              store_get(&s, s.chunks, k0, 4, &v) == LODE_ENOTFOUND &&
+              store_get(&s, s.chunks, kn, 4, &v) == 0,
+          "grown to %llu bytes and redone, the commit goes through",
+          (unsigned long long)s.map_size);
     store_abort(&s);
     store_close(&s);
     remove_store(dir);
@@ -364,7 +406,8 @@ static json_t *chunk(const char *source, int i, size_t len)
     for (size_t j = 0; j < len; j++)
         text[j] = (j % 7 == 6) ? ' ' : (char)('a' + (i * 31 + j * 7) % 26);
     text[len] = 0;
-    json_t *r = json_pack("{s:s,s:s,s:s,s:s}", "id", id, "source", source, "doc", source, "text", text);
+    json_t *r =
+        json_pack("{s:s,s:s,s:s,s:s}", "id", id, "source", source, "doc", source, "text", text);
     free(text);
     return r;
 }
@@ -435,11 +478,12 @@ static void indexer_full_tests(void)
             at_n = n, at_len = len;
         }
     n = at_n, len = at_len;
-    CHECK(full > 0 && rc == 0, "the indexer's commit finds the map full (%d chunks of %d bytes replacing 150)",
-          n, len);
+    CHECK(full > 0 && rc == 0,
+          "the indexer's commit finds the map full (%d chunks of %d bytes replacing 150)", n, len);
     if (full)
         rc = index_attempt(dir, n, (size_t)len, &full, &grew, &ok);
-    CHECK(ok, "...grows it and redoes the batch: every chunk in, the old source gone, --check clean");
+    CHECK(ok,
+          "...grows it and redoes the batch: every chunk in, the old source gone, --check clean");
     remove_store(dir);
 }
 

@@ -17,8 +17,8 @@ static int same_ids(const struct wordpiece *wp, json_t *r, int *first_bad)
     struct wp_token *t;
     size_t n = wordpiece_encode(wp, text, len, &t);
     int ok = json_array_size(ids) == n + 2 &&
-             json_integer_value(json_array_get(ids, 0)) == wordpiece_cls(wp) &&
-             json_integer_value(json_array_get(ids, n + 1)) == wordpiece_sep(wp);
+        json_integer_value(json_array_get(ids, 0)) == wordpiece_cls(wp) &&
+        json_integer_value(json_array_get(ids, n + 1)) == wordpiece_sep(wp);
     *first_bad = -1;
     for (size_t i = 0; ok && i < n; i++)
         if (json_integer_value(json_array_get(ids, i + 1)) != t[i].id) {
@@ -44,8 +44,9 @@ int main(void)
         return 1;
     /* vocab.txt alone: a copy of the folder without tokenizer.json */
     snprintf(vocab_dir, sizeof vocab_dir, "vocab-only");
-    int sys = system("mkdir -p vocab-only && cp \"$LODE_SHARED\"/models/all-MiniLM-L6-v2-tokenizer/vocab.txt "
-                     "\"$LODE_SHARED\"/models/all-MiniLM-L6-v2-tokenizer/tokenizer_config.json vocab-only/");
+    int sys = system(
+        "mkdir -p vocab-only && cp \"$LODE_SHARED\"/models/all-MiniLM-L6-v2-tokenizer/vocab.txt "
+        "\"$LODE_SHARED\"/models/all-MiniLM-L6-v2-tokenizer/tokenizer_config.json vocab-only/");
     struct wordpiece *wv = sys == 0 ? wordpiece_load(vocab_dir, &err) : NULL;
     CHECK(wv != NULL, "vocab.txt with tokenizer_config.json loads");
     FILE *f = fopen(path, "r");
@@ -61,7 +62,8 @@ int main(void)
         if (same_ids(wp, r, &bad))
             good++;
         else
-            printf("# differs at piece %d: %s\n", bad, json_string_value(json_object_get(r, "text")));
+            printf("# differs at piece %d: %s\n", bad,
+                   json_string_value(json_object_get(r, "text")));
         if (wv && same_ids(wv, r, &bad))
             good_v++;
         json_decref(r);
@@ -69,14 +71,16 @@ int main(void)
     free(line);
     if (f)
         fclose(f);
-    CHECK(n == 20 && good == n, "tokenizer.json: identical ids for %d of %d reference texts", good, n);
-    CHECK(n == 20 && good_v == n, "vocab.txt: identical ids for %d of %d reference texts", good_v, n);
+    CHECK(n == 20 && good == n, "tokenizer.json: identical ids for %d of %d reference texts", good,
+          n);
+    CHECK(n == 20 && good_v == n, "vocab.txt: identical ids for %d of %d reference texts", good_v,
+          n);
 
     const char *s = "Café déjà-vu";
     struct wp_token *t;
     size_t k = wordpiece_encode(wp, s, strlen(s), &t);
     int spans = k >= 4 && t[0].start == 0 && t[0].end == 5 && /* "Café" is 5 bytes */
-                t[1].start == 6 && !strcmp(wordpiece_piece(wp, t[1].id), "de");
+        t[1].start == 6 && !strcmp(wordpiece_piece(wp, t[1].id), "de");
     CHECK(spans, "tokens point at their bytes in the original text (Café -> [0, 5))");
     CHECK(k && t[k - 1].end == strlen(s), "the last token ends at the end of the text");
     free(t);
