@@ -79,6 +79,17 @@ check: all
 check-fast: all
 	tests/run.sh $(BIN) $(BUILD)
 
+# The C unit tests alone: seconds.
+check-unit: $(UNIT_BIN)
+	@cd $(BUILD) && fail=0; for t in $(UNIT_BIN:$(BUILD)/%=%); do \
+	    LODE_SHARED=$${LODE_SHARED:-$(CURDIR)/../shared} ./$$t > $$t.log 2>&1 || fail=1; \
+	    printf '%-24s %s\n' "$$(basename $$t)" "$$(grep -c '^ok' $$t.log) ok, $$(grep -c '^not ok' $$t.log) failed"; \
+	    grep '^not ok' $$t.log; done; exit $$fail
+
+# shellcheck on every shell script, clang-format --dry-run on the C files.
+lint:
+	tests/lint.sh
+
 bench: all
 	tests/bench/extract.sh
 	tests/bench/ocr.sh
@@ -107,5 +118,5 @@ install: all
 clean:
 	rm -rf build bin
 
-.PHONY: all check check-fast bench deps models install clean
+.PHONY: all check check-fast check-unit lint bench deps models install clean
 .SECONDARY:

@@ -70,8 +70,7 @@ write_metrics() { # STATUS SECONDS DOCUMENTS FAILED SKIPPED
 }
 
 exec 9>> "$LOCK" || { log error --arg error "cannot open the lock $LOCK"; exit 3; }
-if [ "$WAIT" = 0 ]; then flock -n 9; else flock -w "$WAIT" 9; fi
-if [ $? != 0 ]; then
+if ! if [ "$WAIT" = 0 ]; then flock -n 9; else flock -w "$WAIT" 9; fi; then
     log skipped --arg store "$STORE" --arg reason "another run holds $LOCK"
     write_metrics 0 0 0 0 1
     exit 0
@@ -83,6 +82,7 @@ mkdir -p "$WORK"
 rm -f "$WORK/errors.ndjson"
 documents=0 make_status=3
 # make's lines become log events as they come
+extra=()
 eval "extra=(${LODE_CRON_MAKEFLAGS:-})"
 while IFS= read -r line; do
     case $line in

@@ -60,9 +60,11 @@ if [ "$worst" -gt 1 ]; then
 fi
 rm -rf "$OUT/kb.$K.new" &&
     cp -R "$SCRATCH/kb" "$OUT/kb.$K.new" &&
-    rm -rf "$OUT/kb.$K.old" &&
-    { [ ! -e "$OUT/kb.$K" ] || mv "$OUT/kb.$K" "$OUT/kb.$K.old"; } &&
-    mv "$OUT/kb.$K.new" "$OUT/kb.$K" &&
-    rm -rf "$OUT/kb.$K.old" || { echo "shard.sh: cannot publish $OUT/kb.$K" >&2; exit 3; }
+    if ! { rm -rf "$OUT/kb.$K.old" &&
+           { [ ! -e "$OUT/kb.$K" ] || mv "$OUT/kb.$K" "$OUT/kb.$K.old"; } &&
+           mv "$OUT/kb.$K.new" "$OUT/kb.$K" && rm -rf "$OUT/kb.$K.old"; }; then
+        echo "shard.sh: cannot publish $OUT/kb.$K" >&2
+        exit 3
+    fi
 echo "shard.sh: shard $SPEC published as $OUT/kb.$K ($("${B}lode-index" -s "$OUT/kb.$K" --stats | jq .chunks) chunks)" >&2
 exit "$worst"

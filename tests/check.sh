@@ -3,7 +3,7 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer build; the last line sums
 # both passes: "N passed, N failed".
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 tests/run.sh bin build | tee tests/out-normal.txt
 make --no-print-directory SAN=1 all > /dev/null || { echo "0 passed, 1 failed"; exit 1; }
 LODE_SAN=1 tests/run.sh bin/san build/san | tee tests/out-san.txt

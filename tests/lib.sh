@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2034 # the variables are for the scripts that source this
 # Sourced by tests/e2e/*.sh: paths and the check helpers.
 # Every check prints "ok - WHAT" or "not ok - WHAT" (tests/run.sh counts them).
 set -u

@@ -31,8 +31,8 @@ fi
 
 passed=0
 failed=0
-record() { # NAME LOGFILE STATUS
-    local name=$1 log=$2 status=$3 n_ok n_bad
+record() { # NAME LOGFILE STATUS SECONDS
+    local name=$1 log=$2 status=$3 secs=${4:-0} n_ok n_bad
     n_ok=$(grep -c '^ok - ' "$log")
     n_bad=$(grep -c '^not ok - ' "$log")
     grep '^not ok - ' "$log" | sed "s|^|$name: |"
@@ -45,15 +45,16 @@ record() { # NAME LOGFILE STATUS
     fi
     passed=$((passed + n_ok))
     failed=$((failed + n_bad))
-    printf '%-28s %3d ok, %d failed\n' "$name" "$n_ok" "$n_bad"
+    printf '%-28s %3d ok, %d failed %6ss\n' "$name" "$n_ok" "$n_bad" "$secs"
 }
 
 for t in "$BUILD"/unit/test_*; do
     [ -x "$t" ] || continue
     name=$(basename "$t")
     log=$OUT/$name.log
+    start=$SECONDS
     (cd "$OUT" && "$t") > "$log" 2>&1
-    record "$name" "$log" $?
+    record "$name" "$log" $? $((SECONDS - start))
 done
 # The kernels' other paths on this machine: the kernel tests again with the
 # CPU level lowered (LODE_CPU, lib/base/cpu.h); on a CPU without AVX-512 the
@@ -61,15 +62,17 @@ done
 for level in avx2 portable; do
     name="test_quant[$level]"
     log=$OUT/$name.log
+    start=$SECONDS
     (cd "$OUT" && LODE_CPU=$level "$BUILD/unit/test_quant") > "$log" 2>&1
-    record "$name" "$log" $?
+    record "$name" "$log" $? $((SECONDS - start))
 done
 for t in "$ROOT"/tests/e2e/*.sh; do
     name=$(basename "$t" .sh)
     log=$OUT/$name.log
     mkdir -p "$OUT/$name"
+    start=$SECONDS
     (cd "$OUT/$name" && bash "$t") > "$log" 2>&1
-    record "$name" "$log" $?
+    record "$name" "$log" $? $((SECONDS - start))
 done
 if [ "${LODE_SAN:-0}" = 1 ]; then
     reports=$(ls "$OUT"/san 2>/dev/null)

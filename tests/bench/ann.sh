@@ -11,6 +11,7 @@
 # queries per second (best of three passes). Then the programs a user runs:
 # lode-index on the same vectors as records, and lode-query on the queries.
 #   N=20000 tests/bench/ann.sh   for a quicker run
+# shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 N=${N:-100000}
 NQ=${NQ:-1000}

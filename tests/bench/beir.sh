@@ -11,6 +11,7 @@
 # otherwise). tests/tools/ireval scores the run: nDCG@10, Recall@100, MRR@10.
 # Published BM25 references: SciFact nDCG@10 0.665 (Elasticsearch) to 0.679
 # (Anserini), NFCorpus 0.325.
+# shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 DIR=${1:-$SHARED/data/retrieval/cranfield}
 [ $# -gt 0 ] && shift

@@ -11,6 +11,7 @@
 # ids (so its time has no tokenising), OMP_WAIT_POLICY=PASSIVE, inference
 # mode, batches sorted by length and padded as sentence-transformers does;
 # both report the seconds spent in the model alone.
+# shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 PDF=${PDF:-/usr/share/debian-reference/debian-reference.en.pdf}
 J=2
@@ -37,7 +38,7 @@ cp "$W/texts.ndjson" "$W/in.ndjson"
 # five runs each, taken in turns so that the machine's moods hit both
 : > "$W/ours"
 : > "$W/theirs"
-for i in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
     lode_seconds --batch 32 -j $J >> "$W/ours"
     "$PY" "$ROOT/tests/bench/torch_bert.py" "$M" "$W/ids.ndjson" 32 $J "$W/torch.ndjson" >> "$W/theirs"
 done
@@ -61,9 +62,9 @@ head -64 "$W/ids.ndjson" > "$W/ids64.ndjson"
 for t in 1 $J; do
     # one text at a time; both use t threads for BLAS too (OpenBLAS would
     # otherwise give PyTorch all cores whatever torch.set_num_threads says)
-    ours=$(lode_seconds --batch 1 --window 1 -j $t)
-    theirs=$(OPENBLAS_NUM_THREADS=$t "$PY" "$ROOT/tests/bench/torch_bert.py" "$M" "$W/ids64.ndjson" 1 $t "$W/torch.ndjson")
-    awk -v a="$ours" -v b="$theirs" -v t=$t 'BEGIN {
+    ours=$(lode_seconds --batch 1 --window 1 -j "$t")
+    theirs=$(OPENBLAS_NUM_THREADS=$t "$PY" "$ROOT/tests/bench/torch_bert.py" "$M" "$W/ids64.ndjson" 1 "$t" "$W/torch.ndjson")
+    awk -v a="$ours" -v b="$theirs" -v t="$t" 'BEGIN {
         printf "batch-1 latency, %d thread(s): PyTorch %.1f ms, lode-embed %.1f ms per text (%.2fx)\n",
             t, b / 64 * 1000, a / 64 * 1000, b / a }'
 done

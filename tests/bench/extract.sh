@@ -6,6 +6,7 @@
 #
 # Input: the Debian Reference (debian-reference-en, 261 pages), and the same
 # PDF joined four times with pdfunite (1044 pages). Override with PDF=file.
+# shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 PDF=${PDF:-/usr/share/debian-reference/debian-reference.en.pdf}
 [ -f "$PDF" ] || { echo "no $PDF: run make deps (debian-reference-en) or set PDF=" >&2; exit 1; }
@@ -44,8 +45,8 @@ rss_tree() { # peak of the summed RSS of a command and its children, sampled
     echo $((peak / 1024))
 }
 for j in 1 $cores; do
-    /usr/bin/time -f '%M' -o "$W/rss" "$BIN/lode-extract" -j $j --no-progress "$W/big.pdf" > /dev/null 2>&1
-    echo "lode-extract -j $j: largest process $(( $(tail -1 "$W/rss") / 1024 )) MB, all processes together $(rss_tree "$BIN/lode-extract" -j $j --no-progress "$W/big.pdf") MB (sampled)"
+    /usr/bin/time -f '%M' -o "$W/rss" "$BIN/lode-extract" -j "$j" --no-progress "$W/big.pdf" > /dev/null 2>&1
+    echo "lode-extract -j $j: largest process $(( $(tail -1 "$W/rss") / 1024 )) MB, all processes together $(rss_tree "$BIN/lode-extract" -j "$j" --no-progress "$W/big.pdf") MB (sampled)"
 done
 /usr/bin/time -f '%M' -o "$W/rss" pdftotext "$W/big.pdf" /dev/null
 echo "pdftotext: $(( $(tail -1 "$W/rss") / 1024 )) MB"

@@ -10,6 +10,7 @@
 # OMP_WAIT_POLICY=PASSIVE and the same threads; tests/bench/torch_lora.py
 # says what it runs. Figures: median tokens per second of the steps after
 # the first two, and peak resident memory, against the base model's size.
+# shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 J=${J:-$(nproc)}
 STEPS=${STEPS:-8}

@@ -12,6 +12,7 @@
 # for single-token products. The bandwidth limit is the weight bytes read
 # per generated token over the read bandwidth tests/tools/stream measures on
 # the same threads. Medians of 5 runs, taken in turns.
+# shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 J=${J:-$(nproc)}
 export OMP_WAIT_POLICY=PASSIVE
@@ -25,7 +26,7 @@ cpu_line
 echo "# SmolLM2-135M shape: f32 $(du -m "$W/f32.gguf" | cut -f1) MB, q8_0 $(du -m "$W/q8_0.gguf" | cut -f1) MB; 128 prompt tokens, 128 generated"
 echo
 for f in ours_f32_p ours_f32_g ours_q8_p ours_q8_g torch_p torch_g bw; do : > "$W/$f"; done
-for i in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
     for v in f32 q8_0; do
         "$BIN/lode-generate" -m "$W/$v.gguf" -j "$J" --temperature 0 --max-tokens 128 --ignore-eos < "$W/prompt.json" > "$W/out-$v.json" 2> /dev/null
         k=${v%_0}

@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2034 # the variables are for the scripts that source this
 # Sourced by tests/bench/*.sh: the paths, a scratch folder removed at exit,
 # the checks for the peers a benchmark needs, medians, and the line that
 # says what the machine ran with. Benchmarks are not tests: nothing here

@@ -15,6 +15,7 @@
 # store, in the 3 shards as one (lode-query -s A -s B -s C), and in the
 # three steps of shards on separate hosts (--emit-stats, --global-stats,
 # --merge, here one after another). Milliseconds per query, the median of 3.
+# shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 DATA=$SHARED/data
 export PATH=$BIN:$PATH
@@ -42,7 +43,6 @@ t=$(now)
 lode-extract "$D" 2> /dev/null | lode-ocr 2> /dev/null | lode-chunk 2> /dev/null |
     lode-embed -m "$M" > "$W/seq.ndjson" 2> /dev/null
 s=$(echo "$(now) - $t" | bc)
-base=$s
 nrec=$(wc -l < "$W/seq.ndjson")
 printf '%-38s %7.2f s %8s docs/s %7s chunks/s\n' "plain pipeline (all cores each)" "$s" "$(rate "$ndocs" "$s")" "$(rate "$nrec" "$s")"
 for j in 1 2 4; do

@@ -1,10 +1,13 @@
+#!/usr/bin/env bash
 # lode-chunk on every page of the real documents: exact spans, coverage,
 # sizes, stable ids, structure-aware breaks, and bad input.
+# shellcheck source=tests/lib.sh
 . "$LODE_ROOT/tests/lib.sh"
 D=$DATA/docs
 lode-extract "$D" > pages.ndjson 2> /dev/null
 jq -c 'select(.ocr != "needed")' pages.ndjson > text-pages.ndjson
 for sz in "256 32" "64 16" "16 4" "3 1"; do
+    # shellcheck disable=SC2086 # the pair splits into size and overlap
     set -- $sz
     lode-chunk --size "$1" --overlap "$2" < text-pages.ndjson > "chunks-$1.ndjson" 2> "chunks-$1.err"
     expect_eq "size $1: exit status 0" 0 $?

@@ -1,5 +1,7 @@
+#!/usr/bin/env bash
 # Every program: --help and --version, and its man page documents exactly
 # the options --help lists.
+# shellcheck source=tests/lib.sh
 . "$LODE_ROOT/tests/lib.sh"
 for prog in lode-extract lode-ocr lode-chunk lode-embed lode-index lode-query lode-generate lode-finetune; do
     page=$ROOT/man/man1/$prog.1
@@ -23,3 +25,22 @@ done
 for page in lode-records lode-store lode-pipelines; do
     check "$page(7) renders without warnings" bash -c "MANWIDTH=80 man --warnings -l '$ROOT/man/man7/$page.7' 2>&1 > /dev/null | grep -q . && exit 1 || exit 0"
 done
+
+# Usage errors found after parsing go through one function: exit 2, the
+# program's name and the reason, then where --help is; nothing on stdout.
+while read -r prog args; do
+    # shellcheck disable=SC2086
+    env -u LODE_STORE -u LODE_EMBED_MODEL -u LODE_GEN_MODEL "$prog" $args < /dev/null > use.out 2> use.err
+    expect_eq "$prog $args: a usage error exits 2, nothing on stdout" "2 0" "$? $(wc -c < use.out)"
+    check "...'$prog: <reason>', then 'Try '$prog --help' for more information.'" \
+        bash -c "head -1 use.err | grep -q '^$prog: ' && sed -n 2p use.err | grep -qx \"Try '$prog --help' for more information.\""
+done << EOF
+lode-extract -j 0
+lode-ocr --dpi 1
+lode-chunk --overlap 300
+lode-embed -m x -b 0
+lode-index --batch 1
+lode-query -s x -k 0
+lode-generate --top-p 2
+lode-finetune -o x.gguf
+EOF

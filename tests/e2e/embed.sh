@@ -1,6 +1,8 @@
+#!/usr/bin/env bash
 # lode-embed against ../shared/ref/tiny-bert: vectors computed in float64 by
 # an independent PyTorch implementation, and token ids from Hugging Face
 # tokenizers.js.
+# shellcheck source=tests/lib.sh
 . "$LODE_ROOT/tests/lib.sh"
 M=$SHARED/models
 R=$SHARED/ref/tiny-bert
@@ -113,7 +115,7 @@ dd if="$st" bs=1 skip=8 count="$n" status=none |
     jq -c 'with_entries(if .key == "__metadata__" then . else .key = "bert." + .key end)' | tr -d '\n' > prefixed.json
 hl=$(wc -c < prefixed.json)
 {
-    for i in 0 1 2 3 4 5 6 7; do printf "\\$(printf '%03o' $(( (hl >> (8 * i)) & 255 )))"; done
+    for i in 0 1 2 3 4 5 6 7; do printf '%b' "\\$(printf '%03o' $(( (hl >> (8 * i)) & 255 )))"; done
     cat prefixed.json
     tail -c +$((9 + n)) "$st"
 } > prefixed/model.safetensors

@@ -1,5 +1,7 @@
+#!/usr/bin/env bash
 # Archives: members become documents named archive!/member, nested archives
 # are opened, sources can be reopened by that name, and bombs are stopped.
+# shellcheck source=tests/lib.sh
 . "$LODE_ROOT/tests/lib.sh"
 D=$DATA/docs
 

@@ -1,5 +1,7 @@
+#!/usr/bin/env bash
 # Broken input gives records or error records naming the source, never a
 # crash, a hang or a silent drop, and the exit status says so.
+# shellcheck source=tests/lib.sh
 . "$LODE_ROOT/tests/lib.sh"
 D=$DATA/docs
 M=$DATA/pdf-malformed

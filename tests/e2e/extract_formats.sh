@@ -1,5 +1,7 @@
+#!/usr/bin/env bash
 # lode-extract on the real documents of ../shared/data/docs: text compared
 # with reference text by word-level F1, and the structure each format has.
+# shellcheck source=tests/lib.sh
 . "$LODE_ROOT/tests/lib.sh"
 D=$DATA/docs
 f1() { "$BUILD/tools/wordf1" "$1" "$2"; } # prints precision recall f1
@@ -59,6 +61,7 @@ compare epub/epub_purvis_poetry.epub epub/reference/epub_purvis_poetry.epub.md 0
 lode-extract "$D/docx" "$D/odt" "$D/epub" "$D/html" "$D/md" "$D/csv" > struct.ndjson 2>/dev/null
 text_of struct.ndjson word_sample.docx > ws.txt
 check "docx: Heading 1 becomes '# '" grep -qx '# Swimming in the lake' ws.txt
+# shellcheck disable=SC1112 # the typographic apostrophe is the document's
 check "docx: Heading 2 becomes '## '" grep -qx '## Let’s eat' ws.txt
 check "docx: bullet items become '- '" grep -qx -- '- Paddle about' ws.txt
 check "docx: numbered items become '- '" grep -qx -- '- Wear sunglasses' ws.txt

@@ -1,6 +1,8 @@
+#!/usr/bin/env bash
 # PPTX, XLSX, ODP, ODS and DOCX details, on small files this test writes
 # itself (part by part, as the standards lay them out), with exact expected
 # text.
+# shellcheck source=tests/lib.sh
 . "$LODE_ROOT/tests/lib.sh"
 
 pack() { # OUT DIR: zip DIR's files into OUT, mimetype first and stored (ODF)

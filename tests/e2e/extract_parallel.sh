@@ -1,5 +1,7 @@
+#!/usr/bin/env bash
 # -j N: the same records in the same order as one worker, byte for byte,
 # including a long PDF whose pages are shared among workers.
+# shellcheck source=tests/lib.sh
 . "$LODE_ROOT/tests/lib.sh"
 D=$DATA/docs
 lode-extract -j 1 "$D" "$DATA/pdf-malformed" > j1.ndjson 2> j1.err

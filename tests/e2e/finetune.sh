@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # lode-finetune end to end: the loss at step 1 is the base model's (as
 # lode-generate --score measures it), an adapter trained on stories about
 # characters of our own invention lowers the held-out stories' NLL by at
@@ -5,6 +6,7 @@
 # GGUF layout is llama.cpp's, a killed run resumes to the same adapter,
 # what is learnt from prompt/completion and chat records, --merge, bad
 # records and adapters that do not fit.
+# shellcheck source=tests/lib.sh
 . "$LODE_ROOT/tests/lib.sh"
 M=$SHARED/models
 ST=$M/stories260K/stories260K.gguf

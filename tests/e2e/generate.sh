@@ -1,7 +1,9 @@
+#!/usr/bin/env bash
 # lode-generate against ../shared/ref: the stories260K logits and greedy
 # texts of a float64 PyTorch forward pass, the tiny llama (F32, Q8_0, Q4_0)
 # and qwen2 models' logits, argmax and greedy continuations, and the
 # tokenizers' ids from llama.cpp's SentencePiece and tokenizers.js's BPE.
+# shellcheck source=tests/lib.sh
 . "$LODE_ROOT/tests/lib.sh"
 M=$SHARED/models
 R=$SHARED/ref
@@ -92,7 +94,7 @@ echo '{"text":"a text of some length for the random model to score, with several
 ref=$(G -m r256.gguf --score < t.json | jq .nll)
 for t in q4_k:0.08:0.03 q5_k:0.04:0.015 q6_k:0.02:0.005; do
     IFS=: read -r ty err nl <<< "$t"
-    "$BUILD/tools/quantize" r256.gguf rk.gguf $ty > quant.log
+    "$BUILD/tools/quantize" r256.gguf rk.gguf "$ty" > quant.log
     expect_le "$ty blocks decode to within ${err} relative RMS of the weights" "$err" "$(jq -s 'map(.rel_rms_error) | max' quant.log)"
     for b in 512 1; do
         d=$(G -m rk.gguf --score --batch $b < t.json | jq --argjson r "$ref" '.nll - $r | fabs')
@@ -151,7 +153,7 @@ check "--template gemma" jqe '.prompt | endswith("<start_of_turn>user\nS\n\nWhy?
 # ---- Ollama's store ----
 mkdir -p ollama/manifests/registry.ollama.ai/library/stories ollama/blobs
 d=$(sha256sum "$ST" | cut -d' ' -f1)
-cp "$ST" ollama/blobs/sha256-$d
+cp "$ST" "ollama/blobs/sha256-$d"
 printf '{"schemaVersion":2,"layers":[{"mediaType":"application/vnd.ollama.image.model","digest":"sha256:%s"}]}\n' "$d" \
     > ollama/manifests/registry.ollama.ai/library/stories/260k
 expect_eq "-m ollama:NAME:TAG finds the blob through the manifest" "$(jq -c .answer_ids greedy-ids.ndjson | head -1)" \
@@ -174,7 +176,7 @@ lode-generate -m "$ST" --max-tokens 4 --errors bad.err < bad.ndjson > bad.out 2>
 expect_eq "bad records: exit 1, the good one answered" "1 1" "$? $(wc -l < bad.out)"
 expect_eq "bad records: an error record each" 4 "$(wc -l < bad.err)"
 check "...a token id out of range" grep -q 'not a token id of the model' bad.err
-long=$(for i in $(seq 1 3000); do printf 'word '; done)
+long=$(for _ in $(seq 1 3000); do printf 'word '; done)
 echo "{\"prompt\":\"$long\"}" | lode-generate -m "$ST" --ctx 256 --errors long.err > /dev/null 2>&1
 expect_eq "a prompt longer than the context: exit 1" 1 $?
 check "...saying so" grep -q 'does not fit the context of 256' long.err

@@ -1,5 +1,7 @@
+#!/usr/bin/env bash
 # lode-index: upserts by source, deletes, bad records, kill -9 and re-runs,
 # a full disk, concurrent readers and writers, --stats/--check/--compact.
+# shellcheck source=tests/lib.sh
 . "$LODE_ROOT/tests/lib.sh"
 MK=$BUILD/tools/mkvecs
 stat_of() { lode-index -s "$1" --stats | jq -r ".$2"; }
@@ -7,11 +9,11 @@ consistent() { lode-index -s "$1" --check > /dev/null 2>&1; }
 # kill_after_commit STORE INPUT ARGS...: lode-index killed (-9) as soon as its
 # first batch is committed
 kill_after_commit() {
-    local store=$1 input=$2 pid c i
+    local store=$1 input=$2 pid c
     shift 2
     lode-index -s "$store" "$@" < "$input" 2> /dev/null &
     pid=$!
-    for i in $(seq 1 400); do
+    for _ in $(seq 1 400); do
         c=$(lode-index -s "$store" --stats 2> /dev/null | jq -r '.chunks // 0' 2> /dev/null)
         [ "${c:-0}" -gt 0 ] && break
         sleep 0.02
@@ -155,7 +157,7 @@ lode-index -s busy --batch 100 < w.ndjson 2> /dev/null &
 pid=$!
 fails=0
 answered=0
-for i in $(seq 1 20); do
+for _ in $(seq 1 20); do
     printf 'pressure wing\nflutter panel\n' | lode-query -s busy -k 3 --no-text > q.out 2> /dev/null || fails=$((fails + 1))
     answered=$((answered + $(wc -l < q.out)))
 done

@@ -1,9 +1,11 @@
+#!/usr/bin/env bash
 # pipelines/ingest.mk and pipelines/cron.sh on a folder of documents: every
 # lode program is a shim that logs its start, so the test sees what ran.
 # First run, second run (nothing runs), a touched file (nothing), a changed
 # file (only it), a deleted file and an archive member (they leave the
 # store), a damaged PDF (reported, the rest indexed, exit status), a fatal
 # error (retried next run); cron.sh's JSON log, metrics and lock.
+# shellcheck source=tests/lib.sh
 . "$LODE_ROOT/tests/lib.sh"
 MK=$ROOT/pipelines/ingest.mk
 EX=$ROOT/examples

@@ -1,5 +1,7 @@
+#!/usr/bin/env bash
 # The layer map of lib/README.md holds for the tree (tests/layers.sh), and
 # the check catches an include that reaches up a layer or names no layer.
+# shellcheck source=tests/lib.sh
 . "$LODE_ROOT/tests/lib.sh"
 "$ROOT/tests/layers.sh" "$ROOT" > tree.txt
 check "lib/ keeps its layers: $(tail -1 tree.txt)" test $? -eq 0

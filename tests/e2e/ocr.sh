@@ -1,6 +1,8 @@
+#!/usr/bin/env bash
 # lode-ocr against the ground truth of ../shared/data/ocr: character error
 # rate (Levenshtein distance over the reference length, whitespace
 # normalised), and the tesseract command on the same images as the peer.
+# shellcheck source=tests/lib.sh
 . "$LODE_ROOT/tests/lib.sh"
 T=$DATA/ocr/tesseract-test
 P=$DATA/ocr/docling-ocr-test

@@ -1,9 +1,11 @@
+#!/usr/bin/env bash
 # pipelines/parallel.sh on GNU parallel: its records equal the sequential
 # pipeline's (byte for byte without vectors; with them, every field but the
 # vectors, which are compared within float32 rounding: same_records in
 # tests/lib.sh says why), here and on two "hosts" that
 # are sshd listening on 127.0.0.2 and 127.0.0.3 with a key made here; bad
 # documents give the same error records and exit 1; lode-extract --list.
+# shellcheck source=tests/lib.sh
 . "$LODE_ROOT/tests/lib.sh"
 P=$ROOT/pipelines/parallel.sh
 M=$SHARED/models/tiny-bert-f32

@@ -1,7 +1,9 @@
+#!/usr/bin/env bash
 # lode-query: BM25 scores against the formula computed independently,
 # Cranfield quality against its published sanity figures, nearest neighbours
 # against numpy's brute force, hybrid fusion against an independent RRF,
 # filters, query formats and bad queries.
+# shellcheck source=tests/lib.sh
 . "$LODE_ROOT/tests/lib.sh"
 MK=$BUILD/tools/mkvecs
 PY=/usr/bin/python3

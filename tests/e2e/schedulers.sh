@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # The scheduler examples in pipelines/: what can run here runs, the rest is
 # parsed. pipelines/shard.sh through the Slurm script (SLURM_ARRAY_TASK_ID set
 # by hand) and through the Kubernetes Job's container script
@@ -5,6 +6,7 @@
 # the single-machine store does. The Airflow DAG is run against a stub of
 # Airflow's classes that records its tasks, whose commands then run here.
 # The Grafana dashboard names only metrics the programs write.
+# shellcheck source=tests/lib.sh
 . "$LODE_ROOT/tests/lib.sh"
 PL=$ROOT/pipelines
 PY=/usr/bin/python3

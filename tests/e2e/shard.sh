@@ -1,8 +1,10 @@
+#!/usr/bin/env bash
 # Sharding: the Cranfield collection in one store and in 3 shards
 # (lode-index --shard K/3) gives the same hits for every query, searched as
 # one (lode-query -s A -s B -s C) and in three steps across "hosts"
 # (--emit-stats, --global-stats, --merge): BM25 ids and scores, exact dense,
 # hybrid. Then the shard bookkeeping and its errors.
+# shellcheck source=tests/lib.sh
 . "$LODE_ROOT/tests/lib.sh"
 M=$SHARED/models/tiny-bert-f32
 C=$DATA/retrieval/cranfield
