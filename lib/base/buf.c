@@ -1,3 +1,6 @@
+/* buf.c - the growable byte string of buf.h: growth by doubling (the size
+ * checked for overflow), appends of bytes, strings and formats, trimming,
+ * and handing the bytes over. */
 #include "base/buf.h"
 
 #include <stdarg.h>

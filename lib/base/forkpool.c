@@ -1,3 +1,7 @@
+/* forkpool.c - the forked workers of forkpool.h: starting a child per job,
+ * polling their pipes, deadlines and kills, reaping, and delivering lines
+ * strictly in job order; forkpool_drive() interleaves that with reading the
+ * input as the pool has room. */
 #include "base/forkpool.h"
 
 #include <errno.h>

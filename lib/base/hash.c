@@ -1,3 +1,6 @@
+/* hash.c - hash.h's SHA-256 through GLib: a document's doc hash (of its
+ * bytes, or of samples of a very large file), the hash of several strings,
+ * and the shard a source name falls in (its K/N parser too). */
 #include "base/hash.h"
 
 #include <glib.h>

@@ -1,3 +1,6 @@
+/* input.c - the record loop of input.h: NDJSON lines into records, blank
+ * lines skipped, over-long and non-JSON lines reported as failures, plain
+ * lines as queries, a read error kept for the program skeleton. */
 #include "base/input.h"
 
 #include <errno.h>

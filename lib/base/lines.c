@@ -1,3 +1,6 @@
+/* lines.c - lines.h's reader: a buffer refilled from the descriptor, lines
+ * handed out in place, over-long lines skipped without being held, and the
+ * non-blocking form (lines_fill, lines_buffered) the worker pool polls. */
 #include "base/lines.h"
 
 #include <errno.h>

@@ -1,3 +1,7 @@
+/* opts.c - the option tables of opts.h: --help written from the table,
+ * short and long options with their values parsed and range-checked,
+ * operands moved to the end; --help, --version and usage errors exit here,
+ * for main. */
 #include "base/opts.h"
 
 #include <errno.h>

@@ -1,3 +1,6 @@
+/* record.c - record.h's NDJSON over jansson: parsing a line, typed field
+ * access, text set as valid UTF-8, vectors as base64 float32 or arrays, and
+ * the buffered output of a filter with its write error kept (errno). */
 #include "base/record.h"
 
 #include <glib.h>

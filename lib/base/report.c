@@ -1,3 +1,6 @@
+/* report.c - what a run tells (report.h): error records to --errors (one
+ * write each) and stderr, the progress line at most four times a second,
+ * the summary, and the Prometheus metrics file written atomically. */
 #include "base/report.h"
 
 #include <errno.h>

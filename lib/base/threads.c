@@ -1,3 +1,7 @@
+/* threads.c - threads.h's two ways to run on several cores: parallel_for
+ * (threads started per call, items taken from a shared counter) and the
+ * persistent team (spin, then sleep; shares by team_share), both going on
+ * with fewer threads when the system has no more. */
 #include "base/threads.h"
 
 #include <pthread.h>

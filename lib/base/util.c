@@ -1,3 +1,6 @@
+/* util.c - util.h's verbs (die, error, warning: one write per message), the
+ * allocators that end the program only when memory is out, and the small
+ * helpers: a monotonic clock, the CPUs this process may use, sizes, writes. */
 #include "base/util.h"
 
 #include <errno.h>

@@ -1,3 +1,6 @@
+/* walk.c - walk.h's expansion of path operands: directories read
+ * recursively in byte order of names, hidden names skipped unless asked,
+ * symbolic-link loops and unreadable entries reported with the path. */
 #include "base/walk.h"
 
 #include <dirent.h>

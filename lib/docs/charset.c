@@ -1,3 +1,6 @@
+/* charset.c - charset.h's decoding: a byte-order mark, a declared charset
+ * (HTML meta, XML declaration), valid UTF-8, else Windows-1252, through
+ * GLib's iconv; and the cleaning every record's text gets. */
 #include "docs/charset.h"
 
 #include <ctype.h>

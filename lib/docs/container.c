@@ -1,3 +1,6 @@
+/* container.c - the zip-based documents' parts (container.h): a member read
+ * through libarchive as bytes or parsed XML, relative part names resolved
+ * against their part, and the Dublin Core metadata into meta. */
 #include "docs/container.h"
 
 #include <stdlib.h>

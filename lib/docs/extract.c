@@ -1,3 +1,6 @@
+/* extract.c - extract.h's entry point: the reader chosen by sniffing the
+ * content, the page records every reader emits (meta, ids, cleaned text),
+ * and the per-page errors of a document that fails only in part. */
 #include "docs/extract.h"
 
 #include <stdarg.h>

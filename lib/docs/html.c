@@ -1,3 +1,6 @@
+/* html.c - html.h's readable text of HTML and XHTML: libxml2's HTML
+ * parser, boilerplate (navigation, footers, scripts) removed, the main
+ * content found, headings, lists and tables into lode's plain layout. */
 #include "docs/html.h"
 
 #include <libxml/HTMLparser.h>

@@ -1,3 +1,6 @@
+/* ocr.c - ocr.h's Tesseract engine: languages loaded once before workers
+ * fork, one thread for Tesseract's OpenMP, and a page recognised with its
+ * orientation, skew and mean word confidence. */
 #include "docs/ocr.h"
 
 #include <leptonica/allheaders.h>

@@ -1,3 +1,6 @@
+/* raster.c - raster.h's page images: PDF pages rendered by poppler and
+ * cairo to 8-bit grayscale at a resolution, images decoded by Leptonica,
+ * both refused past the pixel limit; Leptonica's chatter silenced. */
 #include "docs/raster.h"
 
 #include <cairo.h>

@@ -1,3 +1,6 @@
+/* sniff.c - sniff.h's type by content: magic bytes for binary formats,
+ * the zip members that tell OOXML, ODF and EPUB apart, and for text the
+ * markup or delimiters that make it HTML, CSV or Markdown. */
 #include "docs/sniff.h"
 
 #include <stdlib.h>

@@ -1,3 +1,6 @@
+/* source.c - source.h's loader: a path as a mapped file, or a chain of
+ * archive members (a.zip!/b.tar!/c.pdf) unpacked one inside the other
+ * within the limits of one top-level source. */
 #include "docs/source.h"
 
 #include <errno.h>

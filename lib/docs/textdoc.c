@@ -1,3 +1,6 @@
+/* textdoc.c - the builder of textdoc.h: blocks, headings, list items,
+ * table rows and cells, slide notes and breaks collected in order and
+ * written in lode's plain layout (lode-records(7), "Text"). */
 #include "docs/textdoc.h"
 
 #include <string.h>

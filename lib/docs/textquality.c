@@ -1,3 +1,6 @@
+/* textquality.c - text_quality() of textquality.h: the share of words that
+ * look like words (letters in plausible runs, few symbols and replacement
+ * characters), from 0 for garbage layers to 1 for real text. */
 #include "docs/textquality.h"
 
 #include <string.h>

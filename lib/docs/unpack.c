@@ -1,3 +1,6 @@
+/* unpack.c - unpack.h's archives through libarchive: members listed and
+ * read in order, plain compressed files as one member, and the budget of
+ * expanded bytes, ratio and depth that stops archive bombs. */
 #include "docs/unpack.h"
 
 #include <archive.h>

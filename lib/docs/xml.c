@@ -1,3 +1,6 @@
+/* xml.c - the small libxml2 helpers of xml.h: parsing untrusted XML with
+ * no network and no entities, element tests by name and namespace,
+ * attributes, and an element's text. */
 #include "docs/xml.h"
 
 #include <libxml/parser.h>

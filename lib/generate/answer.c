@@ -1,3 +1,7 @@
+/* answer.c - answer.h's cited answers: the prompt numbering the hits with
+ * their source and page, fitted to the context by tokens; the citations an
+ * answer may make; and extractive answers from the hits' best sentences
+ * (BM25, text/bm25.h). */
 #include "generate/answer.h"
 
 #include <glib.h>

@@ -1,3 +1,6 @@
+/* chat.c - chat.h's templates: the families by name or detected from
+ * tokenizer.chat_template, messages rendered as each family writes them,
+ * and for training the assistant turns and their end markers marked. */
 #include "generate/chat.h"
 
 #include <glib.h>

@@ -1,3 +1,6 @@
+/* sampler.c - sampler.h's choice of the next token, in llama.cpp's order:
+ * the repetition penalty, top-k, temperature, top-p, min-p, and a draw from
+ * a seeded SplitMix64 stream; greedy at temperature 0. */
 #include "generate/sampler.h"
 
 #include <math.h>

@@ -1,3 +1,7 @@
+/* bert.c - bert.h's encoders: config.json and the safetensors weights
+ * checked against each other, ids with [CLS] and [SEP] cut to the model's
+ * window, the forward pass over packed sequences (no padding), pooling
+ * and normalisation as the sentence-transformers modules say. */
 #include "model/bert.h"
 
 #include <glib.h>

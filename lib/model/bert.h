@@ -50,11 +50,14 @@ struct bert {
                                  * past 64 MiB) */
 };
 
+/* A forward pass's buffers for up to cap_tokens packed tokens (T), of
+ * sequences of up to cap_len tokens. */
 struct bert_work {
-    float *x, *tmp, *scores;
-    float *inter;           /* the feed-forward activations, and ... */
-    float *q, *k, *v, *ctx; /* ... the attention's, in the same memory */
-    int *starts;
+    float *x, *tmp;         /* (T, hidden): the stream, and a layer's output */
+    float *scores;          /* (cap_len, cap_len): one head's attention scores */
+    float *inter;           /* (T, max(inter, 4 * hidden)): the feed-forward's, and ... */
+    float *q, *k, *v, *ctx; /* ... (T, hidden) each, the attention's, in the same memory */
+    int *starts;            /* (sequences + 1): each sequence's first token */
     size_t cap_tokens, cap_len, cap_seqs;
 };
 

@@ -1,3 +1,7 @@
+/* decoder.c - decoder.h's Llama-family models: the GGUF metadata and
+ * tensors checked, the KV cache and batch buffers, and the forward pass
+ * (RMS norm, q/k/v, RoPE, grouped-query attention, SwiGLU, the output)
+ * on the thread team; the pieces the trainer shares. */
 #include "model/decoder.h"
 
 #include <cblas.h>

@@ -69,10 +69,19 @@ struct decoder_state {
     int ctx, n_past;
     float *k, *v; /* (layers, ctx, kv_heads * head_dim) */
     struct team *team;
-    /* buffers for batches of up to cap tokens */
+    /* buffers for batches of up to cap tokens; q_dim = heads * head_dim,
+     * kv_dim = kv_heads * head_dim */
     int cap;
-    float *x, *xb, *q, *kk, *vv, *att, *hb, *hb2, *scores;
-    double *rope; /* (cap, rope_dim): cos and sin of each pair, per position of the batch */
+    float *x;      /* (cap, dim): the residual stream */
+    float *xb;     /* (cap, max(dim, q_dim)): a normed x, or a projection's output */
+    float *q;      /* (cap, q_dim) */
+    float *kk;     /* (cap, kv_dim): this batch's keys, before the cache */
+    float *vv;     /* (cap, kv_dim): this batch's values */
+    float *att;    /* (cap, q_dim): attention's output, heads side by side */
+    float *hb;     /* (cap, ffn): the gate, then silu(gate) * up */
+    float *hb2;    /* (cap, ffn): the up projection */
+    float *scores; /* (team members, cap, ctx): one head's scores per member */
+    double *rope;  /* (cap, rope_dim): cos and sin of each pair, per position of the batch */
 };
 
 int decoder_state_init(const struct decoder *m, struct decoder_state *s, int ctx, int threads,

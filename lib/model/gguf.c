@@ -1,3 +1,6 @@
+/* gguf.c - gguf.h's files: the header, metadata and tensor table read with
+ * every count and offset checked against the file, tensors found by name;
+ * and the writer that lays out a file and renames it into place. */
 #include "model/gguf.h"
 
 #include <errno.h>

@@ -1,3 +1,6 @@
+/* kernels.c - the numeric kernels of kernels.h: BLAS products, and the
+ * elementwise and row-wise passes (layer norm, GELU, softmax, dot products)
+ * in two copies, AVX2 and portable, chosen by cpu_level(). */
 #include "model/kernels.h"
 
 #include "base/cpu.h"

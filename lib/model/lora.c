@@ -1,3 +1,6 @@
+/* lora.c - lora.h's adapters: llama.cpp's GGUF LoRA files read and checked
+ * against the model, applied in the decoder's projections, written, and
+ * merged into a copy of the model. */
 #include "model/lora.h"
 
 #include <cblas.h>

@@ -1,3 +1,5 @@
+/* modelpath.c - modelpath.h's -m: a file or directory as given, or
+ * ollama:NAME[:TAG] looked up through Ollama's manifests to its model blob. */
 #include "model/modelpath.h"
 
 #include <glib.h>

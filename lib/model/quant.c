@@ -1,3 +1,7 @@
+/* quant.c - quant.h's weight formats: ggml's blocks decoded and encoded
+ * with its reference formulas, and the matrix products on the team, rows
+ * against 8-bit activations on the ISA paths (quant_avx2.c, quant_vnni.c)
+ * or decoded to floats on the portable one. */
 #include "model/quant.h"
 
 #include <cblas.h>

@@ -1,3 +1,7 @@
+/* tokenizer.c - tokenizer.h's decoder tokenizers, from GGUF metadata or a
+ * Hugging Face tokenizer.json: SentencePiece BPE by scores with byte
+ * fallback, byte-level BPE by merge ranks after the pre-tokenizer regex,
+ * special tokens, and decoding back to text. */
 #include "model/tokenizer.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8

@@ -1,3 +1,6 @@
+/* wordpiece.c - wordpiece.h's BERT tokenizer as Hugging Face applies it:
+ * the BertNormalizer (lower case, accents, CJK spacing), splitting on
+ * whitespace and punctuation, greedy longest-match pieces, byte spans. */
 #include "model/wordpiece.h"
 
 #include <glib.h>

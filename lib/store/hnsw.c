@@ -1,3 +1,6 @@
+/* hnsw.c - hnsw.h's graph: levels drawn from a seeded stream, greedy descent
+ * and beam search with visited lists per thread, neighbour selection by
+ * the heuristic, deletions kept for navigation, and exact search. */
 #include "store/hnsw.h"
 
 #include <math.h>

@@ -1,3 +1,6 @@
+/* index.c - index.h's upserts: a batch of operations applied in one write
+ * transaction (chunks, ids, postings, lengths, sources, vectors and the
+ * graph), redone after the map is grown, committed at source boundaries. */
 #include "store/index.h"
 
 #include <glib.h>

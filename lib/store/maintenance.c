@@ -1,3 +1,6 @@
+/* maintenance.c - the whole-store work of maintenance.h: the figures of
+ * --stats, every cross-check of --check, --dump of the chunk records, and
+ * --compact's rebuilt graph and rewritten file swapped in. */
 #include "store/maintenance.h"
 
 #include <errno.h>

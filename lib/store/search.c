@@ -1,3 +1,6 @@
+/* search.c - search.h's answers from one store: filters, the searcher's
+ * cached lengths and graph (reloaded when the store's generation moves),
+ * BM25 over the postings (text/bm25.h), and dense search. */
 #include "store/search.h"
 
 #include <errno.h>

@@ -1,3 +1,6 @@
+/* shards.c - shards.h's stores as one: opened together and checked to
+ * agree, BM25 statistics summed, each store's hits merged with ties by
+ * chunk id, fused by reciprocal rank, and several hosts' results merged. */
 #include "store/shards.h"
 
 #include <glib.h>

@@ -1,3 +1,6 @@
+/* store.c - store.h's LMDB environment: opening with the writer lock and
+ * the map sized from the file, transactions that adopt a grown map, LMDB's
+ * codes into lode's, meta values, and the postings and source encodings. */
 #include "store/store.h"
 
 #include <errno.h>

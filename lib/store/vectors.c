@@ -1,3 +1,6 @@
+/* vectors.c - vectors.h's blocks: the store's vectors and graph nodes read
+ * into an HNSW graph (malformed ones refused, dangling links dropped) and
+ * the changed ones written back. */
 #include "store/vectors.h"
 
 #include <stdlib.h>

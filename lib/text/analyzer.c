@@ -1,3 +1,6 @@
+/* analyzer.c - analyzer.h's words: tokens split as Lucene's
+ * StandardTokenizer does for these scripts, lowercased, possessives and
+ * stop words dropped, Porter-stemmed through libstemmer. */
 #include "text/analyzer.h"
 
 #include <libstemmer.h>

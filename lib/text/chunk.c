@@ -1,3 +1,6 @@
+/* chunk.c - chunk.h's splitting: tokens estimated per grapheme, sentence
+ * boundaries (abbreviations, initials, decimals, CJK stops), and chunks cut
+ * at the strongest boundary that fits, overlapping from a sentence start. */
 #include "text/chunk.h"
 
 #include <ctype.h>

@@ -1,3 +1,7 @@
+/* finetune.c - finetune.h's training data and run: records into token
+ * sequences with the learnt tokens marked, packing, seeded shuffles and
+ * splits, the schedule, checkpoints written atomically, and ft_train's
+ * steps, evaluations and adapter. */
 #include "train/finetune.h"
 
 #include <glib.h>

@@ -1,3 +1,7 @@
+/* train.c - train.h's LoRA trainer: the decoder's forward pass with what
+ * the backward pass needs kept, the backward pass of every operation, the
+ * adapters' gradients, clipping and AdamW, all on the thread team. Built
+ * twice: float for lode-finetune, double (TRAIN_F64) for the gradient test. */
 #include "train/train.h"
 
 typedef TREAL treal;
@@ -28,11 +32,19 @@ typedef TREAL treal;
 #define N_ CblasNoTrans
 #define T_ CblasTrans
 
-/* What the backward pass needs of one layer (n tokens). */
+/* What the backward pass needs of one layer (n tokens); q_dim = heads *
+ * head_dim, kv_dim = kv_heads * head_dim. */
 struct act {
-    treal *x, *xn1, *q, *k, *v, *att, *x2, *xn2, *g, *u, *h;
-    double *r1, *r2;
-    treal *lu[LORA_NT]; /* the adapters' A x, n x rank */
+    treal *x;           /* (n, dim): the layer's input */
+    treal *xn1;         /* (n, dim): x normed for attention */
+    treal *q;           /* (n, q_dim): after bias and RoPE */
+    treal *k, *v;       /* (n, kv_dim) */
+    treal *att;         /* (n, q_dim): attention's output */
+    treal *x2;          /* (n, dim): x + o(att) */
+    treal *xn2;         /* (n, dim): x2 normed for the feed-forward */
+    treal *g, *u, *h;   /* (n, ffn): gate, up, silu(g) * u */
+    double *r1, *r2;    /* (n): 1 / rms of x and of x2 */
+    treal *lu[LORA_NT]; /* (n, rank): each adapter's A x */
 };
 
 struct pair {
@@ -50,18 +62,31 @@ struct trainer {
     struct pair *pr; /* layers x LORA_NT, a == NULL: none */
     /* the base's vectors (and with base_grads their gradients, in p) */
     treal **attn_norm, **ffn_norm, *out_norm, *embd;
-    int cap;      /* tokens the buffers hold */
-    int training; /* dropout only while training */
-    struct act *a;
-    treal *xl, *xf, *dx, *dx2, *dn, *dq, *dk, *dv, *datt, *dg, *du, *dh, *drop, *lu_d;
-    double *rf, *rope;
-    treal *S, *dP;    /* cap x cap per worker */
-    treal *logits;    /* ROWS x vocab */
-    double *lrow;     /* each row's loss */
-    treal *dkh, *dvh; /* the k and v gradients of each query head */
-    int *rows;
-    treal *W; /* a dequantised base matrix */
-    float *frow;
+    int cap;       /* tokens the buffers hold */
+    int training;  /* dropout only while training */
+    struct act *a; /* (layers) */
+    /* activations and gradients of cap tokens (n below) */
+    treal *xl;         /* (n, dim): the last layer's output */
+    treal *xf;         /* (n, dim): xl normed, the output projection's input */
+    treal *dx;         /* (n, dim): d loss / d xf */
+    treal *dx2;        /* (n, dim): d loss / d the stream at the layer being undone */
+    treal *dn;         /* (n, dim): d loss / d a normed input (xn1, xn2) */
+    treal *dq;         /* (n, q_dim) */
+    treal *dk, *dv;    /* (n, kv_dim) */
+    treal *datt;       /* (n, q_dim) */
+    treal *dg, *du;    /* (n, ffn) */
+    treal *dh;         /* (n, ffn) */
+    treal *drop;       /* (n, max(dim, q_dim, ffn)): an adapter's input with dropout */
+    treal *lu_d;       /* (n, largest rank): d loss / d A x */
+    double *rf;        /* (n): 1 / rms of xl */
+    double *rope;      /* (n, rope_dim): cos, sin of each pair at each token's position */
+    treal *S, *dP;     /* (workers, n, n): one head's probabilities and their gradient */
+    treal *logits;     /* (ROWS, vocab): a block of the loss's rows */
+    double *lrow;      /* (ROWS): each row's loss */
+    treal *dkh, *dvh;  /* (n, q_dim): the k and v gradients of each query head */
+    int *rows;         /* (ROWS): the tokens of a loss block */
+    treal *W;          /* (rows, cols) of the largest matrix: a base matrix dequantised */
+    float *frow;       /* (max(dim, ffn)): a row of a quantised base matrix */
     struct team *team; /* all the threads; BLAS runs single-threaded in each */
     int nw;
 };
