@@ -105,6 +105,18 @@ void *xreallocarray(void *p, size_t n, size_t size)
     return xrealloc(p, n * size);
 }
 
+void *xgrowarray(void *p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return p;
+    size_t c = *cap ? *cap : 16;
+    while (c < need)
+        c = c > SIZE_MAX / 2 ? need : c * 2;
+    p = xreallocarray(p, c, size);
+    *cap = c;
+    return p;
+}
+
 char *xstrdup(const char *s)
 {
     return xstrndup(s, strlen(s));

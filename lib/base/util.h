@@ -43,6 +43,10 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 /* xrealloc for arrays: dies on n * size overflow. */
 void *xreallocarray(void *p, size_t n, size_t size);
+/* An array that grows one element at a time: room for at least need
+ * elements, the capacity *cap doubled as often as that takes (so n appends
+ * copy O(n) elements, not O(n^2)). */
+void *xgrowarray(void *p, size_t *cap, size_t need, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) LODE_PRINTF(1, 2);

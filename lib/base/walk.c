@@ -40,7 +40,7 @@ static void walk_dir(const char *path, const struct stat *st, const struct ances
         return;
     }
     char **names = NULL;
-    size_t n = 0;
+    size_t n = 0, cap = 0;
     struct dirent *e;
     errno = 0;
     while ((e = readdir(dir))) {
@@ -48,7 +48,7 @@ static void walk_dir(const char *path, const struct stat *st, const struct ances
             continue;
         if (!hidden && e->d_name[0] == '.')
             continue;
-        names = xreallocarray(names, n + 1, sizeof *names);
+        names = xgrowarray(names, &cap, n + 1, sizeof *names);
         names[n++] = xstrdup(e->d_name);
     }
     if (errno)

@@ -227,6 +227,7 @@ int unpack_names(const struct blob *arc, char ***names, size_t max, lode_error *
         return -1;
     char **v = NULL;
     int n = 0;
+    size_t cap = 0;
     for (;;) {
         struct archive_entry *e;
         int r = archive_read_next_header(a, &e);
@@ -246,7 +247,7 @@ int unpack_names(const struct blob *arc, char ***names, size_t max, lode_error *
         if ((size_t)n >= max)
             break;
         const char *raw = archive_entry_pathname(e);
-        v = xreallocarray(v, (size_t)n + 1, sizeof *v);
+        v = xgrowarray(v, &cap, (size_t)n + 1, sizeof *v);
         v[n++] = xstrdup(raw ? clean_name(raw) : "");
     }
     archive_read_free(a);

@@ -13,8 +13,9 @@
 #include "base/buf.h"
 
 struct wordpiece {
-    char **pieces; /* by id */
-    int n;
+    char **pieces;   /* by id */
+    int n;           /* ids 0..n-1 */
+    size_t cap;      /* room for cap */
     GHashTable *ids; /* piece -> id + 1 */
     int unk, cls, sep;
     int lowercase, strip_accents, chinese, clean;
@@ -51,7 +52,7 @@ static void add_piece(struct wordpiece *wp, const char *piece, int id)
     if (id < 0 || id > 10000000)
         return;
     if (id >= wp->n) {
-        wp->pieces = xreallocarray(wp->pieces, (size_t)id + 1, sizeof *wp->pieces);
+        wp->pieces = xgrowarray(wp->pieces, &wp->cap, (size_t)id + 1, sizeof *wp->pieces);
         for (int i = wp->n; i <= id; i++)
             wp->pieces[i] = NULL;
         wp->n = id + 1;

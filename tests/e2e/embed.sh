@@ -42,10 +42,15 @@ expect_eq "--tokenize: identical ids and tokens for the 20 texts of wordpiece.nd
 # products in another order when the matrix has other rows around it
 # (OpenBLAS's Haswell/Zen kernels do; SkylakeX's happen not to), measured
 # up to 2e-7; 1e-6 is far below what a wrong vector gives.
-for i in $(seq 1 20); do sed -n "${i}p" texts-f32.ndjson | lode-embed -m "$M/tiny-bert-f32" --json-vec 2> /dev/null; done > alone.ndjson
+# Each text alone in one run (--batch 1), and three of them in runs of
+# their own, where the one batch gets BLAS's threads instead of lode's.
+lode-embed -m "$M/tiny-bert-f32" --json-vec --batch 1 -j 1 < texts-f32.ndjson > alone.ndjson 2> /dev/null
+for i in 1 10 20; do sed -n "${i}p" texts-f32.ndjson | lode-embed -m "$M/tiny-bert-f32" --json-vec 2> /dev/null; done > solo.ndjson
 lode-embed -m "$M/tiny-bert-f32" --json-vec --batch 32 -j 1 < texts-f32.ndjson > batch.ndjson 2> /dev/null
 read -r _ _ _ _ _ diff _ < <(cmp_emb alone.ndjson batch.ndjson)
 expect_le "alone and in one batch of 20 mixed lengths: maximum difference" 0.000001 "$diff"
+read -r _ _ _ _ _ diff _ < <(cmp_emb solo.ndjson <(sed -n '1p;10p;20p' batch.ndjson))
+expect_le "...and a text alone in its own run, on BLAS's threads" 0.000001 "$diff"
 lode-embed -m "$M/tiny-bert-f32" --json-vec --batch 3 -j 2 < texts-f32.ndjson > j2.ndjson 2> /dev/null
 read -r _ _ _ _ _ diff _ < <(cmp_emb alone.ndjson j2.ndjson)
 expect_le "batches of 3 on two threads: same vectors, same order" 0.000001 "$diff"
