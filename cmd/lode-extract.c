@@ -436,7 +436,7 @@ static int list_paths(struct program *p, char **paths, int n, int hidden, int sh
         output_record(&out, rec);
         json_decref(rec);
         if (in.errors[i])
-            fprintf(stderr, "lode-extract: %s: %s\n", in.paths[i], in.errors[i]);
+            error("%s: %s", in.paths[i], in.errors[i]);
         free(in.paths[i]);
         free(in.errors[i]);
     }

@@ -138,8 +138,7 @@ static int check(const char *dir)
     store_close(&s);
     if (fflush(stdout) != 0)
         die("cannot write standard output");
-    fprintf(stderr, "lode-index: %s: %s\n", dir,
-            problems ? "problems found (see above)" : "consistent");
+    error("%s: %s", dir, problems ? "problems found (see above)" : "consistent");
     return problems ? LODE_EXIT_FAILED : LODE_EXIT_OK;
 }
 

@@ -9,10 +9,12 @@
  * the store modules, which turn them into these.
  *
  * Caveats:
- *  - The library never exits: a program's main decides the exit status
- *    (lode-records(7)) from what the call returned. The one exception is
- *    running out of memory in the x* allocators (util.h), which ends the
- *    program with exit status 3, as git's do.
+ *  - The library's modules never exit: a program's main decides the exit
+ *    status (lode-records(7)) from what the call returned. Main's own layer
+ *    (base/opts: --help and usage errors; base/program: a program's own
+ *    input and output failing) exits on its behalf, and the x* allocators
+ *    (util.h) end the program with exit status 3 when memory runs out, as
+ *    git's do.
  *  - lode_seterr() is the generic form (LODE_EFAILED); modules whose callers
  *    act on the kind of failure (the store grows its map on LODE_EMAPFULL)
  *    say which with lode_fail().

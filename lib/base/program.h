@@ -21,10 +21,11 @@
  *     return program_close(&p);
  *
  * Caveats:
- *  - This is main's own layer, and with the allocators (util.h) the only
- *    part of lib/ that ends a program: exit status 3 when standard input
- *    cannot be read, or standard output or the --errors file cannot be
- *    written (a full disk, a closed pipe). The modules below return codes.
+ *  - This is main's own layer and, with opts.h (--help, usage errors) and
+ *    the allocators (util.h), the only part of lib/ that ends a program:
+ *    exit status 3 when standard input cannot be read, or standard output
+ *    or the --errors file cannot be written (a full disk, a closed pipe).
+ *    The modules below return codes.
  *  - Output is flushed after every record program_next() hands out, so a
  *    slow stream is passed on as it comes.
  */

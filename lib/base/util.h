@@ -4,7 +4,7 @@
  * Caveats:
  *  - util_set_progname() is called once by a program's main before anything
  *    else; messages are prefixed with that name.
- *  - die() is for programs (cmd/ and the program skeleton, program.h): the
+ *  - die() is for programs (cmd/ and main's own layer, program.h): the
  *    library's modules return error codes (error.h) and never exit.
  *  - The x* allocators never return NULL: on exhaustion they call
  *    lode_oom(), which says so and exits with LODE_EXIT_FATAL, as git's do;

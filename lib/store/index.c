@@ -543,15 +543,15 @@ static void insert_one(void *ud, size_t i, int worker)
 static int try_batch(struct indexer *ix, const char *incomplete)
 {
     ix->fail = 0;
-    int rc = store_begin(ix->s, 1, &ix->failure);
-    if (rc < 0)
-        return rc;
     ix->batch_seen = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
     ix->srcs = g_hash_table_new_full(g_str_hash, g_str_equal, free, source_free);
     ix->post = g_hash_table_new_full(g_str_hash, g_str_equal, free, change_free);
     ix->lens = g_hash_table_new(g_direct_hash, g_direct_equal);
     ix->new_vecs = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     memset(&ix->tst, 0, sizeof ix->tst);
+    int rc = store_begin(ix->s, 1, &ix->failure);
+    if (rc < 0)
+        return rc; /* the try's tables are freed by end_try(), as after any failure */
     ix->next = store_meta_u64(ix->s, "next", 0);
     ix->n = store_meta_u64(ix->s, "n", 0);
     ix->total_len = store_meta_u64(ix->s, "total_len", 0);
