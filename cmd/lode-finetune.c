@@ -55,7 +55,7 @@ static int merge_only(struct decoder *m, const struct opt_list *loras, const cha
     return rc < 0 ? LODE_EXIT_FATAL : 0;
 }
 
-/* Parses and checks the options: 0, or -1 after a usage error was said. */
+/* Parses and checks the options: 0, or the exit status of a usage error. */
 static int options(struct program *p, struct cfg *c, int argc, char **argv)
 {
     struct ft_config *f = &c->fc;
@@ -132,19 +132,19 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv)
         f->save_every < 0 || !(f->lr > 0) || !(f->dropout >= 0 && f->dropout < 1) ||
         !(f->weight_decay >= 0) || !(f->clip >= 0) || !(c->eval_split >= 0 && c->eval_split < 1) ||
         !isfinite(f->alpha))
-        program_usage(p,
-                      "--targets takes names among q,k,v,o,gate,up,down; --seed an integer; "
-                      "--rank, --ctx, --epochs, --batch, --accum and -j must be positive, --lr "
-                      "above 0, --dropout and --eval-split from 0 to below 1");
-    else if (c->fmt < 0)
-        program_usage(p, "--template takes one of %s", chat_format_names());
-    else if (!c->model || (!f->out && !(f->merge && c->loras.n)) || (f->out && c->loras.n))
-        program_usage(p,
-                      "give -m MODEL and -o ADAPTER.gguf to train, or -m MODEL --lora ADAPTER "
-                      "--merge OUT.gguf to merge");
-    else
-        return 0;
-    return -1;
+        return program_usage(
+            p,
+            "--targets takes names among q,k,v,o,gate,up,down; --seed an integer; "
+            "--rank, --ctx, --epochs, --batch, --accum and -j must be positive, --lr "
+            "above 0, --dropout and --eval-split from 0 to below 1");
+    if (c->fmt < 0)
+        return program_usage(p, "--template takes one of %s", chat_format_names());
+    if (!c->model || (!f->out && !(f->merge && c->loras.n)) || (f->out && c->loras.n))
+        return program_usage(
+            p,
+            "give -m MODEL and -o ADAPTER.gguf to train, or -m MODEL --lora ADAPTER "
+            "--merge OUT.gguf to merge");
+    return 0;
 }
 
 static void on_record(void *ud, json_t *rec)
@@ -195,8 +195,9 @@ int main(int argc, char **argv)
                            .warmup = -1,
                            .clip = 1.0,
                            .threads = cpu_count()}};
-    if (options(&p, &c, argc, argv) < 0)
-        return LODE_EXIT_USAGE;
+    int rc = options(&p, &c, argc, argv);
+    if (rc)
+        return rc;
     lode_error err;
     char *path = model_resolve(c.model, &err);
     if (!path)
@@ -206,7 +207,7 @@ int main(int argc, char **argv)
         die("cannot load the model %s: %s", path, err.msg);
     free(path);
     if (!c.fc.out) {
-        int rc = merge_only(&m, &c.loras, c.fc.merge);
+        rc = merge_only(&m, &c.loras, c.fc.merge);
         decoder_free(&m);
         free(c.loras.items);
         return rc;
@@ -216,7 +217,6 @@ int main(int argc, char **argv)
     program_open(&p, "finetune", "records", 0, 0);
     struct examples train = {0}, held = {0};
     read_data(&p, &c, &m, chat, &train, &held);
-    int rc = 0;
     if (!train.n) {
         error("no usable training records: nothing to train");
         rc = 1;

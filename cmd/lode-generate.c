@@ -409,8 +409,8 @@ struct cfg {
     struct opt_list loras;
 };
 
-/* Parses and checks the options into run and c: 0, or -1 after a usage
- * error was said. */
+/* Parses and checks the options into run and c: 0, or the exit status of
+ * a usage error. */
 static int options(struct program *p, struct run *run, struct cfg *c, int argc, char **argv)
 {
     const struct opt table[] = {
@@ -485,22 +485,22 @@ static int options(struct program *p, struct run *run, struct cfg *c, int argc, 
     for (size_t i = 0; i < run->stops.n; i++)
         empty_stop |= !*run->stops.items[i];
     c->fmt = c->tmpl ? chat_format_by_name(c->tmpl) : 0;
+    int rc = 0;
     if (c->threads < 1 || c->ctx < 0 || run->max_tokens < 1 || run->batch < 1 || run->top_k < 0 ||
         c->temperature < 0 || c->top_p <= 0 || c->top_p > 1 || c->min_p < 0 || c->min_p > 1 ||
         c->repeat <= 0 || run->sentences < 1)
-        program_usage(p,
-                      "-j, --ctx, --max-tokens, --batch and --sentences must be positive, "
-                      "--temperature at least 0, --top-p and --min-p from 0 to 1");
+        rc = program_usage(p,
+                           "-j, --ctx, --max-tokens, --batch and --sentences must be positive, "
+                           "--temperature at least 0, --top-p and --min-p from 0 to 1");
     else if (c->seed && (!*c->seed || *end))
-        program_usage(p, "--seed takes an integer");
+        rc = program_usage(p, "--seed takes an integer");
     else if (empty_stop)
-        program_usage(p, "--stop takes a non-empty string");
+        rc = program_usage(p, "--stop takes a non-empty string");
     else if (c->fmt < 0)
-        program_usage(p, "--template takes one of %s", chat_format_names());
-    else
-        return 0;
-    free(run->stops.items);
-    return -1;
+        rc = program_usage(p, "--template takes one of %s", chat_format_names());
+    if (rc)
+        free(run->stops.items);
+    return rc;
 }
 
 /* -m: a GGUF model (its weights, adapters and state) or a tokenizer-only
@@ -576,8 +576,9 @@ int main(int argc, char **argv)
                     .top_p = 0.95,
                     .min_p = 0.05,
                     .repeat = 1.0};
-    if (options(&p, &run, &c, argc, argv) < 0)
-        return LODE_EXIT_USAGE;
+    int rc = options(&p, &run, &c, argc, argv);
+    if (rc)
+        return rc;
     struct lora *adapters = load(&run, &c);
     program_open(&p, "generate", "records", 1, 1);
     json_t *rec;

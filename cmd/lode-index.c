@@ -190,8 +190,7 @@ struct cfg {
     struct index_opts io;
 };
 
-/* Parses and checks the options: the index of the first operand, or -1
- * after a usage error was said. */
+/* Parses and checks the options: 0, or the exit status of a usage error. */
 static int options(struct program *p, struct cfg *c, int argc, char **argv)
 {
     struct index_opts *io = &c->io;
@@ -248,29 +247,27 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv)
     };
     opts_parse_filter(&prog, argc, argv, "records");
     if (!c->dir)
-        return program_usage(p, "no store: give -s DIR or set LODE_STORE"), -1;
+        return program_usage(p, "no store: give -s DIR or set LODE_STORE");
     if (c->stats + c->check + c->compact + c->dump + c->skip + c->del > 1)
         return program_usage(p,
                              "--stats, --check, --dump, --compact, --skip-unchanged and --delete "
-                             "are separate runs"),
-               -1;
+                             "are separate runs");
     io->vec_given = io->M || io->efc || c->quantize;
     if (!io->M)
         io->M = 16;
     if (!io->efc)
         io->efc = 200;
     if (io->batch < 1 || io->M < 2 || io->M > 256 || io->efc < 1 || c->threads < 1)
-        return program_usage(p, "--batch, -j and --ef-construction must be positive, -M 2 to 256"),
-               -1;
+        return program_usage(p, "--batch, -j and --ef-construction must be positive, -M 2 to 256");
     if (c->bm25 && bm25_parse(c->bm25, &io->k1, &io->b) < 0)
-        return program_usage(p, "--bm25 takes K1,B such as 0.9,0.4 (B between 0 and 1)"), -1;
+        return program_usage(p, "--bm25 takes K1,B such as 0.9,0.4 (B between 0 and 1)");
     io->set_bm25 = c->bm25 != NULL;
     if (c->quantize && strcmp(c->quantize, "int8") && strcmp(c->quantize, "f32"))
-        return program_usage(p, "--quantize takes f32 or int8"), -1;
+        return program_usage(p, "--quantize takes f32 or int8");
     io->int8 = c->quantize && !strcmp(c->quantize, "int8");
     if (c->shard && hash_parse_shard(c->shard, &io->shard_k, &io->shard_n) < 0)
-        return program_usage(p, "--shard takes K/N with 0 <= K < N <= 4096, such as 0/3"), -1;
-    return argc;
+        return program_usage(p, "--shard takes K/N with 0 <= K < N <= 4096, such as 0/3");
+    return 0;
 }
 
 /* The summary line's counts and the metrics of an indexing run. */
@@ -372,9 +369,9 @@ int main(int argc, char **argv)
     struct cfg c = {.dir = getenv("LODE_STORE"),
                     .threads = cpu_count(),
                     .io = {.k1 = BM25_K1, .b = BM25_B, .batch = 1000}};
-    int first = options(&p, &c, argc, argv);
-    if (first < 0)
-        return LODE_EXIT_USAGE;
+    int rc = options(&p, &c, argc, argv);
+    if (rc)
+        return rc;
     if (c.stats)
         return stats(c.dir);
     if (c.check)

@@ -86,9 +86,9 @@ struct cfg {
     struct filter *filter;
 };
 
-/* Parses and checks the options: the index of the first operand (the
- * --merge files), or -1 after a usage error was said. */
-static int options(struct program *p, struct cfg *c, int argc, char **argv)
+/* Parses and checks the options, *first the index of the first operand
+ * (the --merge files): 0, or the exit status of a usage error. */
+static int options(struct program *p, struct cfg *c, int argc, char **argv, int *first)
 {
     struct query_opts *o = &c->qo;
     const struct opt table[] = {
@@ -134,7 +134,7 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv)
         "3 fatal (the store or the model cannot be opened). See lode-query(1) and\n"
         "lode-store(7).\n",
     };
-    int first = opts_parse(&prog, argc, argv);
+    *first = opts_parse(&prog, argc, argv);
     const char *env_store = getenv("LODE_STORE");
     if (!c->dirs.n && env_store) {
         c->dirs.items = xmalloc(sizeof *c->dirs.items);
@@ -142,32 +142,72 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv)
     }
     int mode = c->mode ? query_mode_parse(c->mode) : QUERY_AUTO;
     lode_error err;
-    if (c->merge != (first < argc))
+    if (c->merge != (*first < argc))
         return program_usage(p,
                              c->merge ? "--merge needs the result files to merge"
-                                      : "queries are read from standard input"),
-               -1;
+                                      : "queries are read from standard input");
     if (o->k < 1 || o->k > 10000 || o->ef < 0)
-        return program_usage(p, "-k takes 1 to 10000 and --ef a positive number"), -1;
+        return program_usage(p, "-k takes 1 to 10000 and --ef a positive number");
     if (c->merge)
-        return first;
+        return 0;
     if (!c->dirs.n)
-        return program_usage(p, "no store: give -s DIR or set LODE_STORE"), -1;
+        return program_usage(p, "no store: give -s DIR or set LODE_STORE");
     if (o->emit && o->global_stats)
-        return program_usage(p, "--emit-stats and --global-stats are separate runs"), -1;
+        return program_usage(p, "--emit-stats and --global-stats are separate runs");
     if (c->mode && mode <= QUERY_AUTO) /* "auto" is the default, not a choice */
-        return program_usage(p, "--mode takes bm25, dense or hybrid"), -1;
+        return program_usage(p, "--mode takes bm25, dense or hybrid");
     c->filter = filter_new();
     for (size_t i = 0; i < c->filters.n; i++)
         if (filter_add(c->filter, c->filters.items[i], &err) < 0)
-            return program_usage(p, "--filter: %s", err.msg), -1;
+            return program_usage(p, "--filter: %s", err.msg);
     o->mode = (enum query_mode)mode;
     o->dirs = (char *const *)c->dirs.items;
     o->ndirs = c->dirs.n;
     o->filter = c->filter;
     if (!o->ef)
         o->ef = 64;
-    return first;
+    return 0;
+}
+
+/* The queries of standard input answered from the stores. */
+static int answer_queries(struct program *p, const struct query_opts *o)
+{
+    struct query q;
+    lode_error err;
+    if (query_open(&q, o, &err) < 0)
+        die("%s", err.msg);
+    program_open(p, "query", "queries", 1, 1);
+    double seconds = 0;
+    json_t *rec;
+    while ((rec = program_next(p))) {
+        double t = now_seconds();
+        int answered = query_answer(&q, rec, &err);
+        if (answered < 0) {
+            report_fail(&p->rep, p->in.where, record_str(rec, "qid"), "%s", err.msg);
+        } else {
+            p->rep.ok++;
+            if (answered == 0)
+                output_record(&p->out, rec);
+        }
+        seconds += now_seconds() - t;
+        json_decref(rec);
+    }
+    json_t *stats = o->emit ? query_emitted(&q, &err) : NULL;
+    if (o->emit && !stats)
+        die("%s", err.msg);
+    if (stats)
+        output_record(&p->out, stats);
+    json_decref(stats);
+    uint64_t answered = p->rep.ok ? p->rep.ok : 1;
+    buf_addf(&p->rep.summary_extra, "; %s, %.2f ms a query",
+             o->emit ? "statistics" : query_mode_name(q.mode), 1000 * seconds / (double)answered);
+    if (q.sh.n > 1)
+        buf_addf(&p->rep.summary_extra, ", %zu stores", q.sh.n);
+    report_metric(&p->rep, "query_seconds_total", "counter", "Seconds spent answering queries.",
+                  seconds);
+    report_metric(&p->rep, "query_stores", "gauge", "Stores searched as one.", (double)q.sh.n);
+    query_close(&q);
+    return program_close(p);
 }
 
 int main(int argc, char **argv)
@@ -175,50 +215,11 @@ int main(int argc, char **argv)
     struct program p;
     program_init(&p, argv[0]);
     struct cfg c = {.qo = {.k = 10, .env_model = getenv("LODE_EMBED_MODEL")}};
-    int first = options(&p, &c, argc, argv), rc;
-    if (first < 0) {
-        rc = LODE_EXIT_USAGE;
-    } else if (c.merge) {
+    int first, rc = options(&p, &c, argc, argv, &first);
+    if (!rc && c.merge)
         rc = merge_files(&p, c.qo.k, c.qo.no_text, argv + first, argc - first);
-    } else {
-        struct query q;
-        lode_error err;
-        if (query_open(&q, &c.qo, &err) < 0)
-            die("%s", err.msg);
-        program_open(&p, "query", "queries", 1, 1);
-        double seconds = 0;
-        json_t *rec;
-        while ((rec = program_next(&p))) {
-            double t = now_seconds();
-            int answered = query_answer(&q, rec, &err);
-            if (answered < 0) {
-                report_fail(&p.rep, p.in.where, record_str(rec, "qid"), "%s", err.msg);
-            } else {
-                p.rep.ok++;
-                if (answered == 0)
-                    output_record(&p.out, rec);
-            }
-            seconds += now_seconds() - t;
-            json_decref(rec);
-        }
-        json_t *stats = c.qo.emit ? query_emitted(&q, &err) : NULL;
-        if (c.qo.emit && !stats)
-            die("%s", err.msg);
-        if (stats)
-            output_record(&p.out, stats);
-        json_decref(stats);
-        uint64_t answered = p.rep.ok ? p.rep.ok : 1;
-        buf_addf(&p.rep.summary_extra, "; %s, %.2f ms a query",
-                 c.qo.emit ? "statistics" : query_mode_name(q.mode),
-                 1000 * seconds / (double)answered);
-        if (q.sh.n > 1)
-            buf_addf(&p.rep.summary_extra, ", %zu stores", q.sh.n);
-        report_metric(&p.rep, "query_seconds_total", "counter", "Seconds spent answering queries.",
-                      seconds);
-        report_metric(&p.rep, "query_stores", "gauge", "Stores searched as one.", (double)q.sh.n);
-        query_close(&q);
-        rc = program_close(&p);
-    }
+    else if (!rc)
+        rc = answer_queries(&p, &c.qo);
     filter_free(c.filter);
     free(c.filters.items);
     free(c.dirs.items);
