@@ -126,13 +126,21 @@ int decoder_load(const char *path, struct decoder *m, lode_error *err)
         return -1;
     populate(&m->g);
     const char *arch = gguf_str(&m->g, "general.architecture");
-    if (!arch || (strcmp(arch, "llama") && strcmp(arch, "qwen2"))) {
-        lode_seterr(err, "%s: architecture \"%s\" is not supported (llama and qwen2 are)", path,
-                    arch ? arch : "(none)");
+    static const char *const known[] = {"llama", "mistral", "qwen2", "qwen3", "phi3"};
+    int a = 0;
+    while (arch && a < 5 && strcmp(arch, known[a]))
+        a++;
+    if (!arch || a == 5) {
+        lode_seterr(err,
+                    "%s: architecture \"%s\" is not supported (llama, mistral, qwen2, qwen3 and "
+                    "phi3 are)",
+                    path, arch ? arch : "(none)");
         goto fail;
     }
     snprintf(m->arch, sizeof m->arch, "%s", arch);
-    m->rope_neox = !strcmp(arch, "qwen2");
+    int qwen3 = a == 3, phi3 = a == 4;
+    m->rope_neox = a >= 2;
+    m->fused = phi3;
     m->dim = (int)arch_int(m, "embedding_length", 0);
     m->layers = (int)arch_int(m, "block_count", 0);
     m->heads = (int)arch_int(m, "attention.head_count", 0);
@@ -141,14 +149,27 @@ int decoder_load(const char *path, struct decoder *m, lode_error *err)
     m->ctx_train = (int)arch_int(m, "context_length", 2048);
     m->eps = (float)arch_float(m, "attention.layer_norm_rms_epsilon", 1e-5);
     m->rope_base = (float)arch_float(m, "rope.freq_base", 10000);
+    /* a head size of its own (qwen3), else dim / heads */
+    int key_len = (int)arch_int(m, "attention.key_length", 0);
+    int value_len = (int)arch_int(m, "attention.value_length", key_len);
     if (m->dim < 1 || m->dim > 65536 || m->layers < 1 || m->layers > 1024 || m->heads < 1 ||
-        m->heads > 1024 || m->dim % m->heads || m->kv_heads < 1 || m->heads % m->kv_heads ||
-        m->ffn < 1 || m->ffn > (1 << 20) || m->ctx_train < 1 || !(m->eps > 0) ||
-        !(m->rope_base > 0)) {
+        m->heads > 1024 || (!key_len && m->dim % m->heads) || m->kv_heads < 1 ||
+        m->heads % m->kv_heads || m->ffn < 1 || m->ffn > (1 << 20) || m->ctx_train < 1 ||
+        !(m->eps > 0) || !(m->rope_base > 0) || key_len < 0 || key_len > 4096) {
         lode_seterr(err, "%s: the model's dimensions are missing or inconsistent", path);
         goto fail;
     }
-    m->head_dim = m->dim / m->heads;
+    if (value_len != key_len) {
+        lode_seterr(err, "%s: attention.value_length %d differs from key_length %d", path,
+                    value_len, key_len);
+        goto fail;
+    }
+    m->head_dim = key_len ? key_len : m->dim / m->heads;
+    m->window = (int)arch_int(m, "attention.sliding_window", 0);
+    if (m->window < 0)
+        m->window = 0;
+    if (m->window && m->window < m->ctx_train)
+        m->ctx_train = m->window; /* positions beyond it would need the window's mask */
     m->rope_dim = (int)arch_int(m, "rope.dimension_count", m->head_dim);
     if (m->rope_dim < 2 || m->rope_dim > m->head_dim || m->rope_dim % 2) {
         lode_seterr(err, "%s: rope.dimension_count %d does not fit heads of %d", path, m->rope_dim,
@@ -174,23 +195,46 @@ int decoder_load(const char *path, struct decoder *m, lode_error *err)
         goto fail;
     if (rc == 1)
         m->output = m->embd; /* tied */
+    if (vector(m, "rope_freqs.weight", m->rope_dim / 2, 1, &m->rope_freqs, err) < 0)
+        goto fail;
+    for (int i = 0; m->rope_freqs && i < m->rope_dim / 2; i++)
+        if (!(m->rope_freqs[i] > 0) || !isfinite(m->rope_freqs[i])) {
+            lode_seterr(err, "tensor rope_freqs.weight: factor %d is %g, not a positive number", i,
+                        (double)m->rope_freqs[i]);
+            goto fail;
+        }
     m->layer = xcalloc((size_t)m->layers, sizeof *m->layer);
     for (int l = 0; l < m->layers; l++) {
         struct decoder_layer *L = &m->layer[l];
         char n[64];
 #define NAME(s) (snprintf(n, sizeof n, "blk.%d.%s", l, s), n)
-        if (matrix(m, NAME("attn_q.weight"), q, m->dim, 0, &L->wq, err) < 0 ||
-            matrix(m, NAME("attn_k.weight"), kv, m->dim, 0, &L->wk, err) < 0 ||
-            matrix(m, NAME("attn_v.weight"), kv, m->dim, 0, &L->wv, err) < 0 ||
-            matrix(m, NAME("attn_output.weight"), m->dim, q, 0, &L->wo, err) < 0 ||
-            matrix(m, NAME("ffn_gate.weight"), m->ffn, m->dim, 0, &L->gate, err) < 0 ||
-            matrix(m, NAME("ffn_up.weight"), m->ffn, m->dim, 0, &L->up, err) < 0 ||
+        if (phi3) {
+            /* attn_qkv's rows are q, then k, then v; ffn_up's the gate, then up */
+            struct qmat qkv, gu;
+            if (matrix(m, NAME("attn_qkv.weight"), q + 2 * kv, m->dim, 0, &qkv, err) < 0 ||
+                matrix(m, NAME("ffn_up.weight"), 2 * (int64_t)m->ffn, m->dim, 0, &gu, err) < 0)
+                goto fail;
+            L->wq = qmat_rows(&qkv, 0, q);
+            L->wk = qmat_rows(&qkv, q, kv);
+            L->wv = qmat_rows(&qkv, q + kv, kv);
+            L->gate = qmat_rows(&gu, 0, m->ffn);
+            L->up = qmat_rows(&gu, m->ffn, m->ffn);
+        } else if (matrix(m, NAME("attn_q.weight"), q, m->dim, 0, &L->wq, err) < 0 ||
+                   matrix(m, NAME("attn_k.weight"), kv, m->dim, 0, &L->wk, err) < 0 ||
+                   matrix(m, NAME("attn_v.weight"), kv, m->dim, 0, &L->wv, err) < 0 ||
+                   matrix(m, NAME("ffn_gate.weight"), m->ffn, m->dim, 0, &L->gate, err) < 0 ||
+                   matrix(m, NAME("ffn_up.weight"), m->ffn, m->dim, 0, &L->up, err) < 0) {
+            goto fail;
+        }
+        if (matrix(m, NAME("attn_output.weight"), m->dim, q, 0, &L->wo, err) < 0 ||
             matrix(m, NAME("ffn_down.weight"), m->dim, m->ffn, 0, &L->down, err) < 0 ||
             vector(m, NAME("attn_norm.weight"), m->dim, 0, &L->attn_norm, err) < 0 ||
             vector(m, NAME("ffn_norm.weight"), m->dim, 0, &L->ffn_norm, err) < 0 ||
             vector(m, NAME("attn_q.bias"), q, 1, &L->bq, err) < 0 ||
             vector(m, NAME("attn_k.bias"), kv, 1, &L->bk, err) < 0 ||
-            vector(m, NAME("attn_v.bias"), kv, 1, &L->bv, err) < 0)
+            vector(m, NAME("attn_v.bias"), kv, 1, &L->bv, err) < 0 ||
+            vector(m, NAME("attn_q_norm.weight"), hd, !qwen3, &L->q_norm, err) < 0 ||
+            vector(m, NAME("attn_k_norm.weight"), hd, !qwen3, &L->k_norm, err) < 0)
             goto fail;
 #undef NAME
     }
@@ -230,6 +274,13 @@ int decoder_state_init(const struct decoder *m, struct decoder_state *s, int ctx
     memset(s, 0, sizeof *s);
     if (ctx < 1 || ctx > (1 << 22)) {
         lode_seterr(err, "a context of %d tokens is out of range", ctx);
+        return -1;
+    }
+    if (m->window && ctx > m->window) {
+        lode_seterr(err,
+                    "a context of %d tokens is beyond the model's sliding window of %d, whose "
+                    "mask lode does not apply: give --ctx %d or less",
+                    ctx, m->window, m->window);
         return -1;
     }
     size_t kv = (size_t)m->layers * (size_t)ctx * (size_t)m->kv_heads * (size_t)m->head_dim;
@@ -310,6 +361,8 @@ void decoder_rope_table(const struct decoder *m, int pos, double *cs)
 {
     for (int i = 0; i < m->rope_dim / 2; i++) {
         double theta = pos * pow((double)m->rope_base, -2.0 * i / m->rope_dim);
+        if (m->rope_freqs)
+            theta /= m->rope_freqs[i];
         cs[2 * i] = cos(theta);
         cs[2 * i + 1] = sin(theta);
     }
@@ -470,6 +523,10 @@ int decoder_eval(const struct decoder *m, struct decoder_state *s, const int *id
                 k[i] += L->bk[i];
             for (size_t i = 0; L->bv && i < kvd; i++)
                 v[i] += L->bv[i];
+            for (int h = 0; L->q_norm && h < m->heads; h++)
+                decoder_rmsnorm(q + (size_t)h * hd, q + (size_t)h * hd, L->q_norm, (int)hd, m->eps);
+            for (int h = 0; L->k_norm && h < m->kv_heads; h++)
+                decoder_rmsnorm(k + (size_t)h * hd, k + (size_t)h * hd, L->k_norm, (int)hd, m->eps);
             const double *cs = s->rope + (size_t)t * (size_t)m->rope_dim;
             decoder_rope(m, cs, q, m->heads, 1);
             decoder_rope(m, cs, k, m->kv_heads, 1);

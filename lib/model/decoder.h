@@ -1,12 +1,17 @@
 /* decoder.h - Llama-family decoders from GGUF files: llama (Llama 2 and 3,
- * Mistral, SmolLM, TinyLlama) and qwen2 (biases on q, k and v).
+ * SmolLM, TinyLlama; "mistral" files read as llama), qwen2 (biases on q, k
+ * and v), qwen3 (per-head RMS norm of q and k before RoPE, a head size of
+ * its own: attention.key_length) and phi3 (q, k and v fused in attn_qkv,
+ * gate and up fused in ffn_up).
  *
  * Grouped-query attention, RoPE in llama.cpp's two layouts ("norm":
- * adjacent pairs, for llama; "neox": halves, for qwen2) with the file's
- * rope.freq_base and rope.dimension_count, RMS norm with the file's
- * epsilon, SwiGLU feed-forward, tied or separate output matrix. Weights
- * stay in the mapped file in their own format (quant.h) and are used in
- * place; only norms and biases are converted to float.
+ * adjacent pairs, for llama; "neox": halves, for qwen2, qwen3 and phi3)
+ * with the file's rope.freq_base and rope.dimension_count, and Llama 3's
+ * frequency factors when the file has rope_freqs.weight (pair i's angle
+ * divided by factor i, as ggml does); RMS norm with the file's epsilon,
+ * SwiGLU feed-forward, tied or separate output matrix. Weights stay in the
+ * mapped file in their own format (quant.h) and are used in place (a fused
+ * matrix as views of its rows); only norms and biases become floats.
  *
  * A state holds the KV cache (float32, ctx positions) and the buffers of
  * one sequence. decoder_eval() runs a batch of tokens through the model: many
@@ -28,9 +33,10 @@
 #include "base/util.h"
 
 struct decoder_layer {
-    struct qmat wq, wk, wv, wo, gate, up, down;
+    struct qmat wq, wk, wv, wo, gate, up, down; /* phi3: views of attn_qkv and ffn_up */
     const float *attn_norm, *ffn_norm;
-    const float *bq, *bk, *bv; /* qwen2; NULL for llama */
+    const float *bq, *bk, *bv;    /* qwen2; NULL for the others */
+    const float *q_norm, *k_norm; /* qwen3: (head_dim) each; NULL for the others */
 };
 
 struct decoder {
@@ -39,6 +45,9 @@ struct decoder {
     int dim, layers, heads, kv_heads, head_dim, ffn, vocab, ctx_train, rope_dim;
     float eps, rope_base;
     int rope_neox;
+    const float *rope_freqs; /* (rope_dim / 2): Llama 3's factors, or NULL */
+    int window;              /* phi3's sliding window (contexts are kept within it); 0 none */
+    int fused;               /* phi3: q/k/v and gate/up are views of fused matrices */
     struct qmat embd, output;
     const float *out_norm;
     struct decoder_layer *layer;

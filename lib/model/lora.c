@@ -150,6 +150,11 @@ int lora_load(const char *path, const struct decoder *m, float scale, struct lor
                     arch ? arch : "(none)", m->arch);
         goto fail;
     }
+    if (m->fused) {
+        lode_seterr(err, "%s: adapters of %s's fused attn_qkv and ffn_up are not supported", path,
+                    m->arch);
+        goto fail;
+    }
     a->layers = m->layers;
     a->alpha = (float)gguf_float(&g, "adapter.lora.alpha", 0);
     a->scale = scale;

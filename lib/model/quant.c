@@ -64,6 +64,8 @@ int quant_readable(enum ggml_type t)
     case GGML_Q4_1:
     case GGML_Q5_0:
     case GGML_Q5_1:
+    case GGML_Q2_K:
+    case GGML_Q3_K:
     case GGML_Q4_K:
     case GGML_Q5_K:
     case GGML_Q6_K:
@@ -75,8 +77,19 @@ int quant_readable(enum ggml_type t)
 
 int quant_writable(enum ggml_type t)
 {
-    /* Q4_1, Q5_0 and Q5_1 are read (llama.cpp's fallbacks for rows that K-quants do not fit) */
-    return quant_readable(t) && t != GGML_Q4_1 && t != GGML_Q5_0 && t != GGML_Q5_1;
+    /* Q4_1, Q5_0 and Q5_1 are read (llama.cpp's fallbacks for rows that K-quants do not fit),
+     * Q2_K and Q3_K for the smallest mixes */
+    return quant_readable(t) && t != GGML_Q4_1 && t != GGML_Q5_0 && t != GGML_Q5_1 &&
+        t != GGML_Q2_K && t != GGML_Q3_K;
+}
+
+/* Q3_K's 16 six-bit scales: the low four bits in bytes 0-7 (two a byte),
+ * the high two in bytes 8-11 (four a byte), as ggml packs them. */
+static int scale_q3_k(const uint8_t *sc, int is)
+{
+    int lo = is < 8 ? sc[is] & 0xF : sc[is - 8] >> 4;
+    int hi = (sc[8 + is % 4] >> (2 * (is / 4))) & 3;
+    return (lo | hi << 4) - 32;
 }
 
 /* ---- dequantisation (ggml's reference formulas) ---- */
@@ -183,6 +196,31 @@ void dequant_row(enum ggml_type t, const void *src, float *y, int64_t n)
                     *y++ = d1 * ((ql[l] & 0xF) + (qh[l] & u1 ? 16 : 0)) - m1;
                 for (int l = 0; l < 32; l++)
                     *y++ = d2 * ((ql[l] >> 4) + (qh[l] & u2 ? 16 : 0)) - m2;
+            }
+        }
+        return;
+    case GGML_Q2_K:
+        /* [scales 16: low 4 bits scale, high 4 min][qs 64: 2 bits][d][dmin]; element
+         * 128 n + 32 j + l is bits 2j of qs[32 n + l], scale 8 n + 2 j + l / 16 */
+        for (int64_t b = 0; b < n / 256; b++, p += Q2_K_BYTES) {
+            const uint8_t *sc = p, *qs = p + 16;
+            float d = half_at(p + 80), dmin = half_at(p + 82);
+            for (int e = 0; e < 256; e++) {
+                int nn = e / 128, j = e % 128 / 32, l = e % 32, s = sc[8 * nn + 2 * j + l / 16];
+                *y++ = d * (s & 0xF) * ((qs[32 * nn + l] >> (2 * j)) & 3) - dmin * (s >> 4);
+            }
+        }
+        return;
+    case GGML_Q3_K:
+        /* [hmask 32][qs 64: low 2 bits][scales 12: 6 bits][d]; the high bit, when
+         * clear, subtracts 4 */
+        for (int64_t b = 0; b < n / 256; b++, p += Q3_K_BYTES) {
+            const uint8_t *hm = p, *qs = p + 32, *sc = p + 96;
+            float d = half_at(p + 108);
+            for (int e = 0; e < 256; e++) {
+                int nn = e / 128, j = e % 128 / 32, l = e % 32;
+                int q = ((qs[32 * nn + l] >> (2 * j)) & 3) - (hm[l] >> (4 * nn + j) & 1 ? 0 : 4);
+                *y++ = d * scale_q3_k(sc, 8 * nn + 2 * j + l / 16) * q;
             }
         }
         return;

@@ -1,8 +1,8 @@
 /* quant.h - ggml's weight formats: F32, F16, BF16, Q8_0, Q4_0 and the
  * K-quants Q4_K, Q5_K, Q6_K, in ggml's block layouts (what GGUF files
  * hold), with the matrix products a decoder needs; Q4_1, Q5_0 and Q5_1
- * (what llama.cpp uses for rows whose length K-quants do not divide) are
- * read too.
+ * (what llama.cpp uses for rows whose length K-quants do not divide) and
+ * Q2_K and Q3_K (the smallest K-quant mixes) are read too.
  *
  * Blocks: Q8_0 32 x int8 and an F16 scale; Q4_0 32 x 4 bits (value - 8)
  * and an F16 scale; K-quants superblocks of 256 with 6-bit (Q4_K, Q5_K)
@@ -46,6 +46,14 @@ struct qmat {
     size_t row_bytes;
     const void *data;
 };
+
+/* Rows [first, first + n) of w as a matrix of their own (a view: rows are
+ * whole blocks, so a fused matrix splits without copying). */
+static inline struct qmat qmat_rows(const struct qmat *w, int64_t first, int64_t n)
+{
+    return (struct qmat){w->type, n, w->cols, w->row_bytes,
+                         (const unsigned char *)w->data + (size_t)first * w->row_bytes};
+}
 
 /* One row as floats. */
 void qmat_row(const struct qmat *w, int64_t r, float *out);

@@ -10,6 +10,8 @@
 
 #define Q8_0_BYTES 34
 #define Q4_0_BYTES 18
+#define Q2_K_BYTES 84
+#define Q3_K_BYTES 110
 #define Q4_K_BYTES 144
 #define Q5_K_BYTES 176
 #define Q6_K_BYTES 210

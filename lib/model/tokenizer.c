@@ -467,20 +467,30 @@ static void spm_encode(const struct tokenizer *t, const char *text, size_t len, 
         try_bigram(t, sy, l->prev, b.left, &h, tmp);
         try_bigram(t, sy, b.left, l->next, &h, tmp);
     }
+    int last_unk = 0; /* the last symbol became <unk> */
     for (int i = 0; i >= 0 && i < (int)nsym; i = sy[i].next) {
         g_string_truncate(tmp, 0);
         g_string_append_len(tmp, sy[i].s, (gssize)sy[i].n);
         int id = tok_lookup(t, tmp->str);
         if (id >= 0) {
             push(out, id);
+            last_unk = 0;
             continue;
         }
-        for (size_t k = 0; k < sy[i].n; k++) { /* bytes that formed no token */
-            int b = t->byte_id[(unsigned char)sy[i].s[k]];
-            if (b >= 0)
-                push(out, b);
-            else if (t->unk >= 0)
-                push(out, t->unk);
+        /* a character no token covers: its bytes' tokens (byte fallback),
+         * or, when the vocabulary lacks one of them, <unk> for the whole
+         * character, a run of such characters being one <unk>, as
+         * SentencePiece does */
+        int bytes = 1;
+        for (size_t k = 0; k < sy[i].n; k++)
+            bytes &= t->byte_id[(unsigned char)sy[i].s[k]] >= 0;
+        if (bytes) {
+            for (size_t k = 0; k < sy[i].n; k++)
+                push(out, t->byte_id[(unsigned char)sy[i].s[k]]);
+            last_unk = 0;
+        } else if (t->unk >= 0 && !last_unk) {
+            push(out, t->unk);
+            last_unk = 1;
         }
     }
     g_string_free(tmp, TRUE);

@@ -176,6 +176,92 @@ static void legacy_tests(void)
           "Q5_1 written as ggml does reads back within half a step (%.4f)", worst[2]);
 }
 
+/* Q2_K and Q3_K decoded as ggml's dequantize_row_q2_K / _q3_K loop over
+ * them (32 values at a time, the Q3_K scales unpacked through ggml's
+ * kmask words), against dequant_row()'s element-by-element form. */
+static void ggml_q2_k(const unsigned char *b, float *y)
+{
+    float d = f16_to_f32((uint16_t)(b[80] | b[81] << 8)),
+          min = f16_to_f32((uint16_t)(b[82] | b[83] << 8));
+    const unsigned char *q = b + 16;
+    int is = 0;
+    for (int n = 0; n < 256; n += 128) {
+        int shift = 0;
+        for (int j = 0; j < 4; ++j) {
+            int sc = b[is++];
+            float dl = d * (sc & 0xF), ml = min * (sc >> 4);
+            for (int l = 0; l < 16; ++l)
+                *y++ = dl * ((q[l] >> shift) & 3) - ml;
+            sc = b[is++];
+            dl = d * (sc & 0xF), ml = min * (sc >> 4);
+            for (int l = 0; l < 16; ++l)
+                *y++ = dl * ((q[l + 16] >> shift) & 3) - ml;
+            shift += 2;
+        }
+        q += 32;
+    }
+}
+
+static void ggml_q3_k(const unsigned char *b, float *y)
+{
+    const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
+    uint32_t aux[4];
+    memcpy(aux, b + 96, 12);
+    uint32_t tmp = aux[2];
+    aux[2] = ((aux[0] >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
+    aux[3] = ((aux[1] >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
+    aux[0] = (aux[0] & kmask2) | (((tmp >> 0) & kmask1) << 4);
+    aux[1] = (aux[1] & kmask2) | (((tmp >> 2) & kmask1) << 4);
+    const int8_t *scales = (const int8_t *)aux;
+    float d = f16_to_f32((uint16_t)(b[108] | b[109] << 8));
+    const unsigned char *q = b + 32, *hm = b;
+    int is = 0;
+    unsigned m = 1;
+    for (int n = 0; n < 256; n += 128) {
+        int shift = 0;
+        for (int j = 0; j < 4; ++j) {
+            float dl = d * (scales[is++] - 32);
+            for (int l = 0; l < 16; ++l)
+                *y++ = dl * (((q[l] >> shift) & 3) - ((hm[l] & m) ? 0 : 4));
+            dl = d * (scales[is++] - 32);
+            for (int l = 0; l < 16; ++l)
+                *y++ = dl * (((q[l + 16] >> shift) & 3) - ((hm[l + 16] & m) ? 0 : 4));
+            shift += 2;
+            m <<= 1;
+        }
+        q += 32;
+    }
+}
+
+static void kquant_read_tests(void)
+{
+    enum { NB = 8 };
+    unsigned char q2[NB * 84], q3[NB * 110];
+    for (size_t i = 0; i < sizeof q2; i++)
+        q2[i] = (unsigned char)(gauss() * 1000);
+    for (size_t i = 0; i < sizeof q3; i++)
+        q3[i] = (unsigned char)(gauss() * 1000);
+    for (int b = 0; b < NB; b++) {                      /* sane scales: finite halves */
+        q2[b * 84 + 80] = 0x00, q2[b * 84 + 81] = 0x2C; /* 0.0625 */
+        q2[b * 84 + 82] = 0x00, q2[b * 84 + 83] = 0x28; /* 0.03125 */
+        q3[b * 110 + 108] = 0x00, q3[b * 110 + 109] = 0x2C;
+    }
+    float want[NB * 256], got[NB * 256];
+    int same2 = 1, same3 = 1;
+    for (int b = 0; b < NB; b++)
+        ggml_q2_k(q2 + b * 84, want + b * 256);
+    dequant_row(GGML_Q2_K, q2, got, NB * 256);
+    for (int i = 0; i < NB * 256; i++)
+        same2 &= want[i] == got[i];
+    for (int b = 0; b < NB; b++)
+        ggml_q3_k(q3 + b * 110, want + b * 256);
+    dequant_row(GGML_Q3_K, q3, got, NB * 256);
+    for (int i = 0; i < NB * 256; i++)
+        same3 &= want[i] == got[i];
+    CHECK(quant_readable(GGML_Q2_K) && same2, "Q2_K: 8 random blocks decode as ggml's loop does");
+    CHECK(quant_readable(GGML_Q3_K) && same3, "Q3_K: 8 random blocks decode as ggml's loop does");
+}
+
 static void product_tests(void)
 {
     enum { R = 96, C = 512, T = 5 };
@@ -261,6 +347,7 @@ static void team_tests(void)
 
 int main(void)
 {
+    kquant_read_tests();
     half_tests();
     format_tests();
     legacy_tests();
