@@ -75,6 +75,11 @@ int quant_readable(enum ggml_type t)
     }
 }
 
+int quant_is_k(enum ggml_type t)
+{
+    return t == GGML_Q2_K || t == GGML_Q3_K || t == GGML_Q4_K || t == GGML_Q5_K || t == GGML_Q6_K;
+}
+
 int quant_writable(enum ggml_type t)
 {
     /* Q4_1, Q5_0 and Q5_1 are read (llama.cpp's fallbacks for rows that K-quants do not fit),
@@ -83,27 +88,7 @@ int quant_writable(enum ggml_type t)
         t != GGML_Q2_K && t != GGML_Q3_K;
 }
 
-/* Q3_K's 16 six-bit scales: the low four bits in bytes 0-7 (two a byte),
- * the high two in bytes 8-11 (four a byte), as ggml packs them. */
-static int scale_q3_k(const uint8_t *sc, int is)
-{
-    int lo = is < 8 ? sc[is] & 0xF : sc[is - 8] >> 4;
-    int hi = (sc[8 + is % 4] >> (2 * (is / 4))) & 3;
-    return (lo | hi << 4) - 32;
-}
-
 /* ---- dequantisation (ggml's reference formulas) ---- */
-
-static void scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m)
-{
-    if (j < 4) {
-        *d = q[j] & 63;
-        *m = q[j + 4] & 63;
-    } else {
-        *d = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-    }
-}
 
 void dequant_row(enum ggml_type t, const void *src, float *y, int64_t n)
 {
@@ -463,6 +448,190 @@ static float dot_q4_0_base(const uint8_t *w, const struct q8act *a, int64_t nb)
     return s;
 }
 
+/* Q4_1, Q5_0 and Q5_1 (q d + m, or (q - 16) d) with the same activations:
+ * the offsets through each block's sum */
+static float dot_q4_1_base(const uint8_t *w, const struct q8act *a, int64_t nb)
+{
+    float s = 0;
+    for (int64_t b = 0; b < nb; b++, w += Q4_1_BYTES) {
+        const uint8_t *q = w + 4;
+        int sum = 0;
+        for (int j = 0; j < 16; j++)
+            sum += (q[j] & 0xF) * a[b].q[j] + (q[j] >> 4) * a[b].q[j + 16];
+        s += a[b].d * (half_at(w) * (float)sum + half_at(w + 2) * (float)a[b].sum);
+    }
+    return s;
+}
+
+static int dot_q5_block(const uint8_t *qh, const uint8_t *q, const int8_t *x)
+{
+    uint32_t h = le32_at(qh);
+    int sum = 0;
+    for (int j = 0; j < 16; j++)
+        sum += ((q[j] & 0xF) | ((h >> j) & 1) << 4) * x[j] +
+            ((q[j] >> 4) | ((h >> (j + 16)) & 1) << 4) * x[j + 16];
+    return sum;
+}
+
+static float dot_q5_0_base(const uint8_t *w, const struct q8act *a, int64_t nb)
+{
+    float s = 0;
+    for (int64_t b = 0; b < nb; b++, w += Q5_0_BYTES)
+        s += half_at(w) * a[b].d * (float)(dot_q5_block(w + 2, w + 6, a[b].q) - 16 * a[b].sum);
+    return s;
+}
+
+static float dot_q5_1_base(const uint8_t *w, const struct q8act *a, int64_t nb)
+{
+    float s = 0;
+    for (int64_t b = 0; b < nb; b++, w += Q5_1_BYTES)
+        s += a[b].d *
+            (half_at(w) * (float)dot_q5_block(w + 4, w + 8, a[b].q) +
+             half_at(w + 2) * (float)a[b].sum);
+    return s;
+}
+
+/* Activations as ggml's Q8_K blocks of 256 for the K-quant kernels: the
+ * scale -127 / (the value of largest magnitude), rounded to nearest even,
+ * at most 127, and the sums of each 16 (quantize_row_q8_K_ref). */
+static void quant_act_k(const float *x, int64_t n, struct q8k *out)
+{
+    for (int64_t b = 0; b < n / 256; b++, x += 256) {
+        float amax = 0, max = 0;
+        for (int j = 0; j < 256; j++)
+            if (fabsf(x[j]) > amax) {
+                amax = fabsf(x[j]);
+                max = x[j];
+            }
+        if (amax == 0) {
+            memset(&out[b], 0, sizeof out[b]);
+            continue;
+        }
+        float iscale = -127.f / max;
+        for (int j = 0; j < 256; j++) {
+            int v = (int)lrintf(iscale * x[j]);
+            out[b].q[j] = (int8_t)(v > 127 ? 127 : v);
+        }
+        for (int j = 0; j < 16; j++) {
+            int sum = 0;
+            for (int i = 0; i < 16; i++)
+                sum += out[b].q[16 * j + i];
+            out[b].bsum[j] = (int16_t)sum;
+        }
+        out[b].d = 1 / iscale;
+    }
+}
+
+/* The portable K-quant kernels: each block's integer sums exact, one float
+ * product per block, as the ISA paths do in their own order. */
+static float dot_q4_k_base(const uint8_t *w, const struct q8k *a, int64_t nb)
+{
+    float s = 0;
+    for (int64_t b = 0; b < nb; b++, w += Q4_K_BYTES, a++) {
+        const uint8_t *sc = w + 4, *q = w + 16;
+        int isum = 0, msum = 0;
+        for (int j = 0; j < 4; j++, q += 32) { /* 64 values: low nibbles, then high */
+            uint8_t s0, m0, s1, m1;
+            scale_min_k4(2 * j, sc, &s0, &m0);
+            scale_min_k4(2 * j + 1, sc, &s1, &m1);
+            const int8_t *x = a->q + 64 * j;
+            int d0 = 0, d1 = 0;
+            for (int l = 0; l < 32; l++) {
+                d0 += (q[l] & 0xF) * x[l];
+                d1 += (q[l] >> 4) * x[32 + l];
+            }
+            isum += s0 * d0 + s1 * d1;
+            msum += m0 * (a->bsum[4 * j] + a->bsum[4 * j + 1]) +
+                m1 * (a->bsum[4 * j + 2] + a->bsum[4 * j + 3]);
+        }
+        s += a->d * (half_at(w) * (float)isum - half_at(w + 2) * (float)msum);
+    }
+    return s;
+}
+
+static float dot_q5_k_base(const uint8_t *w, const struct q8k *a, int64_t nb)
+{
+    float s = 0;
+    for (int64_t b = 0; b < nb; b++, w += Q5_K_BYTES, a++) {
+        const uint8_t *sc = w + 4, *qh = w + 16, *q = w + 48;
+        int isum = 0, msum = 0;
+        for (int j = 0; j < 4; j++, q += 32) {
+            uint8_t s0, m0, s1, m1;
+            scale_min_k4(2 * j, sc, &s0, &m0);
+            scale_min_k4(2 * j + 1, sc, &s1, &m1);
+            const int8_t *x = a->q + 64 * j;
+            int d0 = 0, d1 = 0;
+            for (int l = 0; l < 32; l++) {
+                d0 += ((q[l] & 0xF) | ((qh[l] >> (2 * j)) & 1) << 4) * x[l];
+                d1 += ((q[l] >> 4) | ((qh[l] >> (2 * j + 1)) & 1) << 4) * x[32 + l];
+            }
+            isum += s0 * d0 + s1 * d1;
+            msum += m0 * (a->bsum[4 * j] + a->bsum[4 * j + 1]) +
+                m1 * (a->bsum[4 * j + 2] + a->bsum[4 * j + 3]);
+        }
+        s += a->d * (half_at(w) * (float)isum - half_at(w + 2) * (float)msum);
+    }
+    return s;
+}
+
+static float dot_q6_k_base(const uint8_t *w, const struct q8k *a, int64_t nb)
+{
+    float s = 0;
+    for (int64_t b = 0; b < nb; b++, w += Q6_K_BYTES, a++) {
+        const uint8_t *ql = w, *qh = w + 128;
+        const int8_t *sc = (const int8_t *)(w + 192);
+        int isum = 0;
+        for (int e = 0; e < 256; e += 16) { /* 16 values share a scale */
+            int c = e / 128, g = e % 128 / 32, dot = 0;
+            for (int l = e % 32; l < e % 32 + 16; l++) {
+                int lo = (ql[64 * c + 32 * (g & 1) + l] >> (4 * (g >> 1))) & 0xF;
+                int q = (lo | ((qh[32 * c + l] >> (2 * g)) & 3) << 4) - 32;
+                dot += q * a->q[128 * c + 32 * g + l];
+            }
+            isum += sc[8 * c + 2 * g + (e % 32) / 16] * dot;
+        }
+        s += a->d * half_at(w + 208) * (float)isum;
+    }
+    return s;
+}
+
+static float dot_q3_k_base(const uint8_t *w, const struct q8k *a, int64_t nb)
+{
+    float s = 0;
+    for (int64_t b = 0; b < nb; b++, w += Q3_K_BYTES, a++) {
+        const uint8_t *hm = w, *qs = w + 32, *sc = w + 96;
+        int isum = 0;
+        for (int e = 0; e < 256; e += 16) {
+            int nn = e / 128, j = e % 128 / 32, dot = 0;
+            for (int l = e % 32; l < e % 32 + 16; l++) {
+                int q = ((qs[32 * nn + l] >> (2 * j)) & 3) - ((hm[l] >> (4 * nn + j)) & 1 ? 0 : 4);
+                dot += q * a->q[e - e % 32 + l];
+            }
+            isum += scale_q3_k(sc, e / 16) * dot;
+        }
+        s += a->d * half_at(w + 108) * (float)isum;
+    }
+    return s;
+}
+
+static float dot_q2_k_base(const uint8_t *w, const struct q8k *a, int64_t nb)
+{
+    float s = 0;
+    for (int64_t b = 0; b < nb; b++, w += Q2_K_BYTES, a++) {
+        const uint8_t *sc = w, *qs = w + 16;
+        int isum = 0, msum = 0;
+        for (int e = 0; e < 256; e += 16) {
+            int nn = e / 128, j = e % 128 / 32, dot = 0;
+            for (int l = e % 32; l < e % 32 + 16; l++)
+                dot += ((qs[32 * nn + l] >> (2 * j)) & 3) * a->q[e - e % 32 + l];
+            isum += (sc[e / 16] & 0xF) * dot;
+            msum += (sc[e / 16] >> 4) * a->bsum[e / 16];
+        }
+        s += a->d * (half_at(w + 80) * (float)isum - half_at(w + 82) * (float)msum);
+    }
+    return s;
+}
+
 struct job {
     const struct qmat *const *w;
     float *const *y;
@@ -473,6 +642,7 @@ struct job {
     void *ud;
     const float *x;
     const struct q8act *xq;
+    const struct q8k *xk;
     float **scratch; /* per worker: a row as floats */
 };
 
@@ -514,6 +684,37 @@ static void rows(const struct job *j, int64_t lo, int64_t hi, float *scratch)
                     : avx       ? dot_q4_0_avx2(row, j->xq, n / 32)
                                 : dot_q4_0_base(row, j->xq, n / 32);
                 break;
+            case GGML_Q4_1:
+                y[r] = avx ? dot_q4_1_avx2(row, j->xq, n / 32) : dot_q4_1_base(row, j->xq, n / 32);
+                break;
+            case GGML_Q5_0:
+                y[r] = avx ? dot_q5_0_avx2(row, j->xq, n / 32) : dot_q5_0_base(row, j->xq, n / 32);
+                break;
+            case GGML_Q5_1:
+                y[r] = avx ? dot_q5_1_avx2(row, j->xq, n / 32) : dot_q5_1_base(row, j->xq, n / 32);
+                break;
+            case GGML_Q4_K:
+                y[r] = avx == 2 ? dot_q4_k_vnni(row, j->xk, n / 256)
+                    : avx       ? dot_q4_k_avx2(row, j->xk, n / 256)
+                                : dot_q4_k_base(row, j->xk, n / 256);
+                break;
+            case GGML_Q5_K:
+                y[r] =
+                    avx ? dot_q5_k_avx2(row, j->xk, n / 256) : dot_q5_k_base(row, j->xk, n / 256);
+                break;
+            case GGML_Q6_K:
+                y[r] = avx == 2 ? dot_q6_k_vnni(row, j->xk, n / 256)
+                    : avx       ? dot_q6_k_avx2(row, j->xk, n / 256)
+                                : dot_q6_k_base(row, j->xk, n / 256);
+                break;
+            case GGML_Q3_K:
+                y[r] =
+                    avx ? dot_q3_k_avx2(row, j->xk, n / 256) : dot_q3_k_base(row, j->xk, n / 256);
+                break;
+            case GGML_Q2_K:
+                y[r] =
+                    avx ? dot_q2_k_avx2(row, j->xk, n / 256) : dot_q2_k_base(row, j->xk, n / 256);
+                break;
             default:
                 dequant_row(w->type, row, scratch, n);
                 y[r] = dot_f32(scratch, j->x, (int)n);
@@ -548,28 +749,36 @@ static void matvec(const struct qmat *const *w, int n, const float *x, float *co
                    struct team *team, int paired, void (*after)(void *, int64_t, int64_t), void *ud)
 {
     int64_t cols = w[0]->cols, total = 0;
-    int need_q8 = 0;
+    int need_q8 = 0, need_q8k = 0;
     for (int i = 0; i < n; i++) {
         total += w[i]->rows;
-        need_q8 |= w[i]->type == GGML_Q8_0 || w[i]->type == GGML_Q4_0;
+        need_q8 |= w[i]->type == GGML_Q8_0 || w[i]->type == GGML_Q4_0 || w[i]->type == GGML_Q4_1 ||
+            w[i]->type == GGML_Q5_0 || w[i]->type == GGML_Q5_1;
+        need_q8k |= quant_is_k(w[i]->type);
     }
     if (paired)
         total = w[0]->rows;
     struct q8act *xq = NULL;
+    struct q8k *xk = NULL;
     if (need_q8) {
         xq = xmalloc(sizeof *xq * (size_t)(cols / 32 + 1));
         quant_act(x, cols, xq);
+    }
+    if (need_q8k) {
+        xk = xmalloc(sizeof *xk * (size_t)(cols / 256 + 1));
+        quant_act_k(x, cols, xk);
     }
     int nw = team_size(team);
     float **scratch = xmalloc(sizeof *scratch * (size_t)nw);
     float *buf = xmalloc(sizeof *buf * (size_t)cols * (size_t)nw);
     for (int i = 0; i < nw; i++)
         scratch[i] = buf + (size_t)i * (size_t)cols;
-    struct job j = {w, y, n, total, paired, after, ud, x, xq, scratch};
+    struct job j = {w, y, n, total, paired, after, ud, x, xq, xk, scratch};
     team_run(team, matvec_part, &j);
     free(buf);
     free(scratch);
     free(xq);
+    free(xk);
 }
 
 void qmat_matvec_n(const struct qmat *const *w, int n, const float *x, float *const *y,

@@ -11,12 +11,16 @@
  * the scales by a simpler search (the layout, and so every reader, is
  * ggml's).
  *
- * Products: a matrix-vector product quantises the vector once to 8 bits
- * (Q8_0/Q4_0 weights, integer dot products) or uses it as float (other
- * types); rows are shared among a team's threads. A matrix-matrix product
- * (prompt processing, many tokens) dequantises rows a tile at a time and
- * multiplies with cblas_sgemm, each of a team's threads its own rows. AVX2 kernels are chosen at run time; the
- * portable ones give the same results up to float rounding.
+ * Products: a matrix-vector product (generation) quantises the vector
+ * once to 8 bits, as llama.cpp does: blocks of 32 for Q8_0, Q4_0, Q4_1,
+ * Q5_0 and Q5_1, ggml's Q8_K (blocks of 256 with their sums of 16) for the
+ * K-quants, and multiplies each row by integer dot products that never
+ * decode it; F32, F16 and BF16 rows use the vector as float. Rows are
+ * shared among a team's threads. A matrix-matrix product (prompt
+ * processing, many tokens) decodes rows a tile at a time and multiplies
+ * with cblas_sgemm, each of a team's threads its own rows. The AVX2 and
+ * AVX-512 VNNI kernels are chosen at run time (cpu.h); every path computes
+ * the same integer sums, so they agree up to float rounding.
  */
 #ifndef LODE_QUANT_H
 #define LODE_QUANT_H
@@ -27,6 +31,9 @@
 #include "model/gguf.h"
 #include "base/threads.h"
 
+/* 1 for the K-quants (superblocks of 256; their rows are multiplied with
+ * 8-bit activations, ggml's Q8_K, as llama.cpp does). */
+int quant_is_k(enum ggml_type t);
 /* 1 when the type can be read (and multiplied). */
 int quant_readable(enum ggml_type t);
 /* 1 when quant_row() can write the type. */

@@ -78,4 +78,223 @@ float dot_f16_avx2(const uint8_t *w, const float *x, int64_t n)
         s += f16_to_f32((uint16_t)(w[2 * i] | w[2 * i + 1] << 8)) * x[i];
     return s;
 }
+
+/* ---- Q4_1, Q5_0, Q5_1: unsigned values times the activations, the
+ * offsets through each block's sum ---- */
+
+static inline int udot32(__m256i q, const int8_t *x)
+{
+    __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)x));
+    return hsum_i32x8(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+}
+
+static inline __m256i q5_values(const uint8_t *qh, const uint8_t *q)
+{
+    __m256i hi = _mm256_and_si256(bits_to_bytes(le32_at(qh)), _mm256_set1_epi8(0x10));
+    return _mm256_or_si256(q4_0_nibbles(q), hi);
+}
+
+float dot_q4_1_avx2(const uint8_t *w, const struct q8act *a, int64_t nb)
+{
+    float s = 0;
+    for (int64_t b = 0; b < nb; b++, w += Q4_1_BYTES)
+        s += a[b].d *
+            (h2f(w) * (float)udot32(q4_0_nibbles(w + 4), a[b].q) + h2f(w + 2) * (float)a[b].sum);
+    return s;
+}
+
+float dot_q5_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb)
+{
+    float s = 0;
+    for (int64_t b = 0; b < nb; b++, w += Q5_0_BYTES)
+        s += h2f(w) * a[b].d * (float)(udot32(q5_values(w + 2, w + 6), a[b].q) - 16 * a[b].sum);
+    return s;
+}
+
+float dot_q5_1_avx2(const uint8_t *w, const struct q8act *a, int64_t nb)
+{
+    float s = 0;
+    for (int64_t b = 0; b < nb; b++, w += Q5_1_BYTES)
+        s += a[b].d *
+            (h2f(w) * (float)udot32(q5_values(w + 4, w + 8), a[b].q) +
+             h2f(w + 2) * (float)a[b].sum);
+    return s;
+}
+
+/* ---- K-quants against Q8_K activations ---- */
+
+/* Σ_j mins[j] * (bsum[2j] + bsum[2j + 1]): the offsets of Q4_K and Q5_K */
+static inline int mins_dot8(const uint8_t *mins, const int16_t *bsum)
+{
+    __m256i bs = _mm256_loadu_si256((const __m256i *)bsum);
+    __m128i pairs = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+    __m128i m = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)mins));
+    return hsum_i32x4(_mm_madd_epi16(m, pairs));
+}
+
+/* Σ_k sc[k] * bsum[k] over 16 signed byte scales */
+static inline int scales_dot16(const int8_t *sc, const int16_t *bsum)
+{
+    __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+    __m256i p = _mm256_madd_epi16(s16, _mm256_loadu_si256((const __m256i *)bsum));
+    return hsum_i32x4(_mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1)));
+}
+
+/* 32 unsigned values times 32 activations, each half of 16 by its scale:
+ * 8 int32 sums */
+static inline __m256i scaled32(__m256i q, const int8_t *x, int s_lo, int s_hi)
+{
+    __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)x));
+    return _mm256_madd_epi16(
+        p, _mm256_set_m128i(_mm_set1_epi16((short)s_hi), _mm_set1_epi16((short)s_lo)));
+}
+
+float dot_q4_k_avx2(const uint8_t *w, const struct q8k *a, int64_t nb)
+{
+    const __m256i low = _mm256_set1_epi8(0xF);
+    __m256 acc = _mm256_setzero_ps();
+    float off = 0;
+    for (int64_t b = 0; b < nb; b++, w += Q4_K_BYTES, a++) {
+        uint8_t sc[8], mn[8];
+        for (int j = 0; j < 8; j++)
+            scale_min_k4(j, w + 4, &sc[j], &mn[j]);
+        const uint8_t *q = w + 16;
+        __m256i sum = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            __m256i bits = _mm256_loadu_si256((const __m256i *)(q + 32 * j));
+            sum = _mm256_add_epi32(
+                sum, scaled32(_mm256_and_si256(bits, low), a->q + 64 * j, sc[2 * j], sc[2 * j]));
+            sum = _mm256_add_epi32(sum,
+                                   scaled32(_mm256_and_si256(_mm256_srli_epi16(bits, 4), low),
+                                            a->q + 64 * j + 32, sc[2 * j + 1], sc[2 * j + 1]));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(a->d * h2f(w)), _mm256_cvtepi32_ps(sum), acc);
+        off += a->d * h2f(w + 2) * (float)mins_dot8(mn, a->bsum);
+    }
+    return hsum(acc) - off;
+}
+
+float dot_q5_k_avx2(const uint8_t *w, const struct q8k *a, int64_t nb)
+{
+    const __m256i low = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps();
+    float off = 0;
+    for (int64_t b = 0; b < nb; b++, w += Q5_K_BYTES, a++) {
+        uint8_t sc[8], mn[8];
+        for (int j = 0; j < 8; j++)
+            scale_min_k4(j, w + 4, &sc[j], &mn[j]);
+        const uint8_t *q = w + 48;
+        __m256i hb = _mm256_loadu_si256((const __m256i *)(w + 16)), sum = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++, hb = _mm256_srli_epi16(hb, 2)) {
+            /* bit 2j of each qh byte is the fifth bit of the low nibbles, 2j + 1 the high */
+            __m256i bits = _mm256_loadu_si256((const __m256i *)(q + 32 * j));
+            __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(hb, one), 4);
+            __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 1), one), 4);
+            __m256i lo = _mm256_or_si256(_mm256_and_si256(bits, low), h0);
+            __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits, 4), low), h1);
+            sum = _mm256_add_epi32(sum, scaled32(lo, a->q + 64 * j, sc[2 * j], sc[2 * j]));
+            sum = _mm256_add_epi32(sum,
+                                   scaled32(hi, a->q + 64 * j + 32, sc[2 * j + 1], sc[2 * j + 1]));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(a->d * h2f(w)), _mm256_cvtepi32_ps(sum), acc);
+        off += a->d * h2f(w + 2) * (float)mins_dot8(mn, a->bsum);
+    }
+    return hsum(acc) - off;
+}
+
+/* Q6_K's four groups of 32 six-bit values of a half block (128): ql's
+ * nibbles and qh's bit pairs, unsigned (0-63; the offset of 32 is taken off
+ * through the activations' sums) */
+#define Q6_GROUPS(ql, qh, g0, g1, g2, g3)                                              \
+    do {                                                                               \
+        const __m256i low_ = _mm256_set1_epi8(0xF), three_ = _mm256_set1_epi8(3);      \
+        __m256i l0_ = _mm256_loadu_si256((const __m256i *)(ql));                       \
+        __m256i l1_ = _mm256_loadu_si256((const __m256i *)((ql) + 32));                \
+        __m256i h_ = _mm256_loadu_si256((const __m256i *)(qh));                        \
+        g0 = _mm256_or_si256(_mm256_and_si256(l0_, low_),                              \
+                             _mm256_slli_epi16(_mm256_and_si256(h_, three_), 4));      \
+        g1 = _mm256_or_si256(                                                          \
+            _mm256_and_si256(l1_, low_),                                               \
+            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h_, 2), three_), 4)); \
+        g2 = _mm256_or_si256(                                                          \
+            _mm256_and_si256(_mm256_srli_epi16(l0_, 4), low_),                         \
+            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h_, 4), three_), 4)); \
+        g3 = _mm256_or_si256(                                                          \
+            _mm256_and_si256(_mm256_srli_epi16(l1_, 4), low_),                         \
+            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h_, 6), three_), 4)); \
+    } while (0)
+
+float dot_q6_k_avx2(const uint8_t *w, const struct q8k *a, int64_t nb)
+{
+    float s = 0;
+    for (int64_t b = 0; b < nb; b++, w += Q6_K_BYTES, a++) {
+        const int8_t *sc = (const int8_t *)(w + 192);
+        __m256i sum = _mm256_setzero_si256();
+        for (int c = 0; c < 2; c++) {
+            __m256i g[4];
+            Q6_GROUPS(w + 64 * c, w + 128 + 32 * c, g[0], g[1], g[2], g[3]);
+            for (int k = 0; k < 4; k++)
+                sum = _mm256_add_epi32(sum,
+                                       scaled32(g[k], a->q + 128 * c + 32 * k, sc[8 * c + 2 * k],
+                                                sc[8 * c + 2 * k + 1]));
+        }
+        int isum = hsum_i32x8(sum) - 32 * scales_dot16(sc, a->bsum);
+        s += a->d * h2f(w + 208) * (float)isum;
+    }
+    return s;
+}
+
+float dot_q3_k_avx2(const uint8_t *w, const struct q8k *a, int64_t nb)
+{
+    const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    float s = 0;
+    for (int64_t b = 0; b < nb; b++, w += Q3_K_BYTES, a++) {
+        int8_t sc[16];
+        for (int k = 0; k < 16; k++)
+            sc[k] = (int8_t)scale_q3_k(w + 96, k);
+        __m256i hb = _mm256_loadu_si256((const __m256i *)w), sum = _mm256_setzero_si256();
+        for (int nn = 0; nn < 2; nn++) {
+            __m256i qb = _mm256_loadu_si256((const __m256i *)(w + 32 + 32 * nn));
+            for (int j = 0; j < 4;
+                 j++, qb = _mm256_srli_epi16(qb, 2), hb = _mm256_srli_epi16(hb, 1)) {
+                /* value = low 2 bits - 4 where the high bit is clear */
+                __m256i q2 = _mm256_and_si256(qb, three);
+                __m256i m4 = _mm256_slli_epi16(_mm256_xor_si256(_mm256_and_si256(hb, one), one), 2);
+                const int8_t *x = a->q + 128 * nn + 32 * j;
+                int k = 8 * nn + 2 * j;
+                sum = _mm256_add_epi32(sum, scaled32(q2, x, sc[k], sc[k + 1]));
+                sum = _mm256_sub_epi32(sum, scaled32(m4, x, sc[k], sc[k + 1]));
+            }
+        }
+        s += a->d * h2f(w + 108) * (float)hsum_i32x8(sum);
+    }
+    return s;
+}
+
+float dot_q2_k_avx2(const uint8_t *w, const struct q8k *a, int64_t nb)
+{
+    const __m256i three = _mm256_set1_epi8(3);
+    float s = 0;
+    for (int64_t b = 0; b < nb; b++, w += Q2_K_BYTES, a++) {
+        __m256i sum = _mm256_setzero_si256();
+        for (int nn = 0; nn < 2; nn++) {
+            __m256i qb = _mm256_loadu_si256((const __m256i *)(w + 16 + 32 * nn));
+            for (int j = 0; j < 4; j++, qb = _mm256_srli_epi16(qb, 2)) {
+                int k = 8 * nn + 2 * j;
+                sum =
+                    _mm256_add_epi32(sum,
+                                     scaled32(_mm256_and_si256(qb, three), a->q + 128 * nn + 32 * j,
+                                              w[k] & 0xF, w[k + 1] & 0xF));
+            }
+        }
+        /* the mins: the high nibbles of the 16 scale bytes, against the sums */
+        __m256i m16 = _mm256_cvtepu8_epi16(_mm_srli_epi16(
+            _mm_and_si128(_mm_loadu_si128((const __m128i *)w), _mm_set1_epi8((char)0xF0)), 4));
+        __m256i mp = _mm256_madd_epi16(m16, _mm256_loadu_si256((const __m256i *)a->bsum));
+        int msum =
+            hsum_i32x4(_mm_add_epi32(_mm256_castsi256_si128(mp), _mm256_extracti128_si256(mp, 1)));
+        s += a->d * (h2f(w + 80) * (float)hsum_i32x8(sum) - h2f(w + 82) * (float)msum);
+    }
+    return s;
+}
 #endif

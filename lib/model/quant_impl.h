@@ -10,6 +10,9 @@
 
 #define Q8_0_BYTES 34
 #define Q4_0_BYTES 18
+#define Q4_1_BYTES 20
+#define Q5_0_BYTES 22
+#define Q5_1_BYTES 24
 #define Q2_K_BYTES 84
 #define Q3_K_BYTES 110
 #define Q4_K_BYTES 144
@@ -24,15 +27,60 @@ struct q8act {
     int8_t q[32];
 };
 
+/* 256 activations as int8 with a float scale, and the sums of each 16
+ * (ggml's Q8_K), for the K-quant kernels. */
+struct q8k {
+    float d;
+    int8_t q[256];
+    int16_t bsum[16];
+};
+
 static inline float half_at(const uint8_t *p)
 {
     return f16_to_f32((uint16_t)(p[0] | p[1] << 8));
 }
 
+/* Q4_K's and Q5_K's eight 6-bit scales and mins, from their 12 bytes. */
+static inline void scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m)
+{
+    if (j < 4) {
+        *d = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *d = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+/* Q3_K's sixteen 6-bit scales, less 32: the low four bits in bytes 0-7 (two
+ * a byte), the high two in bytes 8-11 (four a byte), as ggml packs them. */
+static inline int scale_q3_k(const uint8_t *sc, int is)
+{
+    int lo = is < 8 ? sc[is] & 0xF : sc[is - 8] >> 4;
+    int hi = (sc[8 + is % 4] >> (2 * (is / 4))) & 3;
+    return (lo | hi << 4) - 32;
+}
+
 /* The ISA paths (cpu.h): AVX2 in quant_avx2.c, AVX-512 VNNI in
  * quant_vnni.c. Other CPUs have the portable path only, which cpu_level()
  * always picks there; the stubs only satisfy the dispatch. */
+/* The 32 high bits of a Q5_0/Q5_1 block (little-endian). */
+static inline uint32_t le32_at(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 #if defined(__x86_64__)
+float dot_q4_1_avx2(const uint8_t *w, const struct q8act *a, int64_t nb);
+float dot_q5_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb);
+float dot_q5_1_avx2(const uint8_t *w, const struct q8act *a, int64_t nb);
+float dot_q4_k_avx2(const uint8_t *w, const struct q8k *a, int64_t nb);
+float dot_q5_k_avx2(const uint8_t *w, const struct q8k *a, int64_t nb);
+float dot_q6_k_avx2(const uint8_t *w, const struct q8k *a, int64_t nb);
+float dot_q3_k_avx2(const uint8_t *w, const struct q8k *a, int64_t nb);
+float dot_q2_k_avx2(const uint8_t *w, const struct q8k *a, int64_t nb);
+float dot_q4_k_vnni(const uint8_t *w, const struct q8k *a, int64_t nb);
+float dot_q6_k_vnni(const uint8_t *w, const struct q8k *a, int64_t nb);
 float dot_q8_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb);
 float dot_q4_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb);
 float dot_f16_avx2(const uint8_t *w, const float *x, int64_t n);
@@ -49,6 +97,16 @@ QUANT_NO_ISA(dot_q4_0_avx2, const struct q8act *a)
 QUANT_NO_ISA(dot_f16_avx2, const float *x)
 QUANT_NO_ISA(dot_q8_0_vnni, const struct q8act *a)
 QUANT_NO_ISA(dot_q4_0_vnni, const struct q8act *a)
+QUANT_NO_ISA(dot_q4_1_avx2, const struct q8act *a)
+QUANT_NO_ISA(dot_q5_0_avx2, const struct q8act *a)
+QUANT_NO_ISA(dot_q5_1_avx2, const struct q8act *a)
+QUANT_NO_ISA(dot_q4_k_avx2, const struct q8k *a)
+QUANT_NO_ISA(dot_q5_k_avx2, const struct q8k *a)
+QUANT_NO_ISA(dot_q6_k_avx2, const struct q8k *a)
+QUANT_NO_ISA(dot_q3_k_avx2, const struct q8k *a)
+QUANT_NO_ISA(dot_q2_k_avx2, const struct q8k *a)
+QUANT_NO_ISA(dot_q4_k_vnni, const struct q8k *a)
+QUANT_NO_ISA(dot_q6_k_vnni, const struct q8k *a)
 #undef QUANT_NO_ISA
 #endif
 

@@ -43,4 +43,89 @@ float dot_q4_0_vnni(const uint8_t *w, const struct q8act *a, int64_t nb)
     }
     return hsum(acc) - 8 * off;
 }
+
+/* ---- K-quants: as the AVX2 kernels, with VNNI's dpwssd folding each
+ * group's scale into the accumulation ---- */
+
+static inline __m256i scaled32_acc(__m256i acc, __m256i q, const int8_t *x, int s_lo, int s_hi)
+{
+    __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)x));
+    return _mm256_dpwssd_epi32(
+        acc, p, _mm256_set_m128i(_mm_set1_epi16((short)s_hi), _mm_set1_epi16((short)s_lo)));
+}
+
+static inline int hsum_i32x4_v(__m128i v)
+{
+    v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0x4E));
+    v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0xB1));
+    return _mm_cvtsi128_si32(v);
+}
+
+float dot_q4_k_vnni(const uint8_t *w, const struct q8k *a, int64_t nb)
+{
+    const __m256i low = _mm256_set1_epi8(0xF);
+    __m256 acc = _mm256_setzero_ps();
+    float off = 0;
+    for (int64_t b = 0; b < nb; b++, w += Q4_K_BYTES, a++) {
+        uint8_t sc[8], mn[8];
+        for (int j = 0; j < 8; j++)
+            scale_min_k4(j, w + 4, &sc[j], &mn[j]);
+        const uint8_t *q = w + 16;
+        __m256i sum = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            __m256i bits = _mm256_loadu_si256((const __m256i *)(q + 32 * j));
+            sum =
+                scaled32_acc(sum, _mm256_and_si256(bits, low), a->q + 64 * j, sc[2 * j], sc[2 * j]);
+            sum = scaled32_acc(sum, _mm256_and_si256(_mm256_srli_epi16(bits, 4), low),
+                               a->q + 64 * j + 32, sc[2 * j + 1], sc[2 * j + 1]);
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(a->d * h2f(w)), _mm256_cvtepi32_ps(sum), acc);
+        __m256i bs = _mm256_loadu_si256((const __m256i *)a->bsum);
+        __m128i pairs = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+        __m128i m = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)mn));
+        off += a->d * h2f(w + 2) * (float)hsum_i32x4_v(_mm_madd_epi16(m, pairs));
+    }
+    return hsum(acc) - off;
+}
+
+float dot_q6_k_vnni(const uint8_t *w, const struct q8k *a, int64_t nb)
+{
+    const __m256i low = _mm256_set1_epi8(0xF), three = _mm256_set1_epi8(3);
+    float s = 0;
+    for (int64_t b = 0; b < nb; b++, w += Q6_K_BYTES, a++) {
+        const int8_t *sc = (const int8_t *)(w + 192);
+        __m256i sum = _mm256_setzero_si256();
+        for (int c = 0; c < 2; c++) {
+            const uint8_t *ql = w + 64 * c, *qh = w + 128 + 32 * c;
+            __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+            __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+            __m256i g[4] = {
+                _mm256_or_si256(_mm256_and_si256(l0, low),
+                                _mm256_slli_epi16(_mm256_and_si256(h, three), 4)),
+                _mm256_or_si256(
+                    _mm256_and_si256(l1, low),
+                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), three), 4)),
+                _mm256_or_si256(
+                    _mm256_and_si256(_mm256_srli_epi16(l0, 4), low),
+                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), three), 4)),
+                _mm256_or_si256(
+                    _mm256_and_si256(_mm256_srli_epi16(l1, 4), low),
+                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), three), 4)),
+            };
+            for (int k = 0; k < 4; k++)
+                sum = scaled32_acc(sum, g[k], a->q + 128 * c + 32 * k, sc[8 * c + 2 * k],
+                                   sc[8 * c + 2 * k + 1]);
+        }
+        /* the offset of 32: Σ_k sc[k] * bsum[k], with dpwssd too */
+        __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+        __m256i corr = _mm256_dpwssd_epi32(_mm256_setzero_si256(), s16,
+                                           _mm256_loadu_si256((const __m256i *)a->bsum));
+        __m256i tot = _mm256_sub_epi32(sum, _mm256_slli_epi32(corr, 5));
+        s += a->d * h2f(w + 208) *
+            (float)hsum_i32x4_v(
+                 _mm_add_epi32(_mm256_castsi256_si128(tot), _mm256_extracti128_si256(tot, 1)));
+    }
+    return s;
+}
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cpu.h"
 #include "check.h"
 #include "model/kernels.h"
 #include "model/quant.h"
@@ -174,6 +175,60 @@ static void legacy_tests(void)
           worst[1]);
     CHECK(worst[2] <= 0.5 / 31 * 1.05,
           "Q5_1 written as ggml does reads back within half a step (%.4f)", worst[2]);
+
+    /* their products: Σ w q(x) with the activations rounded as Q8_0's are
+     * (per 32, scale max / 127), to float rounding, on this CPU level */
+    enum { R = 24, C = 512 };
+    float *w = malloc(sizeof *w * R * C), *xa = malloc(sizeof *xa * C),
+          *xq = malloc(sizeof *xq * C);
+    float *row = malloc(sizeof *row * C), *yv = malloc(sizeof *yv * R);
+    for (int i = 0; i < R * C; i++)
+        w[i] = (float)gauss();
+    for (int i = 0; i < C; i++)
+        xa[i] = (float)gauss();
+    for (int b = 0; b < C / 32; b++) {
+        float amax = 0;
+        for (int j = 0; j < 32; j++)
+            amax = fmaxf(amax, fabsf(xa[32 * b + j]));
+        float d = amax / 127, id = d ? 1 / d : 0;
+        for (int j = 0; j < 32; j++)
+            xq[32 * b + j] = (float)lrintf(xa[32 * b + j] * id) * d;
+    }
+    struct team *team = team_new(2);
+    enum ggml_type t[3] = {GGML_Q4_1, GGML_Q5_0, GGML_Q5_1};
+    int bytes[3] = {20, 22, 24};
+    for (int k = 0; k < 3; k++) {
+        size_t rb = (size_t)bytes[k] * (C / 32);
+        unsigned char *data = malloc(rb * R);
+        for (int r = 0; r < R; r++)
+            for (int b = 0; b < C / 32; b++) {
+                unsigned char *blk = data + (size_t)r * rb + (size_t)b * (size_t)bytes[k];
+                if (k == 0)
+                    ggml_q4_1(w + (size_t)r * C + 32 * b, blk);
+                else
+                    ggml_q5(w + (size_t)r * C + 32 * b, blk, k == 2);
+            }
+        struct qmat m = {t[k], R, C, rb, data};
+        qmat_matvec(&m, xa, yv, team);
+        double err = 0, maxy = 0;
+        for (int r = 0; r < R; r++) {
+            qmat_row(&m, r, row);
+            double sq = 0;
+            for (int c = 0; c < C; c++)
+                sq += (double)row[c] * xq[c];
+            maxy = fmax(maxy, fabs(sq));
+            err = fmax(err, fabs(yv[r] - sq));
+        }
+        CHECK(err <= 1e-5 * maxy, "%s kernel (%s path): Σ w q(x) to float rounding (%.2g)",
+              ggml_type_name(t[k]), cpu_level_name(cpu_level()), err / maxy);
+        free(data);
+    }
+    team_free(team);
+    free(w);
+    free(xa);
+    free(xq);
+    free(row);
+    free(yv);
 }
 
 /* Q2_K and Q3_K decoded as ggml's dequantize_row_q2_K / _q3_K loop over
@@ -262,6 +317,84 @@ static void kquant_read_tests(void)
     CHECK(quant_readable(GGML_Q3_K) && same3, "Q3_K: 8 random blocks decode as ggml's loop does");
 }
 
+/* The K-quant kernels against what they compute, Σ w * q(x) with q(x) the
+ * activations as ggml's quantize_row_q8_K_ref rounds them (written here
+ * again): equal up to float rounding (1e-5 of the largest value), on random
+ * blocks of all five types, for whichever path LODE_CPU leaves (the suite
+ * runs this binary on each). */
+static void q8k_round(const float *x, int n, float *out)
+{
+    for (int b = 0; b < n / 256; b++) {
+        float amax = 0, max = 0;
+        for (int j = 0; j < 256; j++)
+            if (fabsf(x[256 * b + j]) > amax)
+                amax = fabsf(x[256 * b + j]), max = x[256 * b + j];
+        float iscale = amax ? -127.f / max : 0;
+        for (int j = 0; j < 256; j++) {
+            int v = (int)nearbyintf(iscale * x[256 * b + j]);
+            out[256 * b + j] = amax ? (float)(v > 127 ? 127 : v) * (1 / iscale) : 0;
+        }
+    }
+}
+
+static void k_kernel_tests(void)
+{
+    enum { R = 40, C = 1024 };
+    static const struct {
+        enum ggml_type t;
+        int bytes, d_at[2]; /* where the F16 scales are, to keep them sane */
+    } kinds[] = {{GGML_Q2_K, 84, {80, 82}},
+                 {GGML_Q3_K, 110, {108, -1}},
+                 {GGML_Q4_K, 144, {0, 2}},
+                 {GGML_Q5_K, 176, {0, 2}},
+                 {GGML_Q6_K, 210, {208, -1}}};
+    float *x = malloc(sizeof *x * C), *xq = malloc(sizeof *xq * C), *row = malloc(sizeof *row * C);
+    float *y = malloc(sizeof *y * R);
+    for (int i = 0; i < C; i++)
+        x[i] = (float)gauss();
+    q8k_round(x, C, xq);
+    struct team *team = team_new(2);
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        size_t rb = (size_t)kinds[k].bytes * (C / 256);
+        unsigned char *data = malloc(rb * R);
+        for (size_t i = 0; i < rb * R; i++)
+            data[i] = (unsigned char)(gauss() * 1000);
+        for (size_t b = 0; b < rb * R / (size_t)kinds[k].bytes; b++)
+            for (int h = 0; h < 2; h++)
+                if (kinds[k].d_at[h] >= 0) {
+                    unsigned char *d = data + b * (size_t)kinds[k].bytes + kinds[k].d_at[h];
+                    uint16_t v = f32_to_f16((float)(0.01 + 0.02 * fabs(gauss())));
+                    d[0] = (unsigned char)v, d[1] = (unsigned char)(v >> 8);
+                }
+        struct qmat m = {kinds[k].t, R, C, rb, data};
+        qmat_matvec(&m, x, y, team);
+        double err = 0, err_exact = 0, maxy = 0;
+        for (int r = 0; r < R; r++) {
+            qmat_row(&m, r, row);
+            double sq = 0, sx = 0;
+            for (int c = 0; c < C; c++) {
+                sq += (double)row[c] * xq[c];
+                sx += (double)row[c] * x[c];
+            }
+            maxy = fmax(maxy, fabs(sx));
+            err = fmax(err, fabs(y[r] - sq));
+            err_exact = fmax(err_exact, fabs(y[r] - sx));
+        }
+        CHECK(err <= 1e-5 * maxy,
+              "%s kernel (%s path): Σ w q(x) to float rounding (%.2g of the largest)",
+              ggml_type_name(kinds[k].t), cpu_level_name(cpu_level()), err / maxy);
+        CHECK(err_exact <= 0.04 * maxy,
+              "...and the float product within the 8-bit activations' 4%% (%.2g)",
+              err_exact / maxy);
+        free(data);
+    }
+    team_free(team);
+    free(x);
+    free(xq);
+    free(row);
+    free(y);
+}
+
 static void product_tests(void)
 {
     enum { R = 96, C = 512, T = 5 };
@@ -297,8 +430,12 @@ static void product_tests(void)
                 mmerr = fmax(mmerr, fabs(yt[(size_t)t * R + r] - s));
             }
         }
-        /* Q8_0 and Q4_0 products use 8-bit activations: about 1% */
-        double lim = types[k] == GGML_Q8_0 || types[k] == GGML_Q4_0 ? 0.02 : 1e-5;
+        /* Q8_0, Q4_0 and the K-quants' products use 8-bit activations
+         * (blocks of 32; of 256 for the K-quants, ggml's Q8_K): within 2%
+         * and 4% of the largest value (k_kernel_tests bounds them exactly) */
+        double lim = types[k] == GGML_Q8_0 || types[k] == GGML_Q4_0 ? 0.02
+            : quant_is_k(types[k])                                  ? 0.04
+                                                                    : 1e-5;
         CHECK(maxerr <= lim * maxy,
               "%s: matrix-vector product within %g of the largest value (%.2g)",
               ggml_type_name(types[k]), lim, maxerr / maxy);
@@ -348,6 +485,7 @@ static void team_tests(void)
 int main(void)
 {
     kquant_read_tests();
+    k_kernel_tests();
     half_tests();
     format_tests();
     legacy_tests();
