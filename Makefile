@@ -97,6 +97,7 @@ bench: all
 	tests/bench/beir.sh
 	tests/bench/ann.sh
 	tests/bench/generate.sh
+	tests/bench/llama.sh
 	tests/bench/finetune.sh
 	tests/bench/scale.sh
 
