@@ -685,13 +685,19 @@ static void rows(const struct job *j, int64_t lo, int64_t hi, float *scratch)
                                 : dot_q4_0_base(row, j->xq, n / 32);
                 break;
             case GGML_Q4_1:
-                y[r] = avx ? dot_q4_1_avx2(row, j->xq, n / 32) : dot_q4_1_base(row, j->xq, n / 32);
+                y[r] = avx == 2 ? dot_q4_1_vnni(row, j->xq, n / 32)
+                    : avx       ? dot_q4_1_avx2(row, j->xq, n / 32)
+                                : dot_q4_1_base(row, j->xq, n / 32);
                 break;
             case GGML_Q5_0:
-                y[r] = avx ? dot_q5_0_avx2(row, j->xq, n / 32) : dot_q5_0_base(row, j->xq, n / 32);
+                y[r] = avx == 2 ? dot_q5_0_vnni(row, j->xq, n / 32)
+                    : avx       ? dot_q5_0_avx2(row, j->xq, n / 32)
+                                : dot_q5_0_base(row, j->xq, n / 32);
                 break;
             case GGML_Q5_1:
-                y[r] = avx ? dot_q5_1_avx2(row, j->xq, n / 32) : dot_q5_1_base(row, j->xq, n / 32);
+                y[r] = avx == 2 ? dot_q5_1_vnni(row, j->xq, n / 32)
+                    : avx       ? dot_q5_1_avx2(row, j->xq, n / 32)
+                                : dot_q5_1_base(row, j->xq, n / 32);
                 break;
             case GGML_Q4_K:
                 y[r] = avx == 2 ? dot_q4_k_vnni(row, j->xk, n / 256)

@@ -49,18 +49,17 @@ float dot_q8_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb)
 
 float dot_q4_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb)
 {
-    __m256 acc = _mm256_setzero_ps();
-    float off = 0;
-    for (int64_t b = 0; b < nb; b++, w += Q4_0_BYTES) {
-        __m256i q = q4_0_nibbles(w + 2);
-        __m256i x = _mm256_loadu_si256((const __m256i *)a[b].q);
-        __m256i p16 = _mm256_maddubs_epi16(q, x); /* unsigned nibbles times signed bytes */
-        __m256i p32 = _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
-        float d = h2f(w) * a[b].d;
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(p32), acc);
-        off += d * (float)a[b].sum;
-    }
-    return hsum(acc) - 8 * off;
+#define Q4_0_BLOCK(b, acc, off)                                                                 \
+    do {                                                                                        \
+        const uint8_t *w_ = w + (b)*Q4_0_BYTES;                                                 \
+        __m256i p_ = udot32(q4_0_nibbles(w_ + 2), a[b].q); /* unsigned nibbles, signed bytes */ \
+        float d_ = h2f(w_) * a[b].d;                                                            \
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d_), _mm256_cvtepi32_ps(p_), acc);                 \
+        off += d_ * (float)a[b].sum;                                                            \
+    } while (0)
+    TWO_CHAINS(nb, Q4_0_BLOCK);
+#undef Q4_0_BLOCK
+    return sum - 8 * off;
 }
 
 float dot_f16_avx2(const uint8_t *w, const float *x, int64_t n)
@@ -82,12 +81,6 @@ float dot_f16_avx2(const uint8_t *w, const float *x, int64_t n)
 /* ---- Q4_1, Q5_0, Q5_1: unsigned values times the activations, the
  * offsets through each block's sum ---- */
 
-static inline int udot32(__m256i q, const int8_t *x)
-{
-    __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)x));
-    return hsum_i32x8(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
-}
-
 static inline __m256i q5_values(const uint8_t *qh, const uint8_t *q)
 {
     __m256i hi = _mm256_and_si256(bits_to_bytes(le32_at(qh)), _mm256_set1_epi8(0x10));
@@ -96,29 +89,45 @@ static inline __m256i q5_values(const uint8_t *qh, const uint8_t *q)
 
 float dot_q4_1_avx2(const uint8_t *w, const struct q8act *a, int64_t nb)
 {
-    float s = 0;
-    for (int64_t b = 0; b < nb; b++, w += Q4_1_BYTES)
-        s += a[b].d *
-            (h2f(w) * (float)udot32(q4_0_nibbles(w + 4), a[b].q) + h2f(w + 2) * (float)a[b].sum);
-    return s;
+#define Q4_1_BLOCK(b, acc, off)                                                               \
+    do {                                                                                      \
+        const uint8_t *w_ = w + (b)*Q4_1_BYTES;                                               \
+        __m256i p_ = udot32(q4_0_nibbles(w_ + 4), a[b].q);                                    \
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w_) * a[b].d), _mm256_cvtepi32_ps(p_), acc); \
+        off += h2f(w_ + 2) * a[b].d * (float)a[b].sum;                                        \
+    } while (0)
+    TWO_CHAINS(nb, Q4_1_BLOCK);
+#undef Q4_1_BLOCK
+    return sum + off;
 }
 
 float dot_q5_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb)
 {
-    float s = 0;
-    for (int64_t b = 0; b < nb; b++, w += Q5_0_BYTES)
-        s += h2f(w) * a[b].d * (float)(udot32(q5_values(w + 2, w + 6), a[b].q) - 16 * a[b].sum);
-    return s;
+#define Q5_0_BLOCK(b, acc, off)                                                 \
+    do {                                                                        \
+        const uint8_t *w_ = w + (b)*Q5_0_BYTES;                                 \
+        __m256i p_ = udot32(q5_values(w_ + 2, w_ + 6), a[b].q);                 \
+        float d_ = h2f(w_) * a[b].d;                                            \
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d_), _mm256_cvtepi32_ps(p_), acc); \
+        off += d_ * (float)a[b].sum;                                            \
+    } while (0)
+    TWO_CHAINS(nb, Q5_0_BLOCK);
+#undef Q5_0_BLOCK
+    return sum - 16 * off;
 }
 
 float dot_q5_1_avx2(const uint8_t *w, const struct q8act *a, int64_t nb)
 {
-    float s = 0;
-    for (int64_t b = 0; b < nb; b++, w += Q5_1_BYTES)
-        s += a[b].d *
-            (h2f(w) * (float)udot32(q5_values(w + 4, w + 8), a[b].q) +
-             h2f(w + 2) * (float)a[b].sum);
-    return s;
+#define Q5_1_BLOCK(b, acc, off)                                                               \
+    do {                                                                                      \
+        const uint8_t *w_ = w + (b)*Q5_1_BYTES;                                               \
+        __m256i p_ = udot32(q5_values(w_ + 4, w_ + 8), a[b].q);                               \
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w_) * a[b].d), _mm256_cvtepi32_ps(p_), acc); \
+        off += h2f(w_ + 2) * a[b].d * (float)a[b].sum;                                        \
+    } while (0)
+    TWO_CHAINS(nb, Q5_1_BLOCK);
+#undef Q5_1_BLOCK
+    return sum + off;
 }
 
 /* ---- K-quants against Q8_K activations ---- */
@@ -202,52 +211,32 @@ float dot_q5_k_avx2(const uint8_t *w, const struct q8k *a, int64_t nb)
     return hsum(acc) - off;
 }
 
-/* Q6_K's four groups of 32 six-bit values of a half block (128): ql's
- * nibbles and qh's bit pairs, unsigned (0-63; the offset of 32 is taken off
- * through the activations' sums) */
-#define Q6_GROUPS(ql, qh, g0, g1, g2, g3)                                              \
-    do {                                                                               \
-        const __m256i low_ = _mm256_set1_epi8(0xF), three_ = _mm256_set1_epi8(3);      \
-        __m256i l0_ = _mm256_loadu_si256((const __m256i *)(ql));                       \
-        __m256i l1_ = _mm256_loadu_si256((const __m256i *)((ql) + 32));                \
-        __m256i h_ = _mm256_loadu_si256((const __m256i *)(qh));                        \
-        g0 = _mm256_or_si256(_mm256_and_si256(l0_, low_),                              \
-                             _mm256_slli_epi16(_mm256_and_si256(h_, three_), 4));      \
-        g1 = _mm256_or_si256(                                                          \
-            _mm256_and_si256(l1_, low_),                                               \
-            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h_, 2), three_), 4)); \
-        g2 = _mm256_or_si256(                                                          \
-            _mm256_and_si256(_mm256_srli_epi16(l0_, 4), low_),                         \
-            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h_, 4), three_), 4)); \
-        g3 = _mm256_or_si256(                                                          \
-            _mm256_and_si256(_mm256_srli_epi16(l1_, 4), low_),                         \
-            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h_, 6), three_), 4)); \
-    } while (0)
-
 float dot_q6_k_avx2(const uint8_t *w, const struct q8k *a, int64_t nb)
 {
-    float s = 0;
+    __m256 acc = _mm256_setzero_ps();
+    float off = 0;
     for (int64_t b = 0; b < nb; b++, w += Q6_K_BYTES, a++) {
         const int8_t *sc = (const int8_t *)(w + 192);
         __m256i sum = _mm256_setzero_si256();
         for (int c = 0; c < 2; c++) {
             __m256i g[4];
-            Q6_GROUPS(w + 64 * c, w + 128 + 32 * c, g[0], g[1], g[2], g[3]);
+            q6_groups(w + 64 * c, w + 128 + 32 * c, g);
             for (int k = 0; k < 4; k++)
                 sum = _mm256_add_epi32(sum,
                                        scaled32(g[k], a->q + 128 * c + 32 * k, sc[8 * c + 2 * k],
                                                 sc[8 * c + 2 * k + 1]));
         }
-        int isum = hsum_i32x8(sum) - 32 * scales_dot16(sc, a->bsum);
-        s += a->d * h2f(w + 208) * (float)isum;
+        float d = a->d * h2f(w + 208);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sum), acc);
+        off += d * (float)(32 * scales_dot16(sc, a->bsum));
     }
-    return s;
+    return hsum(acc) - off;
 }
 
 float dot_q3_k_avx2(const uint8_t *w, const struct q8k *a, int64_t nb)
 {
     const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
-    float s = 0;
+    __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++, w += Q3_K_BYTES, a++) {
         int8_t sc[16];
         for (int k = 0; k < 16; k++)
@@ -266,15 +255,16 @@ float dot_q3_k_avx2(const uint8_t *w, const struct q8k *a, int64_t nb)
                 sum = _mm256_sub_epi32(sum, scaled32(m4, x, sc[k], sc[k + 1]));
             }
         }
-        s += a->d * h2f(w + 108) * (float)hsum_i32x8(sum);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(a->d * h2f(w + 108)), _mm256_cvtepi32_ps(sum), acc);
     }
-    return s;
+    return hsum(acc);
 }
 
 float dot_q2_k_avx2(const uint8_t *w, const struct q8k *a, int64_t nb)
 {
-    const __m256i three = _mm256_set1_epi8(3);
-    float s = 0;
+    const __m256i three = _mm256_set1_epi8(3), high = _mm256_set1_epi8((char)0xF0);
+    __m256 acc = _mm256_setzero_ps();
+    float off = 0;
     for (int64_t b = 0; b < nb; b++, w += Q2_K_BYTES, a++) {
         __m256i sum = _mm256_setzero_si256();
         for (int nn = 0; nn < 2; nn++) {
@@ -288,13 +278,13 @@ float dot_q2_k_avx2(const uint8_t *w, const struct q8k *a, int64_t nb)
             }
         }
         /* the mins: the high nibbles of the 16 scale bytes, against the sums */
-        __m256i m16 = _mm256_cvtepu8_epi16(_mm_srli_epi16(
-            _mm_and_si128(_mm_loadu_si128((const __m128i *)w), _mm_set1_epi8((char)0xF0)), 4));
-        __m256i mp = _mm256_madd_epi16(m16, _mm256_loadu_si256((const __m256i *)a->bsum));
-        int msum =
-            hsum_i32x4(_mm_add_epi32(_mm256_castsi256_si128(mp), _mm256_extracti128_si256(mp, 1)));
-        s += a->d * (h2f(w + 80) * (float)hsum_i32x8(sum) - h2f(w + 82) * (float)msum);
+        __m128i mins = _mm_srli_epi16(
+            _mm_and_si128(_mm_loadu_si128((const __m128i *)w), _mm256_castsi256_si128(high)), 4);
+        __m256i mp = _mm256_madd_epi16(_mm256_cvtepu8_epi16(mins),
+                                       _mm256_loadu_si256((const __m256i *)a->bsum));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(a->d * h2f(w + 80)), _mm256_cvtepi32_ps(sum), acc);
+        off += a->d * h2f(w + 82) * (float)hsum_i32x8(mp);
     }
-    return s;
+    return hsum(acc) - off;
 }
 #endif

@@ -80,6 +80,9 @@ float dot_q6_k_avx2(const uint8_t *w, const struct q8k *a, int64_t nb);
 float dot_q3_k_avx2(const uint8_t *w, const struct q8k *a, int64_t nb);
 float dot_q2_k_avx2(const uint8_t *w, const struct q8k *a, int64_t nb);
 float dot_q4_k_vnni(const uint8_t *w, const struct q8k *a, int64_t nb);
+float dot_q4_1_vnni(const uint8_t *w, const struct q8act *a, int64_t nb);
+float dot_q5_0_vnni(const uint8_t *w, const struct q8act *a, int64_t nb);
+float dot_q5_1_vnni(const uint8_t *w, const struct q8act *a, int64_t nb);
 float dot_q6_k_vnni(const uint8_t *w, const struct q8k *a, int64_t nb);
 float dot_q8_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb);
 float dot_q4_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb);
@@ -106,6 +109,9 @@ QUANT_NO_ISA(dot_q6_k_avx2, const struct q8k *a)
 QUANT_NO_ISA(dot_q3_k_avx2, const struct q8k *a)
 QUANT_NO_ISA(dot_q2_k_avx2, const struct q8k *a)
 QUANT_NO_ISA(dot_q4_k_vnni, const struct q8k *a)
+QUANT_NO_ISA(dot_q4_1_vnni, const struct q8act *a)
+QUANT_NO_ISA(dot_q5_0_vnni, const struct q8act *a)
+QUANT_NO_ISA(dot_q5_1_vnni, const struct q8act *a)
 QUANT_NO_ISA(dot_q6_k_vnni, const struct q8k *a)
 #undef QUANT_NO_ISA
 #endif

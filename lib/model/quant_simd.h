@@ -44,6 +44,46 @@ static inline __m256i q4_0_nibbles(const uint8_t *q)
     return _mm256_set_m128i(hi, lo);
 }
 
+/* 32 unsigned values times 32 activations: 8 int32 partial sums */
+static inline __m256i udot32(__m256i q, const int8_t *x)
+{
+    __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)x));
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+
+/* Blocks of 32 in two chains (even and odd blocks), so that each block's
+ * fmadd does not wait for the last one's: BLOCK(b, acc, off) adds block b. */
+#define TWO_CHAINS(nb, BLOCK)                                      \
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(); \
+    float off0 = 0, off1 = 0;                                      \
+    int64_t b = 0;                                                 \
+    for (; b + 1 < (nb); b += 2) {                                 \
+        BLOCK(b, acc0, off0);                                      \
+        BLOCK(b + 1, acc1, off1);                                  \
+    }                                                              \
+    if (b < (nb))                                                  \
+        BLOCK(b, acc0, off0);                                      \
+    float sum = hsum(_mm256_add_ps(acc0, acc1)), off = off0 + off1
+
+/* Q6_K's four groups of 32 six-bit values of a half block (128 values):
+ * ql's nibbles and qh's bit pairs, unsigned (0-63; the offset of 32 is
+ * taken off through the activations' sums). */
+static inline void q6_groups(const uint8_t *ql, const uint8_t *qh, __m256i g[4])
+{
+    const __m256i low = _mm256_set1_epi8(0xF), three = _mm256_set1_epi8(3);
+    __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+    __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+    __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+    g[0] = _mm256_or_si256(_mm256_and_si256(l0, low),
+                           _mm256_slli_epi16(_mm256_and_si256(h, three), 4));
+    g[1] = _mm256_or_si256(_mm256_and_si256(l1, low),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), three), 4));
+    g[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), three), 4));
+    g[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), three), 4));
+}
+
 /* Byte i all ones where bit i of x is set (the fifth bits of Q5_0/Q5_1):
  * each byte gets its byte of x, ORed with all its bits but its own. */
 static inline __m256i bits_to_bytes(uint32_t x)
