@@ -473,11 +473,11 @@ int ft_train(struct decoder *m, const struct ft_config *c, const struct examples
              const struct examples *held, const struct ft_hooks *h, struct ft_totals *tot,
              lode_error *err)
 {
-    /* the trainer's passes know neither fused matrices nor q/k norms */
-    if (m->fused || (m->layers && m->layer[0].q_norm))
-        return lode_fail(err, LODE_EUNSUPPORTED,
-                         "training %s models is not supported (llama, mistral and qwen2 are)",
-                         m->arch);
+    /* the trainer's passes do not split fused matrices */
+    if (m->fused)
+        return lode_fail(
+            err, LODE_EUNSUPPORTED,
+            "training %s models is not supported (llama, mistral, qwen2 and qwen3 are)", m->arch);
     size_t npacks, nheld = 0;
     size_t *ord = xmalloc(sizeof *ord * train->n);
     ft_shuffle(ord, train->n, c->seed);

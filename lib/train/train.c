@@ -44,6 +44,8 @@ struct act {
     treal *xn2;         /* (n, dim): x2 normed for the feed-forward */
     treal *g, *u, *h;   /* (n, ffn): gate, up, silu(g) * u */
     double *r1, *r2;    /* (n): 1 / rms of x and of x2 */
+    treal *qp, *kp;     /* qwen3: (n, q_dim), (n, kv_dim): q and k before their per-head norm */
+    double *rq, *rk;    /* qwen3: (n, heads), (n, kv_heads): 1 / rms of each head */
     treal *lu[LORA_NT]; /* (n, rank): each adapter's A x */
 };
 
@@ -62,9 +64,10 @@ struct trainer {
     struct pair *pr; /* layers x LORA_NT, a == NULL: none */
     /* the base's vectors (and with base_grads their gradients, in p) */
     treal **attn_norm, **ffn_norm, *out_norm, *embd;
-    int cap;       /* tokens the buffers hold */
-    int training;  /* dropout only while training */
-    struct act *a; /* (layers) */
+    treal **q_norm, **k_norm; /* qwen3: (layers) x (head_dim); NULL for the others */
+    int cap;                  /* tokens the buffers hold */
+    int training;             /* dropout only while training */
+    struct act *a;            /* (layers) */
     /* activations and gradients of cap tokens (n below) */
     treal *xl;         /* (n, dim): the last layer's output */
     treal *xf;         /* (n, dim): xl normed, the output projection's input */
@@ -203,7 +206,9 @@ struct trainer *TRN(trainer_new)(const struct decoder *m, const struct train_cfg
         lora_init(&fresh, m, cfg->targets, cfg->rank, cfg->alpha, cfg->seed);
         init = &fresh;
     }
-    size_t most = (size_t)m->layers * LORA_NT * 2 + (size_t)m->layers * 2 + 2;
+    /* LoRA A and B, the layers' two norms (four with qwen3's q/k norms),
+     * the output norm, the embeddings */
+    size_t most = (size_t)m->layers * LORA_NT * 2 + (size_t)m->layers * 4 + 2;
     t->p = xcalloc(most, sizeof *t->p);
     t->pr = xcalloc((size_t)m->layers * LORA_NT, sizeof *t->pr);
     char name[96];
@@ -237,6 +242,16 @@ struct trainer *TRN(trainer_new)(const struct decoder *m, const struct train_cfg
         t->attn_norm[l] = base_vec(t, name, m->layer[l].attn_norm, d);
         snprintf(name, sizeof name, "blk.%d.ffn_norm.weight", l);
         t->ffn_norm[l] = base_vec(t, name, m->layer[l].ffn_norm, d);
+    }
+    if (m->layers && m->layer[0].q_norm) {
+        t->q_norm = xcalloc((size_t)m->layers, sizeof *t->q_norm);
+        t->k_norm = xcalloc((size_t)m->layers, sizeof *t->k_norm);
+        for (int l = 0; l < m->layers; l++) {
+            snprintf(name, sizeof name, "blk.%d.attn_q_norm.weight", l);
+            t->q_norm[l] = base_vec(t, name, m->layer[l].q_norm, (size_t)m->head_dim);
+            snprintf(name, sizeof name, "blk.%d.attn_k_norm.weight", l);
+            t->k_norm[l] = base_vec(t, name, m->layer[l].k_norm, (size_t)m->head_dim);
+        }
     }
     t->out_norm = base_vec(t, "output_norm.weight", m->out_norm, d);
     t->frow = xmalloc(sizeof *t->frow * (d > (size_t)m->ffn ? d : (size_t)m->ffn));
@@ -283,6 +298,10 @@ static void free_acts(struct trainer *t)
             free(bufs[i]);
         free(a->r1);
         free(a->r2);
+        free(a->qp);
+        free(a->kp);
+        free(a->rq);
+        free(a->rk);
         for (int k = 0; k < LORA_NT; k++)
             free(a->lu[k]);
     }
@@ -311,11 +330,15 @@ void TRN(trainer_free)(struct trainer *t)
         for (int l = 0; l < t->m->layers; l++) {
             free(t->attn_norm[l]);
             free(t->ffn_norm[l]);
+            if (t->q_norm)
+                free(t->q_norm[l]), free(t->k_norm[l]);
         }
         free(t->out_norm);
     }
     free(t->attn_norm);
     free(t->ffn_norm);
+    free(t->q_norm);
+    free(t->k_norm);
     free(t->p);
     free(t->pr);
     free(t->W);
@@ -366,6 +389,12 @@ static void reserve(struct trainer *t, int n)
         a->h = talloc(T * f);
         a->r1 = xcalloc(T, sizeof *a->r1);
         a->r2 = xcalloc(T, sizeof *a->r2);
+        if (t->q_norm) {
+            a->qp = talloc(T * qd);
+            a->kp = talloc(T * kvd);
+            a->rq = xcalloc(T * (size_t)m->heads, sizeof *a->rq);
+            a->rk = xcalloc(T * (size_t)m->kv_heads, sizeof *a->rk);
+        }
         for (int k = 0; k < LORA_NT; k++)
             if (t->pr[(size_t)l * LORA_NT + (size_t)k].a)
                 a->lu[k] = talloc(T * (size_t)t->pr[(size_t)l * LORA_NT + (size_t)k].rank);
@@ -650,6 +679,8 @@ static treal *grad_of(struct trainer *t, const treal *w)
 struct tok_job {
     struct trainer *t;
     const struct decoder_layer *L;
+    int layer;
+    treal *dwq, *dwk; /* the q/k norms' gradients (base_grads: one thread) */
     struct act *a;
     const treal *x, *w, *dy;
     treal *y, *dx;
@@ -703,9 +734,13 @@ static void qk_part(void *ctx, int64_t lo, int64_t hi, int worker)
     size_t hd = (size_t)m->head_dim, rd = (size_t)m->rope_dim;
     size_t qd = (size_t)m->heads * hd, kvd = (size_t)m->kv_heads * hd;
     const struct decoder_layer *L = j->L;
-    treal *Q = j->sign > 0 ? j->a->q : j->t->dq, *K = j->sign > 0 ? j->a->k : j->t->dk;
+    const struct act *a = j->a;
+    treal *qn = j->t->q_norm ? j->t->q_norm[j->layer] : NULL;
+    treal *kn = j->t->k_norm ? j->t->k_norm[j->layer] : NULL;
+    treal *Q = j->sign > 0 ? a->q : j->t->dq, *K = j->sign > 0 ? a->k : j->t->dk;
+    treal tmp[4096]; /* one head's gradient (head_dim <= 4096, decoder.c checks) */
     for (int64_t i = lo; i < hi; i++) {
-        treal *q = Q + i * qd, *k = K + i * kvd, *v = j->a->v + i * kvd;
+        treal *q = Q + i * qd, *k = K + i * kvd, *v = a->v + i * kvd;
         if (j->sign > 0) {
             for (size_t c = 0; L->bq && c < qd; c++)
                 q[c] += L->bq[c];
@@ -713,9 +748,36 @@ static void qk_part(void *ctx, int64_t lo, int64_t hi, int worker)
                 k[c] += L->bk[c];
             for (size_t c = 0; L->bv && c < kvd; c++)
                 v[c] += L->bv[c];
+            /* qwen3: each head normed, its input and 1 / rms kept */
+            for (int h = 0; qn && h < m->heads; h++) {
+                treal *x = a->qp + i * qd + (size_t)h * hd;
+                memcpy(x, q + (size_t)h * hd, sizeof *x * hd);
+                rmsnorm_fwd(x, qn, (int)hd, m->eps, q + (size_t)h * hd, &a->rq[i * m->heads + h]);
+            }
+            for (int h = 0; kn && h < m->kv_heads; h++) {
+                treal *x = a->kp + i * kvd + (size_t)h * hd;
+                memcpy(x, k + (size_t)h * hd, sizeof *x * hd);
+                rmsnorm_fwd(x, kn, (int)hd, m->eps, k + (size_t)h * hd,
+                            &a->rk[i * m->kv_heads + h]);
+            }
         }
         ROPE(m, j->t->rope + i * rd, q, m->heads, j->sign);
         ROPE(m, j->t->rope + i * rd, k, m->kv_heads, j->sign);
+        if (j->sign > 0)
+            continue;
+        /* backward: through the per-head norms */
+        for (int h = 0; qn && h < m->heads; h++) {
+            memset(tmp, 0, sizeof *tmp * hd);
+            rmsnorm_bwd(a->qp + i * qd + (size_t)h * hd, qn, a->rq[i * m->heads + h],
+                        q + (size_t)h * hd, (int)hd, tmp, j->dwq);
+            memcpy(q + (size_t)h * hd, tmp, sizeof *tmp * hd);
+        }
+        for (int h = 0; kn && h < m->kv_heads; h++) {
+            memset(tmp, 0, sizeof *tmp * hd);
+            rmsnorm_bwd(a->kp + i * kvd + (size_t)h * hd, kn, a->rk[i * m->kv_heads + h],
+                        k + (size_t)h * hd, (int)hd, tmp, j->dwk);
+            memcpy(k + (size_t)h * hd, tmp, sizeof *tmp * hd);
+        }
     }
 }
 
@@ -845,7 +907,7 @@ double TRN(trainer_run)(struct trainer *t, const int *ids, const int *tgt, int n
     for (int l = 0; l < m->layers; l++) {
         const struct decoder_layer *L = &m->layer[l];
         struct act *a = &t->a[l];
-        struct tok_job j = {.t = t, .L = L, .a = a, .sign = 1};
+        struct tok_job j = {.t = t, .L = L, .layer = l, .a = a, .sign = 1};
         norm_fwd(t, a->x, t->attn_norm[l], n, a->xn1, a->r1);
         lin_fwd(t, l, LORA_Q, a->xn1, n, a->q, key);
         lin_fwd(t, l, LORA_K, a->xn1, n, a->k, key);
@@ -875,7 +937,7 @@ double TRN(trainer_run)(struct trainer *t, const int *ids, const int *tgt, int n
     /* dx2 now holds d loss / d x at the top of the stack */
     for (int l = m->layers - 1; l >= 0; l--) {
         struct act *a = &t->a[l];
-        struct tok_job j = {.t = t, .L = &m->layer[l], .a = a, .sign = -1};
+        struct tok_job j = {.t = t, .L = &m->layer[l], .layer = l, .a = a, .sign = -1};
         treal *dtop = t->dx2; /* d / d (output of layer l) */
         /* feed-forward: out = x2 + down(h) */
         lin_bwd(t, l, LORA_DOWN, a->h, dtop, n, t->dh, 0, key);
@@ -887,7 +949,13 @@ double TRN(trainer_run)(struct trainer *t, const int *ids, const int *tgt, int n
         /* attention: x2 = x + o(att) */
         lin_bwd(t, l, LORA_O, a->att, dtop, n, t->datt, 0, key);
         attention_bwd(t, a, starts, nstarts, n);
-        each(t, n, qk_part, &j);
+        if (t->q_norm && t->c.base_grads) { /* the norms' gradients: one thread */
+            j.dwq = grad_of(t, t->q_norm[l]);
+            j.dwk = grad_of(t, t->k_norm[l]);
+            qk_part(&j, 0, n, 0);
+        } else {
+            each(t, n, qk_part, &j);
+        }
         lin_bwd(t, l, LORA_Q, a->xn1, t->dq, n, t->dn, 0, key);
         lin_bwd(t, l, LORA_K, a->xn1, t->dk, n, t->dn, 1, key);
         lin_bwd(t, l, LORA_V, a->xn1, t->dv, n, t->dn, 1, key);

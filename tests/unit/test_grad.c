@@ -9,7 +9,11 @@
  *    embedding's backward), 12 elements of each, on a sequence packing two
  *    examples with some positions untargeted;
  *  - qwen2-tiny-f16 (q/k/v biases, NEOX RoPE, 2 heads over 1 KV head):
- *    LoRA A and B on all seven projections (14 tensors), 6 elements each.
+ *    LoRA A and B on all seven projections (14 tensors), 6 elements each;
+ *  - qwen3-tiny-f16 (per-head q/k RMS norm, head size 32 = key_length, not
+ *    dim / heads): LoRA A and B on all seven projections of both layers,
+ *    every norm's weights including the four q/k norms, and the embeddings
+ *    (38 tensors), 3 elements each.
  *
  * Each element's relative error |analytic - numeric| / max(|analytic|,
  * |numeric|, 1e-7) must be under 1e-4 (h = 1e-5). Then the float trainer
@@ -196,9 +200,37 @@ static void qwen2_tests(void)
     decoder_free(&m);
 }
 
+static void qwen3_tests(void)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/models/qwen3-tiny/qwen3-tiny-f16.gguf", shared());
+    struct decoder m;
+    lode_error err;
+    if (decoder_load(path, &m, &err) < 0) {
+        CHECK(0, "load %s: %s", path, err.msg);
+        return;
+    }
+    struct train_cfg c = {(1u << LORA_NT) - 1, 2, 4, 0, 1, 3, 1};
+    struct trainer *t = trainer_new_f64(&m, &c, NULL);
+    randomise(t, 0.3);
+    struct seq s = {{151644, 872, 198, 9707, 151645, 198}, {-1, -1, 0, 0, 0, -1}, 6, {0}, 1};
+    s.tgt[2] = 9707;
+    s.tgt[3] = 151645;
+    s.tgt[4] = 198;
+    int tensors = 0, elements = 0;
+    double worst = check_params(t, &s, 3, &tensors, &elements, s.ids, m.dim);
+    CHECK(worst < 1e-4 && tensors == 28 + 9 + 1,
+          "qwen3-tiny (per-head q/k norms): %d elements of %d tensors (LoRA, 9 norms, embeddings) "
+          "match finite differences, worst relative error %.2e",
+          elements, tensors, worst);
+    trainer_free_f64(t);
+    decoder_free(&m);
+}
+
 int main(void)
 {
     llama_tests();
     qwen2_tests();
+    qwen3_tests();
     return check_failures ? 1 : 0;
 }
