@@ -132,6 +132,11 @@ expect_le "qwen3-tiny: lode-finetune's step-1 loss is lode-generate --score's NL
 lode-finetune -j 1 -m "$Q3M" -o q3.gguf --steps 3 --lr 0.01 < l3-train.ndjson > q3-ft.ndjson 2> /dev/null
 check "qwen3-tiny: the adapter after 3 steps lowers the text's NLL under lode-generate --lora" \
     jq -n --argjson a "$(G -m "$Q3M" --lora q3.gguf --score < l3-train.ndjson | jq .nll)" --argjson b "$(G -m "$Q3M" --score < l3-train.ndjson | jq .nll)" -e '$a < $b'
+# K-quant base weights: decoded one matrix at a time, the same loss
+KM=$M/llama-kquant/llama-kquant-q4_k_m.gguf
+lode-finetune -j 1 -m "$KM" -o kq.gguf --steps 1 < l3-train.ndjson > kq-ft.ndjson 2> /dev/null
+expect_le "llama-kquant q4_k_m: lode-finetune's step-1 loss is lode-generate --score's NLL, within 1e-5" 1e-5 \
+    "$(jq -n --argjson a "$(jq -s '.[0].loss' kq-ft.ndjson)" --argjson b "$(G -m "$KM" --score < l3-train.ndjson | jq .nll)" '($a - $b) | fabs')"
 echo '{"text":"a b c d e f"}' | lode-finetune -m "$M/phi3-tiny/phi3-tiny-f32.gguf" -o p3.gguf --steps 1 > /dev/null 2> p3ft.err
 expect_eq "phi3: lode-finetune refuses what its passes do not have (fused matrices): exit 3" 3 $?
 check "...saying so" grep -q 'training phi3 models is not supported' p3ft.err
