@@ -403,7 +403,7 @@ void quant_row(enum ggml_type t, const float *x, void *dst, int64_t n)
 /* ---- products ---- */
 
 /* Activations as 8-bit blocks of 32 for the Q8_0 and Q4_0 kernels. */
-static void quant_act(const float *x, int64_t n, struct q8act *out)
+void quant_act(const float *x, int64_t n, struct q8act *out)
 {
     for (int64_t b = 0; b < n / 32; b++, x += 32) {
         float amax = 0;
@@ -494,7 +494,7 @@ static float dot_q5_1_base(const uint8_t *w, const struct q8act *a, int64_t nb)
 /* Activations as ggml's Q8_K blocks of 256 for the K-quant kernels: the
  * scale -127 / (the value of largest magnitude), rounded to nearest even,
  * at most 127, and the sums of each 16 (quantize_row_q8_K_ref). */
-static void quant_act_k(const float *x, int64_t n, struct q8k *out)
+void quant_act_k(const float *x, int64_t n, struct q8k *out)
 {
     for (int64_t b = 0; b < n / 256; b++, x += 256) {
         float amax = 0, max = 0;
@@ -810,76 +810,4 @@ void qmat_matvec(const struct qmat *w, const float *x, float *y, struct team *te
 void qmat_row(const struct qmat *w, int64_t r, float *out)
 {
     dequant_row(w->type, (const uint8_t *)w->data + (size_t)r * w->row_bytes, out, w->cols);
-}
-
-#define TILE_ROWS 64
-
-struct mm_job {
-    const struct qmat *const *w;
-    float *const *y;
-    int nmat;
-    int64_t total;
-    const float *x;
-    int64_t t;
-};
-
-/* Rows [lo, hi) of one matrix times every token: float rows in place,
- * others as floats a tile at a time, each with one single-threaded sgemm. */
-static void matmul_rows(const struct qmat *w, const float *x, int64_t t, float *y, int64_t lo,
-                        int64_t hi, float *tile)
-{
-    if (w->type == GGML_F32) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)t, (int)(hi - lo), (int)w->cols,
-                    1.0f, x, (int)w->cols, (const float *)w->data + (size_t)lo * (size_t)w->cols,
-                    (int)w->cols, 0.0f, y + lo, (int)w->rows);
-        return;
-    }
-    for (int64_t r0 = lo; r0 < hi; r0 += TILE_ROWS) {
-        int64_t nr = hi - r0 < TILE_ROWS ? hi - r0 : TILE_ROWS;
-        for (int64_t r = 0; r < nr; r++)
-            qmat_row(w, r0 + r, tile + (size_t)r * (size_t)w->cols);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)t, (int)nr, (int)w->cols, 1.0f, x,
-                    (int)w->cols, tile, (int)w->cols, 0.0f, y + r0, (int)w->rows);
-    }
-}
-
-/* Each worker its share of the rows of all the matrices together. */
-static void matmul_part(void *ctx, int worker, int nw)
-{
-    const struct mm_job *j = ctx;
-    int64_t lo, hi, base = 0;
-    team_share(j->total, worker, nw, &lo, &hi);
-    float *tile = NULL;
-    for (int m = 0; m < j->nmat && lo < hi; m++) {
-        const struct qmat *w = j->w[m];
-        int64_t a = lo - base, b = hi - base;
-        base += w->rows;
-        if (a >= w->rows)
-            continue;
-        if (a < 0)
-            a = 0;
-        if (b > w->rows)
-            b = w->rows;
-        if (b <= a)
-            break;
-        if (!tile && w->type != GGML_F32)
-            tile = xmalloc(sizeof *tile * TILE_ROWS * (size_t)w->cols);
-        matmul_rows(w, j->x, j->t, j->y[m], a, b, tile);
-    }
-    free(tile);
-}
-
-void qmat_matmul_n(const struct qmat *const *w, int n, const float *x, int64_t t, float *const *y,
-                   struct team *team)
-{
-    int64_t total = 0;
-    for (int i = 0; i < n; i++)
-        total += w[i]->rows;
-    struct mm_job j = {w, y, n, total, x, t};
-    team_run(team, matmul_part, &j);
-}
-
-void qmat_matmul(const struct qmat *w, const float *x, int64_t t, float *y, struct team *team)
-{
-    qmat_matmul_n(&w, 1, x, t, &y, team);
 }

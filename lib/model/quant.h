@@ -11,14 +11,16 @@
  * the scales by a simpler search (the layout, and so every reader, is
  * ggml's).
  *
- * Products: a matrix-vector product (generation) quantises the vector
- * once to 8 bits, as llama.cpp does: blocks of 32 for Q8_0, Q4_0, Q4_1,
- * Q5_0 and Q5_1, ggml's Q8_K (blocks of 256 with their sums of 16) for the
- * K-quants, and multiplies each row by integer dot products that never
- * decode it; F32, F16 and BF16 rows use the vector as float. Rows are
- * shared among a team's threads. A matrix-matrix product (prompt
- * processing, many tokens) decodes rows a tile at a time and multiplies
- * with cblas_sgemm, each of a team's threads its own rows. The AVX2 and
+ * Products: a matrix-vector product (generation) and a matrix-matrix one
+ * (prompt processing, many tokens) quantise the activations to 8 bits, as
+ * llama.cpp does: blocks of 32 for Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1, ggml's
+ * Q8_K (blocks of 256 with their sums of 16) for the K-quants, and
+ * multiply by integer dot products; so a prompt and generation round the
+ * same way. The vector product never decodes a row; the matrix one
+ * (quant_gemm.c) unpacks rows a panel at a time into bytes and scales,
+ * one layout for every format, and multiplies 4 rows by 4 tokens. F32,
+ * F16 and BF16 rows use the activations as float (cblas_sgemm for the
+ * matrix product). Rows are shared among a team's threads. The AVX2 and
  * AVX-512 VNNI kernels are chosen at run time (cpu.h); every path computes
  * the same integer sums, so they agree up to float rounding.
  */

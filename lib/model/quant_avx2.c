@@ -287,4 +287,58 @@ float dot_q2_k_avx2(const uint8_t *w, const struct q8k *a, int64_t nb)
     }
     return hsum(acc) - off;
 }
+
+/* ---- prompt processing (quant_gemm.c): 2 rows x 4 tokens at a time, 32
+ * columns a step; lanes 0-3 take the first 16's weight scale, 4-7 the
+ * second's. s8: signed weights (Q8_0), |w| times x with w's sign ---- */
+
+static inline void gemm2x4(const uint8_t *w, const float *ws, const int8_t *x, const float *dx,
+                           const int32_t *xo, int64_t k, float *out, int s8)
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    size_t g16 = (size_t)k / 16, g32 = (size_t)k / 32, g4 = (size_t)k / 4;
+    __m256 acc[8];
+    for (int i = 0; i < 8; i++)
+        acc[i] = _mm256_setzero_ps();
+    for (int64_t c = 0; c < k; c += 32) {
+        __m256i wv[2], uv[2];
+        __m256 sv[2];
+        for (int r = 0; r < 2; r++) {
+            const float *s = ws + (size_t)r * g16 + (size_t)c / 16;
+            wv[r] = _mm256_loadu_si256((const __m256i *)(w + (size_t)r * (size_t)k + (size_t)c));
+            uv[r] = s8 ? _mm256_sign_epi8(wv[r], wv[r]) : wv[r];
+            sv[r] = _mm256_set_m128(_mm_broadcast_ss(s + 1), _mm_broadcast_ss(s));
+        }
+        for (int t = 0; t < 4; t++) {
+            __m256i xv =
+                _mm256_loadu_si256((const __m256i *)(x + (size_t)t * (size_t)k + (size_t)c));
+            __m256 dv = _mm256_broadcast_ss(dx + (size_t)t * g32 + (size_t)c / 32);
+            __m256i ov = xo
+                ? _mm256_loadu_si256((const __m256i *)(xo + (size_t)t * g4 + (size_t)c / 4))
+                : _mm256_setzero_si256();
+            for (int r = 0; r < 2; r++) {
+                __m256i p16 = _mm256_maddubs_epi16(uv[r], s8 ? _mm256_sign_epi8(xv, wv[r]) : xv);
+                __m256i p = _mm256_add_epi32(_mm256_madd_epi16(p16, ones), ov);
+                acc[4 * r + t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(sv[r], dv),
+                                                 acc[4 * r + t]);
+            }
+        }
+    }
+    for (int i = 0; i < 8; i++)
+        out[i] = hsum(acc[i]);
+}
+
+void gemm4x4_avx2(const uint8_t *w, const float *ws, const int8_t *x, const float *dx,
+                  const int32_t *xo, int64_t k, float *out)
+{
+    gemm2x4(w, ws, x, dx, xo, k, out, 0);
+    gemm2x4(w + 2 * (size_t)k, ws + (size_t)k / 8, x, dx, xo, k, out + 8, 0);
+}
+
+void gemm4x4_avx2_s8(const uint8_t *w, const float *ws, const int8_t *x, const float *dx,
+                     const int32_t *xo, int64_t k, float *out)
+{
+    gemm2x4(w, ws, x, dx, NULL, k, out, 1);
+    gemm2x4(w + 2 * (size_t)k, ws + (size_t)k / 8, x, dx, NULL, k, out + 8, 1);
+}
 #endif

@@ -35,6 +35,11 @@ struct q8k {
     int16_t bsum[16];
 };
 
+/* n activations (a whole number of blocks) as blocks of 32, and as ggml's
+ * Q8_K (n a multiple of 256). */
+void quant_act(const float *x, int64_t n, struct q8act *out);
+void quant_act_k(const float *x, int64_t n, struct q8k *out);
+
 static inline float half_at(const uint8_t *p)
 {
     return f16_to_f32((uint16_t)(p[0] | p[1] << 8));
@@ -61,16 +66,31 @@ static inline int scale_q3_k(const uint8_t *sc, int is)
     return (lo | hi << 4) - 32;
 }
 
-/* The ISA paths (cpu.h): AVX2 in quant_avx2.c, AVX-512 VNNI in
- * quant_vnni.c. Other CPUs have the portable path only, which cpu_level()
- * always picks there; the stubs only satisfy the dispatch. */
 /* The 32 high bits of a Q5_0/Q5_1 block (little-endian). */
 static inline uint32_t le32_at(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* The ISA paths (cpu.h): AVX2 in quant_avx2.c, AVX-512 VNNI in
+ * quant_vnni.c. Other CPUs have the portable path only, which cpu_level()
+ * always picks there; the stubs only satisfy the dispatch. */
 #if defined(__x86_64__)
+/* Prompt processing's 8-bit product (quant_gemm.c): a 4 x 4 tile of
+ * out[4 r + c] = sum over k of ws(r, i) w(r, i) * dx(c, i) x(c, i) for
+ * weights w as unsigned bytes (signed with the _s8 kernel: Q8_0 on AVX2,
+ * whose bytes would overflow maddubs), their scale ws per 16 columns,
+ * activations x as int8 with a scale dx per 32; each integer sum of 4
+ * starts from xo (-off times x's sum of those 4; NULL: 0). Rows are k
+ * bytes (k a multiple of 64), ws rows k / 16 floats, dx rows k / 32, xo
+ * rows k / 4. */
+void gemm4x4_avx2(const uint8_t *w, const float *ws, const int8_t *x, const float *dx,
+                  const int32_t *xo, int64_t k, float *out);
+void gemm4x4_avx2_s8(const uint8_t *w, const float *ws, const int8_t *x, const float *dx,
+                     const int32_t *xo, int64_t k, float *out);
+void gemm4x4_vnni(const uint8_t *w, const float *ws, const int8_t *x, const float *dx,
+                  const int32_t *xo, int64_t k, float *out);
+
 float dot_q4_1_avx2(const uint8_t *w, const struct q8act *a, int64_t nb);
 float dot_q5_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb);
 float dot_q5_1_avx2(const uint8_t *w, const struct q8act *a, int64_t nb);
@@ -114,6 +134,16 @@ QUANT_NO_ISA(dot_q5_0_vnni, const struct q8act *a)
 QUANT_NO_ISA(dot_q5_1_vnni, const struct q8act *a)
 QUANT_NO_ISA(dot_q6_k_vnni, const struct q8k *a)
 #undef QUANT_NO_ISA
+#define QUANT_NO_GEMM(name)                                                                      \
+    static inline void name(const uint8_t *w, const float *ws, const int8_t *x, const float *dx, \
+                            const int32_t *xo, int64_t k, float *out)                            \
+    {                                                                                            \
+        (void)w, (void)ws, (void)x, (void)dx, (void)xo, (void)k, (void)out;                      \
+    }
+QUANT_NO_GEMM(gemm4x4_avx2)
+QUANT_NO_GEMM(gemm4x4_avx2_s8)
+QUANT_NO_GEMM(gemm4x4_vnni)
+#undef QUANT_NO_GEMM
 #endif
 
 #endif

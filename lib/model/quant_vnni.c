@@ -159,4 +159,78 @@ float dot_q5_1_vnni(const uint8_t *w, const struct q8act *a, int64_t nb)
 #undef Q5_1_BLOCK
     return sum + off;
 }
+
+/* ---- prompt processing (quant_gemm.c): 4 rows x 4 tokens, 64 columns a
+ * step in 512-bit registers; lane i sums columns 4i..4i+3, so its weight
+ * scale is that of 16 i / 16 and its activation scale that of i / 8 ---- */
+
+static inline void gemm4x4(const uint8_t *w, const float *ws, const int8_t *x, const float *dx,
+                           const int32_t *xo, int64_t k, float *out)
+{
+    const __m512i wsi = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    const __m512i dxi = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    size_t g16 = (size_t)k / 16, g32 = (size_t)k / 32, g4 = (size_t)k / 4, K = (size_t)k;
+    /* the sixteen accumulators named, so that they stay in registers */
+    __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00,
+           a12 = a00, a13 = a00, a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00,
+           a32 = a00, a33 = a00;
+#define WS(r) \
+    _mm512_permutexvar_ps(wsi, _mm512_castps128_ps512(_mm_loadu_ps(ws + (r)*g16 + c / 16)))
+#define DX(t)                                                      \
+    _mm512_permutexvar_ps(dxi,                                     \
+                          _mm512_castps128_ps512(_mm_castsi128_ps( \
+                              _mm_loadl_epi64((const __m128i *)(dx + (t)*g32 + c / 32)))))
+#define XO(t) (xo ? _mm512_loadu_si512(xo + (t)*g4 + c / 4) : _mm512_setzero_si512())
+#define PAIR(acc, r, t)                                                              \
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(o##t, w##r, x##t)), \
+                          _mm512_mul_ps(s##r, d##t), acc)
+    for (size_t c = 0; c < K; c += 64) {
+        __m512i w0 = _mm512_loadu_si512(w + c), w1 = _mm512_loadu_si512(w + K + c);
+        __m512i w2 = _mm512_loadu_si512(w + 2 * K + c), w3 = _mm512_loadu_si512(w + 3 * K + c);
+        __m512 s0 = WS(0), s1 = WS(1), s2 = WS(2), s3 = WS(3);
+        __m512i x0 = _mm512_loadu_si512(x + c), x1 = _mm512_loadu_si512(x + K + c);
+        __m512i o0 = XO(0), o1 = XO(1);
+        __m512 d0 = DX(0), d1 = DX(1);
+        PAIR(a00, 0, 0);
+        PAIR(a10, 1, 0);
+        PAIR(a20, 2, 0);
+        PAIR(a30, 3, 0);
+        PAIR(a01, 0, 1);
+        PAIR(a11, 1, 1);
+        PAIR(a21, 2, 1);
+        PAIR(a31, 3, 1);
+        x0 = _mm512_loadu_si512(x + 2 * K + c);
+        x1 = _mm512_loadu_si512(x + 3 * K + c);
+        o0 = XO(2);
+        o1 = XO(3);
+        d0 = DX(2);
+        d1 = DX(3);
+        PAIR(a02, 0, 0);
+        PAIR(a12, 1, 0);
+        PAIR(a22, 2, 0);
+        PAIR(a32, 3, 0);
+        PAIR(a03, 0, 1);
+        PAIR(a13, 1, 1);
+        PAIR(a23, 2, 1);
+        PAIR(a33, 3, 1);
+    }
+#undef WS
+#undef DX
+#undef XO
+#undef PAIR
+    __m512 all[16] = {a00, a01, a02, a03, a10, a11, a12, a13,
+                      a20, a21, a22, a23, a30, a31, a32, a33};
+    for (int i = 0; i < 16; i++)
+        out[i] = _mm512_reduce_add_ps(all[i]);
+}
+
+/* with and without an offset: the test out of the loop */
+void gemm4x4_vnni(const uint8_t *w, const float *ws, const int8_t *x, const float *dx,
+                  const int32_t *xo, int64_t k, float *out)
+{
+    if (xo)
+        gemm4x4(w, ws, x, dx, xo, k, out);
+    else
+        gemm4x4(w, ws, x, dx, NULL, k, out);
+}
 #endif

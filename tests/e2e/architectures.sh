@@ -18,38 +18,49 @@ argmax_same() { jq -n --slurpfile a "$1" --slurpfile r "$2" --arg v "$3" --arg p
     '($r[0][$v] | if $p != "" then .[$p] else . end) as $e |
      [$a[0].argmax, $e.all_argmax] | transpose | map(select(.[0] == .[1])) | length'; }
 
-# ---- K-quant mixes: every block decoded exactly, products in float32 ----
-# A float comparison: the reference is float64 over the same decoded
-# weights; float32 sums of 256-512 products stay within 1e-4 of it
-# (measured 3e-6 with logits up to 4).
+# ---- K-quant mixes: every block decoded exactly ----
+# Each file decoded to F32 (tests/tools/quantize) and run in float32
+# against the reference, float64 over the same decoded weights: float32
+# sums of 256-512 products stay within 1e-4 of it (measured 3e-6 with
+# logits up to 4).
 KQ=$R/llama-kquant/llama-kquant.expected.json
 for v in f32 q4_k_m q5_k_m q6_k q3_k_m; do
     jq -c --arg v "$v" '.[$v] | {ids}' "$KQ" > kq-in.ndjson
-    G -m "$M/llama-kquant/llama-kquant-$v.gguf" --score --logits < kq-in.ndjson > kq-$v.json
-    expect_le "llama-kquant $v: the last logits within 1e-4 of the reference" 0.0001 "$(logit_diff kq-$v.json "$KQ" "$v")"
+    "$BUILD/tools/quantize" "$M/llama-kquant/llama-kquant-$v.gguf" kq-dec.gguf f32 > /dev/null
+    G -m kq-dec.gguf --score --logits < kq-in.ndjson > kq-$v.json
+    expect_le "llama-kquant $v decoded: the last logits within 1e-4 of the reference" 0.0001 "$(logit_diff kq-$v.json "$KQ" "$v")"
     expect_eq "...the argmax at all 40 positions" 40 "$(argmax_same kq-$v.json "$KQ" "$v")"
     expect_le "...the mean NLL within 1e-5" 0.00001 \
         "$(jq -n --slurpfile a kq-$v.json --slurpfile r "$KQ" --arg v "$v" '$a[0].nll - $r[0][$v].mean_nll | fabs')"
 done
 
-# ---- ...and token by token (generation's path): rows against 8-bit
-# activations, ggml's Q8_K, as llama.cpp multiplies them. The reference
-# for that path is the oracle's q8_K_activations (the same rounding
-# simulated in float64): within 1e-4 (measured 1.3e-6; a float32
-# activation on a rounding boundary could move one logit by 0.1, none
-# does here) and the argmax at 95% of the positions at least; against the
-# exact model within 0.25 (the rounding itself moves them 0.09-0.1). On
-# every kernel path this machine has.
+# ---- ...and as lode-generate runs them: rows against 8-bit activations,
+# ggml's Q8_K, as llama.cpp multiplies them, the prompt (matrix-matrix
+# kernels) and token by token (--batch 1, matrix-vector ones). The
+# reference is the oracle's q8_K_activations (the same rounding simulated
+# in float64). Token by token within 1e-4 (measured 1.3e-6). The prompt's
+# float32 activations come from other sums (attention over many tokens),
+# and one of the ~80,000 roundings can fall the other way on a boundary:
+# that moves later logits by up to 0.1 (the reference's note; measured
+# 0.05 for Q6_K on the AVX-512 path, 1e-6 elsewhere), so the prompt is
+# held to 0.1, and both to the argmax at 95% of the positions at least and
+# to within 0.25 of the exact model (the rounding itself moves them
+# 0.09-0.1). On every kernel path this machine has; test_quant bounds the
+# kernels themselves to float rounding.
 for v in q4_k_m q5_k_m q6_k q3_k_m; do
     jq -c --arg v "$v" '.[$v] | {ids}' "$KQ" > kq-in.ndjson
     for level in "" avx2 portable; do
-        [ -n "$level" ] && [ "$v" != q4_k_m ] && continue
-        LODE_CPU=$level G -m "$M/llama-kquant/llama-kquant-$v.gguf" --score --logits --batch 1 < kq-in.ndjson > kq1.json
-        what="llama-kquant $v --batch 1${level:+ (LODE_CPU=$level)}"
-        expect_le "$what: the last logits within 1e-4 of the Q8_K-activation reference" 0.0001 \
-            "$(logit_diff kq1.json "$KQ" "$v" q8_K_activations)"
-        expect_ge "...its argmax at 38 of 40 positions at least" 38 "$(argmax_same kq1.json "$KQ" "$v" q8_K_activations)"
-        expect_le "...and within 0.25 of the exact model" 0.25 "$(logit_diff kq1.json "$KQ" "$v")"
+        [ -n "$level" ] && [ "$v" != q4_k_m ] && [ "$v" != q6_k ] && continue
+        for b in 1 512; do
+            LODE_CPU=$level G -m "$M/llama-kquant/llama-kquant-$v.gguf" --score --logits --batch $b < kq-in.ndjson > kq1.json
+            what="llama-kquant $v --batch $b${level:+ (LODE_CPU=$level)}"
+            lim=0.0001
+            [ $b = 512 ] && lim=0.1
+            expect_le "$what: the last logits within $lim of the Q8_K-activation reference" $lim \
+                "$(logit_diff kq1.json "$KQ" "$v" q8_K_activations)"
+            expect_ge "...its argmax at 38 of 40 positions at least" 38 "$(argmax_same kq1.json "$KQ" "$v" q8_K_activations)"
+            expect_le "...and within 0.25 of the exact model" 0.25 "$(logit_diff kq1.json "$KQ" "$v")"
+        done
     done
 done
 
@@ -132,11 +143,14 @@ expect_le "qwen3-tiny: lode-finetune's step-1 loss is lode-generate --score's NL
 lode-finetune -j 1 -m "$Q3M" -o q3.gguf --steps 3 --lr 0.01 < l3-train.ndjson > q3-ft.ndjson 2> /dev/null
 check "qwen3-tiny: the adapter after 3 steps lowers the text's NLL under lode-generate --lora" \
     jq -n --argjson a "$(G -m "$Q3M" --lora q3.gguf --score < l3-train.ndjson | jq .nll)" --argjson b "$(G -m "$Q3M" --score < l3-train.ndjson | jq .nll)" -e '$a < $b'
-# K-quant base weights: decoded one matrix at a time, the same loss
+# K-quant base weights: decoded one matrix at a time, in float as the
+# decoded copy above is scored (lode-generate's 8-bit activations differ
+# from it by ~0.01)
 KM=$M/llama-kquant/llama-kquant-q4_k_m.gguf
+"$BUILD/tools/quantize" "$KM" kq-dec.gguf f32 > /dev/null
 lode-finetune -j 1 -m "$KM" -o kq.gguf --steps 1 < l3-train.ndjson > kq-ft.ndjson 2> /dev/null
-expect_le "llama-kquant q4_k_m: lode-finetune's step-1 loss is lode-generate --score's NLL, within 1e-5" 1e-5 \
-    "$(jq -n --argjson a "$(jq -s '.[0].loss' kq-ft.ndjson)" --argjson b "$(G -m "$KM" --score < l3-train.ndjson | jq .nll)" '($a - $b) | fabs')"
+expect_le "llama-kquant q4_k_m: lode-finetune's step-1 loss is the decoded model's NLL, within 1e-5" 1e-5 \
+    "$(jq -n --argjson a "$(jq -s '.[0].loss' kq-ft.ndjson)" --argjson b "$(G -m kq-dec.gguf --score < l3-train.ndjson | jq .nll)" '($a - $b) | fabs')"
 echo '{"text":"a b c d e f"}' | lode-finetune -m "$M/phi3-tiny/phi3-tiny-f32.gguf" -o p3.gguf --steps 1 > /dev/null 2> p3ft.err
 expect_eq "phi3: lode-finetune refuses what its passes do not have (fused matrices): exit 3" 3 $?
 check "...saying so" grep -q 'training phi3 models is not supported' p3ft.err

@@ -1,10 +1,11 @@
 /* quantize: a copy of a GGUF model with its weight matrices in another
  * format, in ggml's block layouts (lib/model/quant).
  *
- *   quantize IN.gguf OUT.gguf TYPE     TYPE: f16 bf16 q8_0 q4_0 q4_k q5_k q6_k
+ *   quantize IN.gguf OUT.gguf TYPE     TYPE: f32 f16 bf16 q8_0 q4_0 q4_k q5_k q6_k
  *
  * Every 2-D tensor whose rows hold a whole number of the type's blocks is
- * converted; the rest (norms, rows of other lengths) is copied as it is.
+ * converted (f32: every block decoded, as the tests compare a quantised
+ * file's exact model with); the rest (norms, rows of other lengths) is copied as it is.
  * Prints one JSON line per converted tensor with its largest error and
  * its RMS error relative to the weights' RMS.
  */
@@ -21,15 +22,15 @@ int main(int argc, char **argv)
 {
     util_set_progname("quantize");
     if (argc != 4) {
-        fprintf(stderr, "usage: quantize IN.gguf OUT.gguf f16|bf16|q8_0|q4_0|q4_k|q5_k|q6_k\n");
+        fprintf(stderr, "usage: quantize IN.gguf OUT.gguf f32|f16|bf16|q8_0|q4_0|q4_k|q5_k|q6_k\n");
         return 2;
     }
     static const struct {
         const char *name;
         enum ggml_type t;
     } types[] = {
-        {"f16", GGML_F16},   {"bf16", GGML_BF16}, {"q8_0", GGML_Q8_0}, {"q4_0", GGML_Q4_0},
-        {"q4_k", GGML_Q4_K}, {"q5_k", GGML_Q5_K}, {"q6_k", GGML_Q6_K},
+        {"f32", GGML_F32},   {"f16", GGML_F16},   {"bf16", GGML_BF16}, {"q8_0", GGML_Q8_0},
+        {"q4_0", GGML_Q4_0}, {"q4_k", GGML_Q4_K}, {"q5_k", GGML_Q5_K}, {"q6_k", GGML_Q6_K},
     };
     int k = -1;
     for (int i = 0; i < (int)(sizeof types / sizeof *types); i++)
