@@ -48,6 +48,10 @@ $(BUILD)/lib/train/train_f64.o: lib/train/train.c $(LIB_HDR)
 
 # the numeric kernels: let loops with comparisons and divisions vectorise
 CFLAGS_kernels = -fno-trapping-math -fno-math-errno
+# the portable quantised kernels, activation rounding and row unpacking:
+# vectorised loops, lrintf inlined
+CFLAGS_quant = -O3 -fno-trapping-math -fno-math-errno
+CFLAGS_quant_gemm = -O3 -fno-trapping-math -fno-math-errno
 # the quantised kernels for AVX2 CPUs (called only when the CPU has it)
 CFLAGS_quant_avx2 = -mavx2 -mfma -mf16c
 CFLAGS_quant_vnni = -mavx2 -mfma -mf16c -mavx512f -mavx512vl -mavx512vnni

@@ -17,8 +17,9 @@
  * Q8_K (blocks of 256 with their sums of 16) for the K-quants, and
  * multiply by integer dot products; so a prompt and generation round the
  * same way. The vector product never decodes a row; the matrix one
- * (quant_gemm.c) unpacks rows a panel at a time into bytes and scales,
- * one layout for every format, and multiplies 4 rows by 4 tokens. F32,
+ * (quant_gemm.c) unpacks rows 32 at a time into bytes and scales, one
+ * layout for every format with the rows in the vector lanes, and sums
+ * each scale group's integer products before one float step. F32,
  * F16 and BF16 rows use the activations as float (cblas_sgemm for the
  * matrix product). Rows are shared among a team's threads. The AVX2 and
  * AVX-512 VNNI kernels are chosen at run time (cpu.h); every path computes

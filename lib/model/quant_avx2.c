@@ -2,6 +2,8 @@
  * 8-bit activations, and F16 rows with float ones. */
 #include "model/quant_impl.h"
 
+#include <string.h>
+
 #if defined(__x86_64__)
 #include "model/quant_simd.h"
 
@@ -288,57 +290,82 @@ float dot_q2_k_avx2(const uint8_t *w, const struct q8k *a, int64_t nb)
     return hsum(acc) - off;
 }
 
-/* ---- prompt processing (quant_gemm.c): 2 rows x 4 tokens at a time, 32
- * columns a step; lanes 0-3 take the first 16's weight scale, 4-7 the
- * second's. s8: signed weights (Q8_0), |w| times x with w's sign ---- */
+/* ---- prompt processing (quant_gemm.c): 8 of the panel's rows in a
+ * register's lanes (8 rows x 4 columns), 4 tokens at a time, each
+ * activation's 4 bytes broadcast. s8: signed weights (Q8_0, whose bytes
+ * would overflow maddubs), |w| times x with w's sign ---- */
 
-static inline void gemm2x4(const uint8_t *w, const float *ws, const int8_t *x, const float *dx,
-                           const int32_t *xo, int64_t k, float *out, int s8)
+/* 4 bytes at p, as one int32 (a broadcast load) */
+typedef int32_t unaligned_i32 __attribute__((aligned(1), may_alias));
+static inline int32_t load32(const int8_t *p)
+{
+    return *(const unaligned_i32 *)p;
+}
+
+static inline void rows8x4(const uint8_t *q, const float *ws, const int8_t *x, const float *dx,
+                           const int32_t *xo, size_t k, int steps, int s8, float *out)
 {
     const __m256i ones = _mm256_set1_epi16(1);
-    size_t g16 = (size_t)k / 16, g32 = (size_t)k / 32, g4 = (size_t)k / 4;
-    __m256 acc[8];
-    for (int i = 0; i < 8; i++)
-        acc[i] = _mm256_setzero_ps();
-    for (int64_t c = 0; c < k; c += 32) {
-        __m256i wv[2], uv[2];
-        __m256 sv[2];
-        for (int r = 0; r < 2; r++) {
-            const float *s = ws + (size_t)r * g16 + (size_t)c / 16;
-            wv[r] = _mm256_loadu_si256((const __m256i *)(w + (size_t)r * (size_t)k + (size_t)c));
-            uv[r] = s8 ? _mm256_sign_epi8(wv[r], wv[r]) : wv[r];
-            sv[r] = _mm256_set_m128(_mm_broadcast_ss(s + 1), _mm_broadcast_ss(s));
+    __m256 f0 = _mm256_setzero_ps(), f1 = f0, f2 = f0, f3 = f0;
+    size_t g16 = k / 16, g32 = k / 32;
+    for (size_t s0 = 0; s0 < k / 4; s0 += (size_t)steps) {
+        size_t g = s0 / 4;
+#define INIT(t)                                                                       \
+    (xo ? _mm256_set1_epi32(xo[(t)*g16 + g] + (steps == 8 ? xo[(t)*g16 + g + 1] : 0)) \
+        : _mm256_setzero_si256())
+        __m256i i0 = INIT(0), i1 = INIT(1), i2 = INIT(2), i3 = INIT(3);
+#undef INIT
+#pragma GCC unroll 8
+        for (size_t st = s0; st < s0 + (size_t)steps; st++) {
+            __m256i w = _mm256_loadu_si256((const __m256i *)(q + st * 128));
+            __m256i u = s8 ? _mm256_sign_epi8(w, w) : w;
+            const int8_t *xs = x + 4 * st;
+#define DOT(i, t)                                                                \
+    do {                                                                         \
+        __m256i x_ = _mm256_set1_epi32(load32(xs + (t)*k));                      \
+        __m256i p_ = _mm256_maddubs_epi16(u, s8 ? _mm256_sign_epi8(x_, w) : x_); \
+        i = _mm256_add_epi32(i, _mm256_madd_epi16(p_, ones));                    \
+    } while (0)
+            DOT(i0, 0);
+            DOT(i1, 1);
+            DOT(i2, 2);
+            DOT(i3, 3);
+#undef DOT
         }
-        for (int t = 0; t < 4; t++) {
-            __m256i xv =
-                _mm256_loadu_si256((const __m256i *)(x + (size_t)t * (size_t)k + (size_t)c));
-            __m256 dv = _mm256_broadcast_ss(dx + (size_t)t * g32 + (size_t)c / 32);
-            __m256i ov = xo
-                ? _mm256_loadu_si256((const __m256i *)(xo + (size_t)t * g4 + (size_t)c / 4))
-                : _mm256_setzero_si256();
-            for (int r = 0; r < 2; r++) {
-                __m256i p16 = _mm256_maddubs_epi16(uv[r], s8 ? _mm256_sign_epi8(xv, wv[r]) : xv);
-                __m256i p = _mm256_add_epi32(_mm256_madd_epi16(p16, ones), ov);
-                acc[4 * r + t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(sv[r], dv),
-                                                 acc[4 * r + t]);
-            }
-        }
+        __m256 sv = _mm256_loadu_ps(ws + g * 32);
+        f0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_mul_ps(sv, _mm256_set1_ps(dx[g / 2])),
+                             f0);
+        f1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i1),
+                             _mm256_mul_ps(sv, _mm256_set1_ps(dx[g32 + g / 2])), f1);
+        f2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i2),
+                             _mm256_mul_ps(sv, _mm256_set1_ps(dx[2 * g32 + g / 2])), f2);
+        f3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i3),
+                             _mm256_mul_ps(sv, _mm256_set1_ps(dx[3 * g32 + g / 2])), f3);
     }
-    for (int i = 0; i < 8; i++)
-        out[i] = hsum(acc[i]);
+    _mm256_storeu_ps(out, f0);
+    _mm256_storeu_ps(out + 32, f1);
+    _mm256_storeu_ps(out + 64, f2);
+    _mm256_storeu_ps(out + 96, f3);
 }
 
-void gemm4x4_avx2(const uint8_t *w, const float *ws, const int8_t *x, const float *dx,
-                  const int32_t *xo, int64_t k, float *out)
+void gemm_panel_avx2(const uint8_t *q, const float *ws, const int8_t *x, const float *dx,
+                     const int32_t *xo, int64_t k, int64_t tp, int steps, int s8, float *out)
 {
-    gemm2x4(w, ws, x, dx, xo, k, out, 0);
-    gemm2x4(w + 2 * (size_t)k, ws + (size_t)k / 8, x, dx, xo, k, out + 8, 0);
-}
-
-void gemm4x4_avx2_s8(const uint8_t *w, const float *ws, const int8_t *x, const float *dx,
-                     const int32_t *xo, int64_t k, float *out)
-{
-    gemm2x4(w, ws, x, dx, NULL, k, out, 1);
-    gemm2x4(w + 2 * (size_t)k, ws + (size_t)k / 8, x, dx, NULL, k, out + 8, 1);
+    size_t K = (size_t)k;
+    for (int64_t t = 0; t < tp; t += 4)
+        for (int h = 0; h < 4; h++) { /* rows 8 h .. 8 h + 7: their 32 bytes of each step */
+            const int8_t *xt = x + (size_t)t * K;
+            const float *dt = dx + (size_t)t * (K / 32);
+            const int32_t *ot = xo ? xo + (size_t)t * (K / 16) : NULL;
+            float *o = out + (size_t)t * 32 + 8 * h;
+            const uint8_t *qh = q + 32 * h;
+            const float *wh = ws + 8 * h;
+            if (s8)
+                rows8x4(qh, wh, xt, dt, NULL, K, 8, 1, o);
+            else if (steps == 8)
+                rows8x4(qh, wh, xt, dt, ot, K, 8, 0, o);
+            else
+                rows8x4(qh, wh, xt, dt, ot, K, 4, 0, o);
+        }
 }
 #endif

@@ -5,9 +5,12 @@
  * for the K-quants, so that a prompt and generation round the same way.
  * Each worker unpacks PANEL rows at a time into one layout for every
  * format: unsigned bytes q with w = ws (q - off) - mn, ws and mn per 16
- * columns, off the format's constant offset (Q4_0's 8), and multiplies 4
- * rows by 4 tokens with the integer kernels (gemm4x4_*), whose sums start
- * at -off times the activations' sums, so the offset costs nothing. The
+ * columns, off the format's constant offset (Q4_0's 8), interleaved so
+ * that the panel's rows fill the vector lanes (4 columns of 16 rows in a
+ * 512-bit register) and each token's 4 activation bytes are broadcast:
+ * a scale group's integer sums accumulate over its 16 or 32 columns, then
+ * one conversion and fmadd (gemm_panel_*). The sums start at -off times
+ * the activations' sums, so the offset costs nothing. The
  * mins (Q4_1, Q5_1, Q4_K, Q5_K, Q2_K), sum mn(r, g) s(c, g) with s the
  * activations' scaled sums of 16, are one sgemm of 1/16 the width over a
  * worker's rows. F32 rows go to cblas_sgemm in place; F16 and BF16 rows as
@@ -23,7 +26,7 @@
 #include "base/util.h"
 #include "model/quant_impl.h"
 
-#define PANEL 32     /* rows unpacked at a time (a multiple of 4) */
+#define PANEL 32     /* rows unpacked at a time (the kernels' panel: quant_impl.h) */
 #define TILE_ROWS 64 /* float rows decoded at a time */
 
 /* How a type's rows are multiplied: in float, or against which 8-bit
@@ -75,8 +78,8 @@ static int fmt_mins(enum ggml_type t)
 /* T tokens' activations, padded to tp (a multiple of 4) tokens and kp (a
  * multiple of 64) columns with zeros: q int8 (tp x kp), d the scale of
  * each 32 (tp x kp / 32), s = d x the sum of each 16 (tp x kp / 16), and
- * for each offset 1 << i used, xo[i] = -(1 << i) x the sum of each 4
- * (tp x kp / 4), where the integer kernels start. */
+ * for each offset 1 << i used, xo[i] = -(1 << i) x the sum of each 16
+ * (tp x kp / 16), where the integer kernels start. */
 struct acts {
     int64_t t, tp, kp, cols;
     enum act_kind kind;
@@ -131,9 +134,13 @@ static void acts_tokens(struct acts *a, int64_t lo, int64_t hi)
         for (int o = 0; o < NOFF; o++) {
             if (!(a->offs >> o & 1))
                 continue;
-            int32_t *xo = a->xo[o] + (size_t)i * (kp / 4);
-            for (size_t l = 0; l < kp / 4; l++)
-                xo[l] = -(q[4 * l] + q[4 * l + 1] + q[4 * l + 2] + q[4 * l + 3]) * (1 << o);
+            int32_t *xo = a->xo[o] + (size_t)i * (kp / 16);
+            for (size_t g = 0; g < kp / 16; g++) {
+                int sum = 0;
+                for (int j = 0; j < 16; j++)
+                    sum += q[16 * g + (size_t)j];
+                xo[g] = -sum * (1 << o);
+            }
         }
     }
     free(b8);
@@ -160,7 +167,7 @@ static void acts_make(struct acts *a, enum act_kind kind, unsigned offs, const f
     a->s = xcalloc(tp * (kp / 16), sizeof *a->s);
     for (int o = 0; o < NOFF; o++)
         if (offs >> o & 1)
-            a->xo[o] = xcalloc(tp * (kp / 4), sizeof *a->xo[o]);
+            a->xo[o] = xcalloc(tp * (kp / 16), sizeof *a->xo[o]);
     team_run(team, acts_part, a);
 }
 
@@ -173,50 +180,79 @@ static int log2i(int v)
     return o;
 }
 
-/* One row of n values (a whole number of blocks) as q, ws and mn (n / 16
- * each of the latter; mn only for formats with mins): w = ws (q - off) -
- * mn, off = fmt_off(). signed_q8: Q8_0's bytes as they are, for the AVX2
- * kernel. */
-static void unpack_row(enum ggml_type t, const uint8_t *p, int64_t n, uint8_t *q, float *ws,
-                       float *mn, int signed_q8)
+/* 4 bytes at p, and 4 bytes to the panel: columns 4 s .. 4 s + 3 of the
+ * row whose first step pq points at (a step is 128 bytes: quant_impl.h). */
+static inline uint32_t get4(const uint8_t *p)
 {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static inline void put4(uint8_t *pq, size_t s, uint32_t v)
+{
+    memcpy(pq + 128 * s, &v, 4);
+}
+
+#define LOW4 0x0F0F0F0Fu
+
+/* The high bits of 4 values of Q5_0/Q5_1 (bits i .. i + 3 of qh) as 0x10
+ * in each byte. */
+static inline uint32_t high5(uint32_t qh, int i)
+{
+    uint32_t b = qh >> i;
+    return ((b & 1) | (b & 2) << 7 | (b & 4) << 14 | (b & 8) << 21) << 4;
+}
+
+/* One row of n values (a whole number of blocks) into the panel: its
+ * bytes q at pq (its first step's 4 bytes; quant_impl.h's layout), its
+ * scales at pws (stride 32: one per 16 columns), its mins at mn (one per
+ * 16; only formats with mins write them): w = ws (q - off) - mn, off =
+ * fmt_off(). Four columns at a time, as 32-bit words. signed_q8: Q8_0's
+ * bytes as they are, for the AVX2 kernel. row: n bytes of scratch. */
+static void unpack_row(enum ggml_type t, const uint8_t *p, int64_t n, uint8_t *pq, float *pws,
+                       float *mn, int signed_q8, uint8_t *row)
+{
+    size_t st = 0; /* the step (4 columns) being written */
     switch (t) {
     case GGML_Q8_0:
-        for (int64_t b = 0; b < n / 32; b++, p += Q8_0_BYTES, q += 32) {
-            float d = half_at(p);
-            for (int j = 0; j < 32; j++)
-                q[j] = (uint8_t)(signed_q8 ? p[2 + j] : (p[2 + j] ^ 0x80)); /* q + 128 */
-            ws[2 * b] = ws[2 * b + 1] = d;
+        for (int64_t b = 0; b < n / 32; b++, p += Q8_0_BYTES) {
+            uint32_t flip = signed_q8 ? 0 : 0x80808080u; /* q + 128 */
+            for (int j = 0; j < 8; j++)
+                put4(pq, st++, get4(p + 2 + 4 * j) ^ flip);
+            pws[32 * (2 * b)] = pws[32 * (2 * b + 1)] = half_at(p);
         }
         return;
     case GGML_Q4_0:
     case GGML_Q4_1:
-        for (int64_t b = 0; b < n / 32; b++, q += 32) {
+        for (int64_t b = 0; b < n / 32; b++, st += 8) {
             int one = t == GGML_Q4_1;
-            float d = half_at(p), m = one ? -half_at(p + 2) : 0;
             const uint8_t *nib = p + (one ? 4 : 2);
-            for (int j = 0; j < 16; j++) {
-                q[j] = nib[j] & 0xF;
-                q[j + 16] = nib[j] >> 4;
+            for (int j = 0; j < 4; j++) {
+                uint32_t v = get4(nib + 4 * j);
+                put4(pq, st + (size_t)j, v & LOW4);
+                put4(pq, st + 4 + (size_t)j, v >> 4 & LOW4);
             }
-            ws[2 * b] = ws[2 * b + 1] = d;
-            mn[2 * b] = mn[2 * b + 1] = m;
+            pws[32 * (2 * b)] = pws[32 * (2 * b + 1)] = half_at(p);
+            if (one)
+                mn[2 * b] = mn[2 * b + 1] = -half_at(p + 2);
             p += one ? Q4_1_BYTES : Q4_0_BYTES;
         }
         return;
     case GGML_Q5_0:
     case GGML_Q5_1:
-        for (int64_t b = 0; b < n / 32; b++, q += 32) {
+        for (int64_t b = 0; b < n / 32; b++, st += 8) {
             int one = t == GGML_Q5_1;
-            float d = half_at(p), m = one ? -half_at(p + 2) : 0;
             const uint8_t *hb = p + (one ? 4 : 2), *nib = hb + 4;
             uint32_t qh = le32_at(hb);
-            for (int j = 0; j < 16; j++) {
-                q[j] = (uint8_t)((nib[j] & 0xF) | (((qh >> j) & 1) << 4));
-                q[j + 16] = (uint8_t)((nib[j] >> 4) | (((qh >> (j + 16)) & 1) << 4));
+            for (int j = 0; j < 4; j++) {
+                uint32_t v = get4(nib + 4 * j);
+                put4(pq, st + (size_t)j, (v & LOW4) | high5(qh, 4 * j));
+                put4(pq, st + 4 + (size_t)j, (v >> 4 & LOW4) | high5(qh, 16 + 4 * j));
             }
-            ws[2 * b] = ws[2 * b + 1] = d;
-            mn[2 * b] = mn[2 * b + 1] = m;
+            pws[32 * (2 * b)] = pws[32 * (2 * b + 1)] = half_at(p);
+            if (one)
+                mn[2 * b] = mn[2 * b + 1] = -half_at(p + 2);
             p += one ? Q5_1_BYTES : Q5_0_BYTES;
         }
         return;
@@ -226,17 +262,17 @@ static void unpack_row(enum ggml_type t, const uint8_t *p, int64_t n, uint8_t *q
             int five = t == GGML_Q5_K;
             float d = half_at(p), dmin = half_at(p + 2);
             const uint8_t *sc = p + 4, *qh = p + 16, *ql = p + (five ? 48 : 16);
-            for (int j = 0; j < 4; j++, ql += 32, q += 64, ws += 4, mn += 4) {
-                for (int l = 0; l < 32; l++) {
-                    int h0 = five ? ((qh[l] >> (2 * j)) & 1) << 4 : 0;
-                    int h1 = five ? ((qh[l] >> (2 * j + 1)) & 1) << 4 : 0;
-                    q[l] = (uint8_t)((ql[l] & 0xF) | h0);
-                    q[l + 32] = (uint8_t)((ql[l] >> 4) | h1);
+            for (int j = 0; j < 4; j++, ql += 32, st += 16, pws += 4 * 32, mn += 4) {
+                for (int l = 0; l < 8; l++) { /* columns 64 j + 4 l .. and 64 j + 32 + 4 l .. */
+                    uint32_t v = get4(ql + 4 * l), h = five ? get4(qh + 4 * l) : 0;
+                    put4(pq, st + (size_t)l, (v & LOW4) | (h >> (2 * j) & 0x01010101u) << 4);
+                    put4(pq, st + 8 + (size_t)l,
+                         (v >> 4 & LOW4) | (h >> (2 * j + 1) & 0x01010101u) << 4);
                 }
                 for (int h = 0; h < 2; h++) {
                     uint8_t s, m;
                     scale_min_k4(2 * j + h, sc, &s, &m);
-                    ws[2 * h] = ws[2 * h + 1] = d * s;
+                    pws[32 * (2 * h)] = pws[32 * (2 * h + 1)] = d * s;
                     mn[2 * h] = mn[2 * h + 1] = dmin * m;
                 }
             }
@@ -248,44 +284,50 @@ static void unpack_row(enum ggml_type t, const uint8_t *p, int64_t n, uint8_t *q
             const uint8_t *ql = p, *qh = p + 128;
             const int8_t *sc = (const int8_t *)(p + 192);
             float d = half_at(p + 208);
-            for (int h = 0; h < 2; h++, ql += 64, qh += 32, q += 128) {
-                for (int l = 0; l < 32; l++) {
-                    q[l] = (uint8_t)((ql[l] & 0xF) | ((qh[l] & 3) << 4));
-                    q[l + 32] = (uint8_t)((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
-                    q[l + 64] = (uint8_t)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
-                    q[l + 96] = (uint8_t)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
+            for (int h = 0; h < 2; h++, ql += 64, qh += 32, st += 32) {
+                for (int l = 0; l < 8; l++) { /* columns 4 l, 32 + 4 l, 64 + 4 l, 96 + 4 l */
+                    uint32_t lo = get4(ql + 4 * l), hi = get4(ql + 32 + 4 * l),
+                             u = get4(qh + 4 * l);
+                    put4(pq, st + (size_t)l, (lo & LOW4) | (u & 0x03030303u) << 4);
+                    put4(pq, st + 8 + (size_t)l, (hi & LOW4) | (u >> 2 & 0x03030303u) << 4);
+                    put4(pq, st + 16 + (size_t)l, (lo >> 4 & LOW4) | (u >> 4 & 0x03030303u) << 4);
+                    put4(pq, st + 24 + (size_t)l, (hi >> 4 & LOW4) | (u >> 6 & 0x03030303u) << 4);
                 }
-                for (int g = 0; g < 8; g++)
-                    *ws++ = d * sc[8 * h + g];
+                for (int g = 0; g < 8; g++, pws += 32)
+                    *pws = d * sc[8 * h + g];
             }
         }
         return;
     case GGML_Q3_K: /* d (sc - 32) (q - 4 unless the high bit) */
-        for (int64_t b = 0; b < n / 256; b++, p += Q3_K_BYTES, q += 256, ws += 16) {
+        for (int64_t b = 0; b < n / 256; b++, p += Q3_K_BYTES, pws += 16 * 32) {
             const uint8_t *hm = p, *qs = p + 32, *sc = p + 96;
             float d = half_at(p + 108);
             for (int e = 0; e < 256; e++) {
                 int nn = e / 128, j = e % 128 / 32, l = e % 32;
-                q[e] = (uint8_t)(((qs[32 * nn + l] >> (2 * j)) & 3) |
-                                 (hm[l] >> (4 * nn + j) & 1) << 2);
+                row[e] = (uint8_t)(((qs[32 * nn + l] >> (2 * j)) & 3) |
+                                   (hm[l] >> (4 * nn + j) & 1) << 2);
             }
             for (int g = 0; g < 16; g++)
-                ws[g] = d * (float)scale_q3_k(sc, g);
+                pws[32 * g] = d * (float)scale_q3_k(sc, g);
+            for (int e = 0; e < 64; e++)
+                put4(pq, st++, get4(row + 4 * e));
         }
         return;
     case GGML_Q2_K: /* d (s & 15) q - dmin (s >> 4) */
-        for (int64_t b = 0; b < n / 256; b++, p += Q2_K_BYTES, q += 256, ws += 16, mn += 16) {
+        for (int64_t b = 0; b < n / 256; b++, p += Q2_K_BYTES, pws += 16 * 32, mn += 16) {
             const uint8_t *sc = p, *qs = p + 16;
             float d = half_at(p + 80), dmin = half_at(p + 82);
             for (int e = 0; e < 256; e++) {
                 int nn = e / 128, j = e % 128 / 32, l = e % 32;
-                q[e] = (qs[32 * nn + l] >> (2 * j)) & 3;
+                row[e] = (qs[32 * nn + l] >> (2 * j)) & 3;
             }
             /* group g of 16: element 128 nn + 32 j + 16 h, scale 8 nn + 2 j + h */
             for (int g = 0; g < 16; g++) {
-                ws[g] = d * (float)(sc[g] & 0xF);
+                pws[32 * g] = d * (float)(sc[g] & 0xF);
                 mn[g] = dmin * (float)(sc[g] >> 4);
             }
+            for (int e = 0; e < 64; e++)
+                put4(pq, st++, get4(row + 4 * e));
         }
         return;
     default:
@@ -293,25 +335,35 @@ static void unpack_row(enum ggml_type t, const uint8_t *p, int64_t n, uint8_t *q
     }
 }
 
-/* The portable 4 x 4 kernel: each 16's integer sum exact (from xo's sums
- * of 4 where there is an offset), then scaled. */
-static void gemm4x4_base(const uint8_t *w, const float *ws, const int8_t *x, const float *dx,
-                         const int32_t *xo, int64_t k, float *out)
+/* The 32 columns, or 16, that share a scale: 8 or 4 steps of 4. */
+static int fmt_steps(enum ggml_type t)
 {
-    for (int r = 0; r < 4; r++)
-        for (int c = 0; c < 4; c++) {
-            const uint8_t *wr = w + r * k;
-            const int8_t *xc = x + c * k;
-            const int32_t *oc = xo ? xo + c * (k / 4) : NULL;
+    return t == GGML_Q6_K || t == GGML_Q3_K || t == GGML_Q2_K ? 4 : 8;
+}
+
+/* The portable panel kernel (quant_impl.h's contract): each group's
+ * integer sum exact, then scaled. */
+static void gemm_panel_base(const uint8_t *q, const float *ws, const int8_t *x, const float *dx,
+                            const int32_t *xo, int64_t k, int64_t tp, int steps, float *out)
+{
+    size_t K = (size_t)k, g16 = K / 16;
+    for (int64_t t = 0; t < tp; t++) {
+        const int8_t *xt = x + (size_t)t * K;
+        for (int r = 0; r < PANEL; r++) {
             float acc = 0;
-            for (int64_t g = 0; g < k / 16; g++) {
-                int sum = oc ? oc[4 * g] + oc[4 * g + 1] + oc[4 * g + 2] + oc[4 * g + 3] : 0;
-                for (int j = 0; j < 16; j++)
-                    sum += wr[16 * g + j] * xc[16 * g + j];
-                acc += (float)sum * (ws[r * (k / 16) + g] * dx[c * (k / 32) + g / 2]);
+            for (size_t s0 = 0; s0 < K / 4; s0 += (size_t)steps) {
+                size_t g = s0 / 4;
+                int32_t sum = xo
+                    ? xo[(size_t)t * g16 + g] + (steps == 8 ? xo[(size_t)t * g16 + g + 1] : 0)
+                    : 0;
+                for (size_t st = s0; st < s0 + (size_t)steps; st++)
+                    for (int j = 0; j < 4; j++)
+                        sum += q[128 * st + 4 * (size_t)r + (size_t)j] * xt[4 * st + (size_t)j];
+                acc += (float)sum * (ws[32 * g + (size_t)r] * dx[(size_t)t * (K / 32) + g / 2]);
             }
-            out[4 * r + c] = acc;
+            out[(size_t)t * PANEL + (size_t)r] = acc;
         }
+    }
 }
 
 struct mm_job {
@@ -324,46 +376,50 @@ struct mm_job {
     const struct acts *a8, *ak; /* the 8-bit activations, where used */
 };
 
+/* Scratch of a worker for the 8-bit rows: a row's bytes (q, for Q2_K and
+ * Q3_K), the panel (pq, pws), the panel's products (out, tp x PANEL), the
+ * mins of all its rows (mn, rows x kp / 16). */
+struct scratch {
+    uint8_t *q, *pq;
+    float *pws, *out, *mn;
+};
+
 /* Rows [lo, hi) of an 8-bit matrix times every token, PANEL rows at a time
- * unpacked into q and ws, the mins of all of them into mn ((hi - lo) x
- * kp / 16), then subtracted in one sgemm. */
+ * unpacked and interleaved, the mins subtracted in one sgemm. */
 static void int8_rows(const struct qmat *w, const struct acts *a, float *y, int64_t lo, int64_t hi,
-                      uint8_t *q, float *ws, float *mn)
+                      const struct scratch *sc)
 {
     int level = (int)cpu_level();
     int s8 = level == CPU_AVX2 && w->type == GGML_Q8_0, off = fmt_off(w->type, s8);
-    void (*kernel)(const uint8_t *, const float *, const int8_t *, const float *, const int32_t *,
-                   int64_t, float *) = level == CPU_AVX512 ? gemm4x4_vnni
-        : s8                                               ? gemm4x4_avx2_s8
-        : level == CPU_AVX2                                ? gemm4x4_avx2
-                                                           : gemm4x4_base;
+    int steps = fmt_steps(w->type);
     const int32_t *xo = off ? a->xo[log2i(off)] : NULL;
-    size_t kp = (size_t)a->kp, g16 = kp / 16, g32 = kp / 32;
+    size_t kp = (size_t)a->kp, g16 = kp / 16;
     int64_t t = a->t;
-    float out[16];
     for (int64_t r0 = lo; r0 < hi; r0 += PANEL) {
-        int64_t nr = hi - r0 < PANEL ? hi - r0 : PANEL, np = (nr + 3) / 4 * 4;
-        float *mr = mn + (size_t)(r0 - lo) * g16;
-        memset(q, 0, (size_t)np * kp);
-        memset(ws, 0, sizeof *ws * (size_t)np * g16);
+        int64_t nr = hi - r0 < PANEL ? hi - r0 : PANEL;
+        float *mr = sc->mn + (size_t)(r0 - lo) * g16;
+        if (nr < PANEL || (size_t)w->cols < kp) { /* padding: zero weights, zero scales */
+            memset(sc->pq, 0, PANEL * kp);
+            memset(sc->pws, 0, sizeof *sc->pws * PANEL * g16);
+        }
         memset(mr, 0, sizeof *mr * (size_t)nr * g16);
         for (int64_t r = 0; r < nr; r++)
             unpack_row(w->type, (const uint8_t *)w->data + (size_t)(r0 + r) * w->row_bytes, w->cols,
-                       q + (size_t)r * kp, ws + (size_t)r * g16, mr + (size_t)r * g16, s8);
-        for (int64_t rq = 0; rq < np; rq += 4)
-            for (int64_t c0 = 0; c0 < a->tp; c0 += 4) {
-                kernel(q + (size_t)rq * kp, ws + (size_t)rq * g16, a->q + (size_t)c0 * kp,
-                       a->d + (size_t)c0 * g32, xo ? xo + (size_t)c0 * (kp / 4) : NULL, (int64_t)kp,
-                       out);
-                for (int r = 0; r < 4 && rq + r < nr; r++)
-                    for (int c = 0; c < 4 && c0 + c < t; c++)
-                        y[(size_t)(c0 + c) * (size_t)w->rows + (size_t)(r0 + rq + r)] =
-                            out[4 * r + c];
-            }
+                       sc->pq + 4 * r, sc->pws + r, mr + (size_t)r * g16, s8, sc->q);
+        if (level == CPU_AVX512)
+            gemm_panel_vnni(sc->pq, sc->pws, a->q, a->d, xo, (int64_t)kp, a->tp, steps, sc->out);
+        else if (level == CPU_AVX2)
+            gemm_panel_avx2(sc->pq, sc->pws, a->q, a->d, xo, (int64_t)kp, a->tp, steps, s8,
+                            sc->out);
+        else
+            gemm_panel_base(sc->pq, sc->pws, a->q, a->d, xo, (int64_t)kp, a->tp, steps, sc->out);
+        for (int64_t c = 0; c < t; c++)
+            memcpy(y + (size_t)c * (size_t)w->rows + (size_t)r0, sc->out + (size_t)c * PANEL,
+                   sizeof *y * (size_t)nr);
     }
     if (fmt_mins(w->type)) /* Y[t][r] -= sum_g s[t][g] mn[r][g] */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)t, (int)(hi - lo), (int)g16,
-                    -1.0f, a->s, (int)g16, mn, (int)g16, 1.0f, y + lo, (int)w->rows);
+                    -1.0f, a->s, (int)g16, sc->mn, (int)g16, 1.0f, y + lo, (int)w->rows);
 }
 
 /* Rows [lo, hi) of a float matrix times every token: F32 in place, F16 and
@@ -392,8 +448,8 @@ static void matmul_part(void *ctx, int worker, int nw)
     const struct mm_job *j = ctx;
     int64_t lo, hi, base = 0;
     team_share(j->total, worker, nw, &lo, &hi);
-    float *tile = NULL, *ws = NULL, *mn = NULL;
-    uint8_t *q = NULL;
+    float *tile = NULL;
+    struct scratch sc = {0};
     for (int m = 0; m < j->nmat && lo < hi; m++) {
         const struct qmat *w = j->w[m];
         int64_t a = lo - base, b = hi - base;
@@ -415,17 +471,21 @@ static void matmul_part(void *ctx, int worker, int nw)
         }
         const struct acts *acts = kind == ACT_Q8 ? j->a8 : j->ak;
         size_t kp = (size_t)acts->kp;
-        if (!q) {
-            q = xmalloc((size_t)PANEL * kp);
-            ws = xmalloc(sizeof *ws * PANEL * (kp / 16));
-            mn = xmalloc(sizeof *mn * (size_t)(hi - lo) * (kp / 16)); /* the most rows */
+        if (!sc.q) {
+            sc.q = xmalloc(kp);
+            sc.pq = xmalloc(PANEL * kp);
+            sc.pws = xmalloc(sizeof *sc.pws * PANEL * (kp / 16));
+            sc.out = xmalloc(sizeof *sc.out * PANEL * (size_t)acts->tp);
+            sc.mn = xmalloc(sizeof *sc.mn * (size_t)(hi - lo) * (kp / 16)); /* the most rows */
         }
-        int8_rows(w, acts, j->y[m], a, b, q, ws, mn);
+        int8_rows(w, acts, j->y[m], a, b, &sc);
     }
     free(tile);
-    free(q);
-    free(ws);
-    free(mn);
+    free(sc.q);
+    free(sc.pq);
+    free(sc.pws);
+    free(sc.out);
+    free(sc.mn);
 }
 
 void qmat_matmul_n(const struct qmat *const *w, int n, const float *x, int64_t t, float *const *y,

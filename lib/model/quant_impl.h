@@ -76,20 +76,20 @@ static inline uint32_t le32_at(const uint8_t *p)
  * quant_vnni.c. Other CPUs have the portable path only, which cpu_level()
  * always picks there; the stubs only satisfy the dispatch. */
 #if defined(__x86_64__)
-/* Prompt processing's 8-bit product (quant_gemm.c): a 4 x 4 tile of
- * out[4 r + c] = sum over k of ws(r, i) w(r, i) * dx(c, i) x(c, i) for
- * weights w as unsigned bytes (signed with the _s8 kernel: Q8_0 on AVX2,
- * whose bytes would overflow maddubs), their scale ws per 16 columns,
- * activations x as int8 with a scale dx per 32; each integer sum of 4
- * starts from xo (-off times x's sum of those 4; NULL: 0). Rows are k
- * bytes (k a multiple of 64), ws rows k / 16 floats, dx rows k / 32, xo
- * rows k / 4. */
-void gemm4x4_avx2(const uint8_t *w, const float *ws, const int8_t *x, const float *dx,
-                  const int32_t *xo, int64_t k, float *out);
-void gemm4x4_avx2_s8(const uint8_t *w, const float *ws, const int8_t *x, const float *dx,
-                     const int32_t *xo, int64_t k, float *out);
-void gemm4x4_vnni(const uint8_t *w, const float *ws, const int8_t *x, const float *dx,
-                  const int32_t *xo, int64_t k, float *out);
+/* Prompt processing's 8-bit product (quant_gemm.c) over a panel of 32
+ * rows: out[32 t + r] = sum over columns i of ws(r, i) w(r, i) dx(t, i)
+ * x(t, i), for tokens t < tp (a multiple of 4). Weights as unsigned bytes
+ * (signed with s8: Q8_0 on AVX2, whose bytes would overflow maddubs),
+ * interleaved: q[128 s + 4 r + j] is row r's column 4 s + j; ws[32 g + r]
+ * row r's scale of columns 16 g .. 16 g + 15. Activations x int8, k bytes
+ * a token, dx their scale per 32 (k / 32 a token), xo -off times their
+ * sum of each 16 (k / 16 a token; NULL: no offset), where each group's
+ * integer sum starts. steps: columns / 4 that share a scale (4 or 8). k
+ * is a multiple of 64. */
+void gemm_panel_avx2(const uint8_t *q, const float *ws, const int8_t *x, const float *dx,
+                     const int32_t *xo, int64_t k, int64_t tp, int steps, int s8, float *out);
+void gemm_panel_vnni(const uint8_t *q, const float *ws, const int8_t *x, const float *dx,
+                     const int32_t *xo, int64_t k, int64_t tp, int steps, float *out);
 
 float dot_q4_1_avx2(const uint8_t *w, const struct q8act *a, int64_t nb);
 float dot_q5_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb);
@@ -134,16 +134,19 @@ QUANT_NO_ISA(dot_q5_0_vnni, const struct q8act *a)
 QUANT_NO_ISA(dot_q5_1_vnni, const struct q8act *a)
 QUANT_NO_ISA(dot_q6_k_vnni, const struct q8k *a)
 #undef QUANT_NO_ISA
-#define QUANT_NO_GEMM(name)                                                                      \
-    static inline void name(const uint8_t *w, const float *ws, const int8_t *x, const float *dx, \
-                            const int32_t *xo, int64_t k, float *out)                            \
-    {                                                                                            \
-        (void)w, (void)ws, (void)x, (void)dx, (void)xo, (void)k, (void)out;                      \
-    }
-QUANT_NO_GEMM(gemm4x4_avx2)
-QUANT_NO_GEMM(gemm4x4_avx2_s8)
-QUANT_NO_GEMM(gemm4x4_vnni)
-#undef QUANT_NO_GEMM
+static inline void gemm_panel_avx2(const uint8_t *q, const float *ws, const int8_t *x,
+                                   const float *dx, const int32_t *xo, int64_t k, int64_t tp,
+                                   int steps, int s8, float *out)
+{
+    (void)q, (void)ws, (void)x, (void)dx, (void)xo, (void)k, (void)tp, (void)steps, (void)s8,
+        (void)out;
+}
+static inline void gemm_panel_vnni(const uint8_t *q, const float *ws, const int8_t *x,
+                                   const float *dx, const int32_t *xo, int64_t k, int64_t tp,
+                                   int steps, float *out)
+{
+    (void)q, (void)ws, (void)x, (void)dx, (void)xo, (void)k, (void)tp, (void)steps, (void)out;
+}
 #endif
 
 #endif

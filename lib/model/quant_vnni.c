@@ -3,6 +3,8 @@
  * extensions, called only where the CPU has them. */
 #include "model/quant_impl.h"
 
+#include <string.h>
+
 #if defined(__x86_64__)
 #include "model/quant_simd.h"
 
@@ -160,77 +162,85 @@ float dot_q5_1_vnni(const uint8_t *w, const struct q8act *a, int64_t nb)
     return sum + off;
 }
 
-/* ---- prompt processing (quant_gemm.c): 4 rows x 4 tokens, 64 columns a
- * step in 512-bit registers; lane i sums columns 4i..4i+3, so its weight
- * scale is that of 16 i / 16 and its activation scale that of i / 8 ---- */
+/* ---- prompt processing (quant_gemm.c): the panel's 32 rows in two
+ * registers' lanes (16 rows x 4 columns each), each activation's 4 bytes
+ * broadcast: the integer sums of a scale group accumulate across its
+ * columns, then one conversion and fmadd per group ---- */
 
-static inline void gemm4x4(const uint8_t *w, const float *ws, const int8_t *x, const float *dx,
-                           const int32_t *xo, int64_t k, float *out)
+/* 4 bytes at p, as one int32 (a broadcast load) */
+typedef int32_t unaligned_i32 __attribute__((aligned(1), may_alias));
+static inline int32_t load32(const int8_t *p)
 {
-    const __m512i wsi = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-    const __m512i dxi = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-    size_t g16 = (size_t)k / 16, g32 = (size_t)k / 32, g4 = (size_t)k / 4, K = (size_t)k;
-    /* the sixteen accumulators named, so that they stay in registers */
-    __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00,
-           a12 = a00, a13 = a00, a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00,
-           a32 = a00, a33 = a00;
-#define WS(r) \
-    _mm512_permutexvar_ps(wsi, _mm512_castps128_ps512(_mm_loadu_ps(ws + (r)*g16 + c / 16)))
-#define DX(t)                                                      \
-    _mm512_permutexvar_ps(dxi,                                     \
-                          _mm512_castps128_ps512(_mm_castsi128_ps( \
-                              _mm_loadl_epi64((const __m128i *)(dx + (t)*g32 + c / 32)))))
-#define XO(t) (xo ? _mm512_loadu_si512(xo + (t)*g4 + c / 4) : _mm512_setzero_si512())
-#define PAIR(acc, r, t)                                                              \
-    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(o##t, w##r, x##t)), \
-                          _mm512_mul_ps(s##r, d##t), acc)
-    for (size_t c = 0; c < K; c += 64) {
-        __m512i w0 = _mm512_loadu_si512(w + c), w1 = _mm512_loadu_si512(w + K + c);
-        __m512i w2 = _mm512_loadu_si512(w + 2 * K + c), w3 = _mm512_loadu_si512(w + 3 * K + c);
-        __m512 s0 = WS(0), s1 = WS(1), s2 = WS(2), s3 = WS(3);
-        __m512i x0 = _mm512_loadu_si512(x + c), x1 = _mm512_loadu_si512(x + K + c);
-        __m512i o0 = XO(0), o1 = XO(1);
-        __m512 d0 = DX(0), d1 = DX(1);
-        PAIR(a00, 0, 0);
-        PAIR(a10, 1, 0);
-        PAIR(a20, 2, 0);
-        PAIR(a30, 3, 0);
-        PAIR(a01, 0, 1);
-        PAIR(a11, 1, 1);
-        PAIR(a21, 2, 1);
-        PAIR(a31, 3, 1);
-        x0 = _mm512_loadu_si512(x + 2 * K + c);
-        x1 = _mm512_loadu_si512(x + 3 * K + c);
-        o0 = XO(2);
-        o1 = XO(3);
-        d0 = DX(2);
-        d1 = DX(3);
-        PAIR(a02, 0, 0);
-        PAIR(a12, 1, 0);
-        PAIR(a22, 2, 0);
-        PAIR(a32, 3, 0);
-        PAIR(a03, 0, 1);
-        PAIR(a13, 1, 1);
-        PAIR(a23, 2, 1);
-        PAIR(a33, 3, 1);
-    }
-#undef WS
-#undef DX
-#undef XO
-#undef PAIR
-    __m512 all[16] = {a00, a01, a02, a03, a10, a11, a12, a13,
-                      a20, a21, a22, a23, a30, a31, a32, a33};
-    for (int i = 0; i < 16; i++)
-        out[i] = _mm512_reduce_add_ps(all[i]);
+    return *(const unaligned_i32 *)p;
 }
 
-/* with and without an offset: the test out of the loop */
-void gemm4x4_vnni(const uint8_t *w, const float *ws, const int8_t *x, const float *dx,
-                  const int32_t *xo, int64_t k, float *out)
+static inline void panel4_vnni(const uint8_t *q, const float *ws, const int8_t *x, const float *dx,
+                               const int32_t *xo, size_t k, int steps, float *out)
 {
-    if (xo)
-        gemm4x4(w, ws, x, dx, xo, k, out);
-    else
-        gemm4x4(w, ws, x, dx, NULL, k, out);
+    __m512 f00 = _mm512_setzero_ps(), f01 = f00, f10 = f00, f11 = f00, f20 = f00, f21 = f00,
+           f30 = f00, f31 = f00;
+    size_t g16 = k / 16, g32 = k / 32;
+    for (size_t s0 = 0; s0 < k / 4; s0 += (size_t)steps) {
+        size_t g = s0 / 4; /* the group of 16 the step starts */
+#define INIT(t)                                                                       \
+    (xo ? _mm512_set1_epi32(xo[(t)*g16 + g] + (steps == 8 ? xo[(t)*g16 + g + 1] : 0)) \
+        : _mm512_setzero_si512())
+        __m512i i00 = INIT(0), i01 = i00, i10 = INIT(1), i11 = i10, i20 = INIT(2), i21 = i20,
+                i30 = INIT(3), i31 = i30;
+#undef INIT
+#pragma GCC unroll 8
+        for (size_t st = s0; st < s0 + (size_t)steps; st++) {
+            const uint8_t *qs = q + st * 128;
+            const int8_t *xs = x + 4 * st;
+            __m512i w0 = _mm512_loadu_si512(qs), w1 = _mm512_loadu_si512(qs + 64);
+            __m512i x0 = _mm512_set1_epi32(load32(xs)), x1 = _mm512_set1_epi32(load32(xs + k));
+            i00 = _mm512_dpbusd_epi32(i00, w0, x0);
+            i01 = _mm512_dpbusd_epi32(i01, w1, x0);
+            i10 = _mm512_dpbusd_epi32(i10, w0, x1);
+            i11 = _mm512_dpbusd_epi32(i11, w1, x1);
+            x0 = _mm512_set1_epi32(load32(xs + 2 * k));
+            x1 = _mm512_set1_epi32(load32(xs + 3 * k));
+            i20 = _mm512_dpbusd_epi32(i20, w0, x0);
+            i21 = _mm512_dpbusd_epi32(i21, w1, x0);
+            i30 = _mm512_dpbusd_epi32(i30, w0, x1);
+            i31 = _mm512_dpbusd_epi32(i31, w1, x1);
+        }
+        __m512 s0v = _mm512_loadu_ps(ws + g * 32), s1v = _mm512_loadu_ps(ws + g * 32 + 16);
+#define ACC(t)                                                                                   \
+    do {                                                                                         \
+        __m512 d_ = _mm512_set1_ps(dx[(t)*g32 + g / 2]);                                         \
+        f##t##0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i##t##0), _mm512_mul_ps(s0v, d_), f##t##0); \
+        f##t##1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i##t##1), _mm512_mul_ps(s1v, d_), f##t##1); \
+    } while (0)
+        ACC(0);
+        ACC(1);
+        ACC(2);
+        ACC(3);
+#undef ACC
+    }
+    _mm512_storeu_ps(out, f00);
+    _mm512_storeu_ps(out + 16, f01);
+    _mm512_storeu_ps(out + 32, f10);
+    _mm512_storeu_ps(out + 48, f11);
+    _mm512_storeu_ps(out + 64, f20);
+    _mm512_storeu_ps(out + 80, f21);
+    _mm512_storeu_ps(out + 96, f30);
+    _mm512_storeu_ps(out + 112, f31);
+}
+
+void gemm_panel_vnni(const uint8_t *q, const float *ws, const int8_t *x, const float *dx,
+                     const int32_t *xo, int64_t k, int64_t tp, int steps, float *out)
+{
+    size_t K = (size_t)k;
+    for (int64_t t = 0; t < tp; t += 4) {
+        const int8_t *xt = x + (size_t)t * K;
+        const float *dt = dx + (size_t)t * (K / 32);
+        const int32_t *ot = xo ? xo + (size_t)t * (K / 16) : NULL;
+        float *o = out + (size_t)t * 32;
+        if (steps == 8) /* the group size a constant in each copy */
+            panel4_vnni(q, ws, xt, dt, ot, K, 8, o);
+        else
+            panel4_vnni(q, ws, xt, dt, ot, K, 4, o);
+    }
 }
 #endif
