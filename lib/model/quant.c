@@ -642,6 +642,8 @@ struct job {
     void *ud;
     const float *x;
     const struct q8act *xq;
+    const float *xd;    /* xq's scales, contiguous (the Q4_0 kernels) */
+    const int32_t *xs8; /* 8 x xq's sums */
     const struct q8k *xk;
     float **scratch; /* per worker: a row as floats */
 };
@@ -675,13 +677,13 @@ static void rows(const struct job *j, int64_t lo, int64_t hi, float *scratch)
                     : (dequant_row(w->type, row, scratch, n), dot_f32(scratch, j->x, (int)n));
                 break;
             case GGML_Q8_0:
-                y[r] = avx == 2 ? dot_q8_0_vnni(row, j->xq, n / 32)
-                    : avx       ? dot_q8_0_avx2(row, j->xq, n / 32)
+                y[r] = avx == 2 ? dot_q8_0_vnni(row, j->xq, j->xd, n / 32)
+                    : avx       ? dot_q8_0_avx2(row, j->xq, j->xd, n / 32)
                                 : dot_q8_0_base(row, j->xq, n / 32);
                 break;
             case GGML_Q4_0:
-                y[r] = avx == 2 ? dot_q4_0_vnni(row, j->xq, n / 32)
-                    : avx       ? dot_q4_0_avx2(row, j->xq, n / 32)
+                y[r] = avx == 2 ? dot_q4_0_vnni(row, j->xq, j->xd, j->xs8, n / 32)
+                    : avx       ? dot_q4_0_avx2(row, j->xq, j->xd, j->xs8, n / 32)
                                 : dot_q4_0_base(row, j->xq, n / 32);
                 break;
             case GGML_Q4_1:
@@ -766,9 +768,17 @@ static void matvec(const struct qmat *const *w, int n, const float *x, float *co
         total = w[0]->rows;
     struct q8act *xq = NULL;
     struct q8k *xk = NULL;
+    float *xd = NULL;
+    int32_t *xs8 = NULL;
     if (need_q8) {
         xq = xmalloc(sizeof *xq * (size_t)(cols / 32 + 1));
         quant_act(x, cols, xq);
+        xd = xmalloc(sizeof *xd * (size_t)(cols / 32 + 1));
+        xs8 = xmalloc(sizeof *xs8 * (size_t)(cols / 32 + 1));
+        for (int64_t b = 0; b < cols / 32; b++) {
+            xd[b] = xq[b].d;
+            xs8[b] = 8 * xq[b].sum;
+        }
     }
     if (need_q8k) {
         xk = xmalloc(sizeof *xk * (size_t)(cols / 256 + 1));
@@ -779,11 +789,13 @@ static void matvec(const struct qmat *const *w, int n, const float *x, float *co
     float *buf = xmalloc(sizeof *buf * (size_t)cols * (size_t)nw);
     for (int i = 0; i < nw; i++)
         scratch[i] = buf + (size_t)i * (size_t)cols;
-    struct job j = {w, y, n, total, paired, after, ud, x, xq, xk, scratch};
+    struct job j = {w, y, n, total, paired, after, ud, x, xq, xd, xs8, xk, scratch};
     team_run(team, matvec_part, &j);
     free(buf);
     free(scratch);
     free(xq);
+    free(xd);
+    free(xs8);
     free(xk);
 }
 

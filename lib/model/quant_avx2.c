@@ -7,62 +7,29 @@
 #if defined(__x86_64__)
 #include "model/quant_simd.h"
 
-/* 32 signed bytes times 32 signed bytes, as 8 int32 sums */
-static inline __m256i dot_i8(__m256i w, __m256i a)
+/* the nibbles unsigned, x signed (the offset of 8 through xs8) */
+#define Q4_0_DOT(w, x) UDOT_(q4_0_nibbles((w) + 2), x)
+/* |w| times x with w's sign */
+#define Q8_0_DOT(w, x) Q8_0_SIGNED_(_mm256_loadu_si256((const __m256i *)((w) + 2)), x)
+#define UDOT_(q, x) _mm256_madd_epi16(_mm256_maddubs_epi16(q, x), _mm256_set1_epi16(1))
+static inline __m256i Q8_0_SIGNED_(__m256i q, __m256i x)
 {
-    __m256i aw = _mm256_sign_epi8(a, w); /* a with w's sign ... */
-    __m256i uw = _mm256_sign_epi8(w, w); /* ... times |w| */
-    __m256i p16 = _mm256_maddubs_epi16(uw, aw);
-    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
+    return UDOT_(_mm256_sign_epi8(q, q), _mm256_sign_epi8(x, q));
 }
 
-float dot_q8_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb)
+float dot_q4_0_avx2(const uint8_t *w, const struct q8act *a, const float *xd, const int32_t *xs8,
+                    int64_t nb)
 {
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
-    int64_t b = 0;
-    /* four blocks at a time: more loads in flight */
-    for (; b + 3 < nb; b += 4, w += 4 * Q8_0_BYTES) {
-        __m256i q0 = _mm256_loadu_si256((const __m256i *)(w + 2));
-        __m256i q1 = _mm256_loadu_si256((const __m256i *)(w + Q8_0_BYTES + 2));
-        __m256i q2 = _mm256_loadu_si256((const __m256i *)(w + 2 * Q8_0_BYTES + 2));
-        __m256i q3 = _mm256_loadu_si256((const __m256i *)(w + 3 * Q8_0_BYTES + 2));
-        acc0 = _mm256_fmadd_ps(
-            _mm256_set1_ps(h2f(w) * a[b].d),
-            _mm256_cvtepi32_ps(dot_i8(q0, _mm256_loadu_si256((const __m256i *)a[b].q))), acc0);
-        acc1 = _mm256_fmadd_ps(
-            _mm256_set1_ps(h2f(w + Q8_0_BYTES) * a[b + 1].d),
-            _mm256_cvtepi32_ps(dot_i8(q1, _mm256_loadu_si256((const __m256i *)a[b + 1].q))), acc1);
-        acc2 = _mm256_fmadd_ps(
-            _mm256_set1_ps(h2f(w + 2 * Q8_0_BYTES) * a[b + 2].d),
-            _mm256_cvtepi32_ps(dot_i8(q2, _mm256_loadu_si256((const __m256i *)a[b + 2].q))), acc2);
-        acc3 = _mm256_fmadd_ps(
-            _mm256_set1_ps(h2f(w + 3 * Q8_0_BYTES) * a[b + 3].d),
-            _mm256_cvtepi32_ps(dot_i8(q3, _mm256_loadu_si256((const __m256i *)a[b + 3].q))), acc3);
-    }
-    for (; b < nb; b++, w += Q8_0_BYTES) {
-        __m256i q0 = _mm256_loadu_si256((const __m256i *)(w + 2));
-        __m256i x0 = _mm256_loadu_si256((const __m256i *)a[b].q);
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w) * a[b].d), _mm256_cvtepi32_ps(dot_i8(q0, x0)),
-                               acc0);
-    }
-    return hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+    BLOCKS8_ROW(Q4_0_BYTES, Q4_0_DOT, xs8);
 }
 
-float dot_q4_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb)
+float dot_q8_0_avx2(const uint8_t *w, const struct q8act *a, const float *xd, int64_t nb)
 {
-#define Q4_0_BLOCK(b, acc, off)                                                                 \
-    do {                                                                                        \
-        const uint8_t *w_ = w + (b)*Q4_0_BYTES;                                                 \
-        __m256i p_ = udot32(q4_0_nibbles(w_ + 2), a[b].q); /* unsigned nibbles, signed bytes */ \
-        float d_ = h2f(w_) * a[b].d;                                                            \
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d_), _mm256_cvtepi32_ps(p_), acc);                 \
-        off += d_ * (float)a[b].sum;                                                            \
-    } while (0)
-    TWO_CHAINS(nb, Q4_0_BLOCK);
-#undef Q4_0_BLOCK
-    return sum - 8 * off;
+    BLOCKS8_ROW(Q8_0_BYTES, Q8_0_DOT, (const int32_t *)NULL);
 }
+#undef Q4_0_DOT
+#undef Q8_0_DOT
+#undef UDOT_
 
 float dot_f16_avx2(const uint8_t *w, const float *x, int64_t n)
 {

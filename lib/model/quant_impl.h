@@ -104,22 +104,22 @@ float dot_q4_1_vnni(const uint8_t *w, const struct q8act *a, int64_t nb);
 float dot_q5_0_vnni(const uint8_t *w, const struct q8act *a, int64_t nb);
 float dot_q5_1_vnni(const uint8_t *w, const struct q8act *a, int64_t nb);
 float dot_q6_k_vnni(const uint8_t *w, const struct q8k *a, int64_t nb);
-float dot_q8_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb);
-float dot_q4_0_avx2(const uint8_t *w, const struct q8act *a, int64_t nb);
+/* Q8_0 and Q4_0 also take the activations' scales (xd) and (Q4_0) 8 x
+ * their sums (xs8), a block each, contiguous. */
+float dot_q8_0_avx2(const uint8_t *w, const struct q8act *a, const float *xd, int64_t nb);
+float dot_q8_0_vnni(const uint8_t *w, const struct q8act *a, const float *xd, int64_t nb);
+float dot_q4_0_avx2(const uint8_t *w, const struct q8act *a, const float *xd, const int32_t *xs8,
+                    int64_t nb);
 float dot_f16_avx2(const uint8_t *w, const float *x, int64_t n);
-float dot_q8_0_vnni(const uint8_t *w, const struct q8act *a, int64_t nb);
-float dot_q4_0_vnni(const uint8_t *w, const struct q8act *a, int64_t nb);
+float dot_q4_0_vnni(const uint8_t *w, const struct q8act *a, const float *xd, const int32_t *xs8,
+                    int64_t nb);
 #else
 #define QUANT_NO_ISA(name, X)                                \
     static inline float name(const uint8_t *w, X, int64_t n) \
     {                                                        \
         return (void)w, (void)n, 0;                          \
     }
-QUANT_NO_ISA(dot_q8_0_avx2, const struct q8act *a)
-QUANT_NO_ISA(dot_q4_0_avx2, const struct q8act *a)
 QUANT_NO_ISA(dot_f16_avx2, const float *x)
-QUANT_NO_ISA(dot_q8_0_vnni, const struct q8act *a)
-QUANT_NO_ISA(dot_q4_0_vnni, const struct q8act *a)
 QUANT_NO_ISA(dot_q4_1_avx2, const struct q8act *a)
 QUANT_NO_ISA(dot_q5_0_avx2, const struct q8act *a)
 QUANT_NO_ISA(dot_q5_1_avx2, const struct q8act *a)
@@ -134,6 +134,26 @@ QUANT_NO_ISA(dot_q5_0_vnni, const struct q8act *a)
 QUANT_NO_ISA(dot_q5_1_vnni, const struct q8act *a)
 QUANT_NO_ISA(dot_q6_k_vnni, const struct q8k *a)
 #undef QUANT_NO_ISA
+static inline float dot_q8_0_avx2(const uint8_t *w, const struct q8act *a, const float *xd,
+                                  int64_t nb)
+{
+    return (void)w, (void)a, (void)xd, (void)nb, 0;
+}
+static inline float dot_q8_0_vnni(const uint8_t *w, const struct q8act *a, const float *xd,
+                                  int64_t nb)
+{
+    return (void)w, (void)a, (void)xd, (void)nb, 0;
+}
+static inline float dot_q4_0_avx2(const uint8_t *w, const struct q8act *a, const float *xd,
+                                  const int32_t *xs8, int64_t nb)
+{
+    return (void)w, (void)a, (void)xd, (void)xs8, (void)nb, 0;
+}
+static inline float dot_q4_0_vnni(const uint8_t *w, const struct q8act *a, const float *xd,
+                                  const int32_t *xs8, int64_t nb)
+{
+    return (void)w, (void)a, (void)xd, (void)xs8, (void)nb, 0;
+}
 static inline void gemm_panel_avx2(const uint8_t *q, const float *ws, const int8_t *x,
                                    const float *dx, const int32_t *xo, int64_t k, int64_t tp,
                                    int steps, int s8, float *out)

@@ -5,6 +5,7 @@
 
 #include <immintrin.h>
 #include <stdint.h>
+#include <string.h>
 
 /* The half-precision scale at p (little-endian). */
 static inline float h2f(const uint8_t *p)
@@ -94,5 +95,61 @@ static inline __m256i bits_to_bytes(uint32_t x)
     v = _mm256_or_si256(v, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
     return _mm256_cmpeq_epi8(v, _mm256_set1_epi64x(-1));
 }
+
+/* The sums of each of eight int32 vectors, as one vector (lane i: p[i]'s). */
+static inline __m256i hsum8_i32(const __m256i p[8])
+{
+    __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+    __m256i b = _mm256_hadd_epi32(_mm256_hadd_epi32(p[4], p[5]), _mm256_hadd_epi32(p[6], p[7]));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20),
+                            _mm256_permute2x128_si256(a, b, 0x31));
+}
+
+/* The F16 scales at the start of eight blocks `stride` bytes apart, as
+ * floats (loaded one by one: a gather is slower here). */
+static inline uint16_t u16_at(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+static inline __m256 scales8(const uint8_t *w, int stride)
+{
+    __m128i h = _mm_cvtsi32_si128(u16_at(w));
+    h = _mm_insert_epi16(h, u16_at(w + stride), 1);
+    h = _mm_insert_epi16(h, u16_at(w + 2 * stride), 2);
+    h = _mm_insert_epi16(h, u16_at(w + 3 * stride), 3);
+    h = _mm_insert_epi16(h, u16_at(w + 4 * stride), 4);
+    h = _mm_insert_epi16(h, u16_at(w + 5 * stride), 5);
+    h = _mm_insert_epi16(h, u16_at(w + 6 * stride), 6);
+    h = _mm_insert_epi16(h, u16_at(w + 7 * stride), 7);
+    return _mm256_cvtph_ps(h);
+}
+
+/* A row of 32-blocks (Q4_0, Q8_0) against 8-bit activations, eight blocks
+ * at a time: their integer sums (less 8 x the activations' sums, xs8, for
+ * Q4_0) in one vector, scaled by the blocks' and the activations' (xd)
+ * scales together. BLOCK(w, x) is the path's 8 int32 partial sums of one
+ * block at w times the activations x. */
+#define BLOCKS8_ROW(BYTES, BLOCK, XS8)                                                          \
+    __m256 acc = _mm256_setzero_ps();                                                           \
+    int64_t b = 0;                                                                              \
+    for (; b + 8 <= nb; b += 8) {                                                               \
+        __m256i p[8];                                                                           \
+        _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) p[i] =                              \
+            BLOCK(w + (b + i) * (BYTES), _mm256_loadu_si256((const __m256i *)a[b + i].q));      \
+        __m256i s = hsum8_i32(p);                                                               \
+        if (XS8)                                                                                \
+            s = _mm256_sub_epi32(s, _mm256_loadu_si256((const __m256i *)((XS8) + b)));          \
+        __m256 d = _mm256_mul_ps(scales8(w + b * (BYTES), (BYTES)), _mm256_loadu_ps(xd + b));   \
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), d, acc);                                   \
+    }                                                                                           \
+    float sum = hsum(acc);                                                                      \
+    for (; b < nb; b++) {                                                                       \
+        __m256i p_ = BLOCK(w + b * (BYTES), _mm256_loadu_si256((const __m256i *)a[b].q));       \
+        sum += (float)(hsum_i32x8(p_) - ((XS8) ? (XS8)[b] : 0)) * h2f(w + b * (BYTES)) * xd[b]; \
+    }                                                                                           \
+    return sum
 
 #endif

@@ -8,44 +8,29 @@
 #if defined(__x86_64__)
 #include "model/quant_simd.h"
 
-/* |w| (unsigned) times a with w's sign, summed by fours into int32 */
-static inline __m256 block(const uint8_t *w, const struct q8act *a)
+/* the nibbles unsigned, x signed (the offset of 8 through xs8) */
+#define Q4_0_DOT(w, x) UDOT_(q4_0_nibbles((w) + 2), x)
+/* |w| times x with w's sign */
+#define Q8_0_DOT(w, x) Q8_0_SIGNED_(_mm256_loadu_si256((const __m256i *)((w) + 2)), x)
+#define UDOT_(q, x) _mm256_dpbusd_epi32(_mm256_setzero_si256(), q, x)
+static inline __m256i Q8_0_SIGNED_(__m256i q, __m256i x)
 {
-    __m256i q = _mm256_loadu_si256((const __m256i *)(w + 2));
-    __m256i x = _mm256_loadu_si256((const __m256i *)a->q);
-    __m256i p =
-        _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(q), _mm256_sign_epi8(x, q));
-    return _mm256_mul_ps(_mm256_set1_ps(h2f(w) * a->d), _mm256_cvtepi32_ps(p));
+    return UDOT_(_mm256_sign_epi8(q, q), _mm256_sign_epi8(x, q));
 }
 
-float dot_q8_0_vnni(const uint8_t *w, const struct q8act *a, int64_t nb)
+float dot_q4_0_vnni(const uint8_t *w, const struct q8act *a, const float *xd, const int32_t *xs8,
+                    int64_t nb)
 {
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int64_t b = 0;
-    for (; b + 1 < nb; b += 2, w += 2 * Q8_0_BYTES) {
-        acc0 = _mm256_add_ps(acc0, block(w, &a[b]));
-        acc1 = _mm256_add_ps(acc1, block(w + Q8_0_BYTES, &a[b + 1]));
-    }
-    if (b < nb)
-        acc0 = _mm256_add_ps(acc0, block(w, &a[b]));
-    return hsum(_mm256_add_ps(acc0, acc1));
+    BLOCKS8_ROW(Q4_0_BYTES, Q4_0_DOT, xs8);
 }
 
-float dot_q4_0_vnni(const uint8_t *w, const struct q8act *a, int64_t nb)
+float dot_q8_0_vnni(const uint8_t *w, const struct q8act *a, const float *xd, int64_t nb)
 {
-#define Q4_0_BLOCK(b, acc, off)                                                             \
-    do {                                                                                    \
-        const uint8_t *w_ = w + (b)*Q4_0_BYTES;                                             \
-        __m256i x_ = _mm256_loadu_si256((const __m256i *)a[b].q);                           \
-        __m256i p_ = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q4_0_nibbles(w_ + 2), x_); \
-        float d_ = h2f(w_) * a[b].d;                                                        \
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d_), _mm256_cvtepi32_ps(p_), acc);             \
-        off += d_ * (float)a[b].sum;                                                        \
-    } while (0)
-    TWO_CHAINS(nb, Q4_0_BLOCK);
-#undef Q4_0_BLOCK
-    return sum - 8 * off; /* the nibbles are unsigned: value - 8 */
+    BLOCKS8_ROW(Q8_0_BYTES, Q8_0_DOT, (const int32_t *)NULL);
 }
+#undef Q4_0_DOT
+#undef Q8_0_DOT
+#undef UDOT_
 
 /* ---- K-quants: as the AVX2 kernels, with VNNI's dpwssd folding each
  * group's scale into the accumulation ---- */
