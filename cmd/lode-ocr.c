@@ -113,6 +113,10 @@ static void run_job(void *jp, int fd, void *ud)
         record_set_int(meta, "ocr_dpi", run->dpi);
     if (res.skew != 0)
         json_object_set_new(meta, "ocr_deskew", json_real(round(res.skew * 100) / 100));
+    if (res.rotate || res.rotate_refused)
+        json_object_set_new(meta, "ocr_rotate_conf", json_real(round(res.rotate_conf * 100) / 100));
+    if (res.rotate_refused)
+        record_set_int(meta, "ocr_rotate_refused", res.rotate_refused);
     if (res.conf < run->min_conf)
         json_object_set_new(meta, "ocr_low_conf", json_true());
     if (job->reason == BAD_TEXT)
@@ -276,6 +280,8 @@ int main(int argc, char **argv)
                       .max_pixels = 100000000,
                       .p = &p};
     unpack_limits_default(&run.limits);
+    run.oo.psm = OCR_PSM_DEFAULT;
+    run.oo.rotate_min_conf = OCR_ROTATE_MIN_CONF_DEFAULT;
     int jobs = cpu_count(), no_rotate = 0, no_deskew = 0;
     const struct opt table[] = {
         {'j', "jobs", OPT_INT, &jobs, "N", "pages recognised in parallel (default: cores)", 0},
@@ -293,6 +299,12 @@ int main(int argc, char **argv)
         {0, "max-pixels", OPT_SIZE, &run.max_pixels, "N",
          "largest page image, in pixels (default 100M); bigger ones fail", 0},
         {0, "no-rotate", OPT_FLAG, &no_rotate, NULL, "do not detect pages turned by 90/180/270", 1},
+        {0, "rotate-threshold", OPT_DOUBLE, &run.oo.rotate_min_conf, "C",
+         "turn a page only at orientation confidence C or more, and when it then reads better "
+         "(default 2)",
+         0},
+        {0, "psm", OPT_INT, &run.oo.psm, "N",
+         "Tesseract's page layout mode, as tesseract --psm (default 3: automatic; not 0 or 2)", 0},
         {0, "no-deskew", OPT_FLAG, &no_deskew, NULL, "do not straighten slightly skewed pages", 1},
         {0, "tessdata", OPT_STRING, &run.tessdata, "DIR", "Tesseract's language data directory", 0},
         {0, "timeout", OPT_DOUBLE, &run.timeout, "SEC",
@@ -316,6 +328,10 @@ int main(int argc, char **argv)
     opts_parse_filter(&prog, argc, argv, "records");
     if (jobs < 1 || run.dpi < 30 || run.dpi > 2400 || run.timeout < 0 || run.max_pixels < 1)
         return program_usage(&p, "-j must be positive, --dpi between 30 and 2400");
+    if (!ocr_psm_valid(run.oo.psm))
+        return program_usage(&p, "--psm must be 1 or 3 to 13 (0 and 2 recognise no text)");
+    if (!(run.oo.rotate_min_conf >= 0))
+        return program_usage(&p, "--rotate-threshold must be 0 or more");
     run.oo.orientation = !no_rotate;
     run.oo.deskew = !no_deskew;
     signal(SIGPIPE, SIG_DFL);

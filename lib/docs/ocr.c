@@ -73,64 +73,136 @@ void ocr_engine_free(struct ocr_engine *e)
     free(e);
 }
 
+int ocr_psm_valid(int m)
+{
+    return m >= 1 && m < PSM_COUNT && m != PSM_OSD_ONLY && m != PSM_AUTO_ONLY;
+}
+
 #define DESKEW_MIN_DEGREES 1.0f
 
-/* Below this, Tesseract's orientation guess is noise. */
-#define OSD_MIN_CONF 1.5
-
-int ocr_recognize(struct ocr_engine *e, PIX *pix, int dpi, const struct ocr_options *o,
-                  struct ocr_result *out, lode_error *err)
+/* A copy of img straightened when it is skewed by a degree or more. */
+static PIX *straighten(PIX *img, int deskew, double *skew)
 {
-    memset(out, 0, sizeof *out);
-    PIX *img = pixClone(pix);
-    if (o->orientation && e->osd) {
-        int deg = 0;
-        float conf = 0, script_conf = 0;
-        const char *script = NULL;
-        TessBaseAPISetImage2(e->osd, img);
-        if (dpi > 0)
-            TessBaseAPISetSourceResolution(e->osd, dpi);
-        if (TessBaseAPIDetectOrientationScript(e->osd, &deg, &conf, &script, &script_conf) &&
-            conf >= OSD_MIN_CONF && deg % 90 == 0 && deg % 360 != 0) {
-            /* deg is how far the page is turned counter-clockwise */
-            int cw = (360 - deg % 360) % 360;
-            PIX *turned = pixRotateOrth(img, cw / 90);
-            if (turned) {
-                pixDestroy(&img);
-                img = turned;
-                out->rotate = cw;
-            }
-        }
-        TessBaseAPIClear(e->osd);
-    }
-    if (o->deskew) {
+    *skew = 0;
+    if (deskew) {
         l_float32 angle = 0, conf = 0;
         PIX *straight = pixFindSkewAndDeskew(img, 0, &angle, &conf);
         /* Tesseract finds lines through a skew of a degree or so by itself,
          * and reads such pages better unrotated (measured on eurotext.tif) */
         if (straight && straight != img && conf > 2.0f && fabsf(angle) >= DESKEW_MIN_DEGREES) {
-            out->skew = angle;
-            pixDestroy(&img);
-            img = straight;
-        } else if (straight) {
-            pixDestroy(&straight);
+            *skew = angle;
+            return straight;
         }
+        if (straight)
+            pixDestroy(&straight);
     }
-    TessBaseAPISetImage2(e->api, img);
+    return pixClone(img);
+}
+
+/* One recognition of img: its text (malloc'd), mean word confidence and
+ * the sum of its words' confidences (100 a word: about how many words were
+ * read right: what an upright and a turned reading are compared by). */
+static int read_page(TessBaseAPI *api, PIX *img, int dpi, int psm, char **text, double *conf,
+                     double *words, lode_error *err)
+{
+    TessBaseAPISetPageSegMode(api, (TessPageSegMode)psm);
+    TessBaseAPISetImage2(api, img);
     if (dpi > 0)
-        TessBaseAPISetSourceResolution(e->api, dpi);
+        TessBaseAPISetSourceResolution(api, dpi);
     int rc = 0;
-    if (TessBaseAPIRecognize(e->api, NULL) != 0) {
+    if (TessBaseAPIRecognize(api, NULL) != 0) {
         lode_seterr(err, "Tesseract could not recognise the page");
         rc = -1;
     } else {
-        char *t = TessBaseAPIGetUTF8Text(e->api);
-        out->text = xstrdup(t ? t : "");
+        char *t = TessBaseAPIGetUTF8Text(api);
+        *text = xstrdup(t ? t : "");
         TessDeleteText(t);
-        int c = TessBaseAPIMeanTextConf(e->api);
-        out->conf = c < 0 ? 0 : c;
+        int c = TessBaseAPIMeanTextConf(api);
+        *conf = c < 0 ? 0 : c;
+        *words = 0;
+        TessResultIterator *it = TessBaseAPIGetIterator(api);
+        if (it) {
+            do {
+                char *w = TessResultIteratorGetUTF8Text(it, RIL_WORD);
+                if (w && w[strspn(w, " \t\n")])
+                    *words += TessResultIteratorConfidence(it, RIL_WORD);
+                TessDeleteText(w);
+            } while (TessResultIteratorNext(it, RIL_WORD));
+            TessResultIteratorDelete(it);
+        }
     }
-    TessBaseAPIClear(e->api);
-    pixDestroy(&img);
+    TessBaseAPIClear(api);
     return rc;
+}
+
+/* The clockwise turn Tesseract's orientation detection proposes (0 when
+ * none) and its confidence. */
+static int proposed_turn(TessBaseAPI *osd, PIX *img, int dpi, double *conf)
+{
+    int deg = 0, cw = 0;
+    float c = 0, script_conf = 0;
+    const char *script = NULL;
+    *conf = 0;
+    TessBaseAPISetImage2(osd, img);
+    if (dpi > 0)
+        TessBaseAPISetSourceResolution(osd, dpi);
+    if (TessBaseAPIDetectOrientationScript(osd, &deg, &c, &script, &script_conf) && deg % 90 == 0) {
+        /* deg is how far the page is turned counter-clockwise */
+        cw = (360 - deg % 360) % 360;
+        *conf = c;
+    }
+    TessBaseAPIClear(osd);
+    return cw;
+}
+
+int ocr_recognize(struct ocr_engine *e, PIX *pix, int dpi, const struct ocr_options *o,
+                  struct ocr_result *out, lode_error *err)
+{
+    memset(out, 0, sizeof *out);
+    int cw = 0;
+    if (o->orientation && e->osd)
+        cw = proposed_turn(e->osd, pix, dpi, &out->rotate_conf);
+    double skew0 = 0, words0 = 0;
+    PIX *upright = straighten(pix, o->deskew, &skew0);
+    int rc = read_page(e->api, upright, dpi, o->psm, &out->text, &out->conf, &words0, err);
+    pixDestroy(&upright);
+    out->skew = skew0;
+    if (rc < 0 || !cw)
+        return rc;
+    if (out->rotate_conf < o->rotate_min_conf) {
+        out->rotate_refused = cw;
+        return 0;
+    }
+    /* a turn is kept only when the turned page reads at least as well: on
+     * sparse pages (receipts, forms) the guess is often wrong */
+    PIX *turned = pixRotateOrth(pix, cw / 90);
+    double skew1 = 0;
+    PIX *straight = turned ? straighten(turned, o->deskew, &skew1) : NULL;
+    pixDestroy(&turned);
+    char *text1 = NULL;
+    double conf1 = 0, words1 = 0;
+    if (!straight) {
+        lode_seterr(err, "cannot turn the page image (out of memory)");
+        rc = -1;
+    } else {
+        rc = read_page(e->api, straight, dpi, o->psm, &text1, &conf1, &words1, err);
+        pixDestroy(&straight);
+    }
+    if (rc < 0) {
+        free(out->text);
+        out->text = NULL;
+        return -1;
+    }
+    /* a tie with words read: Tesseract turned the lines itself */
+    if (words1 > words0 || (words1 == words0 && words1 > 0)) {
+        free(out->text);
+        out->text = text1;
+        out->conf = conf1;
+        out->skew = skew1;
+        out->rotate = cw;
+    } else {
+        free(text1);
+        out->rotate_refused = cw;
+    }
+    return 0;
 }

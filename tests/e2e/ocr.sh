@@ -41,6 +41,118 @@ expect_eq "every OCRed record: ocr done, ocr_conf 0-100, the language in meta" "
 expect_ge "confident pages have a high mean confidence" 90 \
     "$(jq -r 'select(.source | endswith("phototest.tif")) | .ocr_conf' ocr.ndjson)"
 
+# Columns: pages of two and three justified columns whose lines sit at the
+# same heights (a newsletter, a journal), typeset by groff, rendered at
+# 300 dpi by Ghostscript; the truth is the text column by column. Tesseract's
+# automatic layout analysis (lode's default, as the tesseract command's)
+# reads them in order; one block (--psm 6) interleaves the columns.
+columns() { # N NAME: NAME.png and NAME.truth
+    awk -v cols="$1" -v tr="$2.tr" -v truth="$2.truth" 'BEGIN {
+        n = split("the of and to in is was for on that with as by at from this be are an which it or have has not but were their they one all been more can other its also into than most some these may would only such two about first new time after over used between many so up years out where three them she then there when make like through could during being people very just those under each made while well same both much before second since long later part city world state system work number group found known often called around high early however own among water common several important small large following different named", w, " ")
+        seed = 7 + cols
+        width = 7.0 / cols - 0.25 * (cols - 1) / cols
+        printf ".nh\n.ps 11\n.vs 13\n.ad b\n.po 0.65i\n.sp 0.6i\n.mk t\n" > tr
+        for (c = 0; c < cols; c++) {
+            printf ".rt \\n[t]u\n.po %.3fi\n.ll %.3fi\n", 0.65 + c * (width + 0.25), width > tr
+            for (p = 0; p < 3; p++) {
+                text = ""
+                for (s = 0; s < 6 - cols; s++) {
+                    seed = (seed * 1103515245 + 12345) % 2147483648
+                    len = 8 + seed % 9
+                    for (k = 0; k < len; k++) {
+                        seed = (seed * 1103515245 + 12345) % 2147483648
+                        word = w[1 + int(seed / 65536) % n]
+                        if (k == 0)
+                            word = toupper(substr(word, 1, 1)) substr(word, 2)
+                        text = text (text == "" ? "" : " ") word (k == len - 1 ? "." : "")
+                    }
+                }
+                printf ".ti 0.3i\n%s\n.sp 0.5\n", text > tr
+                printf "%s%s\n", (c + p > 0 ? "\n" : ""), text > truth
+            }
+            printf ".br\n" > tr
+        }
+    }'
+    groff -Tps "$2.tr" > "$2.ps" &&
+        gs -q -dSAFER -dNOPAUSE -dBATCH -sDEVICE=pnggray -r300 -sOutputFile="$2.png" "$2.ps"
+}
+columns 2 cols2
+columns 3 cols3
+for d in 90 180 270; do "$BUILD/tools/imgtool" rotate "$d" cols3.png "cols3-$d.png"; done
+lode-extract cols2.png cols3.png cols3-90.png cols3-180.png cols3-270.png 2> /dev/null |
+    lode-ocr -j 2 > cols.ndjson 2> /dev/null
+for name in cols2 cols3; do
+    OMP_THREAD_LIMIT=1 tesseract "$name.png" "peer-$name" > /dev/null 2>&1
+    peer=$(cer "$name.truth" "peer-$name.txt")
+    expect_le "$name.png (columns): CER within 0.01 of the tesseract command's ($peer)" \
+        "$(awk -v p="$peer" 'BEGIN { print p + 0.01 }')" "$(cer "$name.truth" <(text_for cols.ndjson "$name.png"))"
+done
+for d in 90 180 270; do
+    expect_le "cols3 turned by $d degrees: CER" 0.03 "$(cer cols3.truth <(text_for cols.ndjson "cols3-$d.png"))"
+done
+check "columns: the blocks are separated by blank lines" \
+    test "$(text_for cols.ndjson cols3.png | grep -c '^$')" -ge 8
+lode-extract cols3.png 2> /dev/null | lode-ocr --psm 6 > psm6.ndjson 2> /dev/null
+expect_ge "--psm 6 (one block) reaches Tesseract: it reads the columns across (CER)" 0.3 \
+    "$(cer cols3.truth <(jq -r .text psm6.ndjson))"
+lode-ocr --psm 0 < /dev/null > /dev/null 2> psm0.err
+expect_eq "--psm 0 (orientation only, no text) is a usage error" 2 $?
+
+# Receipts: a narrow page of short lines, typeset and rendered at 200 dpi,
+# then "photographed" (tools/imgtool photo: grey paper, faint ink, blur,
+# noise, seeded). On such pages Tesseract's orientation guess is weak and
+# often wrong: a turn needs --rotate-threshold's confidence and a reading
+# of the turned page at least as good as of the upright one.
+cat > receipt.tr << 'EOF'
+.nf
+.ft CR
+.ps 10
+.vs 12
+.po 0.5i
+.sp 1i
+    CORNER MARKET
+  12 MAIN ST  SPRINGFIELD
+  TEL 555 0134
+
+MILK 2L            3.49
+BREAD WHOLE        2.99
+EGGS DOZEN         4.25
+APPLES 1.2KG       3.60
+COFFEE 500G        8.95
+BANANAS            1.79
+CHEESE             5.40
+
+SUBTOTAL          30.47
+TAX 5%             1.52
+TOTAL             31.99
+
+VISA ****1234     31.99
+12/01/2026  14:32
+THANK YOU
+EOF
+sed -n '/^\.sp 1i/,$p' receipt.tr | tail -n +2 > receipt.truth
+groff -Tps -P-p4i,3i receipt.tr > receipt.ps
+gs -q -dSAFER -dNOPAUSE -dBATCH -sDEVICE=pnggray -r200 -dDEVICEWIDTHPOINTS=216 \
+    -dDEVICEHEIGHTPOINTS=400 -dFIXEDMEDIA -sOutputFile=receipt.png receipt.ps
+"$BUILD/tools/imgtool" photo 0.7 15 1 1 receipt.png receipt-a.png
+"$BUILD/tools/imgtool" rotate 180 receipt-a.png receipt-a180.png
+"$BUILD/tools/imgtool" photo 0.7 20 2 1 receipt.png receipt-b.png
+lode-extract receipt-a.png receipt-a180.png receipt-b.png 2> /dev/null | lode-ocr -j 2 > receipts.ndjson 2> /dev/null
+OMP_THREAD_LIMIT=1 tesseract receipt-a.png peer-receipt > /dev/null 2>&1
+f1() { "$BUILD/tools/wordf1" receipt.truth "$1" | awk '{ print $3 }'; }
+peer=$(f1 peer-receipt.txt)
+expect_ge "an upright receipt: word F1 at least the tesseract command's ($peer)" "$peer" \
+    "$(f1 <(text_for receipts.ndjson receipt-a.png))"
+expect_ge "the receipt upside down: turned back, word F1 within 0.02 of the upright page's" \
+    "$(awk -v p="$peer" 'BEGIN { print p - 0.02 }')" "$(f1 <(text_for receipts.ndjson receipt-a180.png))"
+expect_eq "turns of the receipts (ocr_rotate)" "0 180 0" \
+    "$(jq -r 'select(.source | test("receipt")) | .ocr_rotate' receipts.ndjson | tr '\n' ' ' | sed 's/ $//')"
+check "a receipt whose orientation guess (180, above the threshold) reads no better turned stays upright; the refused turn and its confidence in meta" \
+    jqe -s 'any(.[]; (.source | endswith("receipt-b.png")) and .ocr_rotate == 0 and .meta.ocr_rotate_refused == 180 and .meta.ocr_rotate_conf >= 2)' receipts.ndjson
+lode-extract "$T/phototest-rotated-180.png" 2> /dev/null | lode-ocr --rotate-threshold 14 > thr.ndjson 2> /dev/null
+check "--rotate-threshold 14 (OCRmyPDF's default): a guess at 11 is refused and recorded" \
+    jqe '.ocr_rotate == 0 and .meta.ocr_rotate_refused == 180 and .meta.ocr_rotate_conf > 10' thr.ndjson
+
 # A page skewed by 4 degrees is straightened first.
 "$BUILD/tools/imgtool" rotate 4 "$T/phototest.tif" skew4.png
 lode-extract skew4.png 2> /dev/null | lode-ocr > skew.ndjson 2> /dev/null
