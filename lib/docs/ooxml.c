@@ -2,7 +2,8 @@
  *
  * DOCX: the body of word/document.xml in order; paragraphs whose style (or
  * its base styles) is "heading N", "Title" or has an outline level become
- * headings; paragraphs with numbering become list items; tables become
+ * headings; paragraphs with numbering become list items, numbered as
+ * numbering.xml says (headings too); tables become
  * rows; text boxes, content controls and tracked insertions are read,
  * deletions are not; footnotes and endnotes are cited "[n]" where they are
  * referenced and follow the body as "[n] text".
@@ -120,8 +121,47 @@ static xmlNode *alternate(xmlNode *n)
 
 struct style {
     char *id, *based_on;
-    int heading; /* 1..9, 0 none, -1 not set */
-    int list;    /* has numbering */
+    int heading;  /* 1..9, 0 none, -1 not set */
+    int list;     /* has numbering */
+    char *num_id; /* its numbering instance (numPr), NULL none */
+    int ilvl;     /* its numPr's level, -1 not given */
+};
+
+/* numbering.xml: abstract definitions (levels) and the instances that
+ * paragraphs name. Counters belong to the abstract definition, so lists of
+ * one definition continue each other; an instance with a startOverride
+ * restarts those levels where it is first used. */
+#define NUM_LEVELS 9
+
+struct numlvl {
+    long start;
+    enum td_numfmt fmt;
+    char *text;   /* lvlText, "%1.%2." */
+    char *pstyle; /* the paragraph style linked to this level */
+    int legal;    /* isLgl: every level's number in decimal */
+    int restart;  /* lvlRestart: -1 after any upper level, 0 never, k after level k */
+};
+
+struct abstractnum {
+    char *id;
+    char *style_link; /* numStyleLink: the levels are those of this list style */
+    struct numlvl lv[NUM_LEVELS];
+    long count[NUM_LEVELS];
+    int started[NUM_LEVELS];
+};
+
+struct numinst {
+    char *id;
+    char *abstract_id;
+    long override[NUM_LEVELS]; /* startOverride, -1 none */
+    int applied;               /* the overrides were applied */
+};
+
+struct numbering {
+    struct abstractnum *abs;
+    size_t nabs;
+    struct numinst *num;
+    size_t nnum;
 };
 
 struct docx {
@@ -129,6 +169,7 @@ struct docx {
     struct textdoc td;
     struct style *styles;
     size_t nstyles;
+    struct numbering nb;
     char **note_ids; /* "f:3" / "e:2" in order of first reference */
     size_t nnotes;
 };
@@ -161,7 +202,7 @@ static void styles_load(struct docx *x)
         const char *id = xml_attr(c, "styleId");
         if (!id)
             continue;
-        struct style s = {xstrdup(id), NULL, -1, 0};
+        struct style s = {xstrdup(id), NULL, -1, 0, NULL, -1};
         const char *name = xml_attr(xml_child(c, "name"), "val");
         s.heading = heading_from_name(name);
         const char *based = xml_attr(xml_child(c, "basedOn"), "val");
@@ -173,7 +214,14 @@ static void styles_load(struct docx *x)
             int lv = atoi(outline);
             s.heading = lv >= 0 && lv < 9 ? lv + 1 : 0;
         }
-        s.list = xml_child(ppr, "numPr") != NULL;
+        xmlNode *numpr = xml_child(ppr, "numPr");
+        s.list = numpr != NULL;
+        const char *nid = xml_attr(xml_child(numpr, "numId"), "val");
+        if (nid)
+            s.num_id = xstrdup(nid);
+        const char *il = xml_attr(xml_child(numpr, "ilvl"), "val");
+        if (il)
+            s.ilvl = atoi(il);
         x->styles = xreallocarray(x->styles, x->nstyles + 1, sizeof *x->styles);
         x->styles[x->nstyles++] = s;
     }
@@ -188,11 +236,15 @@ static const struct style *style_get(const struct docx *x, const char *id)
     return NULL;
 }
 
-/* Heading level and list flag of a style, following basedOn. */
-static void style_props(const struct docx *x, const char *id, int *heading, int *list)
+/* Heading level, list flag and numbering (instance, level; NULL and -1 when
+ * not given) of a style, following basedOn. */
+static void style_props(const struct docx *x, const char *id, int *heading, int *list,
+                        const char **num_id, int *ilvl)
 {
     *heading = 0;
     *list = 0;
+    *num_id = NULL;
+    *ilvl = -1;
     int heading_set = 0;
     for (int hops = 0; id && hops < 16; hops++) {
         const struct style *s = style_get(x, id);
@@ -203,8 +255,204 @@ static void style_props(const struct docx *x, const char *id, int *heading, int 
             heading_set = 1;
         }
         *list |= s->list;
+        if (!*num_id && s->num_id)
+            *num_id = s->num_id;
+        if (*ilvl < 0 && s->ilvl >= 0)
+            *ilvl = s->ilvl;
         id = s->based_on;
     }
+}
+
+/* ---- DOCX numbering ---- */
+
+static enum td_numfmt numfmt(const char *v)
+{
+    static const struct {
+        const char *name;
+        enum td_numfmt f;
+    } t[] = {{"decimal", TD_NUM_DECIMAL},
+             {"decimalZero", TD_NUM_DECIMAL_ZERO},
+             {"lowerLetter", TD_NUM_LOWER_LETTER},
+             {"upperLetter", TD_NUM_UPPER_LETTER},
+             {"lowerRoman", TD_NUM_LOWER_ROMAN},
+             {"upperRoman", TD_NUM_UPPER_ROMAN},
+             {"bullet", TD_NUM_BULLET},
+             {"none", TD_NUM_NONE}};
+    for (size_t i = 0; v && i < sizeof t / sizeof t[0]; i++)
+        if (!strcmp(v, t[i].name))
+            return t[i].f;
+    return TD_NUM_DECIMAL; /* ordinal, cardinalText, the Asian counts...: as numbers */
+}
+
+static long attr_long(const xmlNode *n, const char *child, long dflt)
+{
+    const char *v = xml_attr(xml_child(n, child), "val");
+    if (!v)
+        return dflt;
+    long r = strtol(v, NULL, 10);
+    return r < -1000000 ? -1000000 : r > 1000000 ? 1000000 : r;
+}
+
+static void numbering_load(struct docx *x)
+{
+    lode_error err;
+    xmlDoc *doc = container_xml(x->d, "word/numbering.xml", &err);
+    if (!doc)
+        return;
+    struct numbering *nb = &x->nb;
+    for (xmlNode *c = xmlDocGetRootElement(doc)->children; c; c = c->next) {
+        if (xml_is(c, "abstractNum") && xml_attr(c, "abstractNumId")) {
+            nb->abs = xreallocarray(nb->abs, nb->nabs + 1, sizeof *nb->abs);
+            struct abstractnum *a = &nb->abs[nb->nabs++];
+            memset(a, 0, sizeof *a);
+            a->id = xstrdup(xml_attr(c, "abstractNumId"));
+            const char *link = xml_attr(xml_child(c, "numStyleLink"), "val");
+            if (link)
+                a->style_link = xstrdup(link);
+            for (int l = 0; l < NUM_LEVELS; l++)
+                a->lv[l].restart = -1;
+            for (xmlNode *lv = c->children; lv; lv = lv->next) {
+                const char *il = xml_attr(lv, "ilvl");
+                int l = il ? atoi(il) : -1;
+                if (!xml_is(lv, "lvl") || l < 0 || l >= NUM_LEVELS)
+                    continue;
+                struct numlvl *v = &a->lv[l];
+                v->start = attr_long(lv, "start", 0);
+                v->fmt = numfmt(xml_attr(xml_child(lv, "numFmt"), "val"));
+                const char *t = xml_attr(xml_child(lv, "lvlText"), "val");
+                free(v->text);
+                v->text = t ? xstrdup(t) : NULL;
+                const char *ps = xml_attr(xml_child(lv, "pStyle"), "val");
+                free(v->pstyle);
+                v->pstyle = ps ? xstrdup(ps) : NULL;
+                xmlNode *lgl = xml_child(lv, "isLgl");
+                const char *lglv = xml_attr(lgl, "val");
+                v->legal = lgl && !(lglv && (!strcmp(lglv, "0") || !strcmp(lglv, "false")));
+                v->restart = (int)attr_long(lv, "lvlRestart", -1);
+            }
+        } else if (xml_is(c, "num") && xml_attr(c, "numId")) {
+            const char *aid = xml_attr(xml_child(c, "abstractNumId"), "val");
+            if (!aid)
+                continue;
+            nb->num = xreallocarray(nb->num, nb->nnum + 1, sizeof *nb->num);
+            struct numinst *n = &nb->num[nb->nnum++];
+            memset(n, 0, sizeof *n);
+            n->id = xstrdup(xml_attr(c, "numId"));
+            n->abstract_id = xstrdup(aid);
+            for (int l = 0; l < NUM_LEVELS; l++)
+                n->override[l] = -1;
+            for (xmlNode *o = c->children; o; o = o->next) {
+                const char *il = xml_attr(o, "ilvl");
+                int l = il ? atoi(il) : -1;
+                if (xml_is(o, "lvlOverride") && l >= 0 && l < NUM_LEVELS &&
+                    xml_child(o, "startOverride"))
+                    n->override[l] = attr_long(o, "startOverride", 0);
+            }
+        }
+    }
+    xmlFreeDoc(doc);
+}
+
+static void numbering_free(struct numbering *nb)
+{
+    for (size_t i = 0; i < nb->nabs; i++) {
+        for (int l = 0; l < NUM_LEVELS; l++) {
+            free(nb->abs[i].lv[l].text);
+            free(nb->abs[i].lv[l].pstyle);
+        }
+        free(nb->abs[i].id);
+        free(nb->abs[i].style_link);
+    }
+    free(nb->abs);
+    for (size_t i = 0; i < nb->nnum; i++) {
+        free(nb->num[i].id);
+        free(nb->num[i].abstract_id);
+    }
+    free(nb->num);
+}
+
+static struct numinst *num_get(struct docx *x, const char *id)
+{
+    for (size_t i = 0; id && i < x->nb.nnum; i++)
+        if (!strcmp(x->nb.num[i].id, id))
+            return &x->nb.num[i];
+    return NULL;
+}
+
+/* The abstract definition of an instance, through one numStyleLink (a list
+ * style whose numbering lives in another instance). */
+static struct abstractnum *abstract_of(struct docx *x, const struct numinst *n)
+{
+    for (int hops = 0; n && hops < 4; hops++) {
+        struct abstractnum *a = NULL;
+        for (size_t i = 0; i < x->nb.nabs; i++)
+            if (!strcmp(x->nb.abs[i].id, n->abstract_id))
+                a = &x->nb.abs[i];
+        if (!a || !a->style_link)
+            return a;
+        int h, l, il;
+        const char *nid;
+        style_props(x, a->style_link, &h, &l, &nid, &il);
+        const struct numinst *next = num_get(x, nid);
+        if (!next || next == n)
+            return a;
+        n = next;
+    }
+    return NULL;
+}
+
+/* Counts a paragraph at level l of instance num_id and writes its number as
+ * Word renders it ("2.3.4."); "" when it has none, "-" for a bullet.
+ * pstyle: the paragraph's style, for levels linked to styles. -1 when the
+ * file does not define the instance. */
+static int number_paragraph(struct docx *x, const char *num_id, int l, const char *pstyle,
+                            struct buf *out)
+{
+    struct numinst *n = num_get(x, num_id);
+    struct abstractnum *a = abstract_of(x, n);
+    if (!a)
+        return -1;
+    if (l < 0) {
+        l = 0;
+        for (int k = 0; pstyle && k < NUM_LEVELS; k++)
+            if (a->lv[k].pstyle && !strcmp(a->lv[k].pstyle, pstyle))
+                l = k;
+    }
+    if (l >= NUM_LEVELS)
+        l = NUM_LEVELS - 1;
+    if (!n->applied) {
+        n->applied = 1;
+        for (int k = 0; k < NUM_LEVELS; k++)
+            if (n->override[k] >= 0) {
+                a->count[k] = n->override[k] - 1;
+                a->started[k] = 1;
+            }
+    }
+    a->count[l] = a->started[l] ? a->count[l] + 1 : a->lv[l].start;
+    a->started[l] = 1;
+    for (int k = l + 1; k < NUM_LEVELS; k++) {
+        int r = a->lv[k].restart;
+        if (r < 0 || (r > 0 && l < r))
+            a->started[k] = 0;
+    }
+    const struct numlvl *v = &a->lv[l];
+    if (v->fmt == TD_NUM_BULLET) {
+        buf_adds(out, "-");
+        return 0;
+    }
+    for (const char *p = v->text ? v->text : ""; *p; p++) {
+        if (*p == '%' && p[1] >= '1' && p[1] <= '9') {
+            int k = p[1] - '1';
+            long val = k == l || a->started[k] ? a->count[k] : a->lv[k].start;
+            textdoc_format_number(out, val, v->legal ? TD_NUM_DECIMAL : a->lv[k].fmt);
+            p++;
+        } else {
+            buf_addc(out, *p);
+        }
+    }
+    /* lvlText may end in spaces or hold only them */
+    buf_rtrim(out);
+    return 0;
 }
 
 static void docx_blocks(struct docx *x, xmlNode *n, int depth);
@@ -278,27 +526,40 @@ static void docx_inline(struct docx *x, xmlNode *n, int depth)
 static void docx_paragraph(struct docx *x, xmlNode *p, int depth)
 {
     xmlNode *ppr = xml_child(p, "pPr");
-    int heading = 0, list = 0;
-    style_props(x, xml_attr(xml_child(ppr, "pStyle"), "val"), &heading, &list);
+    int heading = 0, list = 0, ilvl = -1;
+    const char *pstyle = xml_attr(xml_child(ppr, "pStyle"), "val"), *num_id = NULL;
+    style_props(x, pstyle, &heading, &list, &num_id, &ilvl);
     const char *outline = xml_attr(xml_child(ppr, "outlineLvl"), "val");
     if (outline) {
         int lv = atoi(outline);
         heading = lv >= 0 && lv < 9 ? lv + 1 : 0;
     }
     xmlNode *numpr = xml_child(ppr, "numPr");
-    int level = 0;
     if (numpr) {
-        const char *numid = xml_attr(xml_child(numpr, "numId"), "val");
-        list = !(numid && !strcmp(numid, "0")); /* numId 0 removes numbering */
-        const char *ilvl = xml_attr(xml_child(numpr, "ilvl"), "val");
-        level = ilvl ? atoi(ilvl) : 0;
+        const char *nid = xml_attr(xml_child(numpr, "numId"), "val");
+        if (nid)
+            num_id = nid;
+        const char *il = xml_attr(xml_child(numpr, "ilvl"), "val");
+        if (il)
+            ilvl = atoi(il);
+        list = 1;
     }
+    if (num_id && !strcmp(num_id, "0")) /* numId 0 removes numbering */
+        list = 0, num_id = NULL;
+    /* mark: the number, "-" for a bullet, "" for none (a level without
+     * number, or numbering the file does not define: then a plain item) */
+    struct buf mark = {0};
+    int defined = num_id && number_paragraph(x, num_id, ilvl, pstyle, &mark) == 0;
+    int bullet = mark.len && !strcmp(mark.data, "-");
     if (heading > 0)
         textdoc_begin(&x->td, TD_HEADING, heading);
-    else if (list)
-        textdoc_begin(&x->td, TD_ITEM, level);
+    else if (list && !(defined && !mark.len))
+        textdoc_begin(&x->td, TD_ITEM, ilvl < 0 ? 0 : ilvl);
     else
         textdoc_begin(&x->td, TD_PARA, 0);
+    if (mark.len && !bullet)
+        textdoc_marker(&x->td, mark.data);
+    buf_free(&mark);
     docx_inline(x, p, depth + 1);
     textdoc_end(&x->td);
 }
@@ -402,6 +663,7 @@ int docx_extract(struct extract_doc *d, lode_error *err)
     x.d = d;
     textdoc_init(&x.td);
     styles_load(&x);
+    numbering_load(&x);
     xmlNode *body = xml_find(xmlDocGetRootElement(doc), "body");
     if (body)
         docx_blocks(&x, body, 0);
@@ -413,7 +675,9 @@ int docx_extract(struct extract_doc *d, lode_error *err)
     for (size_t i = 0; i < x.nstyles; i++) {
         free(x.styles[i].id);
         free(x.styles[i].based_on);
+        free(x.styles[i].num_id);
     }
+    numbering_free(&x.nb);
     free(x.styles);
     for (size_t i = 0; i < x.nnotes; i++)
         free(x.note_ids[i]);

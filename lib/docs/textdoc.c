@@ -3,6 +3,7 @@
  * written in lode's plain layout (lode-records(7), "Text"). */
 #include "docs/textdoc.h"
 
+#include <stdio.h>
 #include <string.h>
 
 void textdoc_init(struct textdoc *td)
@@ -51,17 +52,20 @@ static void flush(struct textdoc *td)
             for (int i = 0; i < lv; i++)
                 buf_addc(&td->out, '#');
             buf_addc(&td->out, ' ');
+            if (td->marker[0])
+                buf_addf(&td->out, "%s ", td->marker);
         } else if (td->kind == TD_ITEM) {
             int lv = td->level < 0 ? 0 : td->level > 8 ? 8 : td->level;
             for (int i = 0; i < lv; i++)
                 buf_adds(&td->out, "  ");
-            buf_adds(&td->out, "- ");
+            buf_addf(&td->out, "%s ", td->marker[0] ? td->marker : "-");
         }
         buf_add(&td->out, td->cur.data + s, td->cur.len - s);
         td->last = td->kind;
     }
     buf_reset(&td->cur);
     td->kind = TD_NONE;
+    td->marker[0] = 0;
     td->space = 0;
     td->cells = 0;
     td->row_text = 0;
@@ -76,6 +80,61 @@ void textdoc_begin(struct textdoc *td, enum td_kind kind, int level)
     flush(td);
     td->kind = kind;
     td->level = level;
+}
+
+void textdoc_marker(struct textdoc *td, const char *marker)
+{
+    if (td->cell_depth) {
+        textdoc_texts(td, marker);
+        td->space = 1;
+        return;
+    }
+    snprintf(td->marker, sizeof td->marker, "%s", marker);
+}
+
+static void letters(struct buf *b, long n, char a)
+{
+    /* 1 a .. 26 z, 27 aa .. 52 zz: the letter repeated, as Word and
+     * LibreOffice count */
+    long reps = (n - 1) / 26 + 1;
+    if (reps > 16)
+        reps = 16;
+    for (long i = 0; i < reps; i++)
+        buf_addc(b, (char)(a + (n - 1) % 26));
+}
+
+static void roman(struct buf *b, long n, int upper)
+{
+    static const struct {
+        int v;
+        const char *s;
+    } r[] = {{1000, "m"}, {900, "cm"}, {500, "d"}, {400, "cd"}, {100, "c"}, {90, "xc"}, {50, "l"},
+             {40, "xl"},  {10, "x"},   {9, "ix"},  {5, "v"},    {4, "iv"},  {1, "i"}};
+    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
+        for (; n >= r[i].v; n -= r[i].v)
+            for (const char *p = r[i].s; *p; p++)
+                buf_addc(b, upper ? (char)(*p - 'a' + 'A') : *p);
+}
+
+void textdoc_format_number(struct buf *b, long n, enum td_numfmt f)
+{
+    if (f == TD_NUM_BULLET || f == TD_NUM_NONE)
+        return;
+    /* letters and roman numerals have no zero or negatives, nor numbers
+     * past a few thousand: those are written in decimal */
+    int small = n >= 1 && n <= 3999;
+    if (f == TD_NUM_LOWER_LETTER && small)
+        letters(b, n, 'a');
+    else if (f == TD_NUM_UPPER_LETTER && small)
+        letters(b, n, 'A');
+    else if (f == TD_NUM_LOWER_ROMAN && small)
+        roman(b, n, 0);
+    else if (f == TD_NUM_UPPER_ROMAN && small)
+        roman(b, n, 1);
+    else if (f == TD_NUM_DECIMAL_ZERO && n >= 0 && n < 10)
+        buf_addf(b, "0%ld", n);
+    else
+        buf_addf(b, "%ld", n);
 }
 
 void textdoc_end(struct textdoc *td)

@@ -1,8 +1,11 @@
 /* textdoc.h - builds the text of a structured document (DOCX, ODT, HTML,
  * EPUB, slides, sheets) in lode's plain layout (lode-records(7), "Text"):
  *
- *   headings      "# Title", "## Section" (one '#' per level, at most 6)
- *   list items    "- item", nested items indented two spaces a level
+ *   headings      "# Title", "## Section" (one '#' per level, at most 6);
+ *                 a numbered one "## 2.3 Section" (its number as the
+ *                 document renders it)
+ *   list items    "- item", nested items indented two spaces a level; a
+ *                 numbered one "1. item", "  a) item" (its marker)
  *   table rows    "cell | cell | cell", one row a line
  *   paragraphs    separated by a blank line; runs of whitespace inside a
  *                 paragraph become one space
@@ -32,11 +35,31 @@ struct textdoc {
     struct buf cur;
     enum td_kind kind, last;
     int level;
-    int space;      /* a collapsed space is pending */
-    int cell_depth; /* inside a table cell */
-    int cells;      /* cells begun in the current row */
-    int row_text;   /* the current row has non-blank text */
+    int space;       /* a collapsed space is pending */
+    int cell_depth;  /* inside a table cell */
+    int cells;       /* cells begun in the current row */
+    int row_text;    /* the current row has non-blank text */
+    char marker[64]; /* the current block's number, "" for none */
 };
+
+/* How a list level counts. */
+enum td_numfmt {
+    TD_NUM_DECIMAL,
+    TD_NUM_DECIMAL_ZERO, /* 01, 02, ... 10 */
+    TD_NUM_LOWER_LETTER, /* a .. z, aa .. zz, ... */
+    TD_NUM_UPPER_LETTER,
+    TD_NUM_LOWER_ROMAN,
+    TD_NUM_UPPER_ROMAN,
+    TD_NUM_BULLET, /* no number: the item's "- " */
+    TD_NUM_NONE,   /* no number and no marker */
+};
+
+/* Appends n written in format f (bullets and none append nothing). */
+void textdoc_format_number(struct buf *b, long n, enum td_numfmt f);
+/* Gives the block begun last a number as the document renders it ("2.3.",
+ * "a)"): a list item shows it in place of "- ", a heading before its text.
+ * Inside a table cell it is text of the cell. */
+void textdoc_marker(struct textdoc *td, const char *marker);
 
 void textdoc_init(struct textdoc *td);
 /* Ends the current block and begins one of this kind. */

@@ -172,3 +172,171 @@ In a text box
 
     - deep item
 second line" "$(jq -r .text details.ndjson)"
+
+# ---- DOCX numbering: numbering.xml applied as Word renders it ----
+# Headings numbered through their styles (a multilevel list whose levels
+# are linked to Heading 1-3), a numbered list with lettered sub-items, a
+# second list of the same definition restarted by a startOverride, a bullet
+# list, a legal-style level (isLgl) under a roman one, a level without a
+# number, and numbering the file does not define (a plain item).
+mkdir -p numdocx/word
+cat > numdocx/word/styles.xml <<XML
+<w:styles $W>
+<w:style w:type="paragraph" w:styleId="Heading1"><w:name w:val="heading 1"/><w:pPr><w:numPr><w:numId w:val="1"/></w:numPr></w:pPr></w:style>
+<w:style w:type="paragraph" w:styleId="Heading2"><w:name w:val="heading 2"/><w:basedOn w:val="Heading1"/><w:pPr><w:numPr><w:ilvl w:val="1"/></w:numPr></w:pPr></w:style>
+<w:style w:type="paragraph" w:styleId="Heading3"><w:name w:val="heading 3"/><w:basedOn w:val="Heading1"/><w:pPr><w:numPr><w:ilvl w:val="2"/></w:numPr></w:pPr></w:style>
+<w:style w:type="paragraph" w:styleId="ListParagraph"><w:name w:val="List Paragraph"/></w:style>
+</w:styles>
+XML
+cat > numdocx/word/numbering.xml <<XML
+<w:numbering $W>
+<w:abstractNum w:abstractNumId="0"><w:multiLevelType w:val="multilevel"/>
+<w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="decimal"/><w:pStyle w:val="Heading1"/><w:lvlText w:val="%1."/></w:lvl>
+<w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="decimal"/><w:pStyle w:val="Heading2"/><w:lvlText w:val="%1.%2"/></w:lvl>
+<w:lvl w:ilvl="2"><w:start w:val="1"/><w:numFmt w:val="decimal"/><w:pStyle w:val="Heading3"/><w:lvlText w:val="%1.%2.%3."/></w:lvl>
+</w:abstractNum>
+<w:abstractNum w:abstractNumId="1">
+<w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="decimal"/><w:lvlText w:val="%1."/></w:lvl>
+<w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="lowerLetter"/><w:lvlText w:val="%2)"/></w:lvl>
+</w:abstractNum>
+<w:abstractNum w:abstractNumId="2">
+<w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="bullet"/><w:lvlText w:val="&#xF0B7;"/></w:lvl>
+</w:abstractNum>
+<w:abstractNum w:abstractNumId="3">
+<w:lvl w:ilvl="0"><w:start w:val="3"/><w:numFmt w:val="upperRoman"/><w:lvlText w:val="Article %1."/></w:lvl>
+<w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="decimal"/><w:isLgl/><w:lvlText w:val="Section %1.%2"/></w:lvl>
+<w:lvl w:ilvl="2"><w:numFmt w:val="none"/><w:lvlText w:val=""/></w:lvl>
+</w:abstractNum>
+<w:num w:numId="1"><w:abstractNumId w:val="0"/></w:num>
+<w:num w:numId="2"><w:abstractNumId w:val="1"/></w:num>
+<w:num w:numId="3"><w:abstractNumId w:val="1"/><w:lvlOverride w:ilvl="0"><w:startOverride w:val="1"/></w:lvlOverride></w:num>
+<w:num w:numId="4"><w:abstractNumId w:val="2"/></w:num>
+<w:num w:numId="5"><w:abstractNumId w:val="3"/></w:num>
+</w:numbering>
+XML
+np() { # STYLE NUMID ILVL TEXT: a paragraph (empty STYLE, NUMID or ILVL: none)
+    local ppr=""
+    [ -n "$1" ] && ppr="<w:pStyle w:val=\"$1\"/>"
+    if [ -n "$2" ]; then
+        ppr="$ppr<w:numPr>${3:+<w:ilvl w:val=\"$3\"/>}<w:numId w:val=\"$2\"/></w:numPr>"
+    elif [ -n "$3" ]; then
+        ppr="$ppr<w:numPr><w:ilvl w:val=\"$3\"/></w:numPr>"
+    fi
+    echo "<w:p><w:pPr>$ppr</w:pPr><w:r><w:t>$4</w:t></w:r></w:p>"
+}
+{
+    echo "<w:document $W><w:body>"
+    np Heading1 "" "" "Introduction"
+    np "" "" "" "Some text."
+    np Heading2 "" "" "Scope"
+    np Heading2 "" "" "Terms"
+    np Heading1 "" "" "Requirements"
+    np Heading2 "" "" "Hardware"
+    np Heading2 "" "" "Software"
+    np Heading3 "" "" "Software Constraints"
+    np Heading3 "" "" "Software Interfaces"
+    np ListParagraph 2 0 "Unpack the box"
+    np ListParagraph 2 1 "check the cables"
+    np ListParagraph 2 1 "check the manual"
+    np ListParagraph 2 0 "Plug it in"
+    np "" "" "" "A second list restarts:"
+    np ListParagraph 3 0 "Open the lid"
+    np ListParagraph 3 0 "Close the lid"
+    np ListParagraph 4 0 "a bullet"
+    np "" 5 0 "Definitions"
+    np "" 5 1 "Terms used"
+    np "" 5 2 "an unnumbered level"
+    np "" 5 1 "Other terms"
+    np "" 9 0 "numbering the file does not define"
+    np "" 0 "" "numId 0: no numbering"
+    np Heading1 "" "" "Annex"
+    echo "</w:body></w:document>"
+} > numdocx/word/document.xml
+printf '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>' > 'numdocx/[Content_Types].xml'
+pack numbered.docx numdocx
+lode-extract numbered.docx > numbered.ndjson 2> /dev/null
+cat > numbered.expected <<'EOF'
+# 1. Introduction
+
+Some text.
+
+## 1.1 Scope
+
+## 1.2 Terms
+
+# 2. Requirements
+
+## 2.1 Hardware
+
+## 2.2 Software
+
+### 2.2.1. Software Constraints
+
+### 2.2.2. Software Interfaces
+
+1. Unpack the box
+  a) check the cables
+  b) check the manual
+2. Plug it in
+
+A second list restarts:
+
+1. Open the lid
+2. Close the lid
+- a bullet
+Article III. Definitions
+  Section 3.1 Terms used
+
+an unnumbered level
+
+  Section 3.2 Other terms
+- numbering the file does not define
+
+numId 0: no numbering
+
+# 3. Annex
+EOF
+expect_eq "docx numbering: headings through their styles, lists, restarts, bullets, legal and roman levels, as Word renders them" \
+    "$(cat numbered.expected)" "$(jq -r .text numbered.ndjson)"
+# Hostile numbering: levels out of range, a style link that loops, a level
+# text naming levels never used, a start override far out, an instance of
+# no definition: numbers as far as they are defined, no crash.
+mkdir -p baddocx/word
+cat > baddocx/word/styles.xml <<XML
+<w:styles $W><w:style w:type="paragraph" w:styleId="L"><w:name w:val="L"/><w:pPr><w:numPr><w:numId w:val="2"/></w:numPr></w:pPr></w:style></w:styles>
+XML
+cat > baddocx/word/numbering.xml <<XML
+<w:numbering $W>
+<w:abstractNum w:abstractNumId="0"><w:lvl w:ilvl="99"><w:lvlText w:val="%1"/></w:lvl><w:lvl w:ilvl="0"><w:start w:val="-5"/><w:numFmt w:val="upperRoman"/><w:lvlText w:val="%0%9%%1.%3"/></w:lvl></w:abstractNum>
+<w:abstractNum w:abstractNumId="1"><w:numStyleLink w:val="L"/></w:abstractNum>
+<w:abstractNum/>
+<w:num w:numId="1"><w:abstractNumId w:val="0"/><w:lvlOverride w:ilvl="0"><w:startOverride w:val="99999999999"/></w:lvlOverride><w:lvlOverride w:ilvl="42"><w:startOverride w:val="1"/></w:lvlOverride></w:num>
+<w:num w:numId="2"><w:abstractNumId w:val="1"/></w:num>
+<w:num w:numId="3"><w:abstractNumId w:val="7"/></w:num>
+<w:num/>
+</w:numbering>
+XML
+{
+    echo "<w:document $W><w:body>"
+    np "" 1 0 "first"
+    np "" 1 0 "second"
+    np "" 1 77 "deep"
+    np "" 2 0 "linked"
+    np "" 3 0 "no definition"
+    echo "</w:body></w:document>"
+} > baddocx/word/document.xml
+printf '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>' > 'baddocx/[Content_Types].xml'
+pack badnum.docx baddocx
+lode-extract badnum.docx > badnum.ndjson 2> badnum.err
+expect_eq "docx hostile numbering: read, exit 0" 0 $?
+# (%0 is no level: kept; %9 and %3 name levels never used: their start, 0;
+# the override is clamped to a million; a level past 9 is the last level,
+# which has no text: no number; the loop ends at the definition it left)
+expect_eq "docx hostile numbering: numbers as far as they are defined" "%00%1000000.0 first
+%00%1000001.0 second
+
+deep
+
+linked
+
+- no definition" "$(jq -r .text badnum.ndjson)"
