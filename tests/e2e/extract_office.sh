@@ -340,3 +340,92 @@ deep
 linked
 
 - no definition" "$(jq -r .text badnum.ndjson)"
+
+# ---- ODT numbering: outline numbering of headings, list styles ----
+# An outline style numbering three levels ("2.3.4."), headings that restart
+# or are list headers; a numbered list with lettered sub-items and a
+# prefix, a bullet level, a list that continues the last one of its style,
+# one that restarts, an item with its own start value.
+mkdir -p numodt/META-INF
+printf 'application/vnd.oasis.opendocument.text' > numodt/mimetype
+S='xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0"'
+cat > numodt/styles.xml <<XML
+<office:document-styles $O $S><office:styles>
+<text:outline-style style:name="Outline">
+<text:outline-level-style text:level="1" style:num-format="1" style:num-suffix="."/>
+<text:outline-level-style text:level="2" style:num-format="1" text:display-levels="2"/>
+<text:outline-level-style text:level="3" style:num-format="1" style:num-suffix="." text:display-levels="3"/>
+</text:outline-style>
+<text:list-style style:name="Shared"><text:list-level-style-number text:level="1" style:num-format="i" style:num-suffix=")"/></text:list-style>
+</office:styles></office:document-styles>
+XML
+cat > numodt/content.xml <<XML
+<office:document-content $O $S><office:automatic-styles>
+<text:list-style style:name="L1">
+<text:list-level-style-number text:level="1" style:num-format="1" style:num-suffix="."/>
+<text:list-level-style-number text:level="2" style:num-format="a" style:num-prefix="(" style:num-suffix=")"/>
+<text:list-level-style-bullet text:level="3" text:bullet-char="•"/>
+</text:list-style>
+</office:automatic-styles><office:body><office:text>
+<text:h text:outline-level="1">Introduction</text:h>
+<text:h text:outline-level="2">Scope</text:h>
+<text:h text:outline-level="1">Requirements</text:h>
+<text:h text:outline-level="2">Hardware</text:h>
+<text:h text:outline-level="2">Software</text:h>
+<text:h text:outline-level="3">Software Constraints</text:h>
+<text:h text:outline-level="1" text:is-list-header="true">Unnumbered heading</text:h>
+<text:list text:style-name="L1">
+<text:list-item><text:p>Unpack</text:p>
+<text:list><text:list-item><text:p>cables</text:p>
+<text:list><text:list-item><text:p>a bullet</text:p></text:list-item></text:list>
+</text:list-item><text:list-item><text:p>manual</text:p></text:list-item></text:list>
+</text:list-item>
+<text:list-item><text:p>Plug in</text:p></text:list-item>
+</text:list>
+<text:p>Between the lists.</text:p>
+<text:list text:style-name="L1" text:continue-numbering="true">
+<text:list-item><text:p>Switch on</text:p></text:list-item>
+</text:list>
+<text:list text:style-name="L1">
+<text:list-item><text:p>Restarted</text:p></text:list-item>
+<text:list-item text:start-value="7"><text:p>Seventh</text:p></text:list-item>
+</text:list>
+<text:list text:style-name="Shared"><text:list-item><text:p>from styles.xml</text:p></text:list-item><text:list-item><text:p>again</text:p></text:list-item></text:list>
+<text:h text:outline-level="1" text:restart-numbering="true" text:start-value="9">Annex</text:h>
+<text:h text:outline-level="2"><text:number>A.1</text:number>Stored number</text:h>
+</office:text></office:body></office:document-content>
+XML
+pack numbered.odt numodt
+lode-extract numbered.odt > numodt.ndjson 2> /dev/null
+expect_eq "odt numbering: outline numbers, list styles, continued and restarted lists, start values, stored numbers" \
+    "# 1. Introduction
+
+## 1.1 Scope
+
+# 2. Requirements
+
+## 2.1 Hardware
+
+## 2.2 Software
+
+### 2.2.1. Software Constraints
+
+# Unnumbered heading
+
+1. Unpack
+  (a) cables
+    - a bullet
+  (b) manual
+2. Plug in
+
+Between the lists.
+
+3. Switch on
+1. Restarted
+7. Seventh
+i) from styles.xml
+ii) again
+
+# 9. Annex
+
+## A.1 Stored number" "$(jq -r .text numodt.ndjson)"
