@@ -77,6 +77,11 @@ static void chunk_record(struct run *run, json_t *rec, const char *where)
         json_t *span = json_pack("[II]", (json_int_t)ch[i].start, (json_int_t)ch[i].end);
         json_object_set_new(out, "span", span);
         record_set_int(out, "tokens", (long long)ch[i].tokens);
+        if (ch[i].header_end > ch[i].header_start)
+            record_set_text(out, "table_header", text + ch[i].header_start,
+                            ch[i].header_end - ch[i].header_start);
+        else
+            json_object_del(out, "table_header");
         output_record(&run->p->out, out);
         json_decref(out);
     }

@@ -36,19 +36,34 @@ struct run {
     double seconds; /* in the model, all windows together */
 };
 
+/* What is embedded: the field, or for "text" a chunk's table header and
+ * text (record_chunk_text). */
+static const char *field_text(const struct run *run, const json_t *rec, struct buf *scratch,
+                              size_t *len)
+{
+    if (!strcmp(run->field, "text"))
+        return record_chunk_text(rec, scratch, len);
+    json_t *f = json_object_get(rec, run->field);
+    if (!json_is_string(f))
+        return NULL;
+    *len = json_string_length(f);
+    return json_string_value(f);
+}
+
 static void tokenize_one(void *ctx, size_t i, int worker)
 {
     struct run *run = ctx;
     struct item *it = &run->items[i];
     (void)worker;
-    json_t *f = json_object_get(it->rec, run->field);
-    if (!json_is_string(f)) {
+    size_t len;
+    struct buf scratch = {0};
+    const char *text = field_text(run, it->rec, &scratch, &len);
+    if (!text) {
         it->error = xasprintf("the record has no \"%s\" string", run->field);
         return;
     }
-    const char *text = json_string_value(f);
-    size_t len = json_string_length(f);
     it->len = bert_ids(&run->model, run->prefix, text, len, &it->ids, &it->truncated);
+    buf_free(&scratch);
 }
 
 static int by_length(const void *a, const void *b, void *ctx)
@@ -91,9 +106,12 @@ static void set_vector(struct run *run, json_t *rec, const float *v)
 
 static void tokens_out(struct run *run, struct item *it)
 {
-    json_t *f = json_object_get(it->rec, run->field);
+    size_t len = 0;
+    struct buf scratch = {0};
+    const char *text = field_text(run, it->rec, &scratch, &len);
     struct wp_token *t;
-    size_t n = wordpiece_encode(run->model.tok, json_string_value(f), json_string_length(f), &t);
+    size_t n = wordpiece_encode(run->model.tok, text ? text : "", len, &t);
+    buf_free(&scratch);
     json_t *ids = json_array(), *toks = json_array();
     int cls = wordpiece_cls(run->model.tok), sep = wordpiece_sep(run->model.tok);
     json_array_append_new(ids, json_integer(cls));

@@ -47,6 +47,23 @@ size_t record_strlen(const json_t *rec, const char *key)
     return json_is_string(v) ? json_string_length(v) : 0;
 }
 
+const char *record_chunk_text(const json_t *rec, struct buf *scratch, size_t *len)
+{
+    json_t *t = json_object_get(rec, "text"), *h = json_object_get(rec, "table_header");
+    if (!json_is_string(t))
+        return NULL;
+    if (!json_is_string(h) || !json_string_length(h)) {
+        *len = json_string_length(t);
+        return json_string_value(t);
+    }
+    buf_reset(scratch);
+    buf_add(scratch, json_string_value(h), json_string_length(h));
+    buf_addc(scratch, '\n');
+    buf_add(scratch, json_string_value(t), json_string_length(t));
+    *len = scratch->len;
+    return scratch->data;
+}
+
 long long record_int(const json_t *rec, const char *key, long long def)
 {
     json_t *v = json_object_get(rec, key);

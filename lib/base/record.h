@@ -27,6 +27,12 @@ size_t record_strlen(const json_t *rec, const char *key);
 /* The integer value of key, or def. */
 long long record_int(const json_t *rec, const char *key, long long def);
 
+/* The text a chunk is embedded, indexed and read by: its "table_header"
+ * (the header rows of the table it continues, lode-chunk), a newline, and
+ * its "text"; just "text" when it has no header. NULL when the record has
+ * no "text" string. The result points into the record or into *scratch. */
+const char *record_chunk_text(const json_t *rec, struct buf *scratch, size_t *len);
+
 /* Sets key to the text s[0..n), repairing invalid UTF-8 (U+FFFD) and
  * dropping NUL bytes. */
 void record_set_text(json_t *rec, const char *key, const char *s, size_t n);

@@ -175,6 +175,9 @@ static void walk(struct walk *w, xmlNode *n, int depth)
         textdoc_cell_begin(td);
         children(w, n, depth);
         textdoc_cell_end(td);
+        const char *span = xml_attr(n, "colspan");
+        if (span)
+            textdoc_empty_cells(td, strtol(span, NULL, 10) - 1);
         return;
     }
     if (!strcmp(name, "br")) {
@@ -192,7 +195,7 @@ static void walk(struct walk *w, xmlNode *n, int depth)
         return;
     }
     if (!strcmp(name, "table")) {
-        textdoc_end(td);
+        textdoc_table_begin(td);
         children(w, n, depth);
         textdoc_end(td);
         return;

@@ -276,7 +276,8 @@ static void odf_heading_number(struct odf *o, xmlNode *h, int level)
 
 static void odf_table(struct odf *o, xmlNode *table, int depth)
 {
-    textdoc_end(&o->td);
+    if (xml_is(table, "table"))
+        textdoc_table_begin(&o->td);
     for (xmlNode *c = table->children; c; c = c->next) {
         if (xml_is(c, "table-row")) {
             const char *rep = xml_attr(c, "number-rows-repeated");

@@ -566,7 +566,7 @@ static void docx_paragraph(struct docx *x, xmlNode *p, int depth)
 
 static void docx_table(struct docx *x, xmlNode *tbl, int depth)
 {
-    textdoc_end(&x->td);
+    textdoc_table_begin(&x->td);
     for (xmlNode *tr = tbl->children; tr; tr = tr->next) {
         if (!xml_is(tr, "tr"))
             continue;
@@ -580,6 +580,8 @@ static void docx_table(struct docx *x, xmlNode *tbl, int depth)
             textdoc_cell_begin(&x->td);
             docx_blocks(x, cell, depth + 1);
             textdoc_cell_end(&x->td);
+            /* a merged cell keeps the columns after it in place */
+            textdoc_empty_cells(&x->td, attr_long(xml_child(cell, "tcPr"), "gridSpan", 1) - 1);
         }
         textdoc_row_end(&x->td);
     }
@@ -731,7 +733,7 @@ static void dml_text_body(struct textdoc *td, xmlNode *body, enum td_kind kind)
 
 static void dml_table(struct textdoc *td, xmlNode *tbl)
 {
-    textdoc_end(td);
+    textdoc_table_begin(td);
     for (xmlNode *tr = tbl->children; tr; tr = tr->next) {
         if (!xml_is(tr, "tr"))
             continue;
@@ -1045,6 +1047,7 @@ static void xlsx_sheet(struct xlsx *x, xmlNode *root, struct textdoc *td)
 {
     xmlNode *data = xml_child(root, "sheetData");
     struct buf cell = {0};
+    textdoc_table_begin(td);
     for (xmlNode *row = data ? data->children : NULL; row; row = row->next) {
         if (!xml_is(row, "row"))
             continue;

@@ -33,7 +33,8 @@ static void flush(struct textdoc *td)
 {
     if (td->kind == TD_NONE)
         return;
-    size_t s = td->kind == TD_PRE ? 0 : trim(&td->cur);
+    /* a row keeps its leading blank (an empty first cell) */
+    size_t s = td->kind == TD_PRE || td->kind == TD_ROW ? 0 : trim(&td->cur);
     if (td->kind == TD_PRE) {
         /* keep inner whitespace, drop blank lines around */
         while (s < td->cur.len && (td->cur.data[s] == '\n' || td->cur.data[s] == '\r'))
@@ -60,7 +61,20 @@ static void flush(struct textdoc *td)
                 buf_adds(&td->out, "  ");
             buf_addf(&td->out, "%s ", td->marker[0] ? td->marker : "-");
         }
-        buf_add(&td->out, td->cur.data + s, td->cur.len - s);
+        if (td->kind == TD_ROW) {
+            /* a Markdown table row; the first row of a table is its header */
+            buf_adds(&td->out, "| ");
+            buf_add(&td->out, td->cur.data + s, td->cur.len - s);
+            buf_adds(&td->out, " |");
+            if (td->last != TD_ROW) {
+                buf_addc(&td->out, '\n');
+                for (int i = 0; i < td->cells; i++)
+                    buf_adds(&td->out, "| --- ");
+                buf_addc(&td->out, '|');
+            }
+        } else {
+            buf_add(&td->out, td->cur.data + s, td->cur.len - s);
+        }
         td->last = td->kind;
     }
     buf_reset(&td->cur);
@@ -171,6 +185,8 @@ void textdoc_text(struct textdoc *td, const char *s, size_t n)
         if (td->space && td->cur.len && !is_ws((unsigned char)td->cur.data[td->cur.len - 1]))
             buf_addc(&td->cur, ' ');
         td->space = 0;
+        if (c == '|' && td->cell_depth)
+            buf_addc(&td->cur, '\\'); /* a bar inside a cell is not a column */
         buf_addc(&td->cur, (char)c);
         if (td->cell_depth)
             td->row_text = 1;
@@ -197,6 +213,23 @@ void textdoc_linebreak(struct textdoc *td)
 void textdoc_space(struct textdoc *td)
 {
     td->space = 1;
+}
+
+void textdoc_table_begin(struct textdoc *td)
+{
+    if (td->cell_depth)
+        return;
+    flush(td);
+    if (td->last == TD_ROW)
+        td->last = TD_PARA; /* a new table: blank line, header */
+}
+
+void textdoc_empty_cells(struct textdoc *td, long n)
+{
+    for (long i = 0; i < n && i < 64; i++) {
+        textdoc_cell_begin(td);
+        textdoc_cell_end(td);
+    }
 }
 
 void textdoc_row_begin(struct textdoc *td)

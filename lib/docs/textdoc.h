@@ -6,7 +6,9 @@
  *                 document renders it)
  *   list items    "- item", nested items indented two spaces a level; a
  *                 numbered one "1. item", "  a) item" (its marker)
- *   table rows    "cell | cell | cell", one row a line
+ *   table rows    Markdown's "| cell | cell | cell |", one row a line,
+ *                 the first row of a table its header, followed by
+ *                 "| --- | --- | --- |"; a '|' in a cell written "\|"
  *   paragraphs    separated by a blank line; runs of whitespace inside a
  *                 paragraph become one space
  *
@@ -72,9 +74,13 @@ void textdoc_texts(struct textdoc *td, const char *s);
 void textdoc_linebreak(struct textdoc *td);
 /* A soft separation: a space unless one is there already. */
 void textdoc_space(struct textdoc *td);
+/* Begins a table: its first row is its header (inside a cell, nothing). */
+void textdoc_table_begin(struct textdoc *td);
 void textdoc_row_begin(struct textdoc *td);
 void textdoc_cell_begin(struct textdoc *td);
 void textdoc_cell_end(struct textdoc *td);
+/* n empty cells (the rest of a cell spanning n + 1 columns), at most 64. */
+void textdoc_empty_cells(struct textdoc *td, long n);
 void textdoc_row_end(struct textdoc *td);
 /* Appends finished text verbatim as its own block (e.g. notes). */
 void textdoc_append_block(struct textdoc *td, const char *s, size_t n);

@@ -61,19 +61,21 @@ int answer_prompt(const struct tokenizer *t, const json_t *rec, size_t budget, s
     p->hits = xcalloc(json_array_size(hits) + 1, sizeof *p->hits);
     for (size_t i = 0; i < json_array_size(hits); i++) {
         json_t *hit = json_array_get(hits, i);
-        const char *text = record_str(hit, "text");
+        struct buf scratch = {0};
+        size_t tlen;
+        const char *text = record_chunk_text(hit, &scratch, &tlen); /* a table's header too */
         if (!text)
             continue;
         GString *block = g_string_new(NULL);
         hit_header(block, p->given + 1, hit);
         size_t head = block->len;
-        g_string_append(block, text);
+        g_string_append_len(block, text, (gssize)tlen);
         g_string_append(block, "\n\n");
         size_t need = count_tokens(t, block->str, block->len);
         if (need > left) {
             /* the longest run of whole sentences that fits */
             struct span *sent;
-            size_t ns = chunk_sentences(text, strlen(text), &sent), lo = 0, hi = ns;
+            size_t ns = chunk_sentences(text, tlen, &sent), lo = 0, hi = ns;
             while (lo < hi) {
                 size_t mid = (lo + hi + 1) / 2;
                 g_string_truncate(block, head);
@@ -94,12 +96,14 @@ int answer_prompt(const struct tokenizer *t, const json_t *rec, size_t budget, s
             }
             free(sent);
             g_string_free(block, TRUE);
+            buf_free(&scratch);
             break; /* the lower-ranked ones are left out */
         }
         g_string_append(user, block->str);
         left -= need;
         p->hits[p->given++] = hit;
         g_string_free(block, TRUE);
+        buf_free(&scratch);
     }
     g_string_append(user, tail->str);
     g_string_free(tail, TRUE);

@@ -188,10 +188,12 @@ static void remove_chunk(struct indexer *ix, uint32_t num, int unlist)
     lode_error err;
     json_t *rec = record_parse(v.mv_data, v.mv_size, &err);
     if (rec) {
-        json_t *t = json_object_get(rec, "text");
-        if (json_is_string(t)) {
+        struct buf scratch = {0};
+        size_t tlen;
+        const char *t = record_chunk_text(rec, &scratch, &tlen);
+        if (t) {
             struct tf_ctx c = {g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL)};
-            analyzer_terms(ix->an, json_string_value(t), json_string_length(t), count_term, &c);
+            analyzer_terms(ix->an, t, tlen, count_term, &c);
             GHashTableIter it;
             gpointer term;
             g_hash_table_iter_init(&it, c.tf);
@@ -199,6 +201,7 @@ static void remove_chunk(struct indexer *ix, uint32_t num, int unlist)
                 g_array_append_val(change(ix, term, strlen(term))->remove, num);
             g_hash_table_destroy(c.tf);
         }
+        buf_free(&scratch);
         const char *id = record_str(rec, "id");
         const char *src = record_str(rec, "source");
         struct source_rec *r = unlist && (src || id) ? read_source(ix, src ? src : id) : NULL;
@@ -293,10 +296,12 @@ static void apply_add(struct indexer *ix, struct op *o)
         store_failed(ix, rc, "adding a chunk");
         return;
     }
-    json_t *t = json_object_get(o->rec, "text");
+    struct buf scratch = {0};
+    size_t tlen = 0;
+    const char *t = record_chunk_text(o->rec, &scratch, &tlen);
     struct tf_ctx c = {g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL)};
-    uint32_t len = (uint32_t)analyzer_terms(ix->an, json_string_value(t), json_string_length(t),
-                                            count_term, &c);
+    uint32_t len = (uint32_t)analyzer_terms(ix->an, t ? t : "", tlen, count_term, &c);
+    buf_free(&scratch);
     GHashTableIter it;
     gpointer term, tf;
     g_hash_table_iter_init(&it, c.tf);

@@ -271,8 +271,11 @@ long store_check(struct store *s, FILE *report, lode_error *err)
                     (const char *)g_ptr_array_index(names, owner[num]));
         if (json_is_string(text)) {
             uint64_t terms = 0;
-            analyzer_terms(an, json_string_value(text), json_string_length(text), count_len,
-                           &terms);
+            struct buf scratch = {0};
+            size_t tlen;
+            const char *t = record_chunk_text(rec, &scratch, &tlen); /* as indexed */
+            analyzer_terms(an, t, tlen, count_len, &terms);
+            buf_free(&scratch);
             if (terms != len[num])
                 problem(&ck, "chunk %u: %llu terms but a stored length of %u", num,
                         (unsigned long long)terms, len[num]);

@@ -258,6 +258,59 @@ size_t chunk_sentences(const char *t, size_t len, struct span **out)
 
 /* ---- chunking ---- */
 
+/* ---- tables ---- */
+
+static size_t line_end(const char *t, size_t len, size_t i)
+{
+    const char *nl = memchr(t + i, '\n', len - i);
+    return nl ? (size_t)(nl - t) : len;
+}
+
+/* "| --- | :---: |": a Markdown table's header separator. */
+static int separator_line(const char *t, size_t a, size_t b)
+{
+    int dashes = 0;
+    if (a >= b || t[a] != '|')
+        return 0;
+    for (size_t i = a; i < b; i++) {
+        if (t[i] == '-')
+            dashes++;
+        else if (t[i] != '|' && t[i] != ':' && t[i] != ' ')
+            return 0;
+    }
+    return dashes > 0;
+}
+
+/* For every token that begins a row below a table's header, the header's
+ * bytes (hs[i] < he[i]); others get hs == he == 0. */
+static void table_headers(const char *t, size_t len, const struct span *tok, size_t n, size_t *hs,
+                          size_t *he)
+{
+    size_t k = 0; /* tokens before the current line */
+    for (size_t i = 0; i < len;) {
+        size_t e1 = line_end(t, len, i);
+        size_t j = e1 < len ? e1 + 1 : len;
+        size_t e2 = j < len ? line_end(t, len, j) : j;
+        if (t[i] != '|' || !separator_line(t, j, e2)) {
+            i = j;
+            continue;
+        }
+        /* a table: header [i, e2); its rows follow while lines start with '|' */
+        size_t r = e2 < len ? e2 + 1 : len;
+        while (r < len && t[r] == '|') {
+            size_t re = line_end(t, len, r);
+            while (k < n && tok[k].start < r)
+                k++;
+            for (; k < n && tok[k].start < re; k++) {
+                hs[k] = i;
+                he[k] = e2;
+            }
+            r = re < len ? re + 1 : len;
+        }
+        i = r;
+    }
+}
+
 size_t chunk_text(const char *t, size_t len, const struct span *tok, size_t n, size_t size,
                   size_t overlap, struct chunk **out)
 {
@@ -272,16 +325,33 @@ size_t chunk_text(const char *t, size_t len, const struct span *tok, size_t n, s
     for (size_t i = 0; i < n; i++)
         b[i] = (unsigned char)boundary(t, len, tok, i);
     b[n] = B_HEADING;
+    size_t *hs = xcalloc(n, sizeof *hs), *he = xcalloc(n, sizeof *he);
+    if (memchr(t, '|', len))
+        table_headers(t, len, tok, n, hs, he);
     struct chunk *v = NULL;
-    size_t nc = 0, cap = 0, s = 0, prev_end = 0;
+    size_t nc = 0, cap = 0, s = 0, prev_end = 0, h0 = 0; /* h0: tokens before the header */
     while (s < n) {
+        /* a chunk starting below a table's header carries it: fewer tokens of its own */
+        size_t htok = 0, room = size;
+        if (hs[s] < he[s]) {
+            while (h0 > 0 && tok[h0 - 1].start >= hs[s])
+                h0--;
+            while (h0 < n && tok[h0].start < hs[s])
+                h0++;
+            for (size_t k = h0; k < n && tok[k].start < he[s]; k++)
+                htok++;
+            if (htok * 2 <= size)
+                room = size - htok;
+            else
+                htok = 0;
+        }
         size_t end;
-        if (n - s <= size) {
+        if (n - s <= room) {
             end = n;
         } else {
-            size_t e = s + size;
-            size_t min_fill = size / 4 ? size / 4 : 1;
-            size_t min_heading = size / 8 ? size / 8 : 1;
+            size_t e = s + room;
+            size_t min_fill = room / 4 ? room / 4 : 1;
+            size_t min_heading = room / 8 ? room / 8 : 1;
             end = e;
             int best = -1;
             for (size_t k = e; k > s && k > prev_end; k--) {
@@ -300,6 +370,9 @@ size_t chunk_text(const char *t, size_t len, const struct span *tok, size_t n, s
         v[nc].start = tok[s].start;
         v[nc].end = tok[end - 1].end;
         v[nc].tokens = end - s;
+        v[nc].header_start = htok ? hs[s] : 0;
+        v[nc].header_end = htok ? he[s] : 0;
+        v[nc].header_tokens = htok;
         nc++;
         if (end >= n)
             break;
@@ -319,6 +392,8 @@ size_t chunk_text(const char *t, size_t len, const struct span *tok, size_t n, s
         }
         s = next > s ? next : s + 1;
     }
+    free(hs);
+    free(he);
     free(b);
     *out = v;
     return nc;

@@ -15,6 +15,11 @@
  * lowercase word; a decimal point has no space after it and never ends one.
  * Consecutive chunks overlap by about `overlap` tokens, starting at a word
  * (a sentence where the overlap holds one), except after a heading.
+ *
+ * Tables (Markdown rows, "| a | b |", the second line "| --- | --- |") are
+ * split between rows; a chunk that starts below a table's header carries
+ * that header (its two lines) as `header`, counted against its size, when
+ * the header takes at most half of it.
  */
 #ifndef LODE_CHUNK_H
 #define LODE_CHUNK_H
@@ -27,7 +32,10 @@ struct span {
 
 struct chunk {
     size_t start, end; /* bytes of the text */
-    size_t tokens;
+    size_t tokens;     /* of [start, end) */
+    /* the header rows of the table the chunk starts in, bytes of the text
+     * (start == end: none); its tokens are header_tokens */
+    size_t header_start, header_end, header_tokens;
 };
 
 /* lode's token estimate, close to what WordPiece and BPE vocabularies give

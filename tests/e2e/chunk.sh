@@ -73,3 +73,34 @@ lode-chunk --size 10 --overlap 10 < /dev/null 2> /dev/null
 expect_eq "--overlap must be below --size" 2 $?
 lode-chunk somefile < /dev/null 2> /dev/null
 expect_eq "operands are refused: records come on stdin" 2 $?
+
+# Tables: split between rows; a chunk that starts below a table's header
+# carries the header (table_header), counted against --size, and lode-index
+# and lode-embed read it with the rows: "moons" is only in the planets'
+# header, "25" in a row of each table, and the planets' row wins.
+{
+    echo '<html><body><p>Two tables.</p><table><tr><th>Planet</th><th>Moons</th></tr>'
+    for i in $(seq 1 30); do echo "<tr><td>Planet $i</td><td>$i</td></tr>"; done
+    echo '</table><p>Then countries.</p><table><tr><th>Country</th><th>Cities</th></tr>'
+    for i in $(seq 1 30); do echo "<tr><td>Country $i</td><td>$i</td></tr>"; done
+    echo '</table></body></html>'
+} > tables.html
+lode-extract tables.html 2> /dev/null > tables-page.ndjson
+lode-chunk --size 48 --overlap 0 < tables-page.ndjson > tables.ndjson 2> /dev/null
+"$BUILD/tools/checkchunks" tables-page.ndjson tables.ndjson 48 > check-tables.txt
+check "tables: text == page_text[span] with headers carried ($(tail -1 check-tables.txt))" \
+    grep -q ' 0 problems$' check-tables.txt
+expect_eq "tables: chunks that start in a table's rows start at a row and carry its header" \
+    "true" "$(jq -s '[.[] | select(.table_header)] | length > 2 and all(.text | startswith("| Planet") or startswith("| Country"))' tables.ndjson)"
+expect_eq "tables: the header is the table's own (two lines)" \
+    "| Planet | Moons |
+| --- | --- |
+| Country | Cities |
+| --- | --- |" "$(jq -rs '[.[] | .table_header // empty] | unique | reverse | .[]' tables.ndjson)"
+htok=$(jq -c 'select(.table_header) | {text: .table_header}' tables.ndjson | head -1 | lode-chunk --size 48 2> /dev/null | jq .tokens)
+expect_le "tables: a chunk's tokens and its header's fit --size" 48 \
+    "$(jq -s --argjson h "$htok" '[.[] | select(.table_header) | .tokens + $h] | max' tables.ndjson)"
+lode-index -s tables.kb < tables.ndjson > /dev/null 2>&1
+echo 'moons 25' | lode-query -s tables.kb --mode bm25 -k 1 > tables-hit.ndjson 2> /dev/null
+check "tables: a query naming a column and a value finds the row under that header (BM25 over the header)" \
+    jqe '.hits[0].text | test("\\| Planet 25 \\| 25 \\|")' tables-hit.ndjson

@@ -59,11 +59,12 @@ expect_eq "pptx slide 1: title, body items by level, no slide number" \
 
 - Revenue grew
   - mostly in Europe" "$(jq -r 'select(.page == 1) | .text' deck.ndjson)"
-expect_eq "pptx slide 2: table rows, a text box, speaker notes" \
+expect_eq "pptx slide 2: a table as Markdown rows under its header, a text box, speaker notes" \
     "# Figures
 
-Region | Sales
-EU | 42
+| Region | Sales |
+| --- | --- |
+| EU | 42 |
 
 A free text box.
 
@@ -98,11 +99,13 @@ printf '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-typ
 pack book.xlsx xlsx
 lode-extract book.xlsx > book.ndjson 2> /dev/null
 expect_eq "xlsx: one record per sheet, named in meta" "Sales Notes" "$(jq -r .meta.sheet book.ndjson | tr '\n' ' ' | sed 's/ $//')"
-expect_eq "xlsx: rows of cells; shared, rich and inline strings, dates, booleans; an empty cell keeps its place" \
-    "Product | Shipped | Price | In stock
-Tea (green) | 2024-01-01 | 3.5 | TRUE
-Coffee | 2024-01-01 12:00:00 |  | FALSE" "$(jq -r 'select(.page == 1) | .text' book.ndjson)"
-expect_eq "xlsx: a hidden sheet is read and marked; its first column is empty" "true | internal" \
+expect_eq "xlsx: a Markdown table, the first row its header; shared, rich and inline strings, dates, booleans; an empty cell keeps its place" \
+    "| Product | Shipped | Price | In stock |
+| --- | --- | --- | --- |
+| Tea (green) | 2024-01-01 | 3.5 | TRUE |
+| Coffee | 2024-01-01 12:00:00 |  | FALSE |" "$(jq -r 'select(.page == 1) | .text' book.ndjson)"
+expect_eq "xlsx: a hidden sheet is read and marked; its first column is empty" "true |  | internal |
+| --- | --- |" \
     "$(jq -r 'select(.page == 2) | "\(.meta.hidden) \(.text)"' book.ndjson)"
 
 # ---- ODS and ODP ----
@@ -125,9 +128,10 @@ XML
 pack budget.ods ods
 lode-extract budget.ods > ods.ndjson 2> /dev/null
 expect_eq "ods: sheets by name" "Budget Empty" "$(jq -r .meta.sheet ods.ndjson | tr '\n' ' ' | sed 's/ $//')"
-expect_eq "ods: repeated cells and rows, without expanding a million empty ones" "Item |  |  | Cost
-Desk
-Desk" "$(jq -r 'select(.page == 1) | .text' ods.ndjson)"
+expect_eq "ods: repeated cells and rows, without expanding a million empty ones" "| Item |  |  | Cost |
+| --- | --- | --- | --- |
+| Desk |
+| Desk |" "$(jq -r 'select(.page == 1) | .text' ods.ndjson)"
 expect_eq "ods: meta.xml into meta" "Budget 2026|Ada|2026-01-02T03:04:05|2026-02-03T00:00:00" \
     "$(jq -r 'select(.page == 1) | .meta | "\(.title)|\(.author)|\(.created)|\(.modified)"' ods.ndjson)"
 mkdir -p odp
