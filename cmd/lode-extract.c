@@ -187,9 +187,12 @@ static void arrived(struct forkpool *p, struct forkpool_item *it, void *jp, cons
     job->part = dp;
     job->first = 1;
     job->last = block;
-    /* insert the parts in order: each right after the first job, last first */
-    for (int first = ((pages - 1) / block) * block + 1; first > block; first -= block) {
-        int last = first + block - 1 < pages ? first + block - 1 : pages;
+    /* insert the parts in order: each right after the first job, last first;
+     * the last part takes the pages short of a whole block (the reader's
+     * statistics windows are whole blocks' pages: lode-extract(1)) */
+    int parts = pages / block;
+    for (int k = parts - 1; k >= 1; k--) {
+        int first = k * block + 1, last = k == parts - 1 ? pages : first + block - 1;
         forkpool_insert_after(p, it, part_job(job, first, last));
     }
 }
@@ -482,6 +485,8 @@ int main(int argc, char **argv)
         {0, "hidden", OPT_FLAG, &run.xo.hidden, NULL,
          "also read files and archive members whose names start with '.'", 1},
         {0, "tag", OPT_LIST, &tags, "K=V", "add K: V to every record's meta (repeatable)", 0},
+        {0, "keep-furniture", OPT_FLAG, &run.xo.keep_furniture, NULL,
+         "PDF: keep running heads, footers and page numbers in the text (default: to meta)", 1},
         {0, "timeout", OPT_DOUBLE, &timeout, "SEC",
          "give up on a document after SEC seconds (default 60, 0: never)", 0},
         {0, "max-expand", OPT_SIZE, &run.xo.limits.max_total, "SIZE",

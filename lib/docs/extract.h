@@ -23,8 +23,9 @@
 struct extract_opts {
     int hidden; /* archive members whose names start with '.' */
     struct unpack_limits limits;
-    json_t *tags; /* --tag k=v, added to every meta; may be NULL */
-    int jobs;     /* workers, to decide how to split long PDFs */
+    json_t *tags;       /* --tag k=v, added to every meta; may be NULL */
+    int jobs;           /* workers, to decide how to split long PDFs */
+    int keep_furniture; /* PDF: leave running heads and page numbers in the text */
 };
 
 struct extract_sink {

@@ -8,7 +8,12 @@
  * both: a new line starts where a glyph jumps left onto another line
  * without a newline, and a blank line separates lines whose vertical gap is
  * clearly wider than the page's usual line gap, whose font height changes,
- * or where reading order goes back up the page (a new column). */
+ * or where reading order goes back up the page (a new column).
+ *
+ * Pages are read a window at a time (PDF_MIN_BLOCK pages, fixed by page
+ * number): lines that recur at a page's top or bottom across the window
+ * are furniture (meta.furniture), and a word hyphenated at a line end is
+ * joined when the window has the whole word. */
 #include <glib.h>
 #include <math.h>
 #include <poppler.h>
@@ -49,6 +54,14 @@ static int is_space_char(gunichar c)
     return c == ' ' || c == '\t' || c == 0xA0 || c == '\r';
 }
 
+static int blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '\f'))
+            return 0;
+    return 1;
+}
+
 static void add_trimmed(struct buf *out, const char *s, size_t n)
 {
     size_t a = 0;
@@ -59,7 +72,39 @@ static void add_trimmed(struct buf *out, const char *s, size_t n)
     buf_add(out, s + a, n - a);
 }
 
-static void rebuild(const char *t, const PopplerRectangle *r, size_t nr, struct buf *out)
+/* A page's text as lines: what the page record's text is assembled from
+ * once the pages of the block are all read (furniture and hyphenation need
+ * the other pages). */
+struct pline {
+    size_t start, end; /* bytes of page.text */
+    int para;          /* a paragraph break before it */
+    double y;          /* its middle, over the page height (0 top, 1 bottom); -1 unknown */
+};
+
+struct ppage {
+    struct buf text; /* the lines, back to back */
+    struct pline *lines;
+    size_t n, cap;
+    int opened; /* poppler opened the page */
+    int read;   /* and gave its text */
+};
+
+static void page_line(struct ppage *pg, const char *s, size_t n, int para, double y)
+{
+    if (pg->n == pg->cap) {
+        pg->cap = pg->cap ? pg->cap * 2 : 64;
+        pg->lines = xreallocarray(pg->lines, pg->cap, sizeof *pg->lines);
+    }
+    struct pline *l = &pg->lines[pg->n++];
+    l->start = pg->text.len;
+    add_trimmed(&pg->text, s, n);
+    l->end = pg->text.len;
+    l->para = para;
+    l->y = y;
+}
+
+static void rebuild(const char *t, const PopplerRectangle *r, size_t nr, double height,
+                    struct ppage *pg)
 {
     struct line *lines = NULL;
     size_t nlines = 0, cap = 0;
@@ -155,8 +200,8 @@ static void rebuild(const char *t, const PopplerRectangle *r, size_t nr, struct 
             a++;
         if (a == b)
             continue; /* blank line */
-        if (out->len) {
-            int para = 0;
+        int para = 0;
+        if (pg->n) {
             if (prev && prev->boxed && l->boxed) {
                 double hp = prev->y2 - prev->y1, hc = l->y2 - l->y1;
                 double h = hi(hp, hc) > 0 ? hi(hp, hc) : 1;
@@ -168,16 +213,16 @@ static void rebuild(const char *t, const PopplerRectangle *r, size_t nr, struct 
                 else if (fabs(hp - hc) > 0.2 * h)
                     para = 1; /* the font size changes: a heading */
             }
-            buf_adds(out, para ? "\n\n" : "\n");
         }
-        add_trimmed(out, t + a, b - a);
+        double y = l->boxed && height > 0 ? (l->y1 + l->y2) / 2 / height : -1;
+        page_line(pg, t + a, b - a, para, y);
         prev = l;
     }
     free(lines);
 }
 
-/* The page's text; 0, or -1 when poppler gives none. */
-static int page_text(PopplerPage *page, struct buf *out)
+/* The page's lines; 0, or -1 when poppler gives no text. */
+static int page_text(PopplerPage *page, struct ppage *pg)
 {
     char *t = poppler_page_get_text(page);
     if (!t)
@@ -185,21 +230,248 @@ static int page_text(PopplerPage *page, struct buf *out)
     PopplerRectangle *rects = NULL;
     guint nr = 0;
     gboolean ok = poppler_page_get_text_layout(page, &rects, &nr);
-    if (ok && rects && (glong)nr == g_utf8_strlen(t, -1))
-        rebuild(t, rects, nr, out);
-    else
-        buf_adds(out, t);
+    double w = 0, h = 0;
+    poppler_page_get_size(page, &w, &h);
+    if (ok && rects && (glong)nr == g_utf8_strlen(t, -1)) {
+        rebuild(t, rects, nr, h, pg);
+    } else {
+        /* no glyph boxes: poppler's lines, places unknown */
+        for (const char *a = t; *a;) {
+            const char *e = strchr(a, '\n');
+            size_t n = e ? (size_t)(e - a) : strlen(a);
+            if (!blank(a, n))
+                page_line(pg, a, n, 0, -1);
+            a += n + (e != NULL);
+        }
+    }
+    pg->read = 1;
     g_free(rects);
     g_free(t);
     return 0;
 }
 
-static int blank(const char *s, size_t n)
+/* ---- page furniture and hyphenation, over the pages of a block ---- */
+
+/* Lines this far from the top or the bottom of a page may be furniture. */
+#define FURNITURE_LINES 2
+/* ... when the same text (digits aside) sits at the same height, within
+ * this share of the page, on at least FURNITURE_MIN_PAGES pages and 40% of
+ * the block's pages with text (running heads of left and right pages
+ * alternate). */
+#define FURNITURE_Y 0.02
+#define FURNITURE_MIN_PAGES 3
+
+/* A line's text as furniture compares it: digits (page numbers) as '#',
+ * lowercase, whitespace folded. */
+static char *furniture_key(const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!(s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '\f'))
-            return 0;
-    return 1;
+    struct buf k = {0};
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= '0' && c <= '9') {
+            if (!k.len || k.data[k.len - 1] != '#')
+                buf_addc(&k, '#');
+        } else if (c == ' ' || c == '\t') {
+            if (k.len && k.data[k.len - 1] != ' ')
+                buf_addc(&k, ' ');
+        } else {
+            buf_addc(&k, (char)(c >= 'A' && c <= 'Z' ? c + 32 : c));
+        }
+    }
+    return buf_release(&k);
+}
+
+static int edge_line(const struct ppage *pg, size_t i)
+{
+    return i < FURNITURE_LINES || i + FURNITURE_LINES >= pg->n;
+}
+
+/* Marks furniture[p][i] for the lines of each page that recur. */
+static unsigned char **find_furniture(struct ppage *pgs, int n)
+{
+    unsigned char **fur = xcalloc((size_t)n, sizeof *fur);
+    int with_text = 0;
+    for (int p = 0; p < n; p++) {
+        fur[p] = xcalloc(pgs[p].n + 1, 1);
+        with_text += pgs[p].n > 0;
+    }
+    if (with_text < FURNITURE_MIN_PAGES)
+        return fur;
+    /* key -> the pages' (page, y) it occurs at */
+    GHashTable *seen =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_array_unref);
+    for (int p = 0; p < n; p++)
+        for (size_t i = 0; i < pgs[p].n; i++) {
+            const struct pline *l = &pgs[p].lines[i];
+            if (!edge_line(&pgs[p], i) || l->y < 0)
+                continue;
+            char *k = furniture_key(pgs[p].text.data + l->start, l->end - l->start);
+            GArray *a = g_hash_table_lookup(seen, k);
+            if (!a) {
+                a = g_array_new(FALSE, FALSE, sizeof(double) * 2);
+                g_hash_table_insert(seen, k, a);
+            } else {
+                g_free(k);
+            }
+            double e[2] = {p, l->y};
+            g_array_append_val(a, e);
+        }
+    for (int p = 0; p < n; p++)
+        for (size_t i = 0; i < pgs[p].n; i++) {
+            const struct pline *l = &pgs[p].lines[i];
+            if (!edge_line(&pgs[p], i) || l->y < 0)
+                continue;
+            char *k = furniture_key(pgs[p].text.data + l->start, l->end - l->start);
+            GArray *a = g_hash_table_lookup(seen, k);
+            g_free(k);
+            /* other pages with this text at this height */
+            int pages = 0, last = -1;
+            for (guint j = 0; a && j < a->len; j++) {
+                const double *e = &g_array_index(a, double, 2 * j);
+                if ((int)e[0] != last && fabs(e[1] - l->y) <= FURNITURE_Y) {
+                    pages++;
+                    last = (int)e[0];
+                }
+            }
+            if (pages >= FURNITURE_MIN_PAGES && pages * 5 >= with_text * 2)
+                fur[p][i] = 1;
+        }
+    g_hash_table_destroy(seen);
+    return fur;
+}
+
+/* The lowercase words of the block's text, to tell "sim- ply" (simply is a
+ * word here) from "well- known". */
+static void add_words(GHashTable *words, const char *s, size_t n)
+{
+    const char *e = s + n;
+    while (s < e) {
+        while (s < e && !g_unichar_isalpha(g_utf8_get_char_validated(s, e - s)))
+            s = g_utf8_next_char(s);
+        const char *w = s;
+        while (s < e && g_unichar_isalpha(g_utf8_get_char_validated(s, e - s)))
+            s = g_utf8_next_char(s);
+        if (s > w) {
+            gchar *lw = g_utf8_strdown(w, s - w);
+            g_hash_table_add(words, lw);
+        }
+    }
+}
+
+/* The letters that end s[0, n) (before its last character, the hyphen),
+ * and those that start t. */
+static size_t tail_letters(const char *s, size_t n)
+{
+    const char *p = s + n;
+    while (p > s) {
+        const char *q = g_utf8_find_prev_char(s, p);
+        if (!q || !g_unichar_isalpha(g_utf8_get_char(q)))
+            break;
+        p = q;
+    }
+    return (size_t)(s + n - p);
+}
+
+static size_t head_letters(const char *s, size_t n)
+{
+    const char *p = s, *e = s + n;
+    while (p < e && g_unichar_isalpha(g_utf8_get_char_validated(p, e - p)))
+        p = g_utf8_next_char(p);
+    return (size_t)(p - s);
+}
+
+/* Where line a ends in a hyphen that joins the word going on at the start
+ * of line b: the bytes of the hyphen (1 for '-', 2 for a soft hyphen), or
+ * 0. */
+static size_t joining_hyphen(const char *a, size_t an, const char *b, size_t bn, GHashTable *words)
+{
+    size_t hy = 0;
+    if (an >= 2 && !memcmp(a + an - 2, "\xC2\xAD", 2))
+        hy = 2; /* U+00AD, a soft hyphen: always a word break */
+    else if (an >= 1 && a[an - 1] == '-')
+        hy = 1;
+    if (!hy)
+        return 0;
+    size_t tl = tail_letters(a, an - hy), hl = head_letters(b, bn);
+    if (!tl || !hl || !g_unichar_islower(g_utf8_get_char(b)))
+        return 0;
+    if (hy == 2)
+        return hy;
+    GString *joined = g_string_new_len(a + an - hy - tl, (gssize)tl);
+    g_string_append_len(joined, b, (gssize)hl);
+    gchar *low = g_utf8_strdown(joined->str, (gssize)joined->len);
+    int known = g_hash_table_contains(words, low);
+    g_free(low);
+    g_string_free(joined, TRUE);
+    return known ? hy : 0;
+}
+
+/* The page's text from its lines: furniture left out (and listed in
+ * meta.furniture) unless kept, words hyphenated at line ends joined (the
+ * rest of the line goes on after the word; meta.hyphens_joined). */
+static void assemble(struct ppage *pg, const unsigned char *fur, GHashTable *words, int keep,
+                     struct buf *out, json_t *meta)
+{
+    json_t *furniture = json_array();
+    long joined = 0;
+    int para = 0;
+    size_t carry = 0; /* bytes of this line already written */
+    for (size_t i = 0; i < pg->n; i++) {
+        const struct pline *l = &pg->lines[i];
+        const char *s = pg->text.data + l->start + carry;
+        size_t n = l->end - l->start - carry;
+        carry = 0;
+        if (fur[i] && !keep) {
+            json_array_append_new(furniture,
+                                  json_stringn(pg->text.data + l->start, l->end - l->start));
+            para |= l->para;
+            continue;
+        }
+        if (out->len && n)
+            buf_adds(out, para || l->para ? "\n\n" : "\n");
+        para = 0;
+        /* the next line that is text */
+        size_t j = i + 1;
+        while (j < pg->n && fur[j] && !keep)
+            j++;
+        size_t hy = 0;
+        if (j < pg->n && !pg->lines[j].para)
+            hy = joining_hyphen(s, n, pg->text.data + pg->lines[j].start,
+                                pg->lines[j].end - pg->lines[j].start, words);
+        if (!hy) {
+            buf_add(out, s, n);
+            continue;
+        }
+        /* "sim-" + "ply the rest": "simply" here, "the rest" on the next line */
+        const struct pline *nl = &pg->lines[j];
+        const char *b = pg->text.data + nl->start;
+        size_t bn = nl->end - nl->start;
+        size_t w = head_letters(b, bn);
+        while (w < bn && b[w] != ' ')
+            w++; /* the word's punctuation too: "ply," */
+        buf_add(out, s, n - hy);
+        buf_add(out, b, w);
+        while (w < bn && b[w] == ' ')
+            w++;
+        joined++;
+        /* the lines in between are furniture; the next line starts after the word */
+        for (size_t k = i + 1; k < j; k++)
+            json_array_append_new(furniture,
+                                  json_stringn(pg->text.data + pg->lines[k].start,
+                                               pg->lines[k].end - pg->lines[k].start));
+        i = j - 1;
+        carry = w;
+        if (w == bn) {
+            i = j; /* the whole next line was the word's end */
+            carry = 0;
+        }
+    }
+    if (json_array_size(furniture))
+        json_object_set_new(meta, "furniture", furniture);
+    else
+        json_decref(furniture);
+    if (joined)
+        json_object_set_new(meta, "hyphens_joined", json_integer(joined));
 }
 
 static void meta_date(json_t *meta, const char *key, GDateTime *dt)
@@ -216,6 +488,45 @@ static void meta_take(json_t *meta, const char *key, gchar *s)
 {
     extract_meta_str(meta, key, s);
     g_free(s);
+}
+
+/* Reads pages first..last, then writes their records. */
+static void extract_window(struct extract_doc *d, PopplerDocument *doc, int first, int last,
+                           int pages, struct buf *text)
+{
+    int n = last - first + 1;
+    struct ppage *pgs = xcalloc((size_t)n, sizeof *pgs);
+    GHashTable *words = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (int p = first; p <= last; p++) {
+        struct ppage *pg = &pgs[p - first];
+        PopplerPage *page = poppler_document_get_page(doc, p - 1);
+        if (page) {
+            pg->opened = 1;
+            page_text(page, pg);
+            g_object_unref(page);
+        }
+        add_words(words, pg->text.data ? pg->text.data : "", pg->text.len);
+    }
+    unsigned char **fur = find_furniture(pgs, n);
+    for (int p = first; p <= last; p++) {
+        struct ppage *pg = &pgs[p - first];
+        if (!pg->read) {
+            extract_page_error(
+                d, p, pg->opened ? "no text could be read from this page" : "unreadable page");
+        } else {
+            buf_reset(text);
+            json_t *pm = json_object();
+            assemble(pg, fur[p - first], words, d->opts->keep_furniture, text, pm);
+            int needed = blank(text->data ? text->data : "", text->len);
+            extract_page(d, p, pages, text->data, text->len, pm, needed);
+        }
+        buf_free(&pg->text);
+        free(pg->lines);
+        free(fur[p - first]);
+    }
+    free(fur);
+    free(pgs);
+    g_hash_table_destroy(words);
 }
 
 int pdf_extract(struct extract_doc *d, lode_error *err)
@@ -257,27 +568,28 @@ int pdf_extract(struct extract_doc *d, lode_error *err)
         int block = pages;
         if (d->opts->jobs > 1 && pages >= 2 * PDF_MIN_BLOCK) {
             block = (pages + d->opts->jobs - 1) / d->opts->jobs;
-            if (block < PDF_MIN_BLOCK)
-                block = PDF_MIN_BLOCK;
+            /* whole windows (below), and the last block takes the rest */
+            block = (block + PDF_MIN_BLOCK - 1) / PDF_MIN_BLOCK * PDF_MIN_BLOCK;
+            if (pages / block < 2)
+                block = pages;
         }
         d->sink->split(d->sink, pages, block, d->doc);
         last = block;
     }
+    /* A window's pages are read before any is written: furniture is what
+     * recurs on them, and a hyphenated word is joined when the window has
+     * it whole. Windows are fixed by page number (PDF_MIN_BLOCK pages, the
+     * last one taking the rest), never by the split among workers, so that
+     * -j does not change the text. */
+    int windows = pages / PDF_MIN_BLOCK > 1 ? pages / PDF_MIN_BLOCK : 1;
     struct buf text = {0};
-    for (int p = first; p <= last; p++) {
-        PopplerPage *page = poppler_document_get_page(doc, p - 1);
-        if (!page) {
-            extract_page_error(d, p, "unreadable page");
-            continue;
-        }
-        buf_reset(&text);
-        if (page_text(page, &text) < 0) {
-            extract_page_error(d, p, "no text could be read from this page");
-        } else {
-            int needed = blank(text.data ? text.data : "", text.len);
-            extract_page(d, p, pages, text.data, text.len, NULL, needed);
-        }
-        g_object_unref(page);
+    for (int wfirst = first; wfirst <= last;) {
+        int w = (wfirst - 1) / PDF_MIN_BLOCK < windows ? (wfirst - 1) / PDF_MIN_BLOCK : windows - 1;
+        int wlast = w == windows - 1 ? pages : (w + 1) * PDF_MIN_BLOCK;
+        if (wlast > last)
+            wlast = last;
+        extract_window(d, doc, wfirst, wlast, pages, &text);
+        wfirst = wlast + 1;
     }
     buf_free(&text);
 out:

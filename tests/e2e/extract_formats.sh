@@ -148,3 +148,51 @@ lode-extract "$O/phototest-rotated-L.png" "$O/phototest.tif" multi.tif loop.tif 
 expect_eq "images: type, pages, format, empty text, ocr needed" \
     "image 1/1 png  needed|image 1/1 tiff  needed|image 1/2 tiff  needed|image 2/2 tiff  needed|image 1/1 tiff  needed|" \
     "$(jq -r '"\(.type) \(.page)/\(.pages) \(.meta.format) \(.text) \(.ocr)"' img.ndjson | tr '\n' '|')"
+
+# PDF page furniture and hyphenation: five pages typeset by groff with a
+# running head ("Lode Operations Manual", "Release 2.4") and a footer
+# ("Page N"), justified and hyphenated. The furniture goes to meta.furniture,
+# words hyphenated at line ends are joined where the document has the whole
+# word ("docu-" "mentation"), a hyphen that is not a break stays ("well-"
+# "known": no "wellknown" in the document).
+awk 'BEGIN {
+  n = split("documentation configuration implementation international administration communication development environment information organization performance representation responsibility understanding", L, " ")
+  m = split("the of and to in is was for on that with as by at from this be are an which", S, " ")
+  seed = 11
+  print ".ds LH Lode Operations Manual"; print ".ds CH"; print ".ds RH Release 2.4"; print ".ds CF Page %"
+  print ".nr PS 11"; print ".nr HY 1"
+  for (p = 0; p < 40; p++) {
+    print ".PP"; line = ""
+    for (k = 0; k < 60; k++) {
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      w = (seed % 3 == 0) ? L[1 + int(seed / 65536) % n] : S[1 + int(seed / 65536) % m]
+      line = line (k ? " " : "") w
+    }
+    print line "." > "/dev/stderr"
+    print line "."
+    if (p == 3) { print ".nf"; print "The results are well-"; print "known to all."; print ".fi" }
+  }
+}' > manual.ms 2> manual.truth
+echo "The results are well-known to all." >> manual.truth
+groff -ms -Tpdf manual.ms > manual.pdf 2> /dev/null
+lode-extract manual.pdf > manual.ndjson 2> /dev/null
+expect_eq "pdf furniture: every page's running head and page number in meta.furniture" \
+    "1 Page 1|2 Lode Operations Manual,Release 2.4,Page 2|3 Lode Operations Manual,Release 2.4,Page 3|4 Lode Operations Manual,Release 2.4,Page 4|5 Lode Operations Manual,Release 2.4,Page 5|" \
+    "$(jq -r '"\(.page) \(.meta.furniture | join(","))"' manual.ndjson | tr '\n' '|')"
+check "pdf furniture: not in the text" \
+    jqe -s 'all(.[]; .text | test("Lode Operations Manual|Release 2[.]4|Page [0-9]") | not)' manual.ndjson
+expect_ge "pdf hyphenation: words broken at line ends joined (meta.hyphens_joined, all pages)" 50 \
+    "$(jq -s '[.[].meta.hyphens_joined // 0] | add' manual.ndjson)"
+check "pdf hyphenation: a hyphen that is no break stays" grep -q 'well-\\nknown' manual.ndjson
+jq -r .text manual.ndjson > manual.txt
+pdftotext manual.pdf manual.ptt.txt
+read -r _ _ ours < <(f1 manual.truth manual.txt)
+read -r _ _ theirs < <(f1 manual.truth manual.ptt.txt)
+expect_ge "pdf furniture and hyphenation: word F1 against the typeset text, pdftotext scores $theirs" 0.99 "$ours"
+lode-chunk --size 64 < manual.ndjson > manual-chunks.ndjson 2> /dev/null
+"$BUILD/tools/checkchunks" manual.ndjson manual-chunks.ndjson 64 > check-manual.txt
+check "pdf furniture and hyphenation: chunks' text == page_text[span] ($(tail -1 check-manual.txt))" \
+    grep -q ' 0 problems$' check-manual.txt
+lode-extract --keep-furniture manual.pdf > kept.ndjson 2> /dev/null
+check "--keep-furniture: running heads and page numbers stay in the text, none in meta" \
+    jqe -s 'all(.[]; (.text | test("Page [0-9]")) and (.meta.furniture == null))' kept.ndjson
