@@ -13,7 +13,9 @@
  * Pages are read a window at a time (PDF_MIN_BLOCK pages, fixed by page
  * number): lines that recur at a page's top or bottom across the window
  * are furniture (meta.furniture), and a word hyphenated at a line end is
- * joined when the window has the whole word. */
+ * joined when the window has the whole word. Tables are found from the
+ * line boxes (cells side by side on three or more rows, not prose in
+ * columns) and written as Markdown rows. */
 #include <glib.h>
 #include <math.h>
 #include <poppler.h>
@@ -76,31 +78,37 @@ static void add_trimmed(struct buf *out, const char *s, size_t n)
  * once the pages of the block are all read (furniture and hyphenation need
  * the other pages). */
 struct pline {
-    size_t start, end; /* bytes of page.text */
-    int para;          /* a paragraph break before it */
-    double y;          /* its middle, over the page height (0 top, 1 bottom); -1 unknown */
+    size_t start, end;     /* bytes of page.text */
+    int para;              /* a paragraph break before it */
+    double y;              /* its middle, over the page height (0 top, 1 bottom); -1 unknown */
+    double x1, y1, x2, y2; /* its box, points (boxed) */
+    int boxed;
+    int table; /* a table set as Markdown rows (made by find_tables) */
 };
 
 struct ppage {
     struct buf text; /* the lines, back to back */
     struct pline *lines;
     size_t n, cap;
+    double width;
     int opened; /* poppler opened the page */
     int read;   /* and gave its text */
 };
 
-static void page_line(struct ppage *pg, const char *s, size_t n, int para, double y)
+static struct pline *page_line(struct ppage *pg, const char *s, size_t n, int para, double y)
 {
     if (pg->n == pg->cap) {
         pg->cap = pg->cap ? pg->cap * 2 : 64;
         pg->lines = xreallocarray(pg->lines, pg->cap, sizeof *pg->lines);
     }
     struct pline *l = &pg->lines[pg->n++];
+    memset(l, 0, sizeof *l);
     l->start = pg->text.len;
     add_trimmed(&pg->text, s, n);
     l->end = pg->text.len;
     l->para = para;
     l->y = y;
+    return l;
 }
 
 static void rebuild(const char *t, const PopplerRectangle *r, size_t nr, double height,
@@ -215,7 +223,11 @@ static void rebuild(const char *t, const PopplerRectangle *r, size_t nr, double 
             }
         }
         double y = l->boxed && height > 0 ? (l->y1 + l->y2) / 2 / height : -1;
-        page_line(pg, t + a, b - a, para, y);
+        struct pline *pl = page_line(pg, t + a, b - a, para, y);
+        if (l->boxed) {
+            pl->boxed = 1;
+            pl->x1 = l->x1, pl->y1 = l->y1, pl->x2 = l->x2, pl->y2 = l->y2;
+        }
         prev = l;
     }
     free(lines);
@@ -232,6 +244,7 @@ static int page_text(PopplerPage *page, struct ppage *pg)
     gboolean ok = poppler_page_get_text_layout(page, &rects, &nr);
     double w = 0, h = 0;
     poppler_page_get_size(page, &w, &h);
+    pg->width = w;
     if (ok && rects && (glong)nr == g_utf8_strlen(t, -1)) {
         rebuild(t, rects, nr, h, pg);
     } else {
@@ -406,6 +419,239 @@ static size_t joining_hyphen(const char *a, size_t an, const char *b, size_t bn,
     return known ? hy : 0;
 }
 
+/* ---- tables: cells side by side on the same rows ---- */
+
+/* A table has at least this many rows of two or more cells each, set one
+ * under the other; its cells are short (prose in columns has long lines,
+ * more than TABLE_MAX_CELL characters on average). */
+#define TABLE_MIN_ROWS 3
+#define TABLE_MAX_CELL 28.0
+
+struct vrow {
+    size_t *cells; /* line indices, left to right */
+    size_t n;
+    double y1, y2;
+};
+
+static int by_top(const void *a, const void *b, void *ctx)
+{
+    const struct pline *l = ctx;
+    double x = l[*(const size_t *)a].y1, y = l[*(const size_t *)b].y1;
+    return x < y ? -1 : x > y;
+}
+
+static int by_left(const void *a, const void *b, void *ctx)
+{
+    const struct pline *l = ctx;
+    double x = l[*(const size_t *)a].x1, y = l[*(const size_t *)b].x1;
+    return x < y ? -1 : x > y;
+}
+
+/* The columns of rows [r0, r1): x intervals, the union of their cells'. */
+static size_t table_columns(const struct pline *l, const struct vrow *rows, size_t r0, size_t r1,
+                            double (**cols)[2])
+{
+    size_t n = 0, cap = 0;
+    *cols = NULL;
+    for (size_t r = r0; r < r1; r++)
+        for (size_t c = 0; c < rows[r].n; c++) {
+            const struct pline *cl = &l[rows[r].cells[c]];
+            double a = cl->x1, b = cl->x2;
+            /* merge every interval it overlaps */
+            size_t k = 0;
+            for (size_t j = 0; j < n; j++) {
+                if ((*cols)[j][1] < a || (*cols)[j][0] > b) {
+                    (*cols)[k][0] = (*cols)[j][0], (*cols)[k][1] = (*cols)[j][1], k++;
+                } else {
+                    a = lo(a, (*cols)[j][0]);
+                    b = hi(b, (*cols)[j][1]);
+                }
+            }
+            n = k;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 8;
+                *cols = xreallocarray(*cols, cap, sizeof **cols);
+            }
+            (*cols)[n][0] = a, (*cols)[n][1] = b;
+            n++;
+        }
+    /* left to right */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && (*cols)[j][0] < (*cols)[j - 1][0]; j--) {
+            double t0 = (*cols)[j][0], t1 = (*cols)[j][1];
+            (*cols)[j][0] = (*cols)[j - 1][0], (*cols)[j][1] = (*cols)[j - 1][1];
+            (*cols)[j - 1][0] = t0, (*cols)[j - 1][1] = t1;
+        }
+    return n;
+}
+
+/* Text in columns rather than a table: a column whose lines are long (more
+ * than TABLE_MAX_CELL characters on average, wide ones counting two) and
+ * mostly fill its width, as justified or flowing text does (a table's
+ * cells vary), beside the others: prose beside prose, a figure's labels, a
+ * table. */
+static int prose_columns(const struct ppage *pg, const struct vrow *rows, size_t r0, size_t r1,
+                         const double (*cols)[2], size_t ncols)
+{
+    double *chars = xcalloc(ncols, sizeof *chars);
+    size_t *full = xcalloc(ncols, sizeof *full), *in = xcalloc(ncols, sizeof *in);
+    for (size_t r = r0; r < r1; r++)
+        for (size_t c = 0; c < rows[r].n; c++) {
+            const struct pline *l = &pg->lines[rows[r].cells[c]];
+            for (size_t k = 0; k < ncols; k++) {
+                if (l->x1 < cols[k][0] || l->x2 > cols[k][1])
+                    continue;
+                in[k]++;
+                full[k] += l->x2 - l->x1 >= 0.8 * (cols[k][1] - cols[k][0]);
+                for (const char *p = pg->text.data + l->start; p < pg->text.data + l->end;
+                     p = g_utf8_next_char(p))
+                    chars[k] += g_unichar_iswide(g_utf8_get_char(p)) ? 2 : 1;
+            }
+        }
+    int prose = 0;
+    for (size_t k = 0; k < ncols; k++)
+        if (in[k] && full[k] * 5 >= in[k] * 3 && chars[k] / (double)in[k] > TABLE_MAX_CELL)
+            prose = 1;
+    free(chars);
+    free(full);
+    free(in);
+    return prose;
+}
+
+/* Writes rows [r0, r1) as a Markdown table into pg->text; the line that
+ * holds it. */
+static void table_write(struct ppage *pg, const struct vrow *rows, size_t r0, size_t r1,
+                        const double (*cols)[2], size_t ncols, struct pline *out)
+{
+    struct buf *t = &pg->text;
+    memset(out, 0, sizeof *out);
+    out->start = t->len;
+    for (size_t r = r0; r < r1; r++) {
+        if (r > r0)
+            buf_addc(t, '\n');
+        buf_addc(t, '|');
+        for (size_t c = 0; c < ncols; c++) {
+            buf_addc(t, ' ');
+            int any = 0;
+            for (size_t k = 0; k < rows[r].n; k++) {
+                const struct pline *cl = &pg->lines[rows[r].cells[k]];
+                if (cl->x2 < cols[c][0] || cl->x1 > cols[c][1])
+                    continue;
+                if (any++)
+                    buf_addc(t, ' ');
+                for (size_t b = cl->start; b < cl->end; b++) {
+                    if (t->data[b] == '|')
+                        buf_addc(t, '\\');
+                    buf_addc(t, t->data[b]);
+                }
+            }
+            buf_adds(t, " |");
+        }
+        if (r == r0) {
+            buf_adds(t, "\n|");
+            for (size_t c = 0; c < ncols; c++)
+                buf_adds(t, " --- |");
+        }
+    }
+    out->end = t->len;
+    out->para = 1;
+    out->y = -1;
+    out->table = 1;
+}
+
+/* Finds the page's tables among the lines that are not furniture and sets
+ * each as one line of Markdown rows in place of its first line (in reading
+ * order), its other lines removed; *fur is remapped to the new lines. */
+static void find_tables(struct ppage *pg, unsigned char **fur, int keep)
+{
+    size_t *idx = xcalloc(pg->n + 1, sizeof *idx), m = 0;
+    for (size_t i = 0; i < pg->n; i++)
+        if (pg->lines[i].boxed && !((*fur)[i] && !keep) && pg->lines[i].y2 > pg->lines[i].y1)
+            idx[m++] = i;
+    g_qsort_with_data(idx, (gint)m, sizeof *idx, by_top, pg->lines);
+    /* rows: lines that share most of their height */
+    struct vrow *rows = xcalloc(m + 1, sizeof *rows);
+    size_t nr = 0;
+    for (size_t k = 0; k < m; k++) {
+        const struct pline *l = &pg->lines[idx[k]];
+        double h = l->y2 - l->y1;
+        struct vrow *r = nr ? &rows[nr - 1] : NULL;
+        if (!r || lo(r->y2, l->y2) - hi(r->y1, l->y1) < 0.5 * lo(h, r->y2 - r->y1)) {
+            r = &rows[nr++];
+            r->y1 = l->y1, r->y2 = l->y2;
+        }
+        r->cells = xreallocarray(r->cells, r->n + 1, sizeof *r->cells);
+        r->cells[r->n++] = idx[k];
+        r->y1 = lo(r->y1, l->y1), r->y2 = hi(r->y2, l->y2);
+    }
+    for (size_t r = 0; r < nr; r++)
+        g_qsort_with_data(rows[r].cells, (gint)rows[r].n, sizeof *rows[r].cells, by_left,
+                          pg->lines);
+    int *in_table = xcalloc(pg->n + 1, sizeof *in_table); /* table number + 1 */
+    struct pline *made = NULL;
+    size_t nmade = 0;
+    for (size_t r0 = 0; r0 < nr;) {
+        size_t r1 = r0;
+        /* consecutive rows of two or more cells, without a wide gap */
+        while (r1 < nr && rows[r1].n >= 2 &&
+               (r1 == r0 || rows[r1].y1 - rows[r1 - 1].y2 < 2.5 * (rows[r1].y2 - rows[r1].y1)))
+            r1++;
+        if (r1 - r0 < TABLE_MIN_ROWS) {
+            r0 = r1 > r0 ? r1 : r0 + 1;
+            continue;
+        }
+        double(*cols)[2];
+        size_t ncols = table_columns(pg->lines, rows, r0, r1, &cols);
+        if (ncols >= 2 && !prose_columns(pg, rows, r0, r1, (const double(*)[2])cols, ncols)) {
+            made = xreallocarray(made, nmade + 1, sizeof *made);
+            table_write(pg, rows, r0, r1, (const double(*)[2])cols, ncols, &made[nmade]);
+            nmade++;
+            for (size_t r = r0; r < r1; r++)
+                for (size_t c = 0; c < rows[r].n; c++)
+                    in_table[rows[r].cells[c]] = (int)nmade;
+        }
+        free(cols);
+        r0 = r1;
+    }
+    if (nmade) {
+        /* the new line list: each table where its first line was read */
+        struct pline *nl = xcalloc(pg->n + 1, sizeof *nl);
+        unsigned char *nf = xcalloc(pg->n + 1, 1);
+        int *placed = xcalloc(nmade + 1, sizeof *placed);
+        size_t k = 0;
+        int after = 0; /* the line after a table begins a paragraph */
+        for (size_t i = 0; i < pg->n; i++) {
+            int t = in_table[i];
+            if (t && placed[t - 1])
+                continue;
+            if (t) {
+                placed[t - 1] = 1;
+                nl[k] = made[t - 1];
+                after = 1;
+            } else {
+                nl[k] = pg->lines[i];
+                nl[k].para |= after;
+                nf[k] = (*fur)[i];
+                after = 0;
+            }
+            k++;
+        }
+        free(pg->lines);
+        pg->lines = nl;
+        pg->n = k;
+        pg->cap = pg->n + 1;
+        free(*fur);
+        *fur = nf;
+        free(placed);
+    }
+    for (size_t r = 0; r < nr; r++)
+        free(rows[r].cells);
+    free(rows);
+    free(made);
+    free(in_table);
+    free(idx);
+}
+
 /* The page's text from its lines: furniture left out (and listed in
  * meta.furniture) unless kept, words hyphenated at line ends joined (the
  * rest of the line goes on after the word; meta.hyphens_joined). */
@@ -435,7 +681,7 @@ static void assemble(struct ppage *pg, const unsigned char *fur, GHashTable *wor
         while (j < pg->n && fur[j] && !keep)
             j++;
         size_t hy = 0;
-        if (j < pg->n && !pg->lines[j].para)
+        if (j < pg->n && !pg->lines[j].para && !l->table && !pg->lines[j].table)
             hy = joining_hyphen(s, n, pg->text.data + pg->lines[j].start,
                                 pg->lines[j].end - pg->lines[j].start, words);
         if (!hy) {
@@ -516,6 +762,7 @@ static void extract_window(struct extract_doc *d, PopplerDocument *doc, int firs
         } else {
             buf_reset(text);
             json_t *pm = json_object();
+            find_tables(pg, &fur[p - first], d->opts->keep_furniture);
             assemble(pg, fur[p - first], words, d->opts->keep_furniture, text, pm);
             int needed = blank(text->data ? text->data : "", text->len);
             extract_page(d, p, pages, text->data, text->len, pm, needed);

@@ -196,3 +196,62 @@ check "pdf furniture and hyphenation: chunks' text == page_text[span] ($(tail -1
 lode-extract --keep-furniture manual.pdf > kept.ndjson 2> /dev/null
 check "--keep-furniture: running heads and page numbers stay in the text, none in meta" \
     jqe -s 'all(.[]; (.text | test("Page [0-9]")) and (.meta.furniture == null))' kept.ndjson
+
+# PDF tables: a ruled table and an aligned one typeset by groff's tbl, which
+# poppler reads column by column; lode-extract finds the cells side by side
+# on their rows and writes Markdown rows under the header. Text in columns
+# (the two- and three-column pages of ocr.sh as PDF) is not a table.
+cat > tables.ms <<'EOF'
+.LP
+Quarterly figures for the four regions follow in the table below.
+.TS
+allbox;
+l l n n.
+Region	Manager	Units	Revenue
+North	Alice Smith	1200	45000
+South	Bob Jones	850	31250
+East	Carol White	2300	78900
+West	Dan Brown	640	22100
+.TE
+.LP
+An aligned table without rules:
+.TS
+l l l.
+Name	Version	License
+lode	2.4	MIT
+poppler	22.12	GPL
+tesseract	5.3	Apache
+.TE
+.LP
+The text goes on after the tables with another paragraph.
+EOF
+groff -t -ms -Tpdf tables.ms > tables.pdf 2> /dev/null
+lode-extract tables.pdf > tables.ndjson 2> /dev/null
+expect_eq "pdf tables: ruled and aligned tables as Markdown rows, in place" \
+    "Quarterly figures for the four regions follow in the table below.
+
+| Region | Manager | Units | Revenue |
+| --- | --- | --- | --- |
+| North | Alice Smith | 1200 | 45000 |
+| South | Bob Jones | 850 | 31250 |
+| East | Carol White | 2300 | 78900 |
+| West | Dan Brown | 640 | 22100 |
+
+An aligned table without rules:
+
+| Name | Version | License |
+| --- | --- | --- |
+| lode | 2.4 | MIT |
+| poppler | 22.12 | GPL |
+| tesseract | 5.3 | Apache |
+
+The text goes on after the tables with another paragraph." "$(jq -r .text tables.ndjson)"
+printf '.nh\n.ll 3.2i\n' > prose2.tr
+for side in 0 1; do
+    printf '.sp |1i\n.po %si\n' "$([ $side = 0 ] && echo 0.8 || echo 4.4)" >> prose2.tr
+    for i in 1 2 3 4 5 6; do printf 'Line %s of a column of prose that fills its width as justified text does, paragraph %s.\n' "$i" "$side" >> prose2.tr; done
+    printf '.br\n' >> prose2.tr
+done
+groff -Tpdf prose2.tr > prose2.pdf 2> /dev/null
+lode-extract prose2.pdf > prose2.ndjson 2> /dev/null
+check "pdf: two columns of prose are not a table" jqe '(.text | test("\\|") | not) and (.text | length > 200)' prose2.ndjson
