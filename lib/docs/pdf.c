@@ -353,32 +353,22 @@ static unsigned char **find_furniture(struct ppage *pgs, int n)
     return fur;
 }
 
-/* The lowercase words of the block's text, to tell "sim- ply" (simply is a
- * word here) from "well- known". */
-static void add_words(GHashTable *words, const char *s, size_t n)
+/* Letters as words are made of; ASCII without decoding. */
+static int letter_at(const char *p, const char *e)
 {
-    const char *e = s + n;
-    while (s < e) {
-        while (s < e && !g_unichar_isalpha(g_utf8_get_char_validated(s, e - s)))
-            s = g_utf8_next_char(s);
-        const char *w = s;
-        while (s < e && g_unichar_isalpha(g_utf8_get_char_validated(s, e - s)))
-            s = g_utf8_next_char(s);
-        if (s > w) {
-            gchar *lw = g_utf8_strdown(w, s - w);
-            g_hash_table_add(words, lw);
-        }
-    }
+    unsigned char c = (unsigned char)*p;
+    if (c < 0x80)
+        return (c | 32) >= 'a' && (c | 32) <= 'z';
+    return g_unichar_isalpha(g_utf8_get_char_validated(p, e - p));
 }
 
-/* The letters that end s[0, n) (before its last character, the hyphen),
- * and those that start t. */
+/* The letters that end s[0, n), and those that start s. */
 static size_t tail_letters(const char *s, size_t n)
 {
     const char *p = s + n;
     while (p > s) {
         const char *q = g_utf8_find_prev_char(s, p);
-        if (!q || !g_unichar_isalpha(g_utf8_get_char(q)))
+        if (!q || !letter_at(q, s + n))
             break;
         p = q;
     }
@@ -388,35 +378,126 @@ static size_t tail_letters(const char *s, size_t n)
 static size_t head_letters(const char *s, size_t n)
 {
     const char *p = s, *e = s + n;
-    while (p < e && g_unichar_isalpha(g_utf8_get_char_validated(p, e - p)))
+    while (p < e && letter_at(p, e))
         p = g_utf8_next_char(p);
     return (size_t)(p - s);
 }
 
-/* Where line a ends in a hyphen that joins the word going on at the start
- * of line b: the bytes of the hyphen (1 for '-', 2 for a soft hyphen), or
- * 0. */
-static size_t joining_hyphen(const char *a, size_t an, const char *b, size_t bn, GHashTable *words)
+/* A word lowercased: into buf when it is ASCII and fits, else malloc'd
+ * (*owned). */
+static char *lower_word(const char *w, size_t n, char *buf, size_t cap, char **owned)
 {
+    *owned = NULL;
+    int ascii = n < cap;
+    for (size_t i = 0; ascii && i < n; i++)
+        ascii = (unsigned char)w[i] < 0x80;
+    if (!ascii)
+        return *owned = g_utf8_strdown(w, (gssize)n);
+    for (size_t i = 0; i < n; i++)
+        buf[i] =
+            (char)((unsigned char)w[i] >= 'A' && (unsigned char)w[i] <= 'Z' ? w[i] + 32 : w[i]);
+    buf[n] = 0;
+    return buf;
+}
+
+/* Where line a ends in a hyphen before the word going on at the start of
+ * line b: the hyphen's bytes (1 for '-', 2 for a soft hyphen, always a
+ * break), and for '-' the word it would make, lowercase (malloc'd). */
+static size_t hyphen_word(const char *a, size_t an, const char *b, size_t bn, char **word)
+{
+    *word = NULL;
     size_t hy = 0;
     if (an >= 2 && !memcmp(a + an - 2, "\xC2\xAD", 2))
-        hy = 2; /* U+00AD, a soft hyphen: always a word break */
+        hy = 2;
     else if (an >= 1 && a[an - 1] == '-')
         hy = 1;
     if (!hy)
         return 0;
     size_t tl = tail_letters(a, an - hy), hl = head_letters(b, bn);
-    if (!tl || !hl || !g_unichar_islower(g_utf8_get_char(b)))
+    if (!tl || !hl || !g_unichar_islower(g_utf8_get_char_validated(b, (gssize)bn)))
         return 0;
-    if (hy == 2)
-        return hy;
-    GString *joined = g_string_new_len(a + an - hy - tl, (gssize)tl);
-    g_string_append_len(joined, b, (gssize)hl);
-    gchar *low = g_utf8_strdown(joined->str, (gssize)joined->len);
-    int known = g_hash_table_contains(words, low);
-    g_free(low);
-    g_string_free(joined, TRUE);
-    return known ? hy : 0;
+    if (hy == 1) {
+        char *joined = g_strndup(a + an - hy - tl, tl + hl);
+        memcpy(joined + tl, b, hl);
+        *word = g_utf8_strdown(joined, (gssize)(tl + hl));
+        g_free(joined);
+    }
+    return hy;
+}
+
+/* The next line after i that is text (not furniture left out). */
+static size_t next_text_line(const struct ppage *pg, const unsigned char *fur, size_t i, int keep)
+{
+    size_t j = i + 1;
+    while (j < pg->n && fur[j] && !keep)
+        j++;
+    return j;
+}
+
+/* Words a hyphen at a line end would make (wanted), and those of them the
+ * window has whole (found): "sim-" "ply" is joined when "simply" occurs
+ * unbroken, "well-" "known" is not. Only the candidates are looked for, so
+ * a window without hyphens costs nothing. */
+struct hyphens {
+    GHashTable *wanted, *found;
+};
+
+static void hyphens_find(struct hyphens *h, struct ppage *pgs, unsigned char **fur, int n, int keep)
+{
+    h->wanted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    h->found = g_hash_table_new(g_str_hash, g_str_equal);
+    for (int p = 0; p < n; p++)
+        for (size_t i = 0; i < pgs[p].n; i++) {
+            size_t j = next_text_line(&pgs[p], fur[p], i, keep);
+            if (j >= pgs[p].n || pgs[p].lines[j].para || (fur[p][i] && !keep))
+                continue;
+            const struct pline *a = &pgs[p].lines[i], *b = &pgs[p].lines[j];
+            char *w;
+            if (hyphen_word(pgs[p].text.data + a->start, a->end - a->start,
+                            pgs[p].text.data + b->start, b->end - b->start, &w) == 1 &&
+                !g_hash_table_contains(h->wanted, w))
+                g_hash_table_add(h->wanted, w);
+            else
+                g_free(w);
+        }
+    if (!g_hash_table_size(h->wanted))
+        return;
+    char buf[64];
+    for (int p = 0; p < n; p++) {
+        const char *s = pgs[p].text.data ? pgs[p].text.data : "", *e = s + pgs[p].text.len;
+        while (s < e) {
+            while (s < e && !letter_at(s, e))
+                s = g_utf8_next_char(s);
+            const char *w = s;
+            while (s < e && letter_at(s, e))
+                s = g_utf8_next_char(s);
+            if (s == w)
+                continue;
+            char *owned;
+            char *low = lower_word(w, (size_t)(s - w), buf, sizeof buf, &owned);
+            gpointer key;
+            if (g_hash_table_lookup_extended(h->wanted, low, &key, NULL))
+                g_hash_table_add(h->found, key);
+            g_free(owned);
+        }
+    }
+}
+
+static void hyphens_free(struct hyphens *h)
+{
+    g_hash_table_destroy(h->found);
+    g_hash_table_destroy(h->wanted);
+}
+
+/* The bytes of a hyphen that joins line a's last word with line b's first. */
+static size_t joining_hyphen(const char *a, size_t an, const char *b, size_t bn,
+                             const struct hyphens *h)
+{
+    char *w;
+    size_t hy = hyphen_word(a, an, b, bn, &w);
+    int join = hy == 2 || (hy == 1 && g_hash_table_contains(h->found, w));
+    g_free(w);
+    return join ? hy : 0;
 }
 
 /* ---- tables: cells side by side on the same rows ---- */
@@ -655,8 +736,8 @@ static void find_tables(struct ppage *pg, unsigned char **fur, int keep)
 /* The page's text from its lines: furniture left out (and listed in
  * meta.furniture) unless kept, words hyphenated at line ends joined (the
  * rest of the line goes on after the word; meta.hyphens_joined). */
-static void assemble(struct ppage *pg, const unsigned char *fur, GHashTable *words, int keep,
-                     struct buf *out, json_t *meta)
+static void assemble(struct ppage *pg, const unsigned char *fur, const struct hyphens *words,
+                     int keep, struct buf *out, json_t *meta)
 {
     json_t *furniture = json_array();
     long joined = 0;
@@ -676,10 +757,7 @@ static void assemble(struct ppage *pg, const unsigned char *fur, GHashTable *wor
         if (out->len && n)
             buf_adds(out, para || l->para ? "\n\n" : "\n");
         para = 0;
-        /* the next line that is text */
-        size_t j = i + 1;
-        while (j < pg->n && fur[j] && !keep)
-            j++;
+        size_t j = next_text_line(pg, fur, i, keep);
         size_t hy = 0;
         if (j < pg->n && !pg->lines[j].para && !l->table && !pg->lines[j].table)
             hy = joining_hyphen(s, n, pg->text.data + pg->lines[j].start,
@@ -742,7 +820,6 @@ static void extract_window(struct extract_doc *d, PopplerDocument *doc, int firs
 {
     int n = last - first + 1;
     struct ppage *pgs = xcalloc((size_t)n, sizeof *pgs);
-    GHashTable *words = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     for (int p = first; p <= last; p++) {
         struct ppage *pg = &pgs[p - first];
         PopplerPage *page = poppler_document_get_page(doc, p - 1);
@@ -751,9 +828,10 @@ static void extract_window(struct extract_doc *d, PopplerDocument *doc, int firs
             page_text(page, pg);
             g_object_unref(page);
         }
-        add_words(words, pg->text.data ? pg->text.data : "", pg->text.len);
     }
     unsigned char **fur = find_furniture(pgs, n);
+    struct hyphens words;
+    hyphens_find(&words, pgs, fur, n, d->opts->keep_furniture);
     for (int p = first; p <= last; p++) {
         struct ppage *pg = &pgs[p - first];
         if (!pg->read) {
@@ -763,7 +841,7 @@ static void extract_window(struct extract_doc *d, PopplerDocument *doc, int firs
             buf_reset(text);
             json_t *pm = json_object();
             find_tables(pg, &fur[p - first], d->opts->keep_furniture);
-            assemble(pg, fur[p - first], words, d->opts->keep_furniture, text, pm);
+            assemble(pg, fur[p - first], &words, d->opts->keep_furniture, text, pm);
             int needed = blank(text->data ? text->data : "", text->len);
             extract_page(d, p, pages, text->data, text->len, pm, needed);
         }
@@ -773,7 +851,7 @@ static void extract_window(struct extract_doc *d, PopplerDocument *doc, int firs
     }
     free(fur);
     free(pgs);
-    g_hash_table_destroy(words);
+    hyphens_free(&words);
 }
 
 int pdf_extract(struct extract_doc *d, lode_error *err)
@@ -816,9 +894,9 @@ int pdf_extract(struct extract_doc *d, lode_error *err)
         if (d->opts->jobs > 1 && pages >= 2 * PDF_MIN_BLOCK) {
             block = (pages + d->opts->jobs - 1) / d->opts->jobs;
             /* whole windows (below), and the last block takes the rest */
-            block = (block + PDF_MIN_BLOCK - 1) / PDF_MIN_BLOCK * PDF_MIN_BLOCK;
-            if (pages / block < 2)
-                block = pages;
+            block = block / PDF_MIN_BLOCK * PDF_MIN_BLOCK;
+            if (block < PDF_MIN_BLOCK)
+                block = PDF_MIN_BLOCK;
         }
         d->sink->split(d->sink, pages, block, d->doc);
         last = block;
