@@ -99,9 +99,10 @@ static PIX *straighten(PIX *img, int deskew, double *skew)
     return pixClone(img);
 }
 
-/* One recognition of img: its text (malloc'd), mean word confidence and
- * the sum of its words' confidences (100 a word: about how many words were
- * read right: what an upright and a turned reading are compared by). */
+/* One recognition of img: its text (malloc'd), mean word confidence and,
+ * words not NULL, the sum of its words' confidences (100 a word: about how
+ * many words were read right; what an upright and a turned reading are
+ * compared by). */
 static int read_page(TessBaseAPI *api, PIX *img, int dpi, int psm, char **text, double *conf,
                      double *words, lode_error *err)
 {
@@ -119,9 +120,9 @@ static int read_page(TessBaseAPI *api, PIX *img, int dpi, int psm, char **text, 
         TessDeleteText(t);
         int c = TessBaseAPIMeanTextConf(api);
         *conf = c < 0 ? 0 : c;
-        *words = 0;
-        TessResultIterator *it = TessBaseAPIGetIterator(api);
+        TessResultIterator *it = words ? TessBaseAPIGetIterator(api) : NULL;
         if (it) {
+            *words = 0;
             do {
                 char *w = TessResultIteratorGetUTF8Text(it, RIL_WORD);
                 if (w && w[strspn(w, " \t\n")])
@@ -164,7 +165,10 @@ int ocr_recognize(struct ocr_engine *e, PIX *pix, int dpi, const struct ocr_opti
         cw = proposed_turn(e->osd, pix, dpi, &out->rotate_conf);
     double skew0 = 0, words0 = 0;
     PIX *upright = straighten(pix, o->deskew, &skew0);
-    int rc = read_page(e->api, upright, dpi, o->psm, &out->text, &out->conf, &words0, err);
+    /* the words' confidences are summed only when a turn is to be weighed */
+    int weigh = cw && out->rotate_conf >= o->rotate_min_conf;
+    int rc = read_page(e->api, upright, dpi, o->psm, &out->text, &out->conf, weigh ? &words0 : NULL,
+                       err);
     pixDestroy(&upright);
     out->skew = skew0;
     if (rc < 0 || !cw)
