@@ -28,10 +28,16 @@ for name in phototest eurotext; do
     expect_le "$name: CER within 0.01 of the tesseract command's ($peer)" \
         "$(awk -v p="$peer" 'BEGIN { print p + 0.01 }')" "$ours"
 done
+# the image-only PDF: the tesseract command on the page rendered as lode-ocr
+# renders it (300 dpi, gray) is the yardstick; turned copies within 0.03
+pdftoppm -r 300 -gray -png -f 1 -l 1 "$P/ocr_test.pdf" peer-ocr_test
+OMP_THREAD_LIMIT=1 tesseract peer-ocr_test-1.png peer-ocr_test > /dev/null 2>&1
+peer=$(cer "$P/ocr_test.reference.md" peer-ocr_test.txt)
 for f in ocr_test.pdf ocr_test_rotated_90.pdf ocr_test_rotated_180.pdf ocr_test_rotated_270.pdf; do
     text_for ocr.ndjson "$f" > "$f.txt"
-    expect_le "$f (image-only PDF): recognised, CER against its reference" 0.02 \
-        "$(cer "$P/ocr_test.reference.md" "$f.txt")"
+    max=$(awk -v p="$peer" -v r="$f" 'BEGIN { print p + (r ~ /rotated/ ? 0.03 : 0.01) }')
+    expect_le "$f (image-only PDF): CER against its reference, the tesseract command's upright: $peer" \
+        "$max" "$(cer "$P/ocr_test.reference.md" "$f.txt")"
 done
 expect_eq "turned pages are rotated back (ocr_rotate, clockwise degrees)" \
     "phototest.tif 0|phototest-rotated-180.png 180|phototest-rotated-L.png 90|phototest-rotated-R.png 270|ocr_test_rotated_180.pdf 180|ocr_test_rotated_270.pdf 270|ocr_test_rotated_90.pdf 90|" \
