@@ -164,8 +164,56 @@ static void test_textdoc(void)
     textdoc_row_end(&td); /* an empty row is dropped */
     size_t n;
     char *s = textdoc_finish(&td, &n);
-    CHECK_STR(s, "## A heading\n\nSome text\n\n- one\n  - two\n\na |  | c1 c2",
-              "textdoc: the plain layout");
+    CHECK_STR(
+        s, "## A heading\n\nSome text\n\n- one\n  - two\n\n| a |  | c1 c2 |\n| --- | --- | --- |",
+        "textdoc: the plain layout");
+    free(s);
+
+    /* numbers as documents render them, markers, a second table's header */
+    struct buf b = {0};
+    static const struct {
+        long n;
+        enum td_numfmt f;
+        const char *want;
+    } nums[] = {{4, TD_NUM_DECIMAL, "4"},
+                {7, TD_NUM_DECIMAL_ZERO, "07"},
+                {28, TD_NUM_LOWER_LETTER, "bb"},
+                {3, TD_NUM_UPPER_LETTER, "C"},
+                {1994, TD_NUM_UPPER_ROMAN, "MCMXCIV"},
+                {9, TD_NUM_LOWER_ROMAN, "ix"},
+                {0, TD_NUM_UPPER_ROMAN, "0"},
+                {5000, TD_NUM_LOWER_LETTER, "5000"},
+                {3, TD_NUM_BULLET, ""}};
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        buf_reset(&b);
+        textdoc_format_number(&b, nums[i].n, nums[i].f);
+        CHECK_STR(b.data ? b.data : "", nums[i].want, "textdoc: numbers in every format");
+    }
+    buf_free(&b);
+    textdoc_init(&td);
+    textdoc_begin(&td, TD_HEADING, 2);
+    textdoc_marker(&td, "2.3");
+    textdoc_texts(&td, "Scope");
+    textdoc_begin(&td, TD_ITEM, 1);
+    textdoc_marker(&td, "a)");
+    textdoc_texts(&td, "first");
+    for (int t = 0; t < 2; t++) {
+        textdoc_table_begin(&td);
+        for (int r = 0; r < 2; r++) {
+            textdoc_row_begin(&td);
+            textdoc_cell_begin(&td);
+            textdoc_texts(&td, r ? "x|y" : "h");
+            textdoc_cell_end(&td);
+            textdoc_empty_cells(&td, 1);
+            textdoc_row_end(&td);
+        }
+    }
+    s = textdoc_finish(&td, &n);
+    CHECK_STR(
+        s,
+        "## 2.3 Scope\n\n  a) first\n\n| h |  |\n| --- | --- |\n| x\\|y |  |\n\n| h |  |\n| --- | "
+        "--- |\n| x\\|y |  |",
+        "textdoc: markers, tables with their headers, a bar in a cell");
     free(s);
 }
 
