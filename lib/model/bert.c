@@ -137,6 +137,44 @@ static int modules(struct bert *m, const char *dir, lode_error *err)
     return rc;
 }
 
+/* A cross-encoder's config: BertForSequenceClassification with one label;
+ * other heads (two labels, token classification) are refused. */
+static int cross_encoder(json_t *c, struct bert *m, lode_error *err)
+{
+    json_t *arch = json_object_get(c, "architectures");
+    size_t i;
+    json_t *a;
+    json_array_foreach(arch, i, a)
+    {
+        const char *name = json_string_value(a);
+        if (name && !strcmp(name, "BertForSequenceClassification"))
+            m->classifier = 1;
+        else if (name && strstr(name, "For") && strcmp(name, "BertForMaskedLM") &&
+                 strcmp(name, "BertForPreTraining")) {
+            lode_seterr(err,
+                        "config.json: architecture %s is not supported (BertModel and "
+                        "BertForSequenceClassification are)",
+                        name);
+            return -1;
+        }
+    }
+    if (!m->classifier)
+        return 0;
+    json_t *labels = json_object_get(c, "id2label");
+    json_t *nl = json_object_get(c, "num_labels");
+    long n = json_is_object(labels) ? (long)json_object_size(labels) : 1;
+    if (json_is_integer(nl))
+        n = (long)json_integer_value(nl);
+    if (n != 1) {
+        lode_seterr(err,
+                    "config.json: a classifier of %ld labels; a re-ranker has one (a "
+                    "relevance score per pair)",
+                    n);
+        return -1;
+    }
+    return 0;
+}
+
 static const float *tensor(struct bert *m, const char *prefix, const char *name, int ndim,
                            int64_t a, int64_t b, lode_error *err)
 {
@@ -224,6 +262,14 @@ int bert_load(const char *dir, struct bert *m, lode_error *err)
             !(L->ln2_b = tensor(m, p, "output.LayerNorm.bias", 1, H, 0, err)))
             goto out;
     }
+    if (cross_encoder(c, m, err) < 0)
+        goto out;
+    if (m->classifier &&
+        (!(m->pool_w = tensor(m, pre, "pooler.dense.weight", 2, H, H, err)) ||
+         !(m->pool_b = tensor(m, pre, "pooler.dense.bias", 1, H, 0, err)) ||
+         !(m->cls_w = tensor(m, "", "classifier.weight", 2, 1, H, err)) ||
+         !(m->cls_b = tensor(m, "", "classifier.bias", 1, 1, 0, err))))
+        goto out;
     m->tok = wordpiece_load(dir, err);
     if (!m->tok)
         goto out;
@@ -318,6 +364,44 @@ int bert_ids(const struct bert *m, const char *prefix, const char *text, size_t 
     return (int)keep + 2;
 }
 
+int bert_pair_ids(const struct bert *m, const char *a, size_t alen, const char *b, size_t blen,
+                  int **ids, int **types, int *truncated, int *kept)
+{
+    struct wp_token *ta, *tb;
+    size_t na = wordpiece_encode(m->tok, a, alen, &ta), nb = wordpiece_encode(m->tok, b, blen, &tb);
+    size_t budget = m->max_seq > 3 ? (size_t)m->max_seq - 3 : 0, ka = na, kb = nb;
+    *truncated = na + nb > budget;
+    if (*truncated) {
+        /* the shorter side (the first on a tie) keeps all of itself when it
+         * fits in half the budget, else half; the other side the rest */
+        size_t half = budget / 2;
+        if (na <= nb) {
+            ka = na <= half ? na : half;
+            kb = budget - ka;
+        } else {
+            kb = nb <= half ? nb : half;
+            ka = budget - kb;
+        }
+    }
+    size_t n = ka + kb + 3;
+    int *v = xmalloc(n * sizeof *v), *t = xmalloc(n * sizeof *t);
+    size_t k = 0;
+    v[k] = wordpiece_cls(m->tok), t[k++] = 0;
+    for (size_t i = 0; i < ka; i++)
+        v[k] = ta[i].id, t[k++] = 0;
+    v[k] = wordpiece_sep(m->tok), t[k++] = 0;
+    for (size_t i = 0; i < kb; i++)
+        v[k] = tb[i].id, t[k++] = 1;
+    v[k] = wordpiece_sep(m->tok), t[k++] = 1;
+    free(ta);
+    free(tb);
+    if (kept)
+        kept[0] = (int)ka, kept[1] = (int)kb;
+    *ids = v;
+    *types = t;
+    return (int)n;
+}
+
 /* ---- the forward pass ---- */
 
 #define BERT_GROUP_TOKENS 1024
@@ -355,27 +439,41 @@ static void reserve(struct bert_work *w, const struct bert *m, size_t tokens, si
     }
 }
 
-static void forward_group(const struct bert *m, int n, int *const *ids, const int *lens,
-                          struct bert_work *w, float *out);
+static void forward_group(const struct bert *m, int n, int *const *ids, int *const *types,
+                          const int *lens, struct bert_work *w, float *out, int score);
 
-void bert_forward(const struct bert *m, int n, int *const *ids, const int *lens,
-                  struct bert_work *w, float *out)
+/* Sequences are run in groups of about BERT_GROUP_TOKENS tokens: the
+ * activations of a group stay in the caches (measured faster than one big
+ * product), and packing makes the result independent of grouping. out:
+ * (n, hidden) vectors, or (n) scores. */
+static void forward(const struct bert *m, int n, int *const *ids, int *const *types,
+                    const int *lens, struct bert_work *w, float *out, int score)
 {
-    /* Sequences are run in groups of about BERT_GROUP_TOKENS tokens: the
-     * activations of a group stay in the caches (measured faster than one
-     * big product), and packing makes the result independent of grouping. */
     int s = 0;
     while (s < n) {
         int e = s + 1, tokens = lens[s];
         while (e < n && tokens + lens[e] <= BERT_GROUP_TOKENS)
             tokens += lens[e++];
-        forward_group(m, e - s, ids + s, lens + s, w, out + (size_t)s * m->hidden);
+        forward_group(m, e - s, ids + s, types ? types + s : NULL, lens + s, w,
+                      out + (size_t)s * (score ? 1 : (size_t)m->hidden), score);
         s = e;
     }
 }
 
-static void forward_group(const struct bert *m, int n, int *const *ids, const int *lens,
-                          struct bert_work *w, float *out)
+void bert_forward(const struct bert *m, int n, int *const *ids, const int *lens,
+                  struct bert_work *w, float *out)
+{
+    forward(m, n, ids, NULL, lens, w, out, 0);
+}
+
+void bert_score(const struct bert *m, int n, int *const *ids, int *const *types, const int *lens,
+                struct bert_work *w, float *scores)
+{
+    forward(m, n, ids, types, lens, w, scores, 1);
+}
+
+static void forward_group(const struct bert *m, int n, int *const *ids, int *const *types,
+                          const int *lens, struct bert_work *w, float *out, int score)
 {
     size_t T = 0, max_len = 1;
     for (int s = 0; s < n; s++) {
@@ -385,7 +483,7 @@ static void forward_group(const struct bert *m, int n, int *const *ids, const in
     }
     reserve(w, m, T ? T : 1, max_len, n);
     const int H = m->hidden, I = m->inter, dh = H / m->heads;
-    /* embeddings: word + position + token type 0, then LayerNorm */
+    /* embeddings: word + position + token type (0 unless given), then LayerNorm */
     size_t t = 0;
     for (int s = 0; s < n; s++) {
         w->starts[s] = (int)t;
@@ -393,10 +491,14 @@ static void forward_group(const struct bert *m, int n, int *const *ids, const in
             int id = ids[s][p];
             if (id < 0 || id >= m->vocab)
                 id = wordpiece_cls(m->tok); /* cannot happen: the tokenizer's ids are checked */
+            int ty = types ? types[s][p] : 0;
+            if (ty < 0 || ty >= m->type_vocab)
+                ty = 0;
             float *x = w->x + t * (size_t)H;
-            const float *we = m->word + (size_t)id * H, *pe = m->pos + (size_t)p * H;
+            const float *we = m->word + (size_t)id * H, *pe = m->pos + (size_t)p * H,
+                        *te = m->type + (size_t)ty * H;
             for (int j = 0; j < H; j++)
-                x[j] = we[j] + pe[j] + m->type[j];
+                x[j] = we[j] + pe[j] + te[j];
         }
     }
     w->starts[n] = (int)T;
@@ -426,6 +528,22 @@ static void forward_group(const struct bert *m, int n, int *const *ids, const in
         swap = w->x;
         w->x = w->tmp;
         w->tmp = swap;
+    }
+    if (score) {
+        /* the pooler (dense + tanh over [CLS]) and the classifier */
+        for (int s = 0; s < n; s++) {
+            const float *x = w->x + (size_t)w->starts[s] * H;
+            double logit = m->cls_b[0];
+            for (int i = 0; i < H; i++) {
+                double a = m->pool_b[i];
+                const float *row = m->pool_w + (size_t)i * H;
+                for (int j = 0; j < H; j++)
+                    a += (double)row[j] * x[j];
+                logit += (double)m->cls_w[i] * tanh(a);
+            }
+            out[s] = (float)logit;
+        }
+        return;
     }
     for (int s = 0; s < n; s++) {
         float *o = out + (size_t)s * H;

@@ -9,7 +9,10 @@
  * CLS, max or mean-sqrt-len pooling; mean when there is none),
  * sentence_bert_config.json (max_seq_length) and
  * config_sentence_transformers.json (prompts such as e5's "query: ").
- * Every shape the config states is checked against the weights.
+ * Every shape the config states is checked against the weights. A
+ * BertForSequenceClassification with one label (a cross-encoder re-ranker,
+ * ms-marco-MiniLM, bge-reranker-base) loads with its pooler and classifier
+ * and scores pairs (bert_pair_ids, bert_score).
  *
  * Sequences are run packed, one after another without padding, so a text
  * gives the same vector alone and in any batch. Caveats: a model is
@@ -34,6 +37,11 @@ struct bert_layer {
 
 struct bert {
     int hidden, layers, heads, inter, max_pos, type_vocab, vocab;
+    /* a cross-encoder (BertForSequenceClassification, one label): the
+     * pooler and the classifier over [CLS] */
+    int classifier;
+    const float *pool_w, *pool_b; /* (hidden, hidden), (hidden) */
+    const float *cls_w, *cls_b;   /* (1, hidden), (1) */
     float eps;
     int gelu_tanh;
     enum bert_pooling pooling;
@@ -70,6 +78,21 @@ void bert_work_free(struct bert_work *w);
  * whether pieces were cut. */
 int bert_ids(const struct bert *m, const char *prefix, const char *text, size_t len, int **ids,
              int *truncated);
+
+/* A pair for a cross-encoder: [CLS] a [SEP] b [SEP], token types 0 up to
+ * the first [SEP] and 1 after, cut to the window as Hugging Face's
+ * "longest_first" does (the budget is max_seq - 3; when both sides pass
+ * half of it the first keeps half, the second the rest, else the shorter
+ * keeps all). Returns the count; *truncated tells whether pieces were cut;
+ * kept[2], when not NULL, the pieces of a and b kept. */
+int bert_pair_ids(const struct bert *m, const char *a, size_t alen, const char *b, size_t blen,
+                  int **ids, int **types, int *truncated, int *kept);
+
+/* A cross-encoder's scores of n pairs: classifier(tanh(pooler([CLS]))), the
+ * raw logit (what sentence-transformers' CrossEncoder returns for a one-label
+ * model without an activation). */
+void bert_score(const struct bert *m, int n, int *const *ids, int *const *types, const int *lens,
+                struct bert_work *w, float *scores);
 
 /* Embeds n id sequences into out[n][hidden]. */
 void bert_forward(const struct bert *m, int n, int *const *ids, const int *lens,

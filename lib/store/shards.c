@@ -272,6 +272,9 @@ json_t *rlist_json(struct shards *sh, struct rlist *l, int no_text)
         json_object_set_new(o, "score", json_real(l->v[i].score));
         if (!no_text && json_object_get(rec, "text"))
             json_object_set(o, "text", json_object_get(rec, "text"));
+        /* the header of the table a chunk continues (lode-chunk) */
+        if (!no_text && json_is_string(json_object_get(rec, "table_header")))
+            json_object_set(o, "table_header", json_object_get(rec, "table_header"));
         if (json_is_object(json_object_get(rec, "meta")))
             json_object_set(o, "meta", json_object_get(rec, "meta"));
         json_array_append_new(arr, o);

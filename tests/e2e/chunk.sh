@@ -104,3 +104,5 @@ lode-index -s tables.kb < tables.ndjson > /dev/null 2>&1
 echo 'moons 25' | lode-query -s tables.kb --mode bm25 -k 1 > tables-hit.ndjson 2> /dev/null
 check "tables: a query naming a column and a value finds the row under that header (BM25 over the header)" \
     jqe '.hits[0].text | test("\\| Planet 25 \\| 25 \\|")' tables-hit.ndjson
+check "tables: the hit carries the header, for lode-generate and lode-rerank" \
+    jqe '.hits[0].table_header | startswith("| Planet | Moons |")' tables-hit.ndjson

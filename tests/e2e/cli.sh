@@ -3,7 +3,7 @@
 # the options --help lists.
 # shellcheck source=tests/lib.sh
 . "$LODE_ROOT/tests/lib.sh"
-for prog in lode-extract lode-ocr lode-chunk lode-embed lode-index lode-query lode-generate lode-finetune; do
+for prog in lode-extract lode-ocr lode-chunk lode-embed lode-index lode-query lode-rerank lode-generate lode-finetune; do
     page=$ROOT/man/man1/$prog.1
     "$prog" --help > help.txt 2> help.err
     expect_eq "$prog --help: exit 0, usage on stdout" "0 Usage: $prog" "$? $(head -1 help.txt | cut -d' ' -f1-2)"
@@ -30,7 +30,7 @@ done
 # program's name and the reason, then where --help is; nothing on stdout.
 while read -r prog args; do
     # shellcheck disable=SC2086
-    env -u LODE_STORE -u LODE_EMBED_MODEL -u LODE_GEN_MODEL "$prog" $args < /dev/null > use.out 2> use.err
+    env -u LODE_STORE -u LODE_EMBED_MODEL -u LODE_GEN_MODEL -u LODE_RERANK_MODEL "$prog" $args < /dev/null > use.out 2> use.err
     expect_eq "$prog $args: a usage error exits 2, nothing on stdout" "2 0" "$? $(wc -c < use.out)"
     check "...'$prog: <reason>', then 'Try '$prog --help' for more information.'" \
         bash -c "head -1 use.err | grep -q '^$prog: ' && sed -n 2p use.err | grep -qx \"Try '$prog --help' for more information.\""
@@ -41,6 +41,7 @@ lode-chunk --overlap 300
 lode-embed -m x -b 0
 lode-index --batch 1
 lode-query -s x -k 0
+lode-rerank -m x --batch 0
 lode-generate --top-p 2
 lode-finetune -o x.gguf
 EOF
