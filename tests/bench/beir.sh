@@ -42,3 +42,20 @@ cpu_line
 echo "index: $iw s, peak $((im / 1024)) MB; $(jq -r '"\(.terms) terms, \(.bytes / 1048576 * 10 | floor / 10) MB on disk"' <("$BIN/lode-index" -s "$W/kb" --stats))"
 awk -v w="$qw" -v n="$nq" -v m="$qm" 'BEGIN { printf "queries: %.2f ms each end to end (%d, loading included), peak %d MB\n", 1000 * w / n, n, m / 1024 }'
 "$BUILD/tools/ireval" "$QRELS" "$W/run.ndjson"
+
+# BM25's top 100 re-ranked by a cross-encoder (RERANK=DIR; by default the
+# random-weight tiny one of ../shared, which measures speed and shows the
+# order changing but cannot improve quality: give a real one, such as
+# cross-encoder/ms-marco-MiniLM-L6-v2, to measure that)
+RERANK=${RERANK:-$SHARED/models/tiny-cross-encoder}
+"$BIN/lode-query" -s "$W/kb" -k 100 "${MODE[@]}" < "$W/queries.ndjson" > "$W/run-text.ndjson" 2> /dev/null
+/usr/bin/time -f '%e %M' -o "$W/t_rerank" "$BIN/lode-rerank" -m "$RERANK" < "$W/run-text.ndjson" \
+    > "$W/reranked.ndjson" 2> "$W/rerank.log" || { cat "$W/rerank.log" >&2; exit 1; }
+read -r rw rm < "$W/t_rerank"
+pairs=$(jq -s '[.[].hits | length] | add' "$W/reranked.ndjson")
+changed=$(jq -s '[.[] | select([.hits[].retrieval_rank] != [range(1; (.hits | length) + 1)])] | length' "$W/reranked.ndjson")
+echo
+echo "# re-ranked by $(basename "$RERANK") (lode-rerank -j $(nproc)): top 100 of each query"
+awk -v w="$rw" -v p="$pairs" -v m="$rm" -v c="$changed" -v n="$nq" 'BEGIN {
+    printf "rerank: %.1f s for %d pairs, %.0f pairs/s end to end (loading included), peak %d MB; order changed for %d of %d queries\n", w, p, p / w, m / 1024, c, n }'
+"$BUILD/tools/ireval" "$QRELS" <(jq -c 'del(.hits[].text)' "$W/reranked.ndjson")
