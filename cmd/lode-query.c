@@ -109,6 +109,8 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv, int 
          "(repeatable)",
          0},
         {0, "no-text", OPT_FLAG, &o->no_text, NULL, "leave the chunk text out of the hits", 1},
+        {0, "keep-question-words", OPT_FLAG, &o->question_words, NULL,
+         "BM25: keep how, what, which, does, can, I... in queries (default: dropped)", 1},
         {0, "emit-stats", OPT_FLAG, &o->emit, NULL,
          "answer nothing: write the stores' BM25 statistics for the queries' terms (one record)",
          1},

@@ -211,7 +211,7 @@ char *answer_extractive(const json_t *rec, int max, json_t **citations)
     struct analyzer *an = analyzer_new();
     GHashTable *qt = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
     if (q)
-        analyzer_terms(an, q, strlen(q), add_query_term, qt);
+        analyzer_query_terms(an, q, strlen(q), add_query_term, qt); /* what it is about */
     struct sentence *v = NULL;
     size_t n = 0, cap = 0, total = 0;
     json_t **given = xcalloc(json_array_size(hits) + 1, sizeof *given);

@@ -142,6 +142,8 @@ int query_open(struct query *q, const struct query_opts *o, lode_error *err)
     int rc = shards_open(&q->sh, o->dirs, o->ndirs, o->mode != QUERY_BM25 && !o->emit, err);
     if (rc < 0)
         return rc;
+    for (size_t i = 0; i < q->sh.n; i++)
+        searcher_question_words(q->sh.se[i], o->question_words);
     if (o->global_stats && (rc = read_global(q, o->global_stats, err)) < 0)
         return rc;
     int dim = q->sh.dim;

@@ -38,6 +38,7 @@ struct query_opts {
     int emit;                    /* --emit-stats: gather statistics, answer nothing */
     int k, ef, exact, no_text;   /* hits, HNSW breadth (at least k), exact search, no text */
     const struct filter *filter; /* --filter, for every query */
+    int question_words;          /* --keep-question-words */
 };
 
 struct query {

@@ -217,6 +217,7 @@ struct searcher {
     struct store *s;
     int want_vectors;
     struct analyzer *an;
+    int question_words; /* keep a query's question words (searcher_question_words) */
     /* BM25, as of gen */
     uint64_t gen;
     int loaded;
@@ -250,6 +251,11 @@ struct searcher *searcher_open(struct store *s, int vectors, lode_error *err)
     }
     searcher_end(se);
     return se;
+}
+
+void searcher_question_words(struct searcher *se, int keep)
+{
+    se->question_words = keep;
 }
 
 void searcher_close(struct searcher *se)
@@ -501,7 +507,10 @@ static size_t take_admitted(struct searcher *se, struct hit *cand, size_t n, con
 static GHashTable *query_terms(struct searcher *se, const char *text)
 {
     struct qterm q = {g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL)};
-    analyzer_terms(se->an, text, strlen(text), query_term, &q);
+    if (se->question_words)
+        analyzer_terms(se->an, text, strlen(text), query_term, &q);
+    else
+        analyzer_query_terms(se->an, text, strlen(text), query_term, &q);
     return q.tf;
 }
 

@@ -59,6 +59,9 @@ struct searcher;
 
 struct searcher *searcher_open(struct store *s, int vectors, lode_error *err);
 void searcher_close(struct searcher *se);
+/* BM25 queries drop their question words (analyzer_query_terms) unless
+ * keep is set. */
+void searcher_question_words(struct searcher *se, int keep);
 
 /* The store's embedding model (NULL when it has no vectors), its
  * dimension, and the number of live vectors, as of the last begin. */

@@ -23,6 +23,25 @@ static const char *const stop_words[] = {
     "then", "there", "these", "they", "this", "to", "was", "will", "with", NULL,
 };
 
+/* Words that make a query a question (analyzer_query_terms) */
+static const char *const question_words[] = {
+    "how",    "what",  "which",  "who",   "whom",  "whose", "why",  "when",  "where",
+    "whats",  "does",  "do",     "did",   "doing", "done",  "can",  "could", "would",
+    "should", "shall", "may",    "might", "must",  "i",     "me",   "my",    "we",
+    "us",     "our",   "you",    "your",  "am",    "were",  "been", "being", "have",
+    "has",    "had",   "please", "tell",  NULL,
+};
+
+static int listed(const char *const *list, size_t longest, const char *w, size_t n)
+{
+    if (n > longest)
+        return 0;
+    for (int i = 0; list[i]; i++)
+        if (strlen(list[i]) == n && !memcmp(list[i], w, n))
+            return 1;
+    return 0;
+}
+
 struct analyzer *analyzer_new(void)
 {
     struct analyzer *a = xcalloc(1, sizeof *a);
@@ -53,18 +72,8 @@ static int is_digit(utf8proc_int32_t c)
     return utf8proc_category(c) == UTF8PROC_CATEGORY_ND;
 }
 
-static int stop(const char *w, size_t n)
-{
-    if (n > 5)
-        return 0;
-    for (int i = 0; stop_words[i]; i++)
-        if (strlen(stop_words[i]) == n && !memcmp(stop_words[i], w, n))
-            return 1;
-    return 0;
-}
-
-static void emit(struct analyzer *a, void (*fn)(void *, const char *, size_t), void *ud,
-                 size_t *count)
+static void emit(struct analyzer *a, int question, void (*fn)(void *, const char *, size_t),
+                 void *ud, size_t *count)
 {
     struct buf *w = &a->word;
     /* possessive */
@@ -72,7 +81,8 @@ static void emit(struct analyzer *a, void (*fn)(void *, const char *, size_t), v
         w->len -= 2;
     else if (w->len >= 4 && !memcmp(w->data + w->len - 4, "\xE2\x80\x99s", 4))
         w->len -= 4;
-    if (!w->len || stop(w->data, w->len))
+    if (!w->len || listed(stop_words, 5, w->data, w->len) ||
+        (question && listed(question_words, 6, w->data, w->len)))
         return;
     const sb_symbol *s = sb_stemmer_stem(a->stem, (const sb_symbol *)w->data, (int)w->len);
     if (!s)
@@ -82,8 +92,29 @@ static void emit(struct analyzer *a, void (*fn)(void *, const char *, size_t), v
     (*count)++;
 }
 
+static size_t terms(struct analyzer *a, const char *text, size_t len, int question,
+                    void (*fn)(void *ud, const char *term, size_t n), void *ud);
+
 size_t analyzer_terms(struct analyzer *a, const char *text, size_t len,
                       void (*fn)(void *ud, const char *term, size_t n), void *ud)
+{
+    return terms(a, text, len, 0, fn, ud);
+}
+
+static void count_only(void *ud, const char *term, size_t n)
+{
+    (void)ud, (void)term, (void)n;
+}
+
+size_t analyzer_query_terms(struct analyzer *a, const char *text, size_t len,
+                            void (*fn)(void *ud, const char *term, size_t n), void *ud)
+{
+    int question = terms(a, text, len, 1, count_only, NULL) > 0;
+    return terms(a, text, len, question, fn, ud);
+}
+
+static size_t terms(struct analyzer *a, const char *text, size_t len, int question,
+                    void (*fn)(void *ud, const char *term, size_t n), void *ud)
 {
     size_t count = 0, i = 0;
     utf8proc_int32_t prev = 0;
@@ -119,13 +150,13 @@ size_t analyzer_terms(struct analyzer *a, const char *text, size_t len,
             }
         }
         if (a->word.len) {
-            emit(a, fn, ud, &count);
+            emit(a, question, fn, ud, &count);
             buf_reset(&a->word);
         }
         i += (size_t)n;
     }
     if (a->word.len) {
-        emit(a, fn, ud, &count);
+        emit(a, question, fn, ud, &count);
         buf_reset(&a->word);
     }
     return count;

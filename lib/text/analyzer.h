@@ -27,4 +27,12 @@ void analyzer_free(struct analyzer *a);
 size_t analyzer_terms(struct analyzer *a, const char *text, size_t len,
                       void (*fn)(void *ud, const char *term, size_t n), void *ud);
 
+/* The terms of a query: as analyzer_terms, less the words that make it a
+ * question rather than say what it is about (interrogatives, auxiliaries,
+ * personal pronouns: how, what, which, who, does, do, can, should, I,
+ * you, ...): "What does aptitude do?" is about aptitude, not about "do". A
+ * query of nothing but such words keeps them. Documents keep them all. */
+size_t analyzer_query_terms(struct analyzer *a, const char *text, size_t len,
+                            void (*fn)(void *ud, const char *term, size_t n), void *ud);
+
 #endif

@@ -46,8 +46,9 @@ awk -v w="$qw" -v n="$nq" -v m="$qm" 'BEGIN { printf "queries: %.2f ms each end 
 # BM25's top 100 re-ranked by a cross-encoder (RERANK=DIR; by default the
 # random-weight tiny one of ../shared, which measures speed and shows the
 # order changing but cannot improve quality: give a real one, such as
-# cross-encoder/ms-marco-MiniLM-L6-v2, to measure that)
+# cross-encoder/ms-marco-MiniLM-L6-v2, to measure that; RERANK=none: not)
 RERANK=${RERANK:-$SHARED/models/tiny-cross-encoder}
+[ "$RERANK" = none ] && exit 0
 "$BIN/lode-query" -s "$W/kb" -k 100 "${MODE[@]}" < "$W/queries.ndjson" > "$W/run-text.ndjson" 2> /dev/null
 /usr/bin/time -f '%e %M' -o "$W/t_rerank" "$BIN/lode-rerank" -m "$RERANK" < "$W/run-text.ndjson" \
     > "$W/reranked.ndjson" 2> "$W/rerank.log" || { cat "$W/rerank.log" >&2; exit 1; }

@@ -106,13 +106,13 @@ done
 # ---- answers ----
 lode-extract "$ROOT/examples" 2> /dev/null | lode-chunk 2> /dev/null | lode-index -s kb 2> /dev/null
 echo "which formats can lode read?" | lode-query -s kb -k 4 2> /dev/null > q.ndjson
-G -m "$M/tiny-gguf/qwen2-tiny-f16.gguf" --prompt-only --ctx 512 --max-tokens 64 < q.ndjson > p.json
+G -m "$M/tiny-gguf/qwen2-tiny-f16.gguf" --prompt-only --ctx 320 --max-tokens 64 < q.ndjson > p.json
 check "the prompt is ChatML, numbers the hits with source and page, ends with the question" \
     jqe '(.prompt | startswith("<|im_start|>system\n")) and (.prompt | contains("[1] ")) and (.prompt | contains(", page 1\n")) and (.prompt | endswith("Question: which formats can lode read?<|im_end|>\n<|im_start|>assistant\n"))' p.json
-check "...fits the context less --max-tokens, dropping and cutting hits" jqe '.prompt_tokens <= 448 and .hits_given < 4' p.json
+check "...fits the context less --max-tokens, dropping and cutting hits" jqe '.prompt_tokens <= 256 and .hits_given < 4' p.json
 # the last hit given: its text in the prompt is a prefix of the hit's that ends where a sentence does
 check "...the hit that did not fit whole ends at a sentence" jqe --slurpfile q q.ndjson \
-    '.hits_given as $n | (.prompt | split("[\($n)] ")[1] | split("\n\nQuestion:")[0] | split("\n") | .[1:] | join("\n")) as $cut
+    '.hits_given as $n | (.prompt | split("\n[\($n)] ")[1] | split("\n\nQuestion:")[0] | split("\n") | .[1:] | join("\n")) as $cut
      | ($q[0].hits[$n - 1].text) as $full | .hit_cut and ($full | startswith($cut)) and ($full[($cut | length):] | test("^\\s"))' p.json
 G -m "$M/tiny-gguf/qwen2-tiny-f16.gguf" --ctx 512 --max-tokens 8 --temperature 0 < q.ndjson > a.json
 check "an answer with usage, model and citations (only numbers that were given)" \

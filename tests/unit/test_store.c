@@ -64,6 +64,26 @@ static void analyzer_tests(void)
         CHECK_STR(got, cases[i].want, cases[i].what);
         free(got);
     }
+    /* queries: the words that make a question go, unless nothing else is left */
+    struct {
+        const char *in, *want, *what;
+    } queries[] = {
+        {"What does aptitude do?", "aptitud", "a question's words go from a query"},
+        {"which formats can lode read?", "format lode read", "the README's question"},
+        {"How should I rotate my logs?", "rotat log", "auxiliaries and pronouns"},
+        {"Where is DOE's office?", "doe offic", "\"does\" goes, \"DOE\" stays"},
+        {"what do you do", "what do you do", "a query of nothing else keeps them"},
+    };
+    for (size_t i = 0; i < sizeof queries / sizeof *queries; i++) {
+        struct buf b = {0};
+        analyzer_query_terms(a, queries[i].in, strlen(queries[i].in), add_term, &b);
+        buf_add(&b, "", 1);
+        CHECK_STR(b.data, queries[i].want, queries[i].what);
+        free(b.data);
+    }
+    char *doc = terms(a, "What does aptitude do?");
+    CHECK_STR(doc, "what doe aptitud do", "documents keep them");
+    free(doc);
     analyzer_free(a);
 }
 
