@@ -12,7 +12,8 @@
 #include "store/shards.h"
 
 /* --merge FILE...: the results of every host, query by query. */
-static int merge_files(struct program *p, int k, int no_text, char **files, int n)
+static int merge_files(struct program *p, int k, int no_text, enum query_dedup dedup, char **files,
+                       int n)
 {
     struct lines *in = xcalloc((size_t)n, sizeof *in);
     for (int i = 0; i < n; i++) {
@@ -52,7 +53,7 @@ static int merge_files(struct program *p, int k, int no_text, char **files, int 
         for (int i = 0; i < n; i++)
             whole &= recs[i] != NULL;
         if (whole)
-            out = shards_merge_results(recs, (size_t)n, (size_t)k, no_text, &err);
+            out = shards_merge_results(recs, (size_t)n, (size_t)k, no_text, dedup, &err);
         char where[64];
         snprintf(where, sizeof where, "query %llu", (unsigned long long)in[0].lineno);
         if (!out) {
@@ -81,7 +82,7 @@ static int merge_files(struct program *p, int k, int no_text, char **files, int 
 struct cfg {
     struct query_opts qo;
     const char *mode;
-    int merge;
+    int merge, near_dups, keep_dups;
     struct opt_list filters, dirs;
     struct filter *filter;
 };
@@ -111,6 +112,11 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv, int 
         {0, "no-text", OPT_FLAG, &o->no_text, NULL, "leave the chunk text out of the hits", 1},
         {0, "keep-question-words", OPT_FLAG, &o->question_words, NULL,
          "BM25: keep how, what, which, does, can, I... in queries (default: dropped)", 1},
+        {0, "dedup", OPT_FLAG, &c->near_dups, NULL,
+         "also collapse hits whose texts are the same or near-duplicates (default: same document)",
+         1},
+        {0, "keep-duplicates", OPT_FLAG, &c->keep_dups, NULL,
+         "keep every hit, the same chunk of the same document too", 1},
         {0, "emit-stats", OPT_FLAG, &o->emit, NULL,
          "answer nothing: write the stores' BM25 statistics for the queries' terms (one record)",
          1},
@@ -150,6 +156,9 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv, int 
                                       : "queries are read from standard input");
     if (o->k < 1 || o->k > 10000 || o->ef < 0)
         return program_usage(p, "-k takes 1 to 10000 and --ef a positive number");
+    if (c->near_dups && c->keep_dups)
+        return program_usage(p, "--dedup and --keep-duplicates are opposites");
+    o->dedup = c->keep_dups ? QUERY_DEDUP_NONE : c->near_dups ? QUERY_DEDUP_NEAR : QUERY_DEDUP_DOC;
     if (c->merge)
         return 0;
     if (!c->dirs.n)
@@ -219,7 +228,7 @@ int main(int argc, char **argv)
     struct cfg c = {.qo = {.k = 10, .env_model = getenv("LODE_EMBED_MODEL")}};
     int first, rc = options(&p, &c, argc, argv, &first);
     if (!rc && c.merge)
-        rc = merge_files(&p, c.qo.k, c.qo.no_text, argv + first, argc - first);
+        rc = merge_files(&p, c.qo.k, c.qo.no_text, c.qo.dedup, argv + first, argc - first);
     else if (!rc)
         rc = answer_queries(&p, &c.qo);
     filter_free(c.filter);

@@ -164,6 +164,19 @@ int query_open(struct query *q, const struct query_opts *o, lode_error *err)
     return 0;
 }
 
+/* The hits as written, duplicates collapsed (a share for --merge keeps
+ * them: the merge collapses). */
+static json_t *final_hits(struct query *plan, struct rlist *hits, size_t k)
+{
+    json_t *arr = rlist_json(&plan->sh, hits, plan->o.no_text);
+    if (plan->o.dedup != QUERY_DEDUP_NONE)
+        hits_dedup(arr, plan->o.dedup == QUERY_DEDUP_NEAR, k);
+    else
+        while (json_array_size(arr) > k)
+            json_array_remove(arr, json_array_size(arr) - 1);
+    return arr;
+}
+
 int query_answer(struct query *plan, json_t *q, lode_error *err)
 {
     const char *text = record_str(q, "q");
@@ -247,11 +260,16 @@ int query_answer(struct query *plan, json_t *q, lode_error *err)
         st = &qst;
     }
     struct rlist hits;
+    /* room for the duplicates that collapse (hits_dedup), here or at --merge */
+    size_t want = k;
+    if (plan->o.dedup != QUERY_DEDUP_NONE)
+        k = k * 2;
     size_t depth = k > SEARCH_FUSE_DEPTH ? k : SEARCH_FUSE_DEPTH;
     if (mode == QUERY_BM25) {
         hits = shards_bm25(&plan->sh, text, st, f, k);
     } else if (mode == QUERY_DENSE) {
-        hits = shards_dense(&plan->sh, vec, f, k, plan->o.ef, plan->o.exact);
+        hits = shards_dense(&plan->sh, vec, f, k, plan->o.ef > (int)k ? plan->o.ef : (int)k,
+                            plan->o.exact);
     } else {
         struct rlist a = shards_bm25(&plan->sh, text, st, f, depth);
         struct rlist b =
@@ -264,13 +282,15 @@ int query_answer(struct query *plan, json_t *q, lode_error *err)
             json_object_set_new(q, "dense_hits", rlist_json(&plan->sh, &b, plan->o.no_text));
         } else {
             hits = rlist_fuse(&plan->sh, &a, &b, k);
-            json_object_set_new(q, "hits", rlist_json(&plan->sh, &hits, plan->o.no_text));
+            json_object_set_new(q, "hits", final_hits(plan, &hits, want));
         }
         rlist_free(&a);
         rlist_free(&b);
     }
     if (mode != QUERY_HYBRID)
-        json_object_set_new(q, "hits", rlist_json(&plan->sh, &hits, plan->o.no_text));
+        json_object_set_new(q, "hits",
+                            plan->have_global ? rlist_json(&plan->sh, &hits, plan->o.no_text)
+                                              : final_hits(plan, &hits, want));
     shards_end(&plan->sh);
     rlist_free(&hits);
     bm25_stats_free(&qst);

@@ -39,6 +39,7 @@ struct query_opts {
     int k, ef, exact, no_text;   /* hits, HNSW breadth (at least k), exact search, no text */
     const struct filter *filter; /* --filter, for every query */
     int question_words;          /* --keep-question-words */
+    enum query_dedup dedup;      /* same document (default), --dedup, --keep-duplicates */
 };
 
 struct query {

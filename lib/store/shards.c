@@ -331,7 +331,150 @@ static int merge_field(json_t *const *recs, size_t n, const char *field, json_t 
     return 0;
 }
 
-json_t *shards_merge_results(json_t *const *recs, size_t n, size_t k, int no_text, lode_error *err)
+/* ---- duplicates ---- */
+
+#define MINHASHES 64
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+/* A text folded for comparison (ASCII case, runs of space), its words'
+ * hashes, and its MinHash signature over word 3-shingles. */
+struct sig {
+    GString *folded;
+    uint64_t min[MINHASHES];
+    int shingles;
+};
+
+static void signature(const char *t, struct sig *s)
+{
+    s->folded = g_string_new(NULL);
+    GArray *words = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    uint64_t h = 0;
+    int in = 0;
+    for (const char *p = t;; p++) {
+        unsigned char c = (unsigned char)*p;
+        int word = c && (g_ascii_isalnum(c) || c >= 0x80);
+        if (word) {
+            c = (unsigned char)g_ascii_tolower(c);
+            h = (h ^ c) * 0x100000001b3ULL;
+            in = 1;
+            g_string_append_c(s->folded, (char)c);
+        } else {
+            if (in) {
+                g_array_append_val(words, h);
+                g_string_append_c(s->folded, ' ');
+            }
+            h = 0xcbf29ce484222325ULL;
+            in = 0;
+        }
+        if (!c)
+            break;
+    }
+    for (int k = 0; k < MINHASHES; k++)
+        s->min[k] = UINT64_MAX;
+    s->shingles = words->len >= 3 ? (int)words->len - 2 : 0;
+    for (int i = 0; i < s->shingles; i++) {
+        const uint64_t *w = &g_array_index(words, uint64_t, i);
+        uint64_t sh = mix64(w[0] ^ mix64(w[1] ^ mix64(w[2])));
+        for (int k = 0; k < MINHASHES; k++) {
+            uint64_t v = mix64(sh + 0x9E3779B97F4A7C15ULL * (uint64_t)(k + 1));
+            if (v < s->min[k])
+                s->min[k] = v;
+        }
+    }
+    g_array_free(words, TRUE);
+}
+
+/* The chunk number of an id "DOC-PAGE-CHUNK". */
+static const char *chunk_of(const char *id)
+{
+    const char *dash = id ? strrchr(id, '-') : NULL;
+    return dash ? dash + 1 : "";
+}
+
+static int same(const json_t *a, const json_t *b, const struct sig *sa, const struct sig *sb,
+                int near)
+{
+    const char *da = json_string_value(json_object_get(a, "doc")),
+               *db = json_string_value(json_object_get(b, "doc"));
+    if (da && db && !strcmp(da, db) &&
+        json_equal(json_object_get(a, "page"), json_object_get(b, "page")) &&
+        !strcmp(chunk_of(json_string_value(json_object_get(a, "id"))),
+                chunk_of(json_string_value(json_object_get(b, "id")))))
+        return 1;
+    if (!near || !sa->folded || !sb->folded)
+        return 0;
+    if (g_string_equal(sa->folded, sb->folded))
+        return 1;
+    if (!sa->shingles || !sb->shingles)
+        return 0;
+    int eq = 0;
+    for (int k = 0; k < MINHASHES; k++)
+        eq += sa->min[k] == sb->min[k];
+    return eq >= (int)(HITS_NEAR * MINHASHES);
+}
+
+void hits_dedup(json_t *hits, int near, size_t k)
+{
+    size_t n = json_array_size(hits);
+    struct sig *sig = xcalloc(n + 1, sizeof *sig);
+    for (size_t i = 0; near && i < n; i++) {
+        const char *t = json_string_value(json_object_get(json_array_get(hits, i), "text"));
+        if (t)
+            signature(t, &sig[i]);
+    }
+    json_t *kept = json_array();
+    size_t *kept_at = xcalloc(n + 1, sizeof *kept_at), nk = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *h = json_array_get(hits, i);
+        size_t j;
+        for (j = 0; j < nk; j++)
+            if (same(json_array_get(hits, kept_at[j]), h, &sig[kept_at[j]], &sig[i], near))
+                break;
+        if (j == nk) {
+            kept_at[nk++] = i;
+            json_array_append(kept, h);
+            continue;
+        }
+        json_t *to = json_array_get(kept, j);
+        json_t *d = json_object_get(to, "duplicates");
+        if (!d) {
+            d = json_array();
+            json_object_set_new(to, "duplicates", d);
+        }
+        json_t *o = json_object();
+        const char *keys[] = {"id", "source", "page", "score"};
+        for (size_t x = 0; x < 4; x++)
+            if (json_object_get(h, keys[x]))
+                json_object_set(o, keys[x], json_object_get(h, keys[x]));
+        json_array_append_new(d, o);
+    }
+    while (json_array_size(kept) > k)
+        json_array_remove(kept, json_array_size(kept) - 1);
+    size_t i;
+    json_t *h;
+    json_array_foreach(kept, i, h) if (json_object_get(h, "rank"))
+        json_object_set_new(h, "rank", json_integer((json_int_t)i + 1));
+    json_array_clear(hits);
+    json_array_extend(hits, kept);
+    json_decref(kept);
+    for (size_t x = 0; x < n; x++)
+        if (sig[x].folded)
+            g_string_free(sig[x].folded, TRUE);
+    free(sig);
+    free(kept_at);
+}
+
+json_t *shards_merge_results(json_t *const *recs, size_t n, size_t k, int no_text, int dedup,
+                             lode_error *err)
 {
     const char *q = json_string_value(json_object_get(recs[0], "q"));
     json_t *qid = json_object_get(recs[0], "qid");
@@ -352,6 +495,9 @@ json_t *shards_merge_results(json_t *const *recs, size_t n, size_t k, int no_tex
     json_t *kv = json_object_get(recs[0], "k");
     if (json_is_integer(kv) && json_integer_value(kv) >= 1 && json_integer_value(kv) <= 10000)
         k = (size_t)json_integer_value(kv);
+    size_t want = k;
+    if (dedup != QUERY_DEDUP_NONE)
+        k = k * 2; /* room for the duplicates that collapse */
     json_t **ids = xcalloc(n, sizeof *ids);
     for (size_t i = 0; i < n; i++)
         ids[i] = json_object();
@@ -379,7 +525,10 @@ json_t *shards_merge_results(json_t *const *recs, size_t n, size_t k, int no_tex
     json_t *out = json_deep_copy(recs[0]);
     json_object_del(out, "bm25_hits");
     json_object_del(out, "dense_hits");
-    json_object_set_new(out, "hits", rlist_json(NULL, &hits, no_text));
+    json_t *arr = rlist_json(NULL, &hits, no_text);
+    if (dedup != QUERY_DEDUP_NONE)
+        hits_dedup(arr, dedup == QUERY_DEDUP_NEAR, want);
+    json_object_set_new(out, "hits", arr);
     rlist_free(&hits);
     return out;
 }

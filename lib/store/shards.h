@@ -74,10 +74,24 @@ json_t *rlist_json(struct shards *sh, struct rlist *l, int no_text);
 int rlist_parse(const json_t *hits, uint32_t shard, json_t *ids, struct rlist *l, lode_error *err);
 void rlist_free(struct rlist *l);
 
+/* Duplicates among a "hits" array, collapsed into the best of each group:
+ * always hits that are the same chunk of the same document (equal "doc",
+ * page and chunk number: a file and its copy inside an archive); with near,
+ * also hits whose texts are the same once case and spacing are folded, or
+ * near-duplicates (word 3-shingles with an estimated Jaccard similarity of
+ * 0.8 or more, by 64 MinHashes: the same paragraph in two editions). The
+ * others are listed in the kept hit's "duplicates" ({id, source, page,
+ * score}); ranks are numbered again and the list cut to k. Hits without
+ * text are compared by document only. */
+#define HITS_NEAR 0.8
+enum query_dedup { QUERY_DEDUP_NONE, QUERY_DEDUP_DOC, QUERY_DEDUP_NEAR };
+void hits_dedup(json_t *hits, int near, size_t k);
+
 /* The results of one query from n hosts (lode-query --global-stats output,
  * each with "hits", or "bm25_hits" and "dense_hits" in hybrid mode) as one
  * record: the first's fields, hits merged (fused) and cut to k, or to the
  * record's own "k". NULL with err set when they do not fit together. */
-json_t *shards_merge_results(json_t *const *recs, size_t n, size_t k, int no_text, lode_error *err);
+json_t *shards_merge_results(json_t *const *recs, size_t n, size_t k, int no_text, int dedup,
+                             lode_error *err);
 
 #endif

@@ -42,6 +42,31 @@ expect_eq "--keep-question-words: the words count again (another first hit)" "tr
 expect_eq "a query of nothing but question words still finds what has them" "true" \
     "$(echo 'what do you do' | lode-query -s ex -k 1 2> /dev/null | jq '.hits | length == 1')"
 
+# ---- duplicates: a file and its copy in an archive are one hit ----
+echo 'which formats can lode read?' | lode-query -s ex -k 3 2> /dev/null > dup.ndjson
+check "the copy inside backup.tar.gz collapses into the file's hit, listed in duplicates" \
+    jqe '.hits[0] | (.source | endswith("examples/formats.csv")) and (.duplicates | length == 1) and (.duplicates[0].source | endswith("backup.tar.gz!/backup/formats.csv"))' dup.ndjson
+expect_eq "...and k hits still come back, none the same chunk of the same document" "3 3" \
+    "$(jq '.hits | length' dup.ndjson) $(jq '[.hits[] | "\(.doc) \(.page) \(.id | split("-") | last)"] | unique | length' dup.ndjson)"
+echo 'which formats can lode read?' | lode-query -s ex -k 3 --keep-duplicates 2> /dev/null > keep.ndjson
+check "--keep-duplicates: the copy is a hit of its own" \
+    jqe '(.hits[1].source | endswith("backup/formats.csv")) and (.hits[0].duplicates == null)' keep.ndjson
+para='The backup job copies the database to the archive server every night at two, keeps thirty days of copies, and mails the operator when a copy fails. A failed copy is tried again an hour later; after three failures the job stops and the operator must start it by hand. Copies older than their time are deleted by the same job, oldest first, so the archive never fills.'
+mkdir -p editions
+printf '# Backups\n\n%s\n' "$para" > editions/first.md
+printf '# Backups\n\n%s\n' "${para/thirty/forty}" > editions/second.md
+printf '# Notes\n\nThe archive server is in the basement; the database copies are mailed to nobody.\n' > editions/notes.md
+lode-extract editions 2> /dev/null | lode-chunk 2> /dev/null | lode-index -s ed 2> /dev/null
+echo 'backup job database archive server copies' | lode-query -s ed -k 5 2> /dev/null > ed.ndjson
+echo 'backup job database archive server copies' | lode-query -s ed -k 5 --dedup 2> /dev/null > ed-near.ndjson
+expect_eq "two editions of a paragraph are two hits by default" 2 \
+    "$(jq '[.hits[] | select(.text | contains("backup job"))] | length' ed.ndjson)"
+check "--dedup: near-duplicates (one word apart) collapse into one, the other listed" \
+    jqe '[.hits[] | select(.text | contains("backup job"))] | length == 1 and (.[0].duplicates | length == 1)' ed-near.ndjson
+check "--dedup: other hits stay" jqe '[.hits[] | select(.text | contains("basement"))] | length == 1' ed-near.ndjson
+lode-query -s ex --dedup --keep-duplicates < /dev/null > /dev/null 2> opp.err
+expect_eq "--dedup with --keep-duplicates: a usage error" 2 $?
+
 # ---- Cranfield: at least the collection's BM25 sanity figures ----
 RERANK=none "$ROOT/tests/bench/beir.sh" "$DATA/retrieval/cranfield" > cran.txt 2> cran.err
 q=$(tail -1 cran.txt)
@@ -149,10 +174,12 @@ check "...saying so" grep -q 'holds no vectors' novec.err
 lode-embed -m "$M/tiny-bert-f32" < chunks.ndjson 2> /dev/null | lode-index -s hy -m "$M/tiny-bert-f32" 2> /dev/null
 check "lode-index -m remembers the model's path" jqe '.model_path | endswith("tiny-bert-f32")' <(lode-index -s hy --stats)
 printf 'how are scanned pages read\nknowledge base of documents\n' > hq.txt
-lode-query -s hy -k 10 < hq.txt > hyb.ndjson 2> hyb.err
+lode-query -s hy -k 10 --exact --keep-duplicates < hq.txt > hyb.ndjson 2> hyb.err
 check "with vectors and the model at hand, the default is hybrid" grep -q 'hybrid, ' hyb.err
-lode-query -s hy --mode bm25 -k 100 < hq.txt > b.ndjson 2> /dev/null
-lode-query -s hy --mode dense -k 100 < hq.txt > d.ndjson 2> /dev/null
+# (exact dense lists: the graph's depend on its breadth, which follows -k; the
+# lists as they are, duplicates and all: hybrid collapses them after fusing)
+lode-query -s hy --mode bm25 -k 100 --keep-duplicates < hq.txt > b.ndjson 2> /dev/null
+lode-query -s hy --mode dense --exact -k 100 --keep-duplicates < hq.txt > d.ndjson 2> /dev/null
 # the fusion computed here from the two lists
 jq -c -n --slurpfile b b.ndjson --slurpfile d d.ndjson '
   [range(0; $b | length) as $i |
@@ -168,7 +195,7 @@ expect_eq "hybrid = reciprocal rank fusion of the BM25 and dense top 100" "$(cat
 # every chunk of the store (52 < k) must come back with its score within
 # 1e-6; an embedding of other tokens moves them by far more.
 jq -Rc '{text: .}' hq.txt | lode-embed -m "$M/tiny-bert-f32" --query 2> /dev/null | jq -c '{vec}' |
-    lode-query -s hy --mode dense -k 100 2> /dev/null > dvec.ndjson
+    lode-query -s hy --mode dense --exact -k 100 --keep-duplicates 2> /dev/null > dvec.ndjson
 expect_le "a text query's vector is lode-embed --query's: every hit's score within 1e-6" 1e-6 \
     "$(jq -n --slurpfile a d.ndjson --slurpfile b dvec.ndjson '
         [range(0; $a | length) as $i | ($a[$i].hits | map({(.id): .score}) | add) as $x |
