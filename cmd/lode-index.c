@@ -9,6 +9,7 @@
 #include "base/hash.h"
 #include "store/index.h"
 #include "base/program.h"
+#include "text/analyzer.h"
 #include "store/maintenance.h"
 
 struct run {
@@ -223,6 +224,8 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv)
          "HNSW candidates while inserting (default 200; a new store only)", 0},
         {'m', "model", OPT_STRING, &c->model, "DIR",
          "remember DIR as the store's embedding model for lode-query", 0},
+        {0, "analyzer", OPT_STRING, &io->analyzer, "NAME",
+         "BM25's words: english (default), porter, snowball:LANG, standard, cjk (a new store)", 0},
         {'j', "jobs", OPT_INT, &c->threads, "N", "threads for graph inserts (default: all cores)",
          0},
         {0, "nowait", OPT_FLAG, &c->nowait, NULL,
@@ -265,6 +268,13 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv)
     if (c->quantize && strcmp(c->quantize, "int8") && strcmp(c->quantize, "f32"))
         return program_usage(p, "--quantize takes f32 or int8");
     io->int8 = c->quantize && !strcmp(c->quantize, "int8");
+    if (io->analyzer) {
+        lode_error err = {0};
+        struct analyzer *a = analyzer_open(io->analyzer, &err);
+        if (!a)
+            return program_usage(p, "--analyzer: %s", err.msg);
+        analyzer_free(a);
+    }
     if (c->shard && hash_parse_shard(c->shard, &io->shard_k, &io->shard_n) < 0)
         return program_usage(p, "--shard takes K/N with 0 <= K < N <= 4096, such as 0/3");
     return 0;

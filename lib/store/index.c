@@ -677,7 +677,6 @@ struct indexer *indexer_open(struct store *s, const struct index_opts *o, lode_e
     struct indexer *ix = xcalloc(1, sizeof *ix);
     ix->s = s;
     ix->o = *o;
-    ix->an = analyzer_new();
     ix->seen = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
     ix->inserted = g_hash_table_new(g_direct_hash, g_direct_equal);
     int rc = store_begin(s, 0, err);
@@ -688,6 +687,28 @@ struct indexer *indexer_open(struct store *s, const struct index_opts *o, lode_e
     char *k1 = store_meta_str(s, "bm25_k1");
     int has_bm25 = k1 != NULL;
     free(k1);
+    /* one analyzer for the store's life: the one it was made with (stores
+     * from before analyzers are english) */
+    char *an = store_meta_str(s, "analyzer");
+    int fresh_an = store_meta_u64(s, "n", 0) == 0 && store_meta_u64(s, "next", 0) == 0;
+    const char *want_an = an ? an : fresh_an && o->analyzer ? o->analyzer : "english";
+    if (o->analyzer && strcmp(o->analyzer, want_an)) {
+        rc = lode_fail(err, LODE_EINVAL,
+                       "%s is indexed with the %s analyzer; a store keeps one (index into a new "
+                       "store for %s)",
+                       s->dir, want_an, o->analyzer);
+        free(an);
+        store_abort(s);
+        goto fail;
+    }
+    ix->an = analyzer_open(want_an, err);
+    int set_an = !an;
+    free(an);
+    if (!ix->an) {
+        rc = err->code;
+        store_abort(s);
+        goto fail;
+    }
     if (ix->dim) {
         char *q = store_meta_str(s, "quantize");
         int int8 = q && !strcmp(q, "int8");
@@ -724,7 +745,7 @@ struct indexer *indexer_open(struct store *s, const struct index_opts *o, lode_e
     int set_shard = o->shard_n && !shard;
     free(shard);
     store_abort(s);
-    if (!has_bm25 || o->set_bm25 || o->model_path || set_shard) {
+    if (!has_bm25 || o->set_bm25 || o->model_path || set_shard || set_an) {
         if ((rc = store_begin(s, 1, err)) < 0)
             goto fail;
         if (!has_bm25 || o->set_bm25)
@@ -735,6 +756,8 @@ struct indexer *indexer_open(struct store *s, const struct index_opts *o, lode_e
             rc = store_set_meta_str(s, "model_path", o->model_path);
         if (!rc && set_shard)
             rc = store_set_meta_str(s, "shard", want);
+        if (!rc && set_an)
+            rc = store_set_meta_str(s, "analyzer", analyzer_spec(ix->an));
         if (rc) {
             store_abort(s);
             lode_fail(err, rc, "%s: cannot write settings: %s", s->dir, lode_strerror(rc));

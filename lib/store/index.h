@@ -33,6 +33,7 @@ struct index_opts {
     int int8;                    /* vectors as int8, on the first vector */
     int vec_given;               /* M, efc or int8 were asked for: warn when the store differs */
     const char *model_path;      /* remembered for lode-query, or NULL */
+    const char *analyzer;        /* for a new store (NULL: english); an old one keeps its own */
     int batch;                   /* records per transaction (at least) */
     int threads;                 /* for HNSW inserts */
     int shard_k, shard_n;        /* --shard K/N (shard_n 0: the store is not a shard) */

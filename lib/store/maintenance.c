@@ -84,6 +84,9 @@ json_t *store_stats(struct store *s, lode_error *err)
     json_object_set_new(o, "model", model ? json_string(model) : json_null());
     json_object_set_new(o, "model_path", path ? json_string(path) : json_null());
     json_object_set_new(o, "quantize", json_string(quant ? quant : dim ? "f32" : "none"));
+    char *an = store_meta_str(s, "analyzer");
+    json_object_set_new(o, "analyzer", json_string(an ? an : "english"));
+    free(an);
     json_object_set_new(o, "terms", json_integer((json_int_t)count_terms(s)));
     json_object_set_new(o, "postings_blocks", json_integer((json_int_t)entries(s, s->postings)));
     json_object_set_new(o, "tokens", json_integer((json_int_t)store_meta_u64(s, "total_len", 0)));
@@ -231,8 +234,15 @@ long store_check(struct store *s, FILE *report, lode_error *err)
     }
     mdb_cursor_close(c);
 
-    /* chunks */
-    struct analyzer *an = analyzer_new();
+    /* chunks, read by the store's analyzer */
+    char *spec = store_meta_str(s, "analyzer");
+    lode_error aerr = {0};
+    struct analyzer *an = analyzer_open(spec, &aerr);
+    if (!an) {
+        problem(&ck, "the analyzer setting: %s", aerr.msg);
+        an = analyzer_new();
+    }
+    free(spec);
     uint64_t chunks = 0, sumlen = 0;
     mdb_cursor_open(s->txn, s->chunks, &c);
     for (k.mv_data = NULL; next_entry(c, &k, &v) == 0;) {

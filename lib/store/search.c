@@ -244,13 +244,27 @@ struct searcher *searcher_open(struct store *s, int vectors, lode_error *err)
     struct searcher *se = xcalloc(1, sizeof *se);
     se->s = s;
     se->want_vectors = vectors;
-    se->an = analyzer_new();
     if (searcher_begin(se, err) < 0) {
         searcher_close(se);
         return NULL;
     }
+    /* the store's analyzer reads its queries */
+    char *spec = store_meta_str(s, "analyzer");
+    se->an = analyzer_open(spec, err);
+    if (!se->an)
+        lode_fail(err, LODE_ECORRUPT, "%s: the store's analyzer setting: %s", s->dir, err->msg);
+    free(spec);
     searcher_end(se);
+    if (!se->an) {
+        searcher_close(se);
+        return NULL;
+    }
     return se;
+}
+
+const char *searcher_analyzer(const struct searcher *se)
+{
+    return analyzer_spec(se->an);
 }
 
 void searcher_question_words(struct searcher *se, int keep)

@@ -62,6 +62,8 @@ void searcher_close(struct searcher *se);
 /* BM25 queries drop their question words (analyzer_query_terms) unless
  * keep is set. */
 void searcher_question_words(struct searcher *se, int keep);
+/* The store's analyzer (analyzer.h's name). */
+const char *searcher_analyzer(const struct searcher *se);
 
 /* The store's embedding model (NULL when it has no vectors), its
  * dimension, and the number of live vectors, as of the last begin. */

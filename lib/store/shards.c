@@ -35,6 +35,12 @@ int shards_open(struct shards *sh, char *const *dirs, size_t n, int vectors, lod
         sh->se[i] = searcher_open(&sh->stores[i], vectors, err);
         if (!sh->se[i])
             return -1;
+        if (i && strcmp(searcher_analyzer(sh->se[i]), searcher_analyzer(sh->se[0]))) {
+            lode_seterr(err, "%s is indexed with the %s analyzer and %s with %s: search them apart",
+                        dirs[0], searcher_analyzer(sh->se[0]), dirs[i],
+                        searcher_analyzer(sh->se[i]));
+            return -1;
+        }
         const char *model = searcher_model(sh->se[i]);
         int dim = searcher_dim(sh->se[i]);
         if (!dim)

@@ -1,5 +1,6 @@
-/* analyzer.h - words for BM25, as Lucene's EnglishAnalyzer (what Anserini
- * uses for its BEIR baselines) makes them.
+/* analyzer.h - words for BM25, by default as Lucene's EnglishAnalyzer (what
+ * Anserini uses for its BEIR baselines) makes them; a store may choose
+ * another (analyzer_open).
  *
  * Tokens are runs of letters, marks and digits (any script, through
  * utf8proc), an apostrophe between letters ("don't") and a period or comma
@@ -17,9 +18,23 @@
 
 #include <stddef.h>
 
+#include "base/error.h"
+
 struct analyzer;
 
+/* english (the default, above); porter (the same without stop words);
+ * snowball:LANG (libstemmer's stemmer for LANG, and Snowball's stop list
+ * where lode has it: english, german, french, russian); standard (words
+ * lowercased, no stemming, no stop words); cjk (runs of Han, Hiragana,
+ * Katakana and Hangul as overlapping bigrams, a lone character as itself,
+ * as Lucene's CJKAnalyzer; other words as standard). NULL with err (listing
+ * the analyzers) for an unknown one. Question words (analyzer_query_terms)
+ * are English: the other analyzers keep them. */
+struct analyzer *analyzer_open(const char *spec, lode_error *err);
+/* analyzer_open("english"), which cannot fail but for memory. */
 struct analyzer *analyzer_new(void);
+/* The name it was opened with. */
+const char *analyzer_spec(const struct analyzer *a);
 void analyzer_free(struct analyzer *a);
 
 /* Calls fn(ud, term, len) for each term of text in order. Returns the

@@ -74,7 +74,7 @@ with DAG(
     smoke_query = BashOperator(
         task_id="smoke_query",
         bash_command=copy
-        + f"echo 'what is in the collection' | lode-query {query_args} --mode bm25 -k 3 "
+        + f"echo 'which documents does the collection hold' | lode-query {query_args} --mode bm25 -k 3 "
         "| jq -e '.hits | length > 0'",
     )
 

@@ -44,13 +44,14 @@ expect_eq "a query of nothing but question words still finds what has them" "tru
 
 # ---- duplicates: a file and its copy in an archive are one hit ----
 echo 'which formats can lode read?' | lode-query -s ex -k 3 2> /dev/null > dup.ndjson
-check "the copy inside backup.tar.gz collapses into the file's hit, listed in duplicates" \
-    jqe '.hits[0] | (.source | endswith("examples/formats.csv")) and (.duplicates | length == 1) and (.duplicates[0].source | endswith("backup.tar.gz!/backup/formats.csv"))' dup.ndjson
+# (the file and the copy tie; which one is kept is the one whose id sorts first)
+check "the copy inside backup.tar.gz and the file collapse into one hit, the other listed in duplicates" \
+    jqe '.hits[0] | ([.source, .duplicates[0].source] | map(split("examples/") | last) | sort) == ["backup.tar.gz!/backup/formats.csv", "formats.csv"] and (.duplicates | length == 1)' dup.ndjson
 expect_eq "...and k hits still come back, none the same chunk of the same document" "3 3" \
     "$(jq '.hits | length' dup.ndjson) $(jq '[.hits[] | "\(.doc) \(.page) \(.id | split("-") | last)"] | unique | length' dup.ndjson)"
 echo 'which formats can lode read?' | lode-query -s ex -k 3 --keep-duplicates 2> /dev/null > keep.ndjson
-check "--keep-duplicates: the copy is a hit of its own" \
-    jqe '(.hits[1].source | endswith("backup/formats.csv")) and (.hits[0].duplicates == null)' keep.ndjson
+check "--keep-duplicates: the file and the copy are hits of their own" \
+    jqe '([.hits[0:2][].source | split("examples/") | last] | sort) == ["backup.tar.gz!/backup/formats.csv", "formats.csv"] and (.hits[0].duplicates == null)' keep.ndjson
 para='The backup job copies the database to the archive server every night at two, keeps thirty days of copies, and mails the operator when a copy fails. A failed copy is tried again an hour later; after three failures the job stops and the operator must start it by hand. Copies older than their time are deleted by the same job, oldest first, so the archive never fills.'
 mkdir -p editions
 printf '# Backups\n\n%s\n' "$para" > editions/first.md

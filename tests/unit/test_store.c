@@ -85,6 +85,44 @@ static void analyzer_tests(void)
     CHECK_STR(doc, "what doe aptitud do", "documents keep them");
     free(doc);
     analyzer_free(a);
+
+    /* the other analyzers: libstemmer's stems and Snowball's stop lists,
+     * CJK bigrams as Lucene's CJKAnalyzer makes them */
+    struct {
+        const char *spec, *in, *want, *what;
+    } langs[] = {
+        {"snowball:russian", "Москва — столица России, и в ней живут миллионы людей",
+         "москв столиц росс живут миллион люд", "snowball:russian stems, и/в/ней are stop words"},
+        {"snowball:german", "Die Häuser der Stadt wurden gebaut", "haus stadt wurd gebaut",
+         "snowball:german: Häuser -> haus, die/der are stop words"},
+        {"snowball:french", "Les maisons de la ville sont construites", "maison vill construit",
+         "snowball:french"},
+        {"snowball:spanish", "las casas", "las cas", "snowball:spanish stems (no stop list here)"},
+        {"standard", "The Runners' shoes", "the runners shoes",
+         "standard: no stems, no stop words"},
+        {"porter", "The runners", "the runner", "porter: stems, no stop words"},
+        {"cjk", "東京都は日本の首都です Tokyo",
+         "東京 京都 都は は日 日本 本の の首 首都 都で です tokyo",
+         "cjk: overlapping bigrams, other words apart"},
+        {"cjk", "서울특별시 北", "서울 울특 특별 별시 北",
+         "cjk: Hangul bigrams; a lone character as itself"},
+    };
+    for (size_t i = 0; i < sizeof langs / sizeof *langs; i++) {
+        lode_error err = {0};
+        struct analyzer *l = analyzer_open(langs[i].spec, &err);
+        CHECK(l != NULL, langs[i].what);
+        if (!l)
+            continue;
+        char *got = terms(l, langs[i].in);
+        CHECK_STR(got, langs[i].want, langs[i].what);
+        free(got);
+        analyzer_free(l);
+    }
+    lode_error err = {0};
+    CHECK(!analyzer_open("snowball:klingon", &err) && strstr(err.msg, "russian"),
+          "an unknown language is refused, the known ones listed");
+    CHECK(!analyzer_open("lucene", &err) && strstr(err.msg, "snowball:LANG"),
+          "an unknown analyzer is refused, the known ones listed");
 }
 
 static void codec_tests(void)
