@@ -117,6 +117,8 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv, int 
          1},
         {0, "keep-duplicates", OPT_FLAG, &c->keep_dups, NULL,
          "keep every hit, the same chunk of the same document too", 1},
+        {0, "mmr", OPT_DOUBLE, &o->mmr, "LAMBDA",
+         "diversify the hits by maximal marginal relevance (0 varied .. 1 as ranked)", 0},
         {0, "emit-stats", OPT_FLAG, &o->emit, NULL,
          "answer nothing: write the stores' BM25 statistics for the queries' terms (one record)",
          1},
@@ -156,6 +158,8 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv, int 
                                       : "queries are read from standard input");
     if (o->k < 1 || o->k > 10000 || o->ef < 0)
         return program_usage(p, "-k takes 1 to 10000 and --ef a positive number");
+    if (o->mmr != -1 && !(o->mmr >= 0 && o->mmr <= 1))
+        return program_usage(p, "--mmr takes a lambda from 0 to 1");
     if (c->near_dups && c->keep_dups)
         return program_usage(p, "--dedup and --keep-duplicates are opposites");
     o->dedup = c->keep_dups ? QUERY_DEDUP_NONE : c->near_dups ? QUERY_DEDUP_NEAR : QUERY_DEDUP_DOC;
@@ -225,7 +229,7 @@ int main(int argc, char **argv)
 {
     struct program p;
     program_init(&p, argv[0]);
-    struct cfg c = {.qo = {.k = 10, .env_model = getenv("LODE_EMBED_MODEL")}};
+    struct cfg c = {.qo = {.k = 10, .env_model = getenv("LODE_EMBED_MODEL"), .mmr = -1}};
     int first, rc = options(&p, &c, argc, argv, &first);
     if (!rc && c.merge)
         rc = merge_files(&p, c.qo.k, c.qo.no_text, c.qo.dedup, argv + first, argc - first);

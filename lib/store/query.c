@@ -168,12 +168,19 @@ int query_open(struct query *q, const struct query_opts *o, lode_error *err)
  * them: the merge collapses). */
 static json_t *final_hits(struct query *plan, struct rlist *hits, size_t k)
 {
-    json_t *arr = rlist_json(&plan->sh, hits, plan->o.no_text);
+    int mmr = plan->o.mmr >= 0;
+    /* MMR reads the texts even when they are not written */
+    json_t *arr = rlist_json(&plan->sh, hits, plan->o.no_text && !mmr);
     if (plan->o.dedup != QUERY_DEDUP_NONE)
-        hits_dedup(arr, plan->o.dedup == QUERY_DEDUP_NEAR, k);
-    else
-        while (json_array_size(arr) > k)
-            json_array_remove(arr, json_array_size(arr) - 1);
+        hits_dedup(arr, plan->o.dedup == QUERY_DEDUP_NEAR, mmr ? json_array_size(arr) : k);
+    if (mmr)
+        hits_mmr(arr, plan->o.mmr, k);
+    while (json_array_size(arr) > k)
+        json_array_remove(arr, json_array_size(arr) - 1);
+    size_t i;
+    json_t *h;
+    if (mmr && plan->o.no_text)
+        json_array_foreach(arr, i, h) json_object_del(h, "text");
     return arr;
 }
 
@@ -264,6 +271,8 @@ int query_answer(struct query *plan, json_t *q, lode_error *err)
     size_t want = k;
     if (plan->o.dedup != QUERY_DEDUP_NONE)
         k = k * 2;
+    if (plan->o.mmr >= 0 && k < want * 4)
+        k = want * 4 > 40 ? want * 4 : 40; /* MMR picks among more candidates */
     size_t depth = k > SEARCH_FUSE_DEPTH ? k : SEARCH_FUSE_DEPTH;
     if (mode == QUERY_BM25) {
         hits = shards_bm25(&plan->sh, text, st, f, k);

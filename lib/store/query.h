@@ -40,6 +40,7 @@ struct query_opts {
     const struct filter *filter; /* --filter, for every query */
     int question_words;          /* --keep-question-words */
     enum query_dedup dedup;      /* same document (default), --dedup, --keep-duplicates */
+    double mmr;                  /* --mmr LAMBDA, or -1 */
 };
 
 struct query {

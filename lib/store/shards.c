@@ -479,6 +479,95 @@ void hits_dedup(json_t *hits, int near, size_t k)
     free(kept_at);
 }
 
+/* The lowercase words of a text, as a set. */
+static GHashTable *word_set(const char *t)
+{
+    GHashTable *h = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    GString *w = g_string_new(NULL);
+    for (const char *p = t ? t : "";; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c && (g_ascii_isalnum(c) || c >= 0x80)) {
+            g_string_append_c(w, (char)g_ascii_tolower(c));
+            continue;
+        }
+        if (w->len)
+            g_hash_table_add(h, g_strdup(w->str));
+        g_string_truncate(w, 0);
+        if (!c)
+            break;
+    }
+    g_string_free(w, TRUE);
+    return h;
+}
+
+static double jaccard(GHashTable *a, GHashTable *b)
+{
+    guint na = g_hash_table_size(a), nb = g_hash_table_size(b), both = 0;
+    if (!na && !nb)
+        return 1;
+    GHashTableIter it;
+    gpointer key;
+    g_hash_table_iter_init(&it, na < nb ? a : b);
+    while (g_hash_table_iter_next(&it, &key, NULL))
+        both += g_hash_table_contains(na < nb ? b : a, key);
+    return (double)both / (double)(na + nb - both);
+}
+
+void hits_mmr(json_t *hits, double lambda, size_t k)
+{
+    size_t n = json_array_size(hits);
+    if (n < 2)
+        return;
+    GHashTable **words = xcalloc(n, sizeof *words);
+    double *rel = xcalloc(n, sizeof *rel), lo = 0, hi = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *h = json_array_get(hits, i);
+        words[i] = word_set(json_string_value(json_object_get(h, "text")));
+        rel[i] = json_number_value(json_object_get(h, "score"));
+        if (!i || rel[i] < lo)
+            lo = rel[i];
+        if (!i || rel[i] > hi)
+            hi = rel[i];
+    }
+    for (size_t i = 0; i < n; i++)
+        rel[i] = hi > lo ? (rel[i] - lo) / (hi - lo) : 1;
+    int *taken = xcalloc(n, sizeof *taken);
+    double *most = xcalloc(n, sizeof *most); /* greatest similarity to the chosen */
+    json_t *out = json_array();
+    for (size_t round = 0; round < n && round < k; round++) {
+        size_t best = n;
+        double bv = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (taken[i])
+                continue;
+            double v = lambda * rel[i] - (1 - lambda) * most[i];
+            if (best == n || v > bv)
+                best = i, bv = v;
+        }
+        taken[best] = 1;
+        json_array_append(out, json_array_get(hits, best));
+        for (size_t i = 0; i < n; i++)
+            if (!taken[i]) {
+                double s = jaccard(words[i], words[best]);
+                if (s > most[i])
+                    most[i] = s;
+            }
+    }
+    size_t i;
+    json_t *h;
+    json_array_foreach(out, i, h) if (json_object_get(h, "rank"))
+        json_object_set_new(h, "rank", json_integer((json_int_t)i + 1));
+    json_array_clear(hits);
+    json_array_extend(hits, out);
+    json_decref(out);
+    for (size_t x = 0; x < n; x++)
+        g_hash_table_destroy(words[x]);
+    free(words);
+    free(rel);
+    free(taken);
+    free(most);
+}
+
 json_t *shards_merge_results(json_t *const *recs, size_t n, size_t k, int no_text, int dedup,
                              lode_error *err)
 {

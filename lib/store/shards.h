@@ -84,6 +84,12 @@ void rlist_free(struct rlist *l);
  * score}); ranks are numbered again and the list cut to k. Hits without
  * text are compared by document only. */
 #define HITS_NEAR 0.8
+/* Maximal marginal relevance: reorders hits (best first, with text) by
+ * choosing, one at a time, the hit that maximises lambda x its score
+ * (scaled to 0..1 over the list) - (1 - lambda) x its greatest similarity
+ * to those chosen (the Jaccard similarity of their word sets); keeps k.
+ * lambda 1 is the list as it is, 0 the most varied. */
+void hits_mmr(json_t *hits, double lambda, size_t k);
 enum query_dedup { QUERY_DEDUP_NONE, QUERY_DEDUP_DOC, QUERY_DEDUP_NEAR };
 void hits_dedup(json_t *hits, int near, size_t k);
 

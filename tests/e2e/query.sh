@@ -65,6 +65,16 @@ expect_eq "two editions of a paragraph are two hits by default" 2 \
 check "--dedup: near-duplicates (one word apart) collapse into one, the other listed" \
     jqe '[.hits[] | select(.text | contains("backup job"))] | length == 1 and (.[0].duplicates | length == 1)' ed-near.ndjson
 check "--dedup: other hits stay" jqe '[.hits[] | select(.text | contains("basement"))] | length == 1' ed-near.ndjson
+# ---- diversity: maximal marginal relevance ----
+mmr() { echo 'backup job database archive server copies' | lode-query -s ed -k 3 "$@" 2> /dev/null | jq -r '[.hits[].source | split("/") | last] | join(" ")'; }
+expect_eq "by score: both editions first" "first.md second.md notes.md" "$(mmr)"
+expect_eq "--mmr 0.3: the second edition, most like the first, after the other document" \
+    "first.md notes.md second.md" "$(mmr --mmr 0.3)"
+expect_eq "--mmr 1: the ranking as it is" "first.md second.md notes.md" "$(mmr --mmr 1)"
+expect_eq "--mmr with --no-text: the same order, no text" "first.md notes.md second.md true" \
+    "$(mmr --mmr 0.3 --no-text) $(echo backup | lode-query -s ed --mmr 0.3 --no-text 2> /dev/null | jq '[.hits[] | has("text")] | any | not')"
+lode-query -s ed --mmr 2 < /dev/null > /dev/null 2> /dev/null
+expect_eq "--mmr 2: a usage error" 2 $?
 lode-query -s ex --dedup --keep-duplicates < /dev/null > /dev/null 2> opp.err
 expect_eq "--dedup with --keep-duplicates: a usage error" 2 $?
 
