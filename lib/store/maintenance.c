@@ -16,6 +16,7 @@
 
 #include "text/analyzer.h"
 #include "store/hnsw.h"
+#include "base/hash.h"
 #include "base/record.h"
 #include "base/threads.h"
 #include "store/vectors.h"
@@ -63,6 +64,35 @@ static size_t count_terms(struct store *s)
     return terms;
 }
 
+/* Chunks whose text is that of another chunk (a file and its copy, a
+ * paragraph repeated across documents): all but the first of each text. */
+static uint64_t duplicate_chunks(struct store *s)
+{
+    GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    uint64_t dups = 0;
+    MDB_cursor *c;
+    if (mdb_cursor_open(s->txn, s->chunks, &c))
+        return 0;
+    MDB_val k = {0}, v;
+    while (next_entry(c, &k, &v) == 0) {
+        lode_error err;
+        json_t *rec = record_parse(v.mv_data, v.mv_size, &err);
+        json_t *t = json_object_get(rec, "text");
+        if (json_is_string(t)) {
+            char h[HASH_HEX_LEN + 1];
+            hash_bytes(json_string_value(t), json_string_length(t), h);
+            if (g_hash_table_contains(seen, h))
+                dups++;
+            else
+                g_hash_table_add(seen, g_strdup(h));
+        }
+        json_decref(rec);
+    }
+    mdb_cursor_close(c);
+    g_hash_table_destroy(seen);
+    return dups;
+}
+
 json_t *store_stats(struct store *s, lode_error *err)
 {
     if (store_begin(s, 0, err) < 0)
@@ -91,6 +121,7 @@ json_t *store_stats(struct store *s, lode_error *err)
     json_object_set_new(o, "postings_blocks", json_integer((json_int_t)entries(s, s->postings)));
     json_object_set_new(o, "tokens", json_integer((json_int_t)store_meta_u64(s, "total_len", 0)));
     json_object_set_new(o, "deleted_vectors", json_integer((json_int_t)entries(s, s->deleted)));
+    json_object_set_new(o, "duplicate_chunks", json_integer((json_int_t)duplicate_chunks(s)));
     double k1, b;
     store_meta_bm25(s, &k1, &b);
     json_object_set_new(o, "bm25", json_pack("{s:f,s:f}", "k1", k1, "b", b));

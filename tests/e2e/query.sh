@@ -49,6 +49,8 @@ check "the copy inside backup.tar.gz and the file collapse into one hit, the oth
     jqe '.hits[0] | ([.source, .duplicates[0].source] | map(split("examples/") | last) | sort) == ["backup.tar.gz!/backup/formats.csv", "formats.csv"] and (.duplicates | length == 1)' dup.ndjson
 expect_eq "...and k hits still come back, none the same chunk of the same document" "3 3" \
     "$(jq '.hits | length' dup.ndjson) $(jq '[.hits[] | "\(.doc) \(.page) \(.id | split("-") | last)"] | unique | length' dup.ndjson)"
+expect_eq "lode-index --stats counts the chunks whose text another has (the archive's copies)" 4 \
+    "$(lode-index -s ex --stats | jq .duplicate_chunks)"
 echo 'which formats can lode read?' | lode-query -s ex -k 3 --keep-duplicates 2> /dev/null > keep.ndjson
 check "--keep-duplicates: the file and the copy are hits of their own" \
     jqe '([.hits[0:2][].source | split("examples/") | last] | sort) == ["backup.tar.gz!/backup/formats.csv", "formats.csv"] and (.hits[0].duplicates == null)' keep.ndjson
