@@ -266,42 +266,54 @@ int query_answer(struct query *plan, json_t *q, lode_error *err)
         }
         st = &qst;
     }
-    struct rlist hits;
-    /* room for the duplicates that collapse (hits_dedup), here or at --merge */
-    size_t want = k;
-    if (plan->o.dedup != QUERY_DEDUP_NONE)
-        k = k * 2;
-    if (plan->o.mmr >= 0 && k < want * 4)
-        k = want * 4 > 40 ? want * 4 : 40; /* MMR picks among more candidates */
-    size_t depth = k > SEARCH_FUSE_DEPTH ? k : SEARCH_FUSE_DEPTH;
-    if (mode == QUERY_BM25) {
-        hits = shards_bm25(&plan->sh, text, st, f, k);
-    } else if (mode == QUERY_DENSE) {
-        hits = shards_dense(&plan->sh, vec, f, k, plan->o.ef > (int)k ? plan->o.ef : (int)k,
-                            plan->o.exact);
-    } else {
-        struct rlist a = shards_bm25(&plan->sh, text, st, f, depth);
-        struct rlist b =
-            shards_dense(&plan->sh, vec, f, depth,
-                         plan->o.ef > (int)depth ? plan->o.ef : (int)depth, plan->o.exact);
-        hits = (struct rlist){0};
-        if (plan->have_global) {
-            /* one host's share: both lists, for lode-query --merge to fuse */
-            json_object_set_new(q, "bm25_hits", rlist_json(&plan->sh, &a, plan->o.no_text));
-            json_object_set_new(q, "dense_hits", rlist_json(&plan->sh, &b, plan->o.no_text));
+    /* k hits after duplicates collapse: a list that lost some to it is
+     * searched again twice as deep (duplicates are rare, so this is rare);
+     * a share for --merge gives twice k, the merge collapsing them; MMR
+     * chooses among four times k */
+    size_t want = k, fetch = k;
+    if (plan->o.mmr >= 0)
+        fetch = want * 4 > 40 ? want * 4 : 40;
+    if (plan->have_global && plan->o.dedup != QUERY_DEDUP_NONE)
+        fetch *= 2;
+    for (;;) {
+        struct rlist hits = {0};
+        size_t depth = fetch > SEARCH_FUSE_DEPTH ? fetch : SEARCH_FUSE_DEPTH;
+        if (mode == QUERY_BM25) {
+            hits = shards_bm25(&plan->sh, text, st, f, fetch);
+        } else if (mode == QUERY_DENSE) {
+            hits = shards_dense(&plan->sh, vec, f, fetch,
+                                plan->o.ef > (int)fetch ? plan->o.ef : (int)fetch, plan->o.exact);
         } else {
-            hits = rlist_fuse(&plan->sh, &a, &b, k);
-            json_object_set_new(q, "hits", final_hits(plan, &hits, want));
+            struct rlist a = shards_bm25(&plan->sh, text, st, f, depth);
+            struct rlist b =
+                shards_dense(&plan->sh, vec, f, depth,
+                             plan->o.ef > (int)depth ? plan->o.ef : (int)depth, plan->o.exact);
+            if (plan->have_global) {
+                /* one host's share: both lists, for lode-query --merge to fuse */
+                json_object_set_new(q, "bm25_hits", rlist_json(&plan->sh, &a, plan->o.no_text));
+                json_object_set_new(q, "dense_hits", rlist_json(&plan->sh, &b, plan->o.no_text));
+                rlist_free(&a);
+                rlist_free(&b);
+                break;
+            }
+            hits = rlist_fuse(&plan->sh, &a, &b, fetch);
+            rlist_free(&a);
+            rlist_free(&b);
         }
-        rlist_free(&a);
-        rlist_free(&b);
+        size_t found = hits.n;
+        json_t *arr = plan->have_global ? rlist_json(&plan->sh, &hits, plan->o.no_text)
+                                        : final_hits(plan, &hits, want);
+        rlist_free(&hits);
+        if (!plan->have_global && json_array_size(arr) < want && found >= fetch &&
+            fetch < want * 8) {
+            json_decref(arr);
+            fetch *= 2;
+            continue;
+        }
+        json_object_set_new(q, "hits", arr);
+        break;
     }
-    if (mode != QUERY_HYBRID)
-        json_object_set_new(q, "hits",
-                            plan->have_global ? rlist_json(&plan->sh, &hits, plan->o.no_text)
-                                              : final_hits(plan, &hits, want));
     shards_end(&plan->sh);
-    rlist_free(&hits);
     bm25_stats_free(&qst);
     free(vec);
     filter_free(f);
