@@ -186,11 +186,13 @@ static void window(struct run *run)
 }
 
 /* -m's model, the prompt texts get, and a worker's buffers for each job */
-static void load_model(struct run *run, const char *model, int query)
+static void load_model(struct run *run, const char *model, int query, int int8)
 {
     lode_error err;
     if (bert_load(model, &run->model, &err) < 0)
         die("cannot load the model %s: %s", model, err.msg);
+    if (int8 && bert_quantize(&run->model, &err) < 0)
+        die("%s: --quantize int8: %s", model, err.msg);
     if (query && !run->prefix) {
         run->prefix = run->model.query_prompt;
         if (!run->prefix)
@@ -209,6 +211,7 @@ int main(int argc, char **argv)
     struct run run = {.field = "text", .batch = 32, .jobs = cpu_count(), .p = &p};
     const char *model = getenv("LODE_EMBED_MODEL");
     int query = 0, win = 4096;
+    const char *quantize = NULL;
     const struct opt table[] = {
         {'m', "model", OPT_STRING, &model, "DIR", "the embedding model (default $LODE_EMBED_MODEL)",
          0},
@@ -223,6 +226,8 @@ int main(int argc, char **argv)
         {'j', "jobs", OPT_INT, &run.jobs, "N", "threads (default: cores)", 0},
         {0, "window", OPT_INT, &win, "N",
          "records read, sorted by length and embedded at a time (default 4096)", 0},
+        {0, "quantize", OPT_STRING, &quantize, "TYPE",
+         "f32 (default) or int8: the layers' matrices as 8-bit rows (faster, cosine >= 0.999)", 0},
         {0, "tokenize", OPT_FLAG, &run.tokenize, NULL,
          "write each record's ids and tokens instead of embedding it", 1},
         OPTS_COMMON(&p.common),
@@ -243,7 +248,9 @@ int main(int argc, char **argv)
         return program_usage(&p, "no model: give -m DIR or set LODE_EMBED_MODEL");
     if (run.batch < 1 || run.jobs < 1 || win < 1)
         return program_usage(&p, "--batch, -j and --window must be positive");
-    load_model(&run, model, query);
+    if (quantize && strcmp(quantize, "f32") && strcmp(quantize, "int8"))
+        return program_usage(&p, "--quantize takes f32 or int8");
+    load_model(&run, model, query, quantize && !strcmp(quantize, "int8"));
     run.items = xcalloc((size_t)win, sizeof *run.items);
     program_open(&p, "embed", "records", 1, 0);
     json_t *rec;

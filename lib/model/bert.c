@@ -312,8 +312,37 @@ out:
     return rc;
 }
 
+int bert_quantize(struct bert *m, lode_error *err)
+{
+    if (m->hidden % 32 || m->inter % 32)
+        return lode_fail(err, LODE_EINVAL,
+                         "8-bit weights need widths that are multiples of 32 (hidden %d, "
+                         "intermediate %d)",
+                         m->hidden, m->inter);
+    size_t H = (size_t)m->hidden, I = (size_t)m->inter;
+    size_t rh = ggml_row_size(GGML_Q8_0, H), ri = ggml_row_size(GGML_Q8_0, I);
+    size_t per = 4 * H * rh + I * rh + H * ri;
+    m->q8buf = xmalloc(per * (size_t)m->layers);
+    unsigned char *p = m->q8buf;
+    for (int l = 0; l < m->layers; l++) {
+        struct bert_layer *L = &m->layer[l];
+        const float *src[6] = {L->q_w, L->k_w, L->v_w, L->o_w, L->i_w, L->f_w};
+        size_t rows[6] = {H, H, H, H, I, H}, cols[6] = {H, H, H, H, H, I};
+        for (int k = 0; k < 6; k++) {
+            size_t rb = ggml_row_size(GGML_Q8_0, cols[k]);
+            L->q8[k] = (struct qmat){GGML_Q8_0, (int64_t)rows[k], (int64_t)cols[k], rb, p};
+            for (size_t r = 0; r < rows[k]; r++)
+                quant_row(GGML_Q8_0, src[k] + r * cols[k], p + r * rb, (int64_t)cols[k]);
+            p += rows[k] * rb;
+        }
+    }
+    m->int8 = 1;
+    return 0;
+}
+
 void bert_free(struct bert *m)
 {
+    free(m->q8buf);
     free(m->layer);
     safetensors_close(&m->st);
     wordpiece_free(m->tok);
@@ -472,6 +501,21 @@ void bert_score(const struct bert *m, int n, int *const *ids, int *const *types,
     forward(m, n, ids, types, lens, w, scores, 1);
 }
 
+/* y (n, out) = x (n, in) W^T (+ b): float, or the layer's 8-bit matrix k */
+static void product(const struct bert *m, const struct bert_layer *L, int k, const float *x, int n,
+                    int in, const float *wf, const float *b, int out, float *y)
+{
+    if (!m->int8) {
+        linear(x, n, in, wf, b, out, y);
+        return;
+    }
+    qmat_matmul(&L->q8[k], x, n, y, NULL);
+    if (b)
+        for (int t = 0; t < n; t++)
+            for (int j = 0; j < out; j++)
+                y[(size_t)t * out + j] += b[j];
+}
+
 static void forward_group(const struct bert *m, int n, int *const *ids, int *const *types,
                           const int *lens, struct bert_work *w, float *out, int score)
 {
@@ -506,24 +550,24 @@ static void forward_group(const struct bert *m, int n, int *const *ids, int *con
     layer_norm(w->x, nt, H, m->ln_g, m->ln_b, m->eps);
     for (int l = 0; l < m->layers; l++) {
         const struct bert_layer *L = &m->layer[l];
-        linear(w->x, nt, H, L->q_w, L->q_b, H, w->q);
-        linear(w->x, nt, H, L->k_w, L->k_b, H, w->k);
-        linear(w->x, nt, H, L->v_w, L->v_b, H, w->v);
+        product(m, L, 0, w->x, nt, H, L->q_w, L->q_b, H, w->q);
+        product(m, L, 1, w->x, nt, H, L->k_w, L->k_b, H, w->k);
+        product(m, L, 2, w->x, nt, H, L->v_w, L->v_b, H, w->v);
         attention_packed(w->q, w->k, w->v, w->ctx, H, m->heads, dh, w->starts, 0, n, w->scores);
         /* biases are added in the passes after the products */
-        linear(w->ctx, nt, H, L->o_w, NULL, H, w->tmp);
+        product(m, L, 3, w->ctx, nt, H, L->o_w, NULL, H, w->tmp);
         residual_layer_norm(w->tmp, L->o_b, w->x, nt, H, L->ln1_g, L->ln1_b, m->eps);
         float *swap = w->x;
         w->x = w->tmp;
         w->tmp = swap;
         if (m->gelu_tanh) {
-            linear(w->x, nt, H, L->i_w, L->i_b, I, w->inter);
+            product(m, L, 4, w->x, nt, H, L->i_w, L->i_b, I, w->inter);
             gelu_tanh(w->inter, T * (size_t)I);
         } else {
-            linear(w->x, nt, H, L->i_w, NULL, I, w->inter);
+            product(m, L, 4, w->x, nt, H, L->i_w, NULL, I, w->inter);
             bias_gelu_erf(w->inter, nt, I, L->i_b);
         }
-        linear(w->inter, nt, I, L->f_w, NULL, H, w->tmp);
+        product(m, L, 5, w->inter, nt, I, L->f_w, NULL, H, w->tmp);
         residual_layer_norm(w->tmp, L->f_b, w->x, nt, H, L->ln2_g, L->ln2_b, m->eps);
         swap = w->x;
         w->x = w->tmp;

@@ -27,6 +27,14 @@ for level in avx2 portable; do
     read -r _ _ _ cos _ err _ < <(cmp_emb "$R/tiny-bert-f32.expected.ndjson" "emb-$level.ndjson")
     expect_le "LODE_CPU=$level: maximum absolute error to the reference" 0.0001 "$err"
 done
+# --quantize int8: the layers' matrices as 8-bit rows, on every kernel path
+for level in avx512 avx2 portable; do
+    LODE_CPU=$level lode-embed -m "$M/tiny-bert-f32" --quantize int8 < texts-f32.ndjson > "int8-$level.ndjson" 2> /dev/null
+    read -r _ n _ cos _ < <(cmp_emb "$R/tiny-bert-f32.expected.ndjson" "int8-$level.ndjson")
+    expect_ge "--quantize int8 (LODE_CPU=$level): cosine to the float64 reference at least 0.999 ($n texts)" 0.999 "$cos"
+done
+lode-embed -m "$M/tiny-bert-f32" --quantize int4 < /dev/null > /dev/null 2>&1
+expect_eq "--quantize int4: a usage error" 2 $?
 expect_eq "records carry dim 128, model name@hash and truncated" "true" \
     "$(jq -s 'all(.[]; .dim == 128 and (.model | test("^tiny-bert-f32@[0-9a-f]{12}$")) and .truncated == false)' emb-f32.ndjson)"
 check "the model id tells the F16 weights from the F32 ones" \
