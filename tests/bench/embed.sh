@@ -68,3 +68,36 @@ for t in 1 $J; do
         printf "batch-1 latency, %d thread(s): PyTorch %.1f ms, lode-embed %.1f ms per text (%.2fx)\n",
             t, b / 64 * 1000, a / 64 * 1000, b / a }'
 done
+
+# ONNX Runtime (the engine of fastembed and Chroma's default embedder):
+# onnxruntime-node from npm (../shared/peers/README.md), the same weights
+# exported by tests/bench/ort_export.py, texts sorted by length before
+# batching, intraOpNumThreads = J; against lode-embed in float32 and with
+# --quantize int8. Skipped when Node or the package cannot be had.
+ORT=${ORT:-$HOME/.cache/lode-peers/ort}
+if command -v node > /dev/null && { [ -d "$ORT/node_modules/onnxruntime-node" ] ||
+    (mkdir -p "$ORT" && cd "$ORT" && npm install --ignore-scripts onnxruntime-node@1.20.1 > /dev/null 2>&1); } &&
+    (cd "$ROOT/tests/bench" && "$PY" ort_export.py "$M" "$W/model.onnx" > /dev/null 2>&1); then
+    cp "$W/texts.ndjson" "$W/in.ndjson"
+    : > "$W/ort"
+    : > "$W/ours"
+    : > "$W/ours8"
+    for _ in 1 2 3 4 5; do
+        node "$ROOT/tests/bench/ort_bert.mjs" "$ORT" "$W/model.onnx" "$W/ids.ndjson" 32 $J "$W/ort.ndjson" >> "$W/ort"
+        lode_seconds --batch 32 -j $J >> "$W/ours"
+        cp "$W/lode.ndjson" "$W/lode-f32.ndjson"
+        lode_seconds --batch 32 -j $J --quantize int8 >> "$W/ours8"
+    done
+    o=$(median < "$W/ort")
+    a=$(median < "$W/ours")
+    q=$(median < "$W/ours8")
+    echo
+    awk -v n="$n" -v o="$o" -v a="$a" -v q="$q" 'BEGIN {
+        printf "against ONNX Runtime 1.20.1 (onnxruntime-node, CPU), batch 32, '$J' threads:\n"
+        printf "  ONNX Runtime          %7.1f texts/s (%.2f s in the model)\n", n / o, o
+        printf "  lode-embed            %7.1f texts/s (%.2f s)   %.2fx ONNX Runtime\n", n / a, a, o / a
+        printf "  lode-embed int8       %7.1f texts/s (%.2f s)   %.2fx ONNX Runtime\n", n / q, q, o / q }'
+    echo "  agreement: ONNX Runtime and lode float32: $("$BUILD/tools/embcmp" "$W/ort.ndjson" "$W/lode-f32.ndjson"); lode int8 and ONNX Runtime: $("$BUILD/tools/embcmp" "$W/ort.ndjson" "$W/lode.ndjson")"
+else
+    echo "ONNX Runtime: skipped (no node, no onnxruntime-node, or the export failed)"
+fi

@@ -29,16 +29,13 @@ def load(path):
     return out
 
 
-def main():
-    model_dir, ids_path, batch, threads, out_path = sys.argv[1:6]
-    batch, threads = int(batch), int(threads)
-    torch.set_num_threads(threads)
+def make_forward(model_dir):
+    """The forward pass over (ids, mask) batches, as a function of the weights."""
     cfg = json.load(open(model_dir + "/config.json"))
     W = load(model_dir + "/model.safetensors")
     H, heads, L = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_hidden_layers"]
     eps = cfg.get("layer_norm_eps", 1e-12)
     dh = H // heads
-    texts = [json.loads(l)["ids"] for l in open(ids_path)]
 
     def forward(ids, mask):
         B, T = ids.shape
@@ -64,6 +61,16 @@ def main():
         m = mask[:, :, None].float()
         pooled = (x * m).sum(1) / m.sum(1)
         return F.normalize(pooled, dim=-1)
+
+    return forward
+
+
+def main():
+    model_dir, ids_path, batch, threads, out_path = sys.argv[1:6]
+    batch, threads = int(batch), int(threads)
+    torch.set_num_threads(threads)
+    forward = make_forward(model_dir)
+    texts = [json.loads(l)["ids"] for l in open(ids_path)]
 
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     batches = [order[i:i + batch] for i in range(0, len(order), batch)]
@@ -92,4 +99,5 @@ def main():
     print("%.4f" % (t1 - t0))
 
 
-main()
+if __name__ == "__main__":
+    main()
