@@ -66,7 +66,7 @@ static void chunk_record(struct run *run, json_t *rec, const char *where)
     struct chunk *ch;
     size_t nc = chunk_text(text, len, tok, ntok, (size_t)run->size, (size_t)run->overlap, &ch);
     for (size_t i = 0; i < nc; i++) {
-        json_t *out = json_deep_copy(rec);
+        json_t *out = json_copy(rec); /* shallow: the page text is shared, not copied per chunk */
         if (!out)
             die("out of memory");
         char *cid = xasprintf("%s-%zu", base_id, i + 1);
