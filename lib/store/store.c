@@ -69,6 +69,65 @@ int store_open(const char *dir, enum store_mode mode, int nowait, struct store *
     return store_open_sized(dir, mode, nowait, 0, s, err);
 }
 
+/* LMDB maps data.mdb and trusts it: a file cut short faults (SIGBUS) on the
+ * first page past its end. Its two meta pages say where the last page is;
+ * a file that does not reach it, or without a valid meta page, is refused
+ * before LMDB sees it. (64-bit LMDB 0.9 layout: a 16-byte page header,
+ * then magic, version, address, map size, the two databases of 48 bytes,
+ * the first's md_pad the page size, the last page, the transaction.) */
+#define LMDB_MAGIC 0xBEEFC0DEu
+
+static int meta_page(const unsigned char *p, uint64_t *psize, uint64_t *last, uint64_t *txnid)
+{
+    uint32_t magic, pad;
+    memcpy(&magic, p + 16, 4);
+    memcpy(&pad, p + 16 + 24, 4);
+    memcpy(last, p + 16 + 120, 8);
+    memcpy(txnid, p + 16 + 128, 8);
+    *psize = pad;
+    return magic == LMDB_MAGIC && pad >= 512 && pad <= 65536 && !(pad & (pad - 1));
+}
+
+static int check_file(const char *dir, int writable, lode_error *err)
+{
+    char *path = xasprintf("%s/data.mdb", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int rc = 0;
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0)
+        goto out; /* none yet, or LMDB's own error */
+    if (st.st_size == 0) {
+        /* a writer starts it afresh; a reader has nothing to read */
+        if (!writable)
+            rc = lode_fail(err, LODE_ECORRUPT, "%s is damaged: data.mdb is empty", dir);
+        goto out;
+    }
+    unsigned char m0[160], m1[160];
+    uint64_t ps0 = 0, last0 = 0, tx0 = 0, ps1 = 0, last1 = 0, tx1 = 0;
+    int ok0 =
+        pread(fd, m0, sizeof m0, 0) == (ssize_t)sizeof m0 && meta_page(m0, &ps0, &last0, &tx0);
+    int ok1 = ok0 && pread(fd, m1, sizeof m1, (off_t)ps0) == (ssize_t)sizeof m1 &&
+        meta_page(m1, &ps1, &last1, &tx1) && ps1 == ps0;
+    if (!ok0) {
+        rc = lode_fail(err, LODE_ECORRUPT,
+                       "%s is damaged: data.mdb has no valid LMDB header (%lld bytes)", dir,
+                       (long long)st.st_size);
+        goto out;
+    }
+    uint64_t last = ok1 && tx1 > tx0 ? last1 : last0;
+    if (last > (uint64_t)INT64_MAX / ps0 - 1 || (uint64_t)st.st_size < (last + 1) * ps0)
+        rc = lode_fail(err, LODE_ECORRUPT,
+                       "%s is damaged: data.mdb is cut short (%lld bytes; its pages run to "
+                       "%llu): restore it from a copy, or rebuild the store",
+                       dir, (long long)st.st_size,
+                       (unsigned long long)((last + 1) * ps0 > (last + 1) ? (last + 1) * ps0 : 0));
+out:
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    return rc;
+}
+
 int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t map,
                      struct store *s, lode_error *err)
 {
@@ -137,6 +196,8 @@ int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t
             return rc;
         }
     }
+    if ((code = check_file(dir, s->writable, err)) < 0)
+        goto fail;
     int rc = mdb_env_create(&s->env);
     if (rc == 0)
         rc = mdb_env_set_maxdbs(s->env, 16);

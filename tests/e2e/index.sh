@@ -241,3 +241,23 @@ expect_eq "a store that cannot be created: exit 3" 3 $?
 lode-index -s nowhere --stats 2> nostats.err
 expect_eq "--stats of a missing store: exit 3" 3 $?
 check "...saying so" grep -q 'no such store' nostats.err
+
+# ---- a damaged store: a clear error, no crash ----
+lode-extract "$ROOT/examples" 2> /dev/null | lode-chunk 2> /dev/null | lode-index -s dmg 2> /dev/null
+cp -r dmg cut
+truncate -s $(($(stat -c %s dmg/data.mdb) / 2)) cut/data.mdb
+for run in "lode-query -s cut" "lode-index -s cut --check" "lode-index -s cut --stats" "lode-index -s cut"; do
+    # shellcheck disable=SC2086 # the program and its options
+    echo formats | $run > /dev/null 2> cut.err
+    expect_eq "a data.mdb cut in half: $run exits 3 (no SIGBUS)" 3 $?
+    check "...saying the store is damaged and cut short" grep -q 'cut is damaged: data.mdb is cut short' cut.err
+done
+cp -r dmg nohdr
+printf 'garbage!' | dd of=nohdr/data.mdb bs=1 seek=16 conv=notrunc 2> /dev/null
+echo formats | lode-query -s nohdr > /dev/null 2> nohdr.err
+expect_eq "a data.mdb without its header: exit 3" 3 $?
+check "...saying so" grep -q 'nohdr is damaged: data.mdb has no valid LMDB header' nohdr.err
+cp -r dmg empty
+: > empty/data.mdb
+echo formats | lode-query -s empty > /dev/null 2> empty.err
+expect_eq "an empty data.mdb: lode-query exits 3, saying it is empty" "3 1" "$? $(grep -c 'empty is damaged: data.mdb is empty' empty.err)"
