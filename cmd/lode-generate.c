@@ -1,5 +1,6 @@
 /* lode-generate: answers with citations (lode-generate(1)). */
 #include <glib.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -486,9 +487,9 @@ static int options(struct program *p, struct run *run, struct cfg *c, int argc, 
         empty_stop |= !*run->stops.items[i];
     c->fmt = c->tmpl ? chat_format_by_name(c->tmpl) : 0;
     int rc = 0;
-    if (c->threads < 1 || c->ctx < 0 || run->max_tokens < 1 || run->batch < 1 || run->top_k < 0 ||
-        c->temperature < 0 || c->top_p <= 0 || c->top_p > 1 || c->min_p < 0 || c->min_p > 1 ||
-        c->repeat <= 0 || run->sentences < 1)
+    if (c->threads < 1 || (c->ctx != INT_MIN && c->ctx < 1) || run->max_tokens < 1 ||
+        run->batch < 1 || run->top_k < 0 || c->temperature < 0 || c->top_p <= 0 || c->top_p > 1 ||
+        c->min_p < 0 || c->min_p > 1 || c->repeat <= 0 || run->sentences < 1)
         rc = program_usage(p,
                            "-j, --ctx, --max-tokens, --batch and --sentences must be positive, "
                            "--temperature at least 0, --top-p and --min-p from 0 to 1");
@@ -534,7 +535,9 @@ static struct lora *load(struct run *run, struct cfg *c)
     if (run->score && !run->have_model)
         die("--score needs a model's weights (a GGUF file)");
     if (run->have_model) {
-        int ctx = c->ctx ? c->ctx : run->model.ctx_train < 4096 ? run->model.ctx_train : 4096;
+        int ctx = c->ctx != INT_MIN       ? c->ctx
+            : run->model.ctx_train < 4096 ? run->model.ctx_train
+                                          : 4096; /* not given: the model's, at most 4096 */
         if (decoder_state_init(&run->model, &run->st, ctx, c->threads, &err) < 0)
             die("%s", err.msg);
         run->chat =
@@ -575,7 +578,8 @@ int main(int argc, char **argv)
                     .temperature = 0.2,
                     .top_p = 0.95,
                     .min_p = 0.05,
-                    .repeat = 1.0};
+                    .repeat = 1.0,
+                    .ctx = INT_MIN};
     int rc = options(&p, &run, &c, argc, argv);
     if (rc)
         return rc;

@@ -255,10 +255,11 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv)
         return program_usage(p,
                              "--stats, --check, --dump, --compact, --skip-unchanged and --delete "
                              "are separate runs");
-    io->vec_given = io->M || io->efc || c->quantize;
-    if (!io->M)
+    /* INT_MIN: not given (0 is given, and refused below) */
+    io->vec_given = io->M != INT_MIN || io->efc != INT_MIN || c->quantize;
+    if (io->M == INT_MIN)
         io->M = 16;
-    if (!io->efc)
+    if (io->efc == INT_MIN)
         io->efc = 200;
     if (io->batch < 1 || io->M < 2 || io->M > 256 || io->efc < 1 || c->threads < 1)
         return program_usage(p, "--batch, -j and --ef-construction must be positive, -M 2 to 256");
@@ -376,9 +377,10 @@ int main(int argc, char **argv)
 {
     struct program p;
     program_init(&p, argv[0]);
-    struct cfg c = {.dir = getenv("LODE_STORE"),
-                    .threads = cpu_count(),
-                    .io = {.k1 = BM25_K1, .b = BM25_B, .batch = 1000}};
+    struct cfg c = {
+        .dir = getenv("LODE_STORE"),
+        .threads = cpu_count(),
+        .io = {.k1 = BM25_K1, .b = BM25_B, .batch = 1000, .M = INT_MIN, .efc = INT_MIN}};
     int rc = options(&p, &c, argc, argv);
     if (rc)
         return rc;

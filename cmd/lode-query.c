@@ -1,5 +1,6 @@
 /* lode-query: queries in, hits out (lode-query(1), lode-store(7)). */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,7 +157,7 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv, int 
         return program_usage(p,
                              c->merge ? "--merge needs the result files to merge"
                                       : "queries are read from standard input");
-    if (o->k < 1 || o->k > 10000 || o->ef < 0)
+    if (o->k < 1 || o->k > 10000 || (o->ef != INT_MIN && o->ef < 1))
         return program_usage(p, "-k takes 1 to 10000 and --ef a positive number");
     if (o->mmr != -1 && !(o->mmr >= 0 && o->mmr <= 1))
         return program_usage(p, "--mmr takes a lambda from 0 to 1");
@@ -179,7 +180,7 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv, int 
     o->dirs = (char *const *)c->dirs.items;
     o->ndirs = c->dirs.n;
     o->filter = c->filter;
-    if (!o->ef)
+    if (o->ef == INT_MIN) /* not given */
         o->ef = 64;
     return 0;
 }
@@ -229,7 +230,8 @@ int main(int argc, char **argv)
 {
     struct program p;
     program_init(&p, argv[0]);
-    struct cfg c = {.qo = {.k = 10, .env_model = getenv("LODE_EMBED_MODEL"), .mmr = -1}};
+    struct cfg c = {
+        .qo = {.k = 10, .ef = INT_MIN, .env_model = getenv("LODE_EMBED_MODEL"), .mmr = -1}};
     int first, rc = options(&p, &c, argc, argv, &first);
     if (!rc && c.merge)
         rc = merge_files(&p, c.qo.k, c.qo.no_text, c.qo.dedup, argv + first, argc - first);

@@ -84,8 +84,9 @@ static void set_value(const struct opts_program *prog, const struct opt *o, cons
         *(const char **)o->value = arg;
         break;
     case OPT_SIZE:
-        if (parse_size(arg, (uint64_t *)o->value) < 0)
-            bad(prog, "--%s wants a size such as 512K, 64M or 1G", o->long_name);
+        /* every size lode takes is a limit or a first size: 0 is a mistake */
+        if (parse_size(arg, (uint64_t *)o->value) < 0 || !*(uint64_t *)o->value)
+            bad(prog, "--%s wants a positive size such as 512K, 64M or 1G", o->long_name);
         break;
     case OPT_LIST: {
         struct opt_list *l = o->value;

@@ -44,4 +44,10 @@ lode-query -s x -k 0
 lode-rerank -m x --batch 0
 lode-generate --top-p 2
 lode-finetune -o x.gguf
+lode-index -s x -M 0
+lode-query -s x --ef 0
+lode-generate --ctx 0
+lode-embed -m x --quantize int4
 EOF
+lode-chunk --max-line 0 < /dev/null > /dev/null 2> maxline.err
+expect_eq "--max-line 0 (any size option 0): a usage error" "2 1" "$? $(grep -c 'wants a positive size' maxline.err)"
