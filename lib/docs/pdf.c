@@ -310,46 +310,55 @@ static unsigned char **find_furniture(struct ppage *pgs, int n)
     }
     if (with_text < FURNITURE_MIN_PAGES)
         return fur;
-    /* key -> the pages' (page, y) it occurs at */
+    /* the edge lines' keys, once; key -> the pages' (page, y) it occurs at */
+    struct edge {
+        int p;
+        size_t i;
+        char *key;
+    } *edges = NULL;
+    size_t ne = 0, cap = 0;
     GHashTable *seen =
-        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_array_unref);
+        g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_array_unref);
     for (int p = 0; p < n; p++)
         for (size_t i = 0; i < pgs[p].n; i++) {
             const struct pline *l = &pgs[p].lines[i];
             if (!edge_line(&pgs[p], i) || l->y < 0)
                 continue;
+            if (ne == cap) {
+                cap = cap ? cap * 2 : 64;
+                edges = xreallocarray(edges, cap, sizeof *edges);
+            }
             char *k = furniture_key(pgs[p].text.data + l->start, l->end - l->start);
+            edges[ne++] = (struct edge){p, i, k};
             GArray *a = g_hash_table_lookup(seen, k);
             if (!a) {
                 a = g_array_new(FALSE, FALSE, sizeof(double) * 2);
                 g_hash_table_insert(seen, k, a);
-            } else {
-                g_free(k);
             }
             double e[2] = {p, l->y};
             g_array_append_val(a, e);
         }
-    for (int p = 0; p < n; p++)
-        for (size_t i = 0; i < pgs[p].n; i++) {
-            const struct pline *l = &pgs[p].lines[i];
-            if (!edge_line(&pgs[p], i) || l->y < 0)
-                continue;
-            char *k = furniture_key(pgs[p].text.data + l->start, l->end - l->start);
-            GArray *a = g_hash_table_lookup(seen, k);
-            g_free(k);
-            /* other pages with this text at this height */
-            int pages = 0, last = -1;
-            for (guint j = 0; a && j < a->len; j++) {
-                const double *e = &g_array_index(a, double, 2 * j);
-                if ((int)e[0] != last && fabs(e[1] - l->y) <= FURNITURE_Y) {
-                    pages++;
-                    last = (int)e[0];
-                }
+    for (size_t x = 0; x < ne; x++) {
+        int p = edges[x].p;
+        size_t i = edges[x].i;
+        const struct pline *l = &pgs[p].lines[i];
+        GArray *a = g_hash_table_lookup(seen, edges[x].key);
+        /* other pages with this text at this height */
+        int pages = 0, last = -1;
+        for (guint j = 0; a && j < a->len; j++) {
+            const double *e = &g_array_index(a, double, 2 * j);
+            if ((int)e[0] != last && fabs(e[1] - l->y) <= FURNITURE_Y) {
+                pages++;
+                last = (int)e[0];
             }
-            if (pages >= FURNITURE_MIN_PAGES && pages * 5 >= with_text * 2)
-                fur[p][i] = 1;
         }
+        if (pages >= FURNITURE_MIN_PAGES && pages * 5 >= with_text * 2)
+            fur[p][i] = 1;
+    }
     g_hash_table_destroy(seen);
+    for (size_t x = 0; x < ne; x++)
+        g_free(edges[x].key);
+    free(edges);
     return fur;
 }
 

@@ -428,6 +428,23 @@ static int same(const json_t *a, const json_t *b, const struct sig *sa, const st
     return eq >= (int)(HITS_NEAR * MINHASHES);
 }
 
+/* hits becomes the first k of with (taken), ranks numbered again. */
+static void hits_replace(json_t *hits, json_t *with, size_t k)
+{
+    while (json_array_size(with) > k)
+        json_array_remove(with, json_array_size(with) - 1);
+    size_t i;
+    json_t *h;
+    json_array_foreach(with, i, h)
+    {
+        if (json_object_get(h, "rank"))
+            json_object_set_new(h, "rank", json_integer((json_int_t)i + 1));
+    }
+    json_array_clear(hits);
+    json_array_extend(hits, with);
+    json_decref(with);
+}
+
 void hits_dedup(json_t *hits, int near, size_t k)
 {
     size_t n = json_array_size(hits);
@@ -463,15 +480,7 @@ void hits_dedup(json_t *hits, int near, size_t k)
                 json_object_set(o, keys[x], json_object_get(h, keys[x]));
         json_array_append_new(d, o);
     }
-    while (json_array_size(kept) > k)
-        json_array_remove(kept, json_array_size(kept) - 1);
-    size_t i;
-    json_t *h;
-    json_array_foreach(kept, i, h) if (json_object_get(h, "rank"))
-        json_object_set_new(h, "rank", json_integer((json_int_t)i + 1));
-    json_array_clear(hits);
-    json_array_extend(hits, kept);
-    json_decref(kept);
+    hits_replace(hits, kept, k);
     for (size_t x = 0; x < n; x++)
         if (sig[x].folded)
             g_string_free(sig[x].folded, TRUE);
@@ -553,13 +562,7 @@ void hits_mmr(json_t *hits, double lambda, size_t k)
                     most[i] = s;
             }
     }
-    size_t i;
-    json_t *h;
-    json_array_foreach(out, i, h) if (json_object_get(h, "rank"))
-        json_object_set_new(h, "rank", json_integer((json_int_t)i + 1));
-    json_array_clear(hits);
-    json_array_extend(hits, out);
-    json_decref(out);
+    hits_replace(hits, out, k);
     for (size_t x = 0; x < n; x++)
         g_hash_table_destroy(words[x]);
     free(words);
