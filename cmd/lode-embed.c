@@ -142,15 +142,7 @@ static void window(struct run *run)
         run->vecs = xreallocarray(run->vecs, run->n, sizeof(float) * (size_t)run->model.hidden);
         size_t batches = (run->nordered + (size_t)run->batch - 1) / (size_t)run->batch;
         double t0 = now_seconds();
-        /* Whole batches on separate threads when there are enough of them;
-         * otherwise one batch at a time with BLAS's own threads. */
-        if (batches >= (size_t)run->jobs) {
-            kernels_blas_threads(1);
-            parallel_for(run->jobs, batches, embed_batch, run);
-        } else {
-            kernels_blas_threads(run->jobs);
-            parallel_for(1, batches, embed_batch, run);
-        }
+        kernels_run_batches(run->jobs, batches, embed_batch, run);
         run->seconds += now_seconds() - t0;
         run->embedded += run->nordered;
     }

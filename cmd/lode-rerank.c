@@ -2,6 +2,7 @@
 #include <glib.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +12,13 @@
 #include "base/threads.h"
 #include "model/bert.h"
 #include "model/kernels.h"
+#include "store/shards.h"
 
 /* One (query, hit) pair. */
 struct pair {
     size_t query; /* its query in the window */
     json_t *hit;
+    json_t *retrieval_rank; /* the hit's rank, or its place in lode-query's list */
     int *ids, *types, len, truncated, kept[2];
     float score;
 };
@@ -47,6 +50,13 @@ static const char *query_text(const json_t *rec)
     return q ? q : record_str(rec, "query");
 }
 
+/* A hit's rank in lode-query's list: its rank, else its place (from 0). */
+static json_t *retrieval_rank(json_t *hit, size_t place)
+{
+    json_t *rank = json_object_get(hit, "rank");
+    return json_is_integer(rank) ? json_incref(rank) : json_integer((json_int_t)place + 1);
+}
+
 /* The pairs of a query record: every hit with text. */
 static void add_query(struct run *run, json_t *rec, const char *where)
 {
@@ -72,7 +82,8 @@ static void add_query(struct run *run, json_t *rec, const char *where)
             run->cap = run->cap ? run->cap * 2 : 256;
             run->pairs = xreallocarray(run->pairs, run->cap, sizeof *run->pairs);
         }
-        run->pairs[run->npairs++] = (struct pair){.query = run->nq - 1, .hit = h};
+        run->pairs[run->npairs++] =
+            (struct pair){.query = run->nq - 1, .hit = h, .retrieval_rank = retrieval_rank(h, i)};
         q->n++;
     }
 }
@@ -146,11 +157,8 @@ static void reorder(struct run *run, struct query *q)
     struct pair **v = xmalloc((q->n + 1) * sizeof *v);
     for (size_t i = 0; i < q->n; i++)
         v[i] = &run->pairs[q->first + i];
-    /* the retrieval rank: the hit's place in the list lode-query gave */
-    GHashTable *place = g_hash_table_new(g_direct_hash, g_direct_equal);
     size_t i;
     json_t *h;
-    json_array_foreach(hits, i, h) g_hash_table_insert(place, h, GSIZE_TO_POINTER(i + 1));
     if (!run->tokenize)
         qsort(v, q->n, sizeof *v, by_score);
     for (size_t k = 0; k < q->n; k++) {
@@ -164,12 +172,7 @@ static void reorder(struct run *run, struct query *q)
             json_t *old = json_object_get(hit, "score");
             if (json_is_number(old))
                 json_object_set(hit, "retrieval_score", old);
-            json_t *rank = json_object_get(hit, "rank");
-            json_object_set_new(hit, "retrieval_rank",
-                                json_is_integer(rank)
-                                    ? json_incref(rank)
-                                    : json_integer((json_int_t)GPOINTER_TO_SIZE(
-                                          g_hash_table_lookup(place, v[k]->hit))));
+            json_object_set(hit, "retrieval_rank", v[k]->retrieval_rank);
             json_object_set_new(hit, "score", json_real(v[k]->score));
         }
         json_object_set_new(hit, "truncated", json_boolean(v[k]->truncated));
@@ -180,21 +183,12 @@ static void reorder(struct run *run, struct query *q)
         if (json_is_object(h) && json_is_string(json_object_get(h, "text")))
             continue;
         json_t *hit = json_is_object(h) ? json_incref(h) : json_pack("{sO}", "hit", h);
-        json_t *rank = json_object_get(hit, "rank");
-        json_object_set_new(hit, "retrieval_rank",
-                            json_is_integer(rank) ? json_incref(rank)
-                                                  : json_integer((json_int_t)i + 1));
+        json_object_set_new(hit, "retrieval_rank", retrieval_rank(hit, i));
         record_set_str(hit, "rerank", "no text");
         json_array_append_new(out, hit);
         run->no_text++;
     }
-    if (run->top > 0)
-        while (json_array_size(out) > (size_t)run->top)
-            json_array_remove(out, json_array_size(out) - 1);
-    json_array_foreach(out, i, h) if (json_object_get(h, "rank"))
-        json_object_set_new(h, "rank", json_integer((json_int_t)i + 1));
-    json_object_set_new(q->rec, "hits", out);
-    g_hash_table_destroy(place);
+    hits_replace(hits, out, run->top > 0 ? (size_t)run->top : SIZE_MAX);
     free(v);
 }
 
@@ -210,15 +204,7 @@ static void window(struct run *run)
         g_qsort_with_data(run->order, (gint)run->npairs, sizeof *run->order, by_length, run);
         size_t batches = (run->npairs + (size_t)run->batch - 1) / (size_t)run->batch;
         double t0 = now_seconds();
-        /* whole batches on threads of their own when there are enough of
-         * them, else one at a time with BLAS's threads (as lode-embed) */
-        if (batches >= (size_t)run->jobs) {
-            kernels_blas_threads(1);
-            parallel_for(run->jobs, batches, score_batch, run);
-        } else {
-            kernels_blas_threads(run->jobs);
-            parallel_for(1, batches, score_batch, run);
-        }
+        kernels_run_batches(run->jobs, batches, score_batch, run);
         run->seconds += now_seconds() - t0;
         run->scored += run->npairs;
     }
@@ -240,6 +226,7 @@ static void window(struct run *run)
     for (size_t i = 0; i < run->npairs; i++) {
         free(run->pairs[i].ids);
         free(run->pairs[i].types);
+        json_decref(run->pairs[i].retrieval_rank);
     }
     run->nq = 0;
     run->npairs = 0;

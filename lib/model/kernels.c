@@ -4,6 +4,7 @@
 #include "model/kernels.h"
 
 #include "base/cpu.h"
+#include "base/threads.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -84,6 +85,17 @@ void softmax_rows(float *x, int rows, int cols)
     }
 DEFINE_SOFTMAX_CAUSAL(softmax_causal, float, expf)
 DEFINE_SOFTMAX_CAUSAL(softmax_causal_f64, double, exp)
+
+void kernels_run_batches(int jobs, size_t n, void (*fn)(void *ctx, size_t b, int worker), void *ctx)
+{
+    if (n >= (size_t)jobs) {
+        kernels_blas_threads(1);
+        parallel_for(jobs, n, fn, ctx);
+    } else {
+        kernels_blas_threads(jobs);
+        parallel_for(1, n, fn, ctx);
+    }
+}
 
 float dot_f32(const float *a, const float *b, int n)
 {

@@ -72,5 +72,10 @@ float bf16_to_f32(uint16_t h);
 /* Threads BLAS may use for one call (set once by a program; 1 when the
  * program runs its own threads over independent work). */
 void kernels_blas_threads(int n);
+/* Runs fn(ctx, b, worker) for the n batches: on jobs threads of one BLAS
+ * thread each when there are at least as many batches, else one batch at
+ * a time with BLAS's jobs threads (lode-embed, lode-rerank). */
+void kernels_run_batches(int jobs, size_t n, void (*fn)(void *ctx, size_t b, int worker),
+                         void *ctx);
 
 #endif

@@ -655,14 +655,11 @@ static void rows(const struct job *j, int64_t lo, int64_t hi, float *scratch)
     int64_t base = 0;
     for (int m = 0; m < j->nmat && lo < hi; m++) {
         const struct qmat *w = j->w[m];
-        int64_t a = lo - base, b = hi - base;
+        int64_t a, b;
+        int some = part_rows(lo, hi, base, w->rows, &a, &b);
         base += w->rows;
-        if (a >= w->rows)
+        if (!some)
             continue;
-        if (a < 0)
-            a = 0;
-        if (b > w->rows)
-            b = w->rows;
         const uint8_t *row = (const uint8_t *)w->data + (size_t)a * w->row_bytes;
         float *y = j->y[m];
         int64_t n = w->cols;

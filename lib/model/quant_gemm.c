@@ -452,16 +452,11 @@ static void matmul_part(void *ctx, int worker, int nw)
     struct scratch sc = {0};
     for (int m = 0; m < j->nmat && lo < hi; m++) {
         const struct qmat *w = j->w[m];
-        int64_t a = lo - base, b = hi - base;
+        int64_t a, b;
+        int some = part_rows(lo, hi, base, w->rows, &a, &b);
         base += w->rows;
-        if (a >= w->rows)
+        if (!some)
             continue;
-        if (a < 0)
-            a = 0;
-        if (b > w->rows)
-            b = w->rows;
-        if (b <= a)
-            break;
         enum act_kind kind = act_kind(w->type);
         if (kind == ACT_FLOAT) {
             if (!tile && w->type != GGML_F32)

@@ -169,4 +169,15 @@ static inline void gemm_panel_vnni(const uint8_t *q, const float *ws, const int8
 }
 #endif
 
+/* The rows [*a, *b) of matrix w, which follows base rows of the matrices
+ * before it, that fall in [lo, hi) of them all concatenated: 0 when none
+ * (several matrices multiplied in one pass, the workers' shares). */
+static inline int part_rows(int64_t lo, int64_t hi, int64_t base, int64_t rows, int64_t *a,
+                            int64_t *b)
+{
+    *a = lo - base > 0 ? lo - base : 0;
+    *b = hi - base < rows ? hi - base : rows;
+    return *a < *b;
+}
+
 #endif

@@ -428,8 +428,7 @@ static int same(const json_t *a, const json_t *b, const struct sig *sa, const st
     return eq >= (int)(HITS_NEAR * MINHASHES);
 }
 
-/* hits becomes the first k of with (taken), ranks numbered again. */
-static void hits_replace(json_t *hits, json_t *with, size_t k)
+void hits_replace(json_t *hits, json_t *with, size_t k)
 {
     while (json_array_size(with) > k)
         json_array_remove(with, json_array_size(with) - 1);

@@ -92,6 +92,9 @@ void rlist_free(struct rlist *l);
 void hits_mmr(json_t *hits, double lambda, size_t k);
 enum query_dedup { QUERY_DEDUP_NONE, QUERY_DEDUP_DOC, QUERY_DEDUP_NEAR };
 void hits_dedup(json_t *hits, int near, size_t k);
+/* hits (an array in place) becomes the first k of with (taken), the
+ * "rank" of each hit that has one numbered again from 1. */
+void hits_replace(json_t *hits, json_t *with, size_t k);
 
 /* The results of one query from n hosts (lode-query --global-stats output,
  * each with "hits", or "bm25_hits" and "dense_hits" in hybrid mode) as one
