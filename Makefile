@@ -34,7 +34,11 @@ UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 TOOL_SRC = $(wildcard tests/tools/*.c)
 TOOL_BIN = $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 
-all: $(addprefix $(BIN)/,$(PROGRAMS)) $(UNIT_BIN) $(TOOL_BIN)
+# the programs with fault-injection hooks, for the tests alone (HACKING.md)
+HOOKS = lode-extract lode-finetune
+HOOK_BIN = $(addprefix $(BUILD)/hooks/,$(HOOKS))
+
+all: $(addprefix $(BIN)/,$(PROGRAMS)) $(UNIT_BIN) $(TOOL_BIN) $(HOOK_BIN)
 
 # per-file flags are named by the file: CFLAGS_kernels for lib/model/kernels.c
 $(BUILD)/lib/%.o: lib/%.c $(LIB_HDR)
@@ -69,10 +73,13 @@ $(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/liblode.a | $(BIN)
 $(BUILD)/unit/%: tests/unit/%.c tests/unit/check.h $(BUILD)/liblode.a $(LIB_HDR) | $(BUILD)/unit
 	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -o $@ $< $(BUILD)/liblode.a $(LDLIBS_ALL)
 
+$(BUILD)/hooks/%: cmd/%.c $(BUILD)/liblode.a $(LIB_HDR) | $(BUILD)/hooks
+	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -DLODE_TEST_HOOKS -o $@ $< $(BUILD)/liblode.a $(LDLIBS_ALL)
+
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/liblode.a $(LIB_HDR) | $(BUILD)/tools
 	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -o $@ $< $(BUILD)/liblode.a $(LDLIBS_ALL)
 
-$(BUILD)/cmd $(BUILD)/unit $(BUILD)/tools $(BIN):
+$(BUILD)/cmd $(BUILD)/unit $(BUILD)/tools $(BUILD)/hooks $(BIN):
 	mkdir -p $@
 
 # Both passes; the last line is "N passed, N failed" for the two together.

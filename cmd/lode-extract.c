@@ -108,7 +108,11 @@ static void run_job(void *jp, int fd, void *ud)
 {
     struct job *job = jp;
     struct run *run = ud;
-    const char *fault = getenv("LODE_FAULT_PAGE");
+#ifdef LODE_TEST_HOOKS
+    const char *fault = getenv("LODE_FAULT_PAGE"); /* build/hooks/ only: see HACKING.md */
+#else
+    const char *fault = NULL;
+#endif
     struct child_sink cs = {{sink_record, sink_error, sink_split, sink_done, job->base},
                             {0},
                             fd,

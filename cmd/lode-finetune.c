@@ -221,7 +221,11 @@ int main(int argc, char **argv)
         error("no usable training records: nothing to train");
         rc = 1;
     } else {
-        const char *fault = getenv("LODE_FAULT_STEP");
+#ifdef LODE_TEST_HOOKS
+        const char *fault = getenv("LODE_FAULT_STEP"); /* build/hooks/ only: see HACKING.md */
+#else
+        const char *fault = NULL;
+#endif
         c.fc.fault_step = fault ? atoi(fault) : 0;
         struct ft_hooks hooks = {on_record, on_progress, &p};
         struct ft_totals tot;

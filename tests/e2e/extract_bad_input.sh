@@ -82,15 +82,18 @@ rm -rf "$nobody_dir"
 
 # A reader that crashes takes down only the page it was on; the rest of the
 # PDF is read by a fresh worker. (LODE_FAULT_PAGE makes the worker crash.)
-LODE_FAULT_PAGE=3 lode-extract --errors crash.ndjson "$D/pdf/multi_page.pdf" > crash.out 2> crash.err
+LODE_FAULT_PAGE=3 "$BUILD/hooks/lode-extract" --errors crash.ndjson "$D/pdf/multi_page.pdf" > crash.out 2> crash.err
 expect_eq "crash on page 3: pages 1, 2, 4, 5 extracted" "1 2 4 5" "$(jq -r .page crash.out | tr '\n' ' ' | sed 's/ $//')"
 check "crash on page 3: an error record for page 3" \
     jqe -s 'any(.[]; .page == 3 and (.error | test("crashed \\(signal 11")))' crash.ndjson
 check "crash: the document counts as failed" grep -q '0 ok, 1 failed' crash.err
+# The hook is compiled only into build/hooks/: bin/ ignores it.
+LODE_FAULT_PAGE=3 lode-extract "$D/pdf/multi_page.pdf" > nohook.out 2> /dev/null
+expect_eq "bin/lode-extract has no fault hook: all 5 pages" 5 "$(wc -l < nohook.out)"
 
 # A document that takes too long fails alone (LODE_FAULT_PAGE=2:hang makes
 # the worker hang before page 2); the pages before are kept.
-LODE_FAULT_PAGE=2:hang lode-extract --timeout 1 --errors slow.ndjson "$D/pdf/multi_page.pdf" "$D/md/wiki.md" > slow.out 2> slow.err
+LODE_FAULT_PAGE=2:hang "$BUILD/hooks/lode-extract" --timeout 1 --errors slow.ndjson "$D/pdf/multi_page.pdf" "$D/md/wiki.md" > slow.out 2> slow.err
 rc=$?
 expect_eq "timeout: exit status 1" 1 "$rc"
 check "timeout: an error record says which pages were lost" jqe -s 'any(.[]; (.source | endswith("multi_page.pdf")) and .page == 2 and (.error | test("timed out after 1 s.*pages 2-5")))' slow.ndjson

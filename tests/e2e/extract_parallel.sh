@@ -14,7 +14,7 @@ lode-extract -j 1 "$big" > big1.ndjson 2> /dev/null
 lode-extract -j 2 "$big" > big2.ndjson 2> big2.err
 check "a PDF read in parts by 2 workers equals the whole" cmp -s big1.ndjson big2.ndjson
 expect_eq "a PDF read in parts counts as one document" "lode-extract: 1 ok, 0 failed; 76 records" "$(tail -1 big2.err)"
-LODE_FAULT_PAGE=40 lode-extract -j 2 "$big" > bigcrash.ndjson 2> bigcrash.err
+LODE_FAULT_PAGE=40 "$BUILD/hooks/lode-extract" -j 2 "$big" > bigcrash.ndjson 2> bigcrash.err
 expect_eq "a crash in one part loses only its page" "75 40" \
     "$(jq -r .page bigcrash.ndjson | wc -l) $(grep -o 'page [0-9]*: the reader crashed' bigcrash.err | grep -o '[0-9]*')"
 check "pages stay in order around the crash" bash -c "jq -r .page bigcrash.ndjson | sort -n -c"

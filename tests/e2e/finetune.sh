@@ -66,11 +66,13 @@ expect_eq "the default targets are q and v" "attn_q attn_v" \
 # ---- resume ----
 head -24 train.ndjson > small.ndjson
 F -m "$ST" -o full.gguf --ctx 128 --steps 6 --save-every 2 --seed 3 --dropout 0.1 --lr 1e-3 < small.ndjson > full.out
-(LODE_FAULT_STEP=3 lode-finetune -j 1 -m "$ST" -o part.gguf --ctx 128 --steps 6 --save-every 2 --seed 3 \
+(LODE_FAULT_STEP=3 "$BUILD/hooks/lode-finetune" -j 1 -m "$ST" -o part.gguf --ctx 128 --steps 6 --save-every 2 --seed 3 \
     --dropout 0.1 --lr 1e-3 < small.ndjson > part1.out 2> /dev/null; exit $?) 2> /dev/null
 rc=$?
 expect_eq "the test hook kills the run after step 3" 137 $rc
 check "a checkpoint of step 2 is left" test -s part.gguf.ckpt
+LODE_FAULT_STEP=1 lode-finetune -j 1 -m "$ST" -o nohook.gguf --ctx 128 --steps 2 --seed 3 < small.ndjson > /dev/null 2>&1
+expect_eq "bin/lode-finetune has no fault hook" 0 $?
 F -m "$ST" -o part.gguf --ctx 128 --steps 6 --save-every 2 --seed 3 --dropout 0.1 --lr 1e-3 --resume < small.ndjson > part2.out
 expect_eq "--resume goes on from step 3" "3 4 5 6" "$(jq -r 'select(.step) | .step' part2.out | tr '\n' ' ' | sed 's/ $//')"
 expect_eq "the resumed run's losses are the uninterrupted run's" "$(jq -c 'select(.step > 2) | .loss' full.out)" \
