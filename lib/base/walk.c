@@ -54,7 +54,8 @@ static void walk_dir(const char *path, const struct stat *st, const struct ances
     if (errno)
         fn(ud, path, strerror(errno));
     closedir(dir);
-    qsort(names, n, sizeof *names, cmp_names);
+    if (n > 1)
+        qsort(names, n, sizeof *names, cmp_names);
     struct ancestor self = {st->st_dev, st->st_ino, up};
     size_t plen = strlen(path);
     int slash = plen && path[plen - 1] == '/';

@@ -259,7 +259,8 @@ char *answer_extractive(const json_t *rec, int max, json_t **citations)
                 v[i].score += BM25_TERM(w, tf, bm25_norm(k1, b, (double)v[i].len, avg));
         }
     }
-    qsort(v, n, sizeof *v, best_first);
+    if (n) /* v is NULL when no hit has a sentence */
+        qsort(v, n, sizeof *v, best_first);
     GString *out = g_string_new(NULL);
     json_t *cites = json_array();
     char *cited = xcalloc(json_array_size(hits) + 2, 1);

@@ -505,7 +505,8 @@ static size_t read_postings(struct searcher *se, const char *term, uint32_t **pa
 static size_t take_admitted(struct searcher *se, struct hit *cand, size_t n, const struct filter *f,
                             size_t k, struct hit **hits)
 {
-    qsort(cand, n, sizeof *cand, by_score);
+    if (n > 1)
+        qsort(cand, n, sizeof *cand, by_score);
     struct admit a = {se, f, 1, g_hash_table_new(g_direct_hash, g_direct_equal)};
     size_t out = 0;
     for (size_t i = 0; i < n && (out < k || (out && cand[i].score == cand[out - 1].score)); i++)

@@ -144,7 +144,8 @@ static int by_id(const void *x, const void *y)
 /* Best first; equal scores by id, whose records are read only for ties. */
 static void rank_sort(struct shards *sh, struct ranked *v, size_t n)
 {
-    qsort(v, n, sizeof *v, by_score);
+    if (n > 1)
+        qsort(v, n, sizeof *v, by_score);
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
         while (j < n && v[j].score == v[i].score)

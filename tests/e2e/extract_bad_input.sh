@@ -129,3 +129,8 @@ check "stdin: a last line without newline is read" jqe -s 'any(.[]; .source | en
 expect_eq "an unknown option exits 2" 2 "$(lode-extract --frobnicate 2> /dev/null; echo $?)"
 expect_eq "a bad -j exits 2" 2 "$(lode-extract -j 0 x 2> /dev/null; echo $?)"
 expect_eq "--tag without = exits 2" 2 "$(lode-extract --tag foo x 2> /dev/null; echo $?)"
+
+# an empty folder tree: no records, exit 0 (UBSan once stopped at qsort(NULL, 0))
+mkdir -p emptydir/sub
+lode-extract emptydir > emptydir.out 2> emptydir.err
+expect_eq "an empty folder: exit 0, no records" "0 0" "$? $(wc -l < emptydir.out)"

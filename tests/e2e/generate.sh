@@ -123,6 +123,10 @@ check "no model: an extractive answer, sentences each followed by [n]" \
     jqe '.mode == "extractive" and (.answer | test("\\[[1-4]\\]$")) and (.citations | length) >= 1' ex.json
 check "...its citations name hits that were given" \
     jqe '. as $r | all(.citations[]; . as $c | $r.hits[$c.n - 1].id == $c.id and $r.hits[$c.n - 1].source == $c.source)' ex.json
+# no hits, or hits without a sentence: an empty answer (UBSan once aborted here)
+printf '%s\n' '{"q":"what is x","hits":[]}' '{"q":"what is x","hits":[{"text":"","source":"a"}]}' | G > empty.json 2> empty.err
+expect_eq "no hits or no sentences: two empty extractive answers, exit 0" "0 2" \
+    "$? $(jq -s '[.[] | select(.answer == "" and .citations == [] and .mode == "extractive")] | length' empty.json)"
 echo '{"q":"x","hits":[{"id":"a","source":"s.txt","page":2,"text":"Lode stores vectors. It also keeps postings for BM25 search."}]}' |
     G --sentences 1 > ex2.json
 expect_eq "the sentence that matches the query best" "It also keeps postings for BM25 search. [1]" \
