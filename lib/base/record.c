@@ -4,6 +4,8 @@
 #include "base/record.h"
 
 #include <glib.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 json_t *record_parse(const char *line, size_t len, lode_error *err)
@@ -19,7 +21,48 @@ json_t *record_parse(const char *line, size_t len, lode_error *err)
         lode_seterr(err, "not a JSON object");
         return NULL;
     }
+    if (record_check_ints(v, err) < 0) {
+        json_decref(v);
+        return NULL;
+    }
     return v;
+}
+
+/* lode-records(7)'s integer fields and their ranges: the programs keep
+ * them in an int, so a value beyond is refused here, never wrapped. */
+static const struct {
+    const char *key;
+    long long lo, hi;
+} int_fields[] = {
+    {"page", 1, INT_MAX},
+    {"pages", 1, INT_MAX},
+    {"chunk", 1, INT_MAX},
+};
+
+int record_check_ints(const json_t *rec, lode_error *err)
+{
+    for (size_t i = 0; i < sizeof int_fields / sizeof *int_fields; i++) {
+        json_t *v = json_object_get(rec, int_fields[i].key);
+        if (!v || json_is_null(v))
+            continue;
+        if (!json_is_integer(v) || json_integer_value(v) < int_fields[i].lo ||
+            json_integer_value(v) > int_fields[i].hi) {
+            char got[32] = "not an integer";
+            if (json_is_integer(v))
+                snprintf(got, sizeof got, "%lld", (long long)json_integer_value(v));
+            return lode_fail(err, LODE_EINVAL, "\"%s\" must be an integer from %lld to %lld (%s)",
+                             int_fields[i].key, int_fields[i].lo, int_fields[i].hi, got);
+        }
+    }
+    json_t *span = json_object_get(rec, "span");
+    if (span && !json_is_null(span)) {
+        json_t *a = json_array_get(span, 0), *b = json_array_get(span, 1);
+        if (json_array_size(span) != 2 || !json_is_integer(a) || !json_is_integer(b) ||
+            json_integer_value(a) < 0 || json_integer_value(b) < json_integer_value(a))
+            return lode_fail(err, LODE_EINVAL,
+                             "\"span\" must be [start, end], byte offsets with start <= end");
+    }
+    return 0;
 }
 
 static int dump_cb(const char *buffer, size_t size, void *data)

@@ -14,8 +14,13 @@
 #include "base/buf.h"
 #include "base/util.h"
 
-/* Parses one line; only a JSON object is a record. NULL with a reason. */
+/* Parses one line; only a JSON object whose integer fields are in range
+ * (record_check_ints) is a record. NULL with a reason. */
 json_t *record_parse(const char *line, size_t len, lode_error *err);
+
+/* 0 when the integer fields of lode-records(7) (page, pages, chunk, span)
+ * are absent, null or in range; else -1 and err names the field. */
+int record_check_ints(const json_t *rec, lode_error *err);
 
 /* Appends the record as one compact line with '\n' to out. */
 void record_dump(struct buf *out, const json_t *rec);

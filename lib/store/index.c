@@ -682,6 +682,10 @@ struct indexer *indexer_open(struct store *s, const struct index_opts *o, lode_e
     int rc = store_begin(s, 0, err);
     if (rc < 0)
         goto fail;
+    if ((rc = store_check_settings(s, err)) < 0) {
+        store_abort(s);
+        goto fail;
+    }
     ix->model = store_meta_str(s, "model");
     ix->dim = (int)store_meta_u64(s, "dim", 0);
     char *k1 = store_meta_str(s, "bm25_k1");

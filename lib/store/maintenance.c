@@ -204,6 +204,9 @@ long store_check(struct store *s, FILE *report, lode_error *err)
     if (rc < 0)
         return rc;
     struct checker ck = {report, 0};
+    lode_error serr = {0};
+    if (store_check_settings(s, &serr) < 0)
+        problem(&ck, "meta: %s", serr.msg);
     uint64_t next = store_meta_u64(s, "next", 0), n = store_meta_u64(s, "n", 0);
     uint64_t total = store_meta_u64(s, "total_len", 0), nvec = store_meta_u64(s, "vectors", 0);
     if (next > UINT32_MAX) {

@@ -248,6 +248,11 @@ struct searcher *searcher_open(struct store *s, int vectors, lode_error *err)
         searcher_close(se);
         return NULL;
     }
+    if (store_check_settings(s, err) < 0) {
+        searcher_end(se);
+        searcher_close(se);
+        return NULL;
+    }
     /* the store's analyzer reads its queries */
     char *spec = store_meta_str(s, "analyzer");
     se->an = analyzer_open(spec, err);

@@ -4,6 +4,7 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -409,6 +410,85 @@ int store_set_meta_double(struct store *s, const char *key, double v)
     char b[64];
     snprintf(b, sizeof b, "%.17g", v);
     return store_set_meta_str(s, key, b);
+}
+
+/* A number setting: absent, or a whole decimal number in [lo, hi]. */
+static int setting_number(struct store *s, const char *key, double lo, double hi, lode_error *err)
+{
+    MDB_val v;
+    if (store_get(s, s->meta, key, strlen(key), &v))
+        return 0;
+    char b[64] = "";
+    char *end = b;
+    double d = NAN;
+    if (v.mv_size < sizeof b) {
+        memcpy(b, v.mv_data, v.mv_size);
+        b[v.mv_size] = 0;
+        d = strtod(b, &end);
+    }
+    if (end == b || *end || !(d >= lo && d <= hi))
+        return lode_fail(err, LODE_ECORRUPT,
+                         "%s is damaged: its setting %s is \"%.*s\" (a number from %g to %g)",
+                         s->dir, key, v.mv_size < sizeof b ? (int)v.mv_size : 16,
+                         (const char *)v.mv_data, lo, hi);
+    return 0;
+}
+
+static int setting_u64(struct store *s, const char *key, uint64_t lo, uint64_t hi, lode_error *err)
+{
+    MDB_val v;
+    if (store_get(s, s->meta, key, strlen(key), &v))
+        return 0;
+    uint64_t x = store_meta_u64(s, key, 0);
+    if (v.mv_size != 8 || x < lo || x > hi)
+        return lode_fail(err, LODE_ECORRUPT,
+                         "%s is damaged: its setting %s is %llu (%llu to %llu)%s", s->dir, key,
+                         (unsigned long long)x, (unsigned long long)lo, (unsigned long long)hi,
+                         v.mv_size != 8 ? ", or not 8 bytes" : "");
+    return 0;
+}
+
+int store_check_settings(struct store *s, lode_error *err)
+{
+    int rc;
+    if ((rc = setting_number(s, "bm25_k1", 0, 1e6, err)) < 0 ||
+        (rc = setting_number(s, "bm25_b", 0, 1, err)) < 0 ||
+        (rc = setting_u64(s, "dim", 0, STORE_MAX_DIM, err)) < 0 ||
+        (rc = setting_u64(s, "hnsw_m", 2, 256, err)) < 0 ||
+        (rc = setting_u64(s, "hnsw_efc", 1, INT32_MAX, err)) < 0 ||
+        (rc = setting_u64(s, "next", 0, UINT32_MAX, err)) < 0)
+        return rc;
+    char *q = store_meta_str(s, "quantize");
+    int bad = q && strcmp(q, "f32") && strcmp(q, "int8");
+    if (bad)
+        rc = lode_fail(err, LODE_ECORRUPT,
+                       "%s is damaged: its setting quantize is \"%.16s\" (f32 or int8)", s->dir, q);
+    free(q);
+    if (rc < 0)
+        return rc;
+    uint64_t next = store_meta_u64(s, "next", 0), n = store_meta_u64(s, "n", 0);
+    if (n > next)
+        return lode_fail(err, LODE_ECORRUPT,
+                         "%s is damaged: it counts %llu chunks but has numbered only %llu", s->dir,
+                         (unsigned long long)n, (unsigned long long)next);
+    /* the counter must be past the last chunk: a writer would overwrite */
+    MDB_cursor *c;
+    MDB_val k, v;
+    if (mdb_cursor_open(s->txn, s->chunks, &c))
+        return lode_fail(err, LODE_ECORRUPT, "%s is damaged: cannot read its chunks", s->dir);
+    rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+    mdb_cursor_close(c);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return store_fail(s, err, rc, "its last chunk");
+    uint32_t last = k.mv_size == 4 ? get_be32(k.mv_data) : UINT32_MAX;
+    if (k.mv_size != 4 || last >= next)
+        return lode_fail(err, LODE_ECORRUPT,
+                         "%s is damaged: its chunk counter (%llu) is behind its chunks (the last "
+                         "is number %u); lode-index --salvage copies them into a new store",
+                         s->dir, (unsigned long long)next, last);
+    return 0;
 }
 
 size_t store_postings_key(unsigned char *key, const char *term, size_t tl, uint32_t base)

@@ -42,6 +42,7 @@
 #define STORE_POSTINGS_BLOCK 128
 #define STORE_LENGTHS_BLOCK 1024
 #define STORE_VECTORS_BLOCK 64
+#define STORE_MAX_DIM 65536
 
 enum store_mode { STORE_READ, STORE_WRITE };
 
@@ -77,6 +78,11 @@ void store_close(struct store *s);
 int store_begin(struct store *s, int write, lode_error *err);
 int store_commit(struct store *s, lode_error *err);
 void store_abort(struct store *s);
+/* In an open transaction: 0 when the meta settings are in range (BM25 k1
+ * and b, dim, HNSW M and ef-construction, quantize, the counters) and the
+ * chunk counter is past the last chunk; else LODE_ECORRUPT naming the
+ * setting. Readers and the writer call it before trusting them. */
+int store_check_settings(struct store *s, lode_error *err);
 /* Doubles the map (no transaction may be open). */
 int store_grow(struct store *s, lode_error *err);
 

@@ -23,7 +23,7 @@ int bm25_parse(const char *s, double *k1, double *b)
 {
     char *end;
     double x = strtod(s, &end);
-    if (end == s || *end != ',' || !(x >= 0))
+    if (end == s || *end != ',' || !(x >= 0 && x <= 1e6))
         return LODE_EINVAL;
     const char *p = end + 1;
     double y = strtod(p, &end);

@@ -106,3 +106,16 @@ check "tables: a query naming a column and a value finds the row under that head
     jqe '.hits[0].text | test("\\| Planet 25 \\| 25 \\|")' tables-hit.ndjson
 check "tables: the hit carries the header, for lode-generate and lode-rerank" \
     jqe '.hits[0].table_header | startswith("| Planet | Moons |")' tables-hit.ndjson
+
+# integers out of their range are error records, never wrapped (lode-records(7))
+printf '%s\n' '{"id":"a","source":"s.txt","page":99999999999,"text":"alpha beta"}' \
+    '{"id":"b","source":"s.txt","page":0,"text":"alpha beta"}' '{"id":"c","source":"s.txt","page":"2","text":"alpha beta"}' \
+    '{"id":"d","source":"s.txt","span":[9,3],"text":"alpha beta"}' '{"id":"e","source":"s.txt","page":2147483647,"text":"alpha beta"}' |
+    lode-chunk --errors ints-err.ndjson > ints.ndjson 2> /dev/null
+expect_eq "page 2^31-1 is chunked, its page kept" "2147483647" "$(jq -r .page ints.ndjson)"
+expect_eq "page 99999999999, 0, \"2\" and a reversed span: four error records naming the field" \
+    "page page page span" "$(jq -r '.error | capture("^\"(?<f>[a-z]+)\"").f' ints-err.ndjson | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "...the page beyond int range is quoted as given, not wrapped" "1" "$(grep -c '(99999999999)' ints-err.ndjson)"
+printf '%s\n' '{"id":"a","source":"s.png","type":"image","page":99999999999,"text":""}' |
+    lode-ocr --errors ocr-int.ndjson > /dev/null 2>&1
+check "lode-ocr: the page beyond int range is an error record" grep -q '"page\\" must be an integer' ocr-int.ndjson

@@ -261,3 +261,28 @@ cp -r dmg empty
 : > empty/data.mdb
 echo formats | lode-query -s empty > /dev/null 2> empty.err
 expect_eq "an empty data.mdb: lode-query exits 3, saying it is empty" "3 1" "$? $(grep -c 'empty is damaged: data.mdb is empty' empty.err)"
+
+# settings a store holds are checked before they are trusted
+for bad in "str bm25_k1 nan" "str bm25_k1 1e999" "str bm25_b 1.5" "str quantize int4" "u64 hnsw_m 0" "u64 dim 99999999"; do
+    rm -rf setting && cp -r dmg setting
+    # shellcheck disable=SC2086 # kind, key and value
+    "$BUILD/tools/storeedit" setting $bad
+    key=$(echo "$bad" | cut -d' ' -f2)
+    echo formats | lode-query -s setting > /dev/null 2> setting.err
+    expect_eq "a store whose $bad: lode-query exits 3 naming the setting" "3 1" \
+        "$? $(grep -c "setting is damaged: its setting $key is" setting.err)"
+    lode-index -s setting --check > /dev/null 2> setting-check.err
+    expect_eq "...lode-index --check reports it (exit 1)" "1 1" "$? $(grep -c "meta: .*its setting $key" setting-check.err)"
+done
+# a chunk counter behind the chunks: refused, not overwritten
+rm -rf rewound && cp -r dmg rewound
+nchunks=$(lode-index -s dmg --stats | jq .chunks)
+"$BUILD/tools/storeedit" rewound u64 next $((nchunks - 1))
+before=$(md5sum < rewound/data.mdb)
+lode-extract "$ROOT/README.md" 2> /dev/null | lode-chunk 2> /dev/null | lode-index -s rewound > /dev/null 2> rewound.err
+expect_eq "a rewound chunk counter: lode-index exits 3, saying so" "3 1" "$? $(grep -c "rewound is damaged: it counts $nchunks chunks but has numbered only $((nchunks - 1))" rewound.err)"
+expect_eq "...and leaves the store as it was" "$before" "$(md5sum < rewound/data.mdb)"
+"$BUILD/tools/storeedit" rewound u64 n 2
+lode-extract "$ROOT/README.md" 2> /dev/null | lode-chunk 2> /dev/null | lode-index -s rewound > /dev/null 2> rewound.err
+expect_eq "a counter behind the last chunk's number: exit 3, saying so" "3 1" \
+    "$? $(grep -c "rewound is damaged: its chunk counter ($((nchunks - 1))) is behind its chunks" rewound.err)"
