@@ -123,7 +123,7 @@ static void run_job(void *jp, int fd, void *ud)
     if (source_load(job->path, &run->xo.limits, &data, &err) < 0) {
         json_t *e = json_object();
         record_set_str(e, "stage", "extract");
-        record_set_str(e, "source", job->path);
+        record_set_name(e, "source", job->path);
         record_set_str(e, "error", err.msg);
         sink_error(&cs.sink, 0, e);
         sink_done(&cs.sink, job->path, 0);
@@ -272,7 +272,7 @@ static void finish(struct forkpool *p, struct forkpool_item *it, void *jp,
             if (end->timed_out) {
                 json_t *e = json_object();
                 record_set_str(e, "stage", "extract");
-                record_set_str(e, "source", job->path);
+                record_set_name(e, "source", job->path);
                 record_set_str(e, "doc", job->part->hash);
                 record_set_int(e, "page", page);
                 char full[320];
@@ -284,7 +284,7 @@ static void finish(struct forkpool *p, struct forkpool_item *it, void *jp,
             } else {
                 json_t *e = json_object();
                 record_set_str(e, "stage", "extract");
-                record_set_str(e, "source", job->path);
+                record_set_name(e, "source", job->path);
                 record_set_str(e, "doc", job->part->hash);
                 record_set_int(e, "page", page);
                 record_set_str(e, "error", msg);

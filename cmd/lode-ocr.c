@@ -76,12 +76,14 @@ static void run_job(void *jp, int fd, void *ud)
     struct job *job = jp;
     struct run *run = ud;
     raster_quiet();
-    const char *source = record_str(job->rec, "source");
+    char *source = record_name(job->rec, "source"); /* the file's own bytes */
     const char *type = record_str(job->rec, "type");
     int page = (int)record_int(job->rec, "page", 1);
     struct blob data;
     lode_error err = {0};
-    if (source_load(source, &run->limits, &data, &err) < 0) {
+    int loaded = source_load(source, &run->limits, &data, &err);
+    free(source);
+    if (loaded < 0) {
         fail(fd, job->rec, err.msg);
         return;
     }

@@ -147,6 +147,68 @@ void record_set_text(json_t *rec, const char *key, const char *s, size_t n)
         lode_oom(0);
 }
 
+/* U+FFFD in UTF-8: the escape of record_set_name() */
+#define REPL "\xEF\xBF\xBD"
+
+void record_set_name(json_t *rec, const char *key, const char *name)
+{
+    size_t n = strlen(name);
+    struct buf b = {0};
+    for (size_t i = 0; i < n;) {
+        const char *end;
+        int valid = g_utf8_validate_len(name + i, n - i, &end);
+        size_t good = (size_t)(end - (name + i));
+        for (size_t j = i; j < i + good;) {
+            const char *r = memmem(name + j, i + good - j, REPL, 3);
+            size_t upto = r ? (size_t)(r - name) : i + good;
+            buf_add(&b, name + j, upto - j);
+            if (r)
+                buf_add(&b, REPL "u", 4); /* a U+FFFD of the name itself */
+            j = r ? upto + 3 : upto;
+        }
+        i += good;
+        if (!valid) {
+            buf_addf(&b, REPL "%02X", (unsigned char)name[i]);
+            i++;
+        }
+    }
+    record_set_text(rec, key, b.data ? b.data : "", b.len);
+    buf_free(&b);
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+char *record_name(const json_t *rec, const char *key)
+{
+    const char *s = record_str(rec, key);
+    if (!s)
+        return NULL;
+    size_t n = record_strlen(rec, key);
+    struct buf b = {0};
+    for (size_t i = 0; i < n;) {
+        if (i + 3 < n && !memcmp(s + i, REPL, 3)) {
+            int hi = hexval(s[i + 3]), lo = i + 4 < n ? hexval(s[i + 4]) : -1;
+            if (s[i + 3] == 'u') {
+                buf_add(&b, REPL, 3);
+                i += 4;
+                continue;
+            }
+            if (hi >= 0 && lo >= 0) {
+                buf_addc(&b, (char)(hi << 4 | lo));
+                i += 5;
+                continue;
+            }
+        }
+        buf_addc(&b, s[i++]);
+    }
+    char *out = xstrndup(b.data ? b.data : "", b.len);
+    buf_free(&b);
+    return out;
+}
+
 void record_set_str(json_t *rec, const char *key, const char *s)
 {
     record_set_text(rec, key, s, strlen(s));

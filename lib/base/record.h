@@ -42,6 +42,13 @@ const char *record_chunk_text(const json_t *rec, struct buf *scratch, size_t *le
  * dropping NUL bytes. */
 void record_set_text(json_t *rec, const char *key, const char *s, size_t n);
 void record_set_str(json_t *rec, const char *key, const char *s);
+/* File names are bytes, JSON strings UTF-8: sets key to the name with each
+ * byte of an invalid sequence written U+FFFD and two hex digits, and a
+ * U+FFFD of the name U+FFFD "u", so that names stay distinct (x\xff.md is
+ * "x\uFFFDFF.md", x\xfe.md "x\uFFFDFE.md"); UTF-8 names are unchanged. */
+void record_set_name(json_t *rec, const char *key, const char *name);
+/* The bytes record_set_name() was given (malloc'd), or NULL. */
+char *record_name(const json_t *rec, const char *key);
 void record_set_int(json_t *rec, const char *key, long long v);
 
 /* Returns the object rec[key], creating it when missing or not an object. */

@@ -63,7 +63,7 @@ void extract_page(struct extract_doc *d, int page, int pages, const char *text, 
     snprintf(id, sizeof id, "%s-%d", d->key, page);
     record_set_str(rec, "id", id);
     record_set_str(rec, "doc", d->doc);
-    record_set_str(rec, "source", d->source);
+    record_set_name(rec, "source", d->source);
     record_set_str(rec, "type", d->type);
     record_set_int(rec, "page", page);
     record_set_int(rec, "pages", pages);
@@ -84,7 +84,7 @@ static json_t *error_record(struct extract_doc *d, int page, const char *msg)
 {
     json_t *err = json_object();
     record_set_str(err, "stage", "extract");
-    record_set_str(err, "source", d->source);
+    record_set_name(err, "source", d->source);
     if (d->key[0]) {
         char id[HASH_HEX_LEN + 24];
         if (page > 0)
@@ -148,7 +148,7 @@ static int on_member(void *ud, const char *member, struct blob *data, const char
     if (!data) {
         json_t *err = json_object();
         record_set_str(err, "stage", "extract");
-        record_set_str(err, "source", source);
+        record_set_name(err, "source", source);
         record_set_str(err, "error", why ? why : "unreadable member");
         mw->sink->error(mw->sink, 0, err);
         mw->sink->done(mw->sink, source, 0);

@@ -286,3 +286,17 @@ expect_eq "...and leaves the store as it was" "$before" "$(md5sum < rewound/data
 lode-extract "$ROOT/README.md" 2> /dev/null | lode-chunk 2> /dev/null | lode-index -s rewound > /dev/null 2> rewound.err
 expect_eq "a counter behind the last chunk's number: exit 3, saying so" "3 1" \
     "$? $(grep -c "rewound is damaged: its chunk counter ($((nchunks - 1))) is behind its chunks" rewound.err)"
+
+# file names that are not UTF-8 stay apart: x\xff.md and x\xfe.md are two sources
+mkdir -p names
+printf 'alpha is in the first file\n' > "names/x$(printf '\xff').md"
+printf 'beta is in the second file\n' > "names/x$(printf '\xfe').md"
+printf 'gamma\n' > "names/y$(printf '\xef\xbf\xbd').md"
+printf 'delta\n' > "names/y$(printf '\xef\xbf\xbd')FF.md"
+lode-extract names 2> /dev/null | lode-chunk 2> /dev/null | lode-index -s names.kb 2> /dev/null
+expect_eq "four files with odd names: four sources in the store" 4 "$(lode-index -s names.kb --stats | jq .sources)"
+expect_eq "...the name's invalid byte written U+FFFD and its hex digits" "names/x$(printf '\xef\xbf\xbd')FE.md" \
+    "$(echo beta | lode-query -s names.kb -k 1 2> /dev/null | jq -r '.hits[0].source')"
+cp "$(find "$DATA/ocr" -name '*.png' | head -1)" "names/o$(printf '\xe9').png"
+lode-extract "names/o$(printf '\xe9').png" 2> /dev/null | lode-ocr > ocrname.ndjson 2> ocrname.err
+check "lode-ocr opens the file of a non-UTF-8 source name" jqe '(.text | length) > 100' ocrname.ndjson

@@ -1,6 +1,7 @@
 /* Unit tests of the core modules: lines, record, charset, textdoc, hash,
  * container paths, sizes. */
 #include <stdlib.h>
+#include <glib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -131,6 +132,35 @@ static void test_record(void)
           "record: arrays are not records");
     CHECK(!record_parse("{\"a\":", 5, &err) && strstr(err.msg, "invalid JSON"),
           "record: broken JSON");
+    /* names: every byte string survives, distinct names stay distinct */
+    json_t *n = json_object();
+    record_set_name(n, "s", "x\xFF.md");
+    CHECK_STR(record_str(n, "s"),
+              "x\xEF\xBF\xBD"
+              "FF.md",
+              "record: a name's invalid byte as U+FFFD FF");
+    record_set_name(n, "s", "ok\xC3\xA9.md");
+    CHECK_STR(record_str(n, "s"), "ok\xC3\xA9.md", "record: a UTF-8 name unchanged");
+    unsigned seed = 7, same = 0, tries = 2000;
+    for (unsigned t = 0; t < tries; t++) {
+        char name[12];
+        size_t len = 1 + t % 10;
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            /* bytes biased to U+FFFD's, hex digits and 'u' */
+            const char pick[] = "\xEF\xBF\xBDuF0\xFF\xC3"
+                                "a";
+            name[i] = (seed >> 16) % 3 ? pick[(seed >> 8) % 9] : (char)(1 + (seed >> 8) % 255);
+        }
+        name[len] = 0;
+        record_set_name(n, "s", name);
+        char *back = record_name(n, "s");
+        same += back && !strcmp(back, name) && g_utf8_validate(record_str(n, "s"), -1, NULL);
+        free(back);
+    }
+    CHECK(same == tries, "record: %u of %u random names read back as their bytes, as UTF-8", same,
+          tries);
+    json_decref(n);
 }
 
 static void test_textdoc(void)
