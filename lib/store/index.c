@@ -877,6 +877,12 @@ int indexer_add(struct indexer *ix, json_t *rec, lode_error *err)
     const char *source = record_str(rec, "source");
     if (!source)
         source = id;
+    /* ids and sources are LMDB keys */
+    size_t maxkey = (size_t)mdb_env_get_maxkeysize(ix->s->env);
+    if (!rc && strlen(id) > maxkey)
+        rc = lode_fail(err, LODE_EINVAL, "the record's id is longer than %zu bytes", maxkey);
+    else if (!rc && strlen(source) > maxkey)
+        rc = lode_fail(err, LODE_EINVAL, "the record's source is longer than %zu bytes", maxkey);
     int dim = 0;
     float *vec = NULL;
     if (!rc)

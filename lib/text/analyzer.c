@@ -220,7 +220,8 @@ static void emit(struct analyzer *a, int question, void (*fn)(void *, const char
             w->len -= 4;
         w->data[w->len] = 0;
     }
-    if (!w->len || (a->stop && g_hash_table_contains(a->stop, w->data)) ||
+    if (!w->len || w->len > ANALYZER_MAX_WORD ||
+        (a->stop && g_hash_table_contains(a->stop, w->data)) ||
         (question && (a->kind == AN_ENGLISH || a->kind == AN_PORTER) &&
          listed(question_words, 6, w->data, w->len)))
         return;

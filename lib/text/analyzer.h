@@ -7,8 +7,9 @@
  * between digits ("3.14", "1,000") staying inside; they are lowercased, a
  * possessive "'s" is dropped, Lucene's 33 English stop words are left out,
  * and the rest is stemmed by Porter's algorithm (libstemmer's "porter", as
- * Lucene's PorterStemFilter). The same analyzer reads documents and
- * queries.
+ * Lucene's PorterStemFilter). Words longer than ANALYZER_MAX_WORD bytes
+ * are left out (Lucene's 255-character limit; LMDB keys hold 511 bytes).
+ * The same analyzer reads documents and queries.
  *
  * Caveats: an analyzer holds a stemmer, which is not thread-safe: one per
  * thread.
@@ -19,6 +20,8 @@
 #include <stddef.h>
 
 #include "base/error.h"
+
+#define ANALYZER_MAX_WORD 255
 
 struct analyzer;
 
