@@ -129,6 +129,25 @@ out:
     return rc;
 }
 
+/* A new environment opened with flags (0, or an LMDB code with none left). */
+static int env_open(struct store *s, unsigned flags)
+{
+    int rc = mdb_env_create(&s->env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(s->env, 16);
+    if (rc == 0)
+        rc = mdb_env_set_maxreaders(s->env, 1024);
+    if (rc == 0)
+        rc = mdb_env_set_mapsize(s->env, s->map_size);
+    if (rc == 0)
+        rc = mdb_env_open(s->env, s->dir, flags, 0644);
+    if (rc && s->env) {
+        mdb_env_close(s->env);
+        s->env = NULL;
+    }
+    return rc;
+}
+
 int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t map,
                      struct store *s, lode_error *err)
 {
@@ -167,7 +186,7 @@ int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t
         s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         free(lock);
         if (s->lock_fd < 0) {
-            code = lode_fail(err, lode_errno_code(errno), "%s: cannot open the writer lock: %s",
+            code = lode_fail(err, lode_errno_code(errno), "%s: cannot open %s/writer.lock: %s", dir,
                              dir, strerror(errno));
             goto fail;
         }
@@ -199,28 +218,36 @@ int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t
     }
     if ((code = check_file(dir, s->writable, err)) < 0)
         goto fail;
-    int rc = mdb_env_create(&s->env);
-    if (rc == 0)
-        rc = mdb_env_set_maxdbs(s->env, 16);
-    if (rc == 0)
-        rc = mdb_env_set_maxreaders(s->env, 1024);
-    if (rc == 0) {
-        /* the map is at least what the file holds; it grows on demand */
-        char *data = xasprintf("%s/data.mdb", dir);
-        s->map_size = map ? map : STORE_INITIAL_MAP;
-        if (stat(data, &st) == 0 && (uint64_t)st.st_size > s->map_size)
-            s->map_size = (uint64_t)st.st_size;
-        free(data);
-        rc = mdb_env_set_mapsize(s->env, s->map_size);
+    /* the map is at least what the file holds; it grows on demand */
+    char *data = xasprintf("%s/data.mdb", dir);
+    s->map_size = map ? map : STORE_INITIAL_MAP;
+    if (stat(data, &st) == 0 && (uint64_t)st.st_size > s->map_size)
+        s->map_size = (uint64_t)st.st_size;
+    free(data);
+    unsigned flags = (s->writable ? 0 : MDB_RDONLY) | MDB_NOTLS;
+    int rc = env_open(s, flags);
+    if (!s->writable && (rc == EACCES || rc == EROFS || rc == EPERM)) {
+        /* read-only media, or a folder this user may not write: no lock
+         * file (LMDB's readers table) can be opened; read without one,
+         * which is safe while no writer changes the store (lode-store(7)) */
+        int first = rc;
+        rc = env_open(s, flags | MDB_NOLOCK);
+        if (rc)
+            rc = first;
+        else
+            s->nolock = 1;
     }
-    if (rc == 0)
-        rc = mdb_env_open(s->env, dir, (s->writable ? 0 : MDB_RDONLY) | MDB_NOTLS, 0644);
     if (rc) {
-        code = store_fail(s, err, rc, "cannot open");
+        char *lock = xasprintf("%s/lock.mdb", dir);
+        code = lode_fail(err, store_code(rc), "%s: cannot open %s: %s", dir,
+                         rc == EACCES || rc == EROFS || rc == EPERM ? lock : "the store",
+                         mdb_strerror(rc));
+        free(lock);
         goto fail;
     }
     int dead = 0;
-    mdb_reader_check(s->env, &dead); /* readers of killed processes */
+    if (!s->nolock)
+        mdb_reader_check(s->env, &dead); /* readers of killed processes */
     MDB_txn *txn;
     rc = mdb_txn_begin(s->env, NULL, s->writable ? 0 : MDB_RDONLY, &txn);
     if (rc) {

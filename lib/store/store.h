@@ -19,6 +19,9 @@
  *  - One writer at a time per store: store_open(STORE_WRITE) takes a lock
  *    file (waiting for another writer, or failing at once with nowait).
  *    Readers never wait: LMDB gives each read transaction a snapshot.
+ *  - A reader that cannot open LMDB's lock file (read-only media, a folder
+ *    it may not write) reads without one (MDB_NOLOCK): safe while no
+ *    writer changes the store.
  *  - Every write transaction commits atomically; a killed writer leaves the
  *    last committed state.
  *  - A store handle belongs to one thread.
@@ -53,6 +56,7 @@ struct store {
     char *dir;
     int lock_fd;
     int writable;
+    int nolock; /* opened without LMDB's lock file (read-only media) */
     uint64_t map_size;
     unsigned full_commits; /* commits that found the map full (and were redone) */
 };

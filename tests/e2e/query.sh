@@ -219,3 +219,34 @@ expect_eq "-m with a model the store was not built with: exit 3" 3 $?
 check "...naming both" grep -q 'holds vectors of tiny-bert-f32@.*tiny-bert-f16@' mism.err
 echo logs | LODE_EMBED_MODEL=$M/tiny-bert-f16 lode-query -s hy > envm.out 2> envm.err
 check "LODE_EMBED_MODEL of another model: a warning, then BM25" grep -q 'bm25, ' envm.err
+
+# a store on read-only media: read without LMDB's lock file (MDB_NOLOCK);
+# a read-only bind mount where this machine allows one, else a copy that
+# an unprivileged user may not write
+ro_ref=$(echo 'knowledge base of documents' | lode-query -s kb -k 3 2> /dev/null | jq -c '[.hits[].id]')
+rodir=$(mktemp -d)
+chmod 755 "$rodir"
+cp "$BIN/lode-query" "$BIN/lode-index" "$rodir/"
+mkdir "$rodir/kb" "$rodir/mnt"
+cp kb/data.mdb "$rodir/kb/"
+chmod 555 "$rodir/kb"
+chmod 444 "$rodir/kb/data.mdb"
+if [ "$(id -u)" = 0 ]; then
+    as_user() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+else
+    as_user() { "$@"; }
+fi
+(cd "$rodir" && echo 'knowledge base of documents' | as_user ./lode-query -s kb -k 3 > ro.out 2> ro.err)
+expect_eq "a store its user may not write (no lock.mdb): lode-query answers as from the original" \
+    "0 $ro_ref" "$? $(jq -c '[.hits[].id]' "$rodir/ro.out")"
+(cd "$rodir" && as_user ./lode-index -s kb --check > /dev/null 2>&1)
+expect_eq "...lode-index --check reads it too" 0 $?
+(cd "$rodir" && as_user ./lode-index -s kb < /dev/null > /dev/null 2> "$rodir/ro-w.err")
+expect_eq "...a writer is refused, exit 3, naming the lock file" "3 1" "$? $(grep -c 'cannot open kb/writer.lock: Permission denied' "$rodir/ro-w.err")"
+if [ "$(id -u)" = 0 ] && unshare -m true 2> /dev/null; then
+    unshare -m sh -c "mount --bind -o ro '$PWD/kb' '$rodir/mnt' && echo 'knowledge base of documents' | '$BIN/lode-query' -s '$rodir/mnt' -k 3" > romnt.out 2> romnt.err
+    expect_eq "a read-only bind mount of the store: lode-query answers as from the original" \
+        "0 $ro_ref" "$? $(jq -c '[.hits[].id]' romnt.out)"
+fi
+chmod -R u+w "$rodir"
+rm -rf "$rodir"
