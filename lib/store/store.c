@@ -4,13 +4,17 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <link.h>
 #include <math.h>
 #include <stdio.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <ucontext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -129,6 +133,159 @@ out:
     return rc;
 }
 
+/* ---- the damage guard ----
+ * LMDB trusts its pages: a damaged one makes it fail an assertion (abort)
+ * or read outside a page (SIGSEGV), and a file cut while mapped faults
+ * (SIGBUS). The guard turns each into "DIR is damaged" and exit status 3
+ * instead of a core dump: LMDB's assertion callback, and a handler for the
+ * faults whose address lies in a store's map (any other fault is a bug and
+ * is re-raised as it was). Signals are process-wide, so the maps are too:
+ * this table is the store layer's one piece of process state, written
+ * only by store_open/store_close and the map's growth. */
+#define GUARD_MAPS 16
+
+static struct guard_map {
+    const char *dir; /* the store's s->dir, stable while it is open */
+    uintptr_t lo, hi;
+} guard_maps[GUARD_MAPS];
+static uintptr_t lmdb_lo, lmdb_hi; /* LMDB's code: a fault there is a broken page */
+
+static int find_lmdb(struct dl_phdr_info *info, size_t size, void *ud)
+{
+    (void)size;
+    uintptr_t want = (uintptr_t)ud;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && want >= lo && want < hi) {
+            lmdb_lo = lo, lmdb_hi = hi;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static uintptr_t fault_pc(void *uc)
+{
+#if defined(__x86_64__)
+    return (uintptr_t)((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+    return (uintptr_t)((ucontext_t *)uc)->uc_mcontext.pc;
+#else
+    (void)uc;
+    return 0;
+#endif
+}
+
+static void guard_say(const char *dir, const char *what)
+{
+    const char *parts[] = {util_progname(),
+                           ": ",
+                           dir,
+                           " is damaged: ",
+                           what,
+                           "; lode-index --check says what, lode-index --salvage OUT copies what "
+                           "can still be read\n"};
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+        size_t n = strlen(parts[i]);
+        if (write(2, parts[i], n) != (ssize_t)n)
+            break;
+    }
+}
+
+static void guard_fault(int sig, siginfo_t *si, void *uc)
+{
+    uintptr_t a = (uintptr_t)si->si_addr, pc = fault_pc(uc);
+    const char *dir = NULL;
+    for (int i = 0; i < GUARD_MAPS && !dir; i++)
+        if (guard_maps[i].dir && a >= guard_maps[i].lo && a < guard_maps[i].hi)
+            dir = guard_maps[i].dir;
+    if (!dir && pc >= lmdb_lo && pc < lmdb_hi)
+        for (int i = 0; i < GUARD_MAPS && !dir; i++)
+            dir = guard_maps[i].dir; /* LMDB followed a broken page of an open store */
+    if (dir) {
+        guard_say(dir,
+                  sig == SIGBUS ? "a page could not be read (SIGBUS)"
+                                : "LMDB followed a broken page (SIGSEGV)");
+        _exit(3);
+    }
+    signal(sig, SIG_DFL); /* not a store's: the crash it is */
+    raise(sig);
+}
+
+static void guard_assert(MDB_env *env, const char *msg)
+{
+    const char *dir = mdb_env_get_userctx(env);
+    char what[256];
+    snprintf(what, sizeof what, "LMDB found a broken page (%s)", msg);
+    guard_say(dir ? dir : "the store", what);
+    _exit(3);
+}
+
+/* Where data.mdb is mapped: LMDB does not say (mdb_env_info's address is
+ * the one a fixed map asked for), the kernel does, by the file's inode. */
+static int map_range(struct store *s, uintptr_t *lo, uintptr_t *hi)
+{
+    mdb_filehandle_t fd;
+    struct stat st;
+    if (mdb_env_get_fd(s->env, &fd) != 0 || fstat(fd, &st) < 0)
+        return -1;
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (!f)
+        return -1;
+    char line[512];
+    int found = -1;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long long a, b, off, ino;
+        unsigned maj, min;
+        char perms[8];
+        if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu", &a, &b, perms, &off, &maj, &min, &ino) ==
+                7 &&
+            ino == (unsigned long long)st.st_ino && maj == major(st.st_dev) &&
+            min == minor(st.st_dev) && (found < 0 || b - a > *hi - *lo)) {
+            *lo = (uintptr_t)a, *hi = (uintptr_t)b;
+            found = 0;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+/* Registers (or moves) s's map with the guard. */
+static void guard_map(struct store *s)
+{
+    uintptr_t lo = 0, hi = 0;
+    if (map_range(s, &lo, &hi) < 0)
+        return;
+    int slot = -1;
+    for (int i = 0; i < GUARD_MAPS; i++)
+        if (guard_maps[i].dir == s->dir || (slot < 0 && !guard_maps[i].dir))
+            slot = i;
+    if (slot < 0)
+        return; /* more stores open than the table holds: those go unguarded */
+    if (!guard_maps[slot].dir) {
+        if (!lmdb_hi)
+            dl_iterate_phdr(find_lmdb, (void *)(uintptr_t)mdb_cursor_get);
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = guard_fault;
+        sa.sa_flags = SA_SIGINFO;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGSEGV, &sa, NULL);
+        sigaction(SIGBUS, &sa, NULL);
+    }
+    guard_maps[slot].lo = lo;
+    guard_maps[slot].hi = hi;
+    guard_maps[slot].dir = s->dir;
+}
+
+static void guard_unmap(struct store *s)
+{
+    for (int i = 0; i < GUARD_MAPS; i++)
+        if (s->dir && guard_maps[i].dir == s->dir)
+            memset(&guard_maps[i], 0, sizeof guard_maps[i]);
+}
+
 /* A new environment opened with flags (0, or an LMDB code with none left). */
 static int env_open(struct store *s, unsigned flags)
 {
@@ -139,6 +296,10 @@ static int env_open(struct store *s, unsigned flags)
         rc = mdb_env_set_maxreaders(s->env, 1024);
     if (rc == 0)
         rc = mdb_env_set_mapsize(s->env, s->map_size);
+    if (rc == 0)
+        rc = mdb_env_set_userctx(s->env, s->dir);
+    if (rc == 0)
+        rc = mdb_env_set_assert(s->env, guard_assert);
     if (rc == 0)
         rc = mdb_env_open(s->env, s->dir, flags, 0644);
     if (rc && s->env) {
@@ -245,6 +406,7 @@ int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t
         free(lock);
         goto fail;
     }
+    guard_map(s);
     int dead = 0;
     if (!s->nolock)
         mdb_reader_check(s->env, &dead); /* readers of killed processes */
@@ -296,6 +458,7 @@ void store_close(struct store *s)
         mdb_txn_abort(s->txn);
     if (s->env)
         mdb_env_close(s->env);
+    guard_unmap(s);
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* releases the flock */
     free(s->dir);
@@ -311,6 +474,7 @@ int store_begin(struct store *s, int write, lode_error *err)
         rc = mdb_env_set_mapsize(s->env, 0);
         if (rc == 0)
             rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &s->txn);
+        guard_map(s);
     }
     if (rc) {
         s->txn = NULL;
@@ -366,6 +530,7 @@ int store_grow(struct store *s, lode_error *err)
         return lode_fail(err, store_code(rc), "%s: cannot grow the map to %llu bytes: %s", s->dir,
                          (unsigned long long)size, mdb_strerror(rc));
     s->map_size = size;
+    guard_map(s);
     return 0;
 }
 
