@@ -126,21 +126,35 @@ static int dump(const char *dir)
 
 static int check(const char *dir)
 {
-    struct store s;
     lode_error err;
-    if (store_open(dir, STORE_READ, 0, &s, &err) < 0)
-        die("%s", err.msg);
     double t = now_seconds();
-    long problems = store_check(&s, stderr, &err);
+    long problems = store_check_dir(dir, stderr, &err);
     if (problems < 0)
         die("%s", err.msg);
     printf("{\"store\":\"%s\",\"ok\":%s,\"problems\":%ld,\"seconds\":%.3f}\n", dir,
            problems ? "false" : "true", problems, now_seconds() - t);
-    store_close(&s);
     if (fflush(stdout) != 0)
         die("cannot write standard output");
     error("%s: %s", dir, problems ? "problems found (see above)" : "consistent");
     return problems ? LODE_EXIT_FAILED : LODE_EXIT_OK;
+}
+
+static int salvage(const char *dir, const char *out, int threads)
+{
+    struct salvage_stats st;
+    lode_error err;
+    double t = now_seconds();
+    if (store_salvage(dir, out, threads, stderr, &st, &err) < 0)
+        die("%s", err.msg);
+    printf("{\"store\":\"%s\",\"salvaged_to\":\"%s\",\"chunks\":%llu,\"vectors\":%llu,"
+           "\"chunks_before\":%llu,\"unreadable\":%llu,\"problems\":%llu,\"seconds\":%.3f}\n",
+           dir, out, st.chunks, st.vectors, st.expected, st.unreadable, st.problems,
+           now_seconds() - t);
+    if (fflush(stdout) != 0)
+        die("cannot write standard output");
+    error("%s: %llu chunks (%llu with vectors) copied into %s%s", dir, st.chunks, st.vectors, out,
+          st.problems ? "; damaged parts skipped (see above)" : "");
+    return LODE_EXIT_OK;
 }
 
 static int compact(const char *dir, int threads, int nowait)
@@ -185,7 +199,7 @@ static char *model_path(const char *dir, const char *store_dir)
 }
 
 struct cfg {
-    const char *dir, *bm25, *quantize, *model, *shard;
+    const char *dir, *bm25, *quantize, *model, *shard, *salvage;
     int del, skip, echo, stats, check, compact, dump, nowait, threads;
     uint64_t map_size;
     struct index_opts io;
@@ -208,6 +222,8 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv)
         {0, "check", OPT_FLAG, &c->check, NULL, "verify the store's consistency and exit", 1},
         {0, "dump", OPT_FLAG, &c->dump, NULL, "write every chunk record the store holds and exit",
          1},
+        {0, "salvage", OPT_STRING, &c->salvage, "OUT",
+         "copy every chunk record that can still be read into a new store OUT, and exit", 0},
         {0, "compact", OPT_FLAG, &c->compact, NULL,
          "rebuild the graph without deleted vectors, rewrite the file, and exit", 1},
         {0, "shard", OPT_STRING, &c->shard, "K/N",
@@ -251,10 +267,10 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv)
     opts_parse_filter(&prog, argc, argv, "records");
     if (!c->dir)
         return program_usage(p, "no store: give -s DIR or set LODE_STORE");
-    if (c->stats + c->check + c->compact + c->dump + c->skip + c->del > 1)
+    if (c->stats + c->check + c->compact + c->dump + c->skip + c->del + !!c->salvage > 1)
         return program_usage(p,
-                             "--stats, --check, --dump, --compact, --skip-unchanged and --delete "
-                             "are separate runs");
+                             "--stats, --check, --dump, --salvage, --compact, --skip-unchanged and "
+                             "--delete are separate runs");
     /* INT_MIN: not given (0 is given, and refused below) */
     io->vec_given = io->M != INT_MIN || io->efc != INT_MIN || c->quantize;
     if (io->M == INT_MIN)
@@ -390,6 +406,8 @@ int main(int argc, char **argv)
         return check(c.dir);
     if (c.dump)
         return dump(c.dir);
+    if (c.salvage)
+        return salvage(c.dir, c.salvage, c.threads);
     if (c.compact)
         return compact(c.dir, c.threads, c.nowait);
     if (c.skip)

@@ -20,6 +20,8 @@
 #include "base/record.h"
 #include "base/threads.h"
 #include "store/vectors.h"
+#include "store/index.h"
+#include "store/pages.h"
 
 static unsigned long long file_bytes(const char *dir)
 {
@@ -593,5 +595,297 @@ int store_compact(const char *dir, int threads, int nowait, struct compact_stats
         close(lock);
     free(tmp);
     free(real);
+    return rc;
+}
+
+/* ---- what pages.c reads without LMDB: --check's first pass, --salvage ---- */
+
+static void report_problem(void *ud, const char *msg)
+{
+    problem(ud, "%s", msg);
+}
+
+long store_check_dir(const char *dir, FILE *report, lode_error *err)
+{
+    int rc = store_check_file(dir, 0, err);
+    if (rc < 0)
+        return rc;
+    struct pages *pg = pages_open(dir, err);
+    if (!pg)
+        return err->code;
+    struct checker ck = {report, 0};
+    pages_check(pg, report_problem, &ck);
+    pages_close(pg);
+    if (ck.problems) /* LMDB would trip over the same pages */
+        return ck.problems;
+    struct store s;
+    if (store_open(dir, STORE_READ, 0, &s, err) < 0)
+        return err->code;
+    long n = store_check(&s, report, err);
+    store_close(&s);
+    return n;
+}
+
+struct salvage {
+    struct checker ck;
+    GHashTable *meta;    /* key -> GBytes */
+    GHashTable *vectors; /* block number -> GBytes */
+    struct indexer *ix;
+    int dim, int8;
+    struct salvage_stats *st;
+    lode_error *err;
+    int fatal;
+};
+
+static void salvage_problem(void *ud, const char *msg)
+{
+    problem(&((struct salvage *)ud)->ck, "%s", msg);
+}
+
+static void keep_entry(GHashTable *t, gpointer key, const void *val, size_t vn)
+{
+    g_hash_table_replace(t, key, g_bytes_new(val, vn));
+}
+
+static void meta_entry(void *ud, const void *key, size_t kn, const void *val, size_t vn)
+{
+    keep_entry(((struct salvage *)ud)->meta, g_strndup(key, kn), val, vn);
+}
+
+static void vector_entry(void *ud, const void *key, size_t kn, const void *val, size_t vn)
+{
+    if (kn == 4)
+        keep_entry(((struct salvage *)ud)->vectors, GUINT_TO_POINTER(get_be32(key) + 1), val, vn);
+}
+
+static char *meta_text(struct salvage *sv, const char *key)
+{
+    GBytes *b = g_hash_table_lookup(sv->meta, key);
+    gsize n;
+    const char *d = b ? g_bytes_get_data(b, &n) : NULL;
+    return d && n < 256 && !memchr(d, 0, n) ? xstrndup(d, n) : NULL;
+}
+
+static uint64_t meta_num(struct salvage *sv, const char *key, uint64_t def)
+{
+    GBytes *b = g_hash_table_lookup(sv->meta, key);
+    gsize n;
+    const unsigned char *d = b ? g_bytes_get_data(b, &n) : NULL;
+    return d && n == 8 ? (uint64_t)get_le32(d) | (uint64_t)get_le32(d + 4) << 32 : def;
+}
+
+/* The vector of chunk num from its block, when the block was readable. */
+static int salvage_vector(struct salvage *sv, uint32_t num, float *v)
+{
+    GBytes *b = g_hash_table_lookup(sv->vectors, GUINT_TO_POINTER(num / STORE_VECTORS_BLOCK + 1));
+    gsize n;
+    const unsigned char *d = b ? g_bytes_get_data(b, &n) : NULL;
+    size_t dim = (size_t)sv->dim, slot = num % STORE_VECTORS_BLOCK;
+    size_t want = sv->int8 ? STORE_VECTORS_BLOCK * (4 + dim) : STORE_VECTORS_BLOCK * dim * 4;
+    if (!d || n != want)
+        return 0;
+    if (sv->int8) {
+        float scale;
+        uint32_t u = get_le32(d + 4 * slot);
+        memcpy(&scale, &u, 4);
+        const signed char *q = (const signed char *)d + 4 * STORE_VECTORS_BLOCK + slot * dim;
+        for (size_t i = 0; i < dim; i++)
+            v[i] = scale * (float)q[i];
+    } else {
+        memcpy(v, d + slot * dim * 4, dim * 4);
+    }
+    for (size_t i = 0; i < dim; i++)
+        if (!isfinite(v[i]))
+            return 0;
+    return 1;
+}
+
+static void chunk_entry(void *ud, const void *key, size_t kn, const void *val, size_t vn)
+{
+    struct salvage *sv = ud;
+    if (sv->fatal)
+        return;
+    lode_error e;
+    json_t *rec = kn == 4 ? record_parse(val, vn, &e) : NULL;
+    if (!rec) {
+        sv->st->unreadable++;
+        return;
+    }
+    json_object_del(rec, "score");
+    if (sv->dim) {
+        float *v = xmalloc(sizeof *v * (size_t)sv->dim);
+        if (salvage_vector(sv, get_be32(key), v)) {
+            record_set_vector(rec, v, sv->dim, 0);
+            sv->st->vectors++;
+        }
+        free(v);
+    }
+    int rc = indexer_add(sv->ix, rec, sv->err);
+    if (rc == LODE_EINVAL)
+        sv->st->unreadable++;
+    else if (rc < 0)
+        sv->fatal = rc;
+    else
+        sv->st->chunks++;
+}
+
+struct scanned {
+    uint32_t num;
+    GBytes *val;
+};
+
+/* pages_scan's entries that look like chunks: a 4-byte number and a JSON
+ * object (the record's parse decides later) */
+static void scan_entry(void *ud, const void *key, size_t kn, const void *val, size_t vn)
+{
+    if (kn != 4 || vn < 2 || ((const char *)val)[0] != '{')
+        return;
+    struct scanned e = {get_be32(key), g_bytes_new(val, vn)};
+    g_array_append_val((GArray *)ud, e);
+}
+
+static gint by_num(gconstpointer a, gconstpointer b)
+{
+    uint32_t x = ((const struct scanned *)a)->num, y = ((const struct scanned *)b)->num;
+    return (x > y) - (x < y);
+}
+
+static void count_problem(void *ud, const char *msg)
+{
+    (void)msg;
+    (*(long *)ud)++;
+}
+
+/* How many distinct record ids the scanned values hold (frees nothing). */
+static size_t distinct_ids(GArray *found)
+{
+    GHashTable *ids = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
+    for (guint i = 0; i < found->len; i++) {
+        struct scanned *e = &g_array_index(found, struct scanned, i);
+        gsize vn;
+        const char *val = g_bytes_get_data(e->val, &vn);
+        lode_error err;
+        json_t *rec = record_parse(val, vn, &err);
+        const char *id = rec ? record_str(rec, "id") : NULL;
+        if (id)
+            g_hash_table_add(ids, xstrdup(id));
+        json_decref(rec);
+        g_bytes_unref(e->val);
+    }
+    size_t n = g_hash_table_size(ids);
+    g_hash_table_destroy(ids);
+    return n;
+}
+
+int store_salvage(const char *dir, const char *out, int threads, FILE *report,
+                  struct salvage_stats *st, lode_error *err)
+{
+    memset(st, 0, sizeof *st);
+    char *odata = xasprintf("%s/data.mdb", out);
+    int exists = access(odata, F_OK) == 0;
+    free(odata);
+    if (exists)
+        return lode_fail(err, LODE_EINVAL, "%s already holds a store: salvage into a new folder",
+                         out);
+    struct pages *pg = pages_open(dir, err);
+    if (!pg)
+        return err->code;
+    struct salvage sv = {
+        {report, 0},
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_bytes_unref),
+        g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)g_bytes_unref),
+        NULL,
+        0,
+        0,
+        st,
+        err,
+        0};
+    /* the newest tree when it is whole; else whichever of it, the previous
+     * commit's tree and a scan of every leaf page reads the most chunks */
+    long probs = 0, newest = pages_walk(pg, "chunks", NULL, count_problem, &probs), older = -1;
+    int scan = 0;
+    if (newest < 0 || probs) {
+        GArray *found = g_array_new(FALSE, FALSE, sizeof(struct scanned));
+        pages_scan(pg, scan_entry, NULL, found);
+        long scanned = (long)distinct_ids(found);
+        g_array_free(found, TRUE);
+        if (pages_older(pg) == 0)
+            older = pages_walk(pg, "chunks", NULL, NULL, NULL);
+        if (scanned > newest && scanned > older)
+            scan = 1;
+        else if (older <= newest)
+            pages_older(pg); /* back to the newest */
+    }
+    if (scan)
+        problem(&sv.ck,
+                "no database tree can be followed: every leaf page scanned for chunks "
+                "(the store's settings and vectors are lost; chunks deleted earlier may "
+                "come back)");
+    else
+        pages_walk(pg, "meta", meta_entry, salvage_problem, &sv);
+    struct index_opts io = {
+        .k1 = BM25_K1, .b = BM25_B, .batch = 1000, .M = 16, .efc = 200, .threads = threads};
+    char *an = meta_text(&sv, "analyzer"), *k1 = meta_text(&sv, "bm25_k1"),
+         *b = meta_text(&sv, "bm25_b"), *q = meta_text(&sv, "quantize"),
+         *mp = meta_text(&sv, "model_path"), *shard = meta_text(&sv, "shard");
+    io.analyzer = an;
+    char *pair = k1 && b ? xasprintf("%s,%s", k1, b) : NULL;
+    io.set_bm25 = pair && bm25_parse(pair, &io.k1, &io.b) == 0;
+    free(pair);
+    uint64_t M = meta_num(&sv, "hnsw_m", 16), efc = meta_num(&sv, "hnsw_efc", 200),
+             dim = meta_num(&sv, "dim", 0);
+    io.M = M >= 2 && M <= 256 ? (int)M : 16;
+    io.efc = efc >= 1 && efc <= INT32_MAX ? (int)efc : 200;
+    io.int8 = q && !strcmp(q, "int8");
+    io.model_path = mp;
+    if (shard && sscanf(shard, "%d/%d", &io.shard_k, &io.shard_n) != 2)
+        io.shard_k = io.shard_n = 0;
+    sv.dim = dim <= STORE_MAX_DIM ? (int)dim : 0;
+    sv.int8 = io.int8;
+    st->expected = meta_num(&sv, "n", 0);
+    int rc = 0;
+    if (sv.dim)
+        pages_walk(pg, "vectors", vector_entry, salvage_problem, &sv);
+    struct store s;
+    if (store_open(out, STORE_WRITE, 0, &s, err) < 0) {
+        rc = err->code;
+        goto done;
+    }
+    sv.ix = indexer_open(&s, &io, err);
+    if (!sv.ix) {
+        rc = err->code;
+        store_close(&s);
+        goto done;
+    }
+    if (scan) {
+        /* by chunk number: of two versions of an id the later one wins */
+        GArray *found = g_array_new(FALSE, FALSE, sizeof(struct scanned));
+        pages_scan(pg, scan_entry, NULL, found);
+        g_array_sort(found, by_num);
+
+        for (guint i = 0; i < found->len; i++) {
+            struct scanned *e = &g_array_index(found, struct scanned, i);
+            unsigned char key[4];
+            put_be32(key, e->num);
+            gsize vn;
+            const void *val = g_bytes_get_data(e->val, &vn);
+            chunk_entry(&sv, key, 4, val, vn);
+            g_bytes_unref(e->val);
+        }
+        g_array_free(found, TRUE);
+    } else {
+        pages_walk(pg, "chunks", chunk_entry, salvage_problem, &sv);
+    }
+    struct index_stats is;
+    if (indexer_close(sv.ix, &is, sv.fatal ? NULL : err) < 0 && !sv.fatal)
+        sv.fatal = err->code;
+    store_close(&s);
+    rc = sv.fatal;
+done:
+    st->problems = (unsigned long long)sv.ck.problems;
+    free(an), free(k1), free(b), free(q), free(mp), free(shard);
+    g_hash_table_destroy(sv.meta);
+    g_hash_table_destroy(sv.vectors);
+    pages_close(pg);
     return rc;
 }

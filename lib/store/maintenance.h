@@ -20,6 +20,23 @@ json_t *store_stats(struct store *s, lode_error *err);
  * the store cannot be read. */
 long store_check(struct store *s, FILE *report, lode_error *err);
 
+/* --check from the file up: the pages read without LMDB first (pages.h),
+ * which says what is damaged; only when they are whole, the store opened
+ * and store_check(). The number of problems, or a negative code. */
+long store_check_dir(const char *dir, FILE *report, lode_error *err);
+
+struct salvage_stats {
+    unsigned long long chunks, vectors, unreadable, expected, problems;
+};
+
+/* Copies every chunk record of dir that can still be read (pages.h: the
+ * damaged pages skipped), with its vector when its block is readable, into
+ * a new store out, made with dir's settings (analyzer, BM25, HNSW,
+ * quantize, model path, shard) where they are readable. Problems are
+ * written to report. 0, or a negative code (err set). */
+int store_salvage(const char *dir, const char *out, int threads, FILE *report,
+                  struct salvage_stats *st, lode_error *err);
+
 /* Every chunk record the store holds, in chunk order, one compact JSON
  * line each, to fd. The count, or a negative code (err set). */
 long store_dump(struct store *s, int fd, lode_error *err);

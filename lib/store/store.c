@@ -93,7 +93,7 @@ static int meta_page(const unsigned char *p, uint64_t *psize, uint64_t *last, ui
     return magic == LMDB_MAGIC && pad >= 512 && pad <= 65536 && !(pad & (pad - 1));
 }
 
-static int check_file(const char *dir, int writable, lode_error *err)
+int store_check_file(const char *dir, int writable, lode_error *err)
 {
     char *path = xasprintf("%s/data.mdb", dir);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -123,7 +123,7 @@ static int check_file(const char *dir, int writable, lode_error *err)
     if (last > (uint64_t)INT64_MAX / ps0 - 1 || (uint64_t)st.st_size < (last + 1) * ps0)
         rc = lode_fail(err, LODE_ECORRUPT,
                        "%s is damaged: data.mdb is cut short (%lld bytes; its pages run to "
-                       "%llu): restore it from a copy, or rebuild the store",
+                       "%llu): lode-index --salvage OUT copies what it still holds",
                        dir, (long long)st.st_size,
                        (unsigned long long)((last + 1) * ps0 > (last + 1) ? (last + 1) * ps0 : 0));
 out:
@@ -377,7 +377,7 @@ int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t
             return rc;
         }
     }
-    if ((code = check_file(dir, s->writable, err)) < 0)
+    if ((code = store_check_file(dir, s->writable, err)) < 0)
         goto fail;
     /* the map is at least what the file holds; it grows on demand */
     char *data = xasprintf("%s/data.mdb", dir);

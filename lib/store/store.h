@@ -74,6 +74,10 @@ int store_open(const char *dir, enum store_mode mode, int nowait, struct store *
 int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t map,
                      struct store *s, lode_error *err);
 void store_close(struct store *s);
+/* What store_open checks before LMDB maps data.mdb: a valid meta page, a
+ * file as long as its last page says, not empty for a reader. 0, or
+ * LODE_ECORRUPT with "DIR is damaged: ...". */
+int store_check_file(const char *dir, int writable, lode_error *err);
 
 /* Transactions: one at a time per handle. store_commit() returns
  * LODE_EMAPFULL when the map filled while committing: LMDB has aborted the
