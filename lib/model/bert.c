@@ -372,10 +372,11 @@ int bert_ids(const struct bert *m, const char *prefix, const char *text, size_t 
         memcpy(full, prefix, pl);
         memcpy(full + pl, text, len);
         full[pl + len] = 0;
-        n = wordpiece_encode(m->tok, full, pl + len, &t);
+        n = wordpiece_encode_max(m->tok, full, pl + len, (size_t)m->max_seq - 1, &t);
         free(full);
     } else {
-        n = wordpiece_encode(m->tok, text, len, &t);
+        /* one token past the window says whether it was cut */
+        n = wordpiece_encode_max(m->tok, text, len, (size_t)m->max_seq - 1, &t);
     }
     size_t keep = n;
     *truncated = 0;
@@ -397,7 +398,17 @@ int bert_pair_ids(const struct bert *m, const char *a, size_t alen, const char *
                   int **ids, int **types, int *truncated, int *kept)
 {
     struct wp_token *ta, *tb;
-    size_t na = wordpiece_encode(m->tok, a, alen, &ta), nb = wordpiece_encode(m->tok, b, blen, &tb);
+    /* longest-first truncation only needs each side up to the window */
+    size_t cap = (size_t)m->max_seq;
+    size_t na = wordpiece_encode_max(m->tok, a, alen, cap, &ta),
+           nb = wordpiece_encode_max(m->tok, b, blen, cap, &tb);
+    if (na == cap && nb == cap) {
+        /* both past the window: which is longer decides who gets the odd token */
+        free(ta);
+        free(tb);
+        na = wordpiece_encode(m->tok, a, alen, &ta);
+        nb = wordpiece_encode(m->tok, b, blen, &tb);
+    }
     size_t budget = m->max_seq > 3 ? (size_t)m->max_seq - 3 : 0, ka = na, kb = nb;
     *truncated = na + nb > budget;
     if (*truncated) {

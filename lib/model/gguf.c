@@ -171,6 +171,8 @@ void gguf_close(struct gguf *g)
     memset(g, 0, sizeof *g);
 }
 
+static int parse(struct gguf *g, const char *path, lode_error *err);
+
 int gguf_open(const char *path, struct gguf *g, lode_error *err)
 {
     memset(g, 0, sizeof *g);
@@ -179,6 +181,21 @@ int gguf_open(const char *path, struct gguf *g, lode_error *err)
         lode_seterr(err, "%s: %s", path, e.msg);
         return -1;
     }
+    return parse(g, path, err);
+}
+
+int gguf_open_mem(const void *data, size_t len, const char *name, struct gguf *g, lode_error *err)
+{
+    memset(g, 0, sizeof *g);
+    unsigned char *copy = xmalloc(len ? len : 1);
+    memcpy(copy, data, len);
+    blob_own(&g->file, copy, len);
+    return parse(g, name, err);
+}
+
+/* The header of g->file: metadata, tensor infos, where the data is. */
+static int parse(struct gguf *g, const char *path, lode_error *err)
+{
     struct reader r = {g->file.data, g->file.data + g->file.len, err, path, 0};
     size_t size = g->file.len;
     if (size < 24 || memcmp(r.p, "GGUF", 4)) {

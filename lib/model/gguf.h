@@ -94,6 +94,9 @@ struct gguf {
 };
 
 int gguf_open(const char *path, struct gguf *g, lode_error *err);
+/* The same over len bytes in memory (copied; name for messages): what the
+ * fuzz target parses. */
+int gguf_open_mem(const void *data, size_t len, const char *name, struct gguf *g, lode_error *err);
 void gguf_close(struct gguf *g);
 const struct gguf_kv *gguf_find(const struct gguf *g, const char *key);
 /* Scalar values with a default when absent or not a number. */

@@ -414,8 +414,57 @@ static void word(const struct wordpiece *wp, const struct ncp *w, size_t n, stru
     buf_free(&s);
 }
 
+/* Pieces of text read one at a time: each ends at ASCII whitespace (where
+ * no word, accent or final sigma spans the cut, so the tokens are those of
+ * the whole text), or at a character boundary past WP_SLICE_MAX. */
+#define WP_SLICE 65536
+#define WP_SLICE_MAX (1u << 20)
+
+static size_t slice_end(const char *text, size_t len, size_t at)
+{
+    if (len - at <= WP_SLICE)
+        return len;
+    for (size_t e = at + WP_SLICE; e < len && e < at + WP_SLICE_MAX; e++)
+        if (text[e] == ' ' || text[e] == '\n' || text[e] == '\t' || text[e] == '\r')
+            return e;
+    size_t e = at + WP_SLICE_MAX < len ? at + WP_SLICE_MAX : len;
+    while (e < len && ((unsigned char)text[e] & 0xC0) == 0x80)
+        e++;
+    return e;
+}
+
+static size_t encode_slice(const struct wordpiece *wp, const char *text, size_t len,
+                           struct wp_token **out);
+
 size_t wordpiece_encode(const struct wordpiece *wp, const char *text, size_t len,
                         struct wp_token **out)
+{
+    return wordpiece_encode_max(wp, text, len, SIZE_MAX, out);
+}
+
+size_t wordpiece_encode_max(const struct wordpiece *wp, const char *text, size_t len, size_t max,
+                            struct wp_token **out)
+{
+    struct wp_token *v = NULL;
+    size_t nv = 0, cap = 0;
+    for (size_t at = 0; at < len && nv < max;) {
+        size_t e = slice_end(text, len, at);
+        struct wp_token *t;
+        size_t n = encode_slice(wp, text + at, e - at, &t);
+        if (n > max - nv)
+            n = max - nv;
+        v = xgrowarray(v, &cap, nv + n + 1, sizeof *v);
+        for (size_t i = 0; i < n; i++)
+            v[nv++] = (struct wp_token){t[i].id, t[i].start + at, t[i].end + at};
+        free(t);
+        at = e;
+    }
+    *out = v;
+    return nv;
+}
+
+static size_t encode_slice(const struct wordpiece *wp, const char *text, size_t len,
+                           struct wp_token **out)
 {
     struct ncps cps = {0};
     normalise(wp, text, len, &cps);

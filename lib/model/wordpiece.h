@@ -31,9 +31,15 @@ struct wp_token {
 struct wordpiece *wordpiece_load(const char *dir, lode_error *err);
 void wordpiece_free(struct wordpiece *wp);
 
-/* The tokens of text, without [CLS] and [SEP]; returns their number. */
+/* The tokens of text, without [CLS] and [SEP]; returns their number. The
+ * text is read a piece at a time (cut at ASCII whitespace), so memory is
+ * the tokens' and a piece's, not the text's. */
 size_t wordpiece_encode(const struct wordpiece *wp, const char *text, size_t len,
                         struct wp_token **out);
+/* The first max tokens only: reading stops there (a model's window of a
+ * 100 MB text costs its first pieces). */
+size_t wordpiece_encode_max(const struct wordpiece *wp, const char *text, size_t len, size_t max,
+                            struct wp_token **out);
 const char *wordpiece_piece(const struct wordpiece *wp, int id);
 int wordpiece_cls(const struct wordpiece *wp);
 int wordpiece_sep(const struct wordpiece *wp);

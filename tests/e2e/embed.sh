@@ -155,3 +155,13 @@ lode-embed -m maxraw --json-vec < texts-f32.ndjson 2> /dev/null | jq -c .embeddi
 expect_eq "max pooling: every component is at least the mean pooling's (both unnormalised)" "true" \
     "$(jq -n --slurpfile a mean.raw --slurpfile b max.raw \
         '[range(0; $a | length) as $i | range(0; 128) as $j | $b[$i][$j] >= $a[$i][$j] - 1e-6] | all')"
+
+# memory bounded by the window, not the text: a 20 MB text is read only as
+# far as the model's window (RSS: the record and the first pieces; 1.4 GB
+# for 36 MB before tokenisation stopped at the window)
+python3 -c "
+import json
+print(json.dumps({'id': 'huge', 'text': 'Lode reads documents. Caf\u00e9 \u4e2d\u6587 ' * 450000}))" > huge.ndjson
+/usr/bin/time -f '%M' -o huge.rss lode-embed -m "$M/tiny-bert-f32" < huge.ndjson > huge.out 2> /dev/null
+check "a 20 MB text: embedded, truncated to the window" jqe '.truncated == true and (.vec | length) > 0' huge.out
+san || expect_le "...in at most 250 MB resident" 256000 "$(cat huge.rss)"

@@ -2,11 +2,13 @@
  * Hugging Face tokenizers.js gives with all-MiniLM-L6-v2's tokenizer.json
  * (no truncation), and the same from vocab.txt + tokenizer_config.json; and
  * the byte spans of the tokens. */
+#include <glib.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "base/buf.h"
 #include "model/wordpiece.h"
 
 static int same_ids(const struct wordpiece *wp, json_t *r, int *first_bad)
@@ -53,10 +55,26 @@ int main(void)
     char *line = NULL;
     size_t cap = 0;
     int n = 0, good = 0, good_v = 0;
+    /* the 20 texts joined by spaces, again and again past the size read at
+     * once: their ids must be the texts' reference ids one after another */
+    struct buf big = {0};
+    GArray *want = g_array_new(FALSE, FALSE, sizeof(int));
     while (f && getline(&line, &cap, f) > 0) {
         json_t *r = json_loads(line, JSON_ALLOW_NUL, NULL);
         if (!r)
             continue;
+        json_t *jt = json_object_get(r, "text");
+        const char *tx = json_string_value(jt); /* may hold NUL */
+        json_t *ids = json_object_get(r, "ids");
+        for (int rep = 0; tx && rep < 200; rep++) {
+            buf_add(&big, tx, json_string_length(jt));
+            buf_addc(&big, ' ');
+            /* the reference ids hold [CLS] and [SEP] */
+            for (size_t i = 1; i + 1 < json_array_size(ids); i++) {
+                int id = (int)json_integer_value(json_array_get(ids, i));
+                g_array_append_val(want, id);
+            }
+        }
         n++;
         int bad;
         if (same_ids(wp, r, &bad))
@@ -75,6 +93,24 @@ int main(void)
           n);
     CHECK(n == 20 && good_v == n, "vocab.txt: identical ids for %d of %d reference texts", good_v,
           n);
+    /* the texts in the file's order, each 200 times over */
+    struct wp_token *bt;
+    size_t nb = wordpiece_encode(wp, big.data, big.len, &bt);
+    int same = nb == want->len && big.len > 4 * 65536;
+    for (size_t i = 0; same && i < nb; i++)
+        same = bt[i].id == g_array_index(want, int, i) && bt[i].end <= big.len;
+    CHECK(same, "a %zu-byte text read a piece at a time: its %zu ids are the references' (%u)",
+          big.len, nb, want->len);
+    struct wp_token *bm;
+    size_t nm = wordpiece_encode_max(wp, big.data, big.len, 510, &bm);
+    int prefix = nm == 510;
+    for (size_t i = 0; prefix && i < nm; i++)
+        prefix = bm[i].id == bt[i].id && bm[i].start == bt[i].start;
+    CHECK(prefix, "wordpiece_encode_max: the first 510 of them");
+    free(bt);
+    free(bm);
+    buf_free(&big);
+    g_array_free(want, TRUE);
 
     const char *s = "Café déjà-vu";
     struct wp_token *t;
