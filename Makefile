@@ -12,8 +12,16 @@ WARN = -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissin
 CFLAGS_ALL = -std=gnu11 -D_GNU_SOURCE -fopenmp-simd $(OPT) $(WARN) -Ilib $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lstemmer -lm $(LDLIBS)
 
-# SAN=1 builds into build/san and bin/san with ASan and UBSan.
-ifeq ($(SAN),1)
+# SAN=1 builds into build/san and bin/san with ASan and UBSan; FUZZ=1 the
+# library and the fuzz targets with clang and libFuzzer (make fuzz).
+ifeq ($(FUZZ),1)
+CC = clang
+BUILD = build/libfuzzer
+BIN = bin/libfuzzer
+OPT = -O1 -g -fno-omit-frame-pointer
+SANFLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_MAIN = -fsanitize=fuzzer
+else ifeq ($(SAN),1)
 BUILD = build/san
 BIN = bin/san
 OPT = -O1 -g -fno-omit-frame-pointer
@@ -38,7 +46,13 @@ TOOL_BIN = $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 HOOKS = lode-extract lode-finetune
 HOOK_BIN = $(addprefix $(BUILD)/hooks/,$(HOOKS))
 
-all: $(addprefix $(BIN)/,$(PROGRAMS)) $(UNIT_BIN) $(TOOL_BIN) $(HOOK_BIN)
+# the fuzz targets (tests/fuzz): with driver.c, which runs one over its
+# corpus once (make check); with libFuzzer under FUZZ=1 (make fuzz)
+FUZZ_NAMES = $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN = $(addprefix $(BUILD)/fuzz/,$(FUZZ_NAMES))
+FUZZ_MAIN ?= tests/fuzz/driver.c
+
+all: $(addprefix $(BIN)/,$(PROGRAMS)) $(UNIT_BIN) $(TOOL_BIN) $(HOOK_BIN) $(FUZZ_BIN)
 
 # per-file flags are named by the file: CFLAGS_kernels for lib/model/kernels.c
 $(BUILD)/lib/%.o: lib/%.c $(LIB_HDR)
@@ -76,10 +90,13 @@ $(BUILD)/unit/%: tests/unit/%.c tests/unit/check.h $(BUILD)/liblode.a $(LIB_HDR)
 $(BUILD)/hooks/%: cmd/%.c $(BUILD)/liblode.a $(LIB_HDR) | $(BUILD)/hooks
 	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -DLODE_TEST_HOOKS -o $@ $< $(BUILD)/liblode.a $(LDLIBS_ALL)
 
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.c tests/fuzz/driver.c tests/fuzz/fuzz.h tests/fuzz/extract_one.h $(BUILD)/liblode.a $(LIB_HDR) | $(BUILD)/fuzz
+	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -Itests/fuzz -o $@ $< tests/fuzz/fuzz.c $(FUZZ_MAIN) $(BUILD)/liblode.a $(LDLIBS_ALL)
+
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/liblode.a $(LIB_HDR) | $(BUILD)/tools
 	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -o $@ $< $(BUILD)/liblode.a $(LDLIBS_ALL)
 
-$(BUILD)/cmd $(BUILD)/unit $(BUILD)/tools $(BUILD)/hooks $(BIN):
+$(BUILD)/cmd $(BUILD)/unit $(BUILD)/tools $(BUILD)/hooks $(BUILD)/fuzz $(BIN):
 	mkdir -p $@
 
 # Both passes; the last line is "N passed, N failed" for the two together.
@@ -112,6 +129,15 @@ bench: all
 	tests/bench/finetune.sh
 	tests/bench/scale.sh
 
+# Each fuzz target under libFuzzer for FUZZ_SECONDS (default 60), from
+# the seed corpora; crashes are kept in build/libfuzzer/crashes.
+FUZZ_SECONDS ?= 60
+fuzz: all
+	$(MAKE) FUZZ=1 fuzz-targets
+	tests/fuzz/run.sh build/libfuzzer $(FUZZ_SECONDS)
+
+fuzz-targets: $(FUZZ_BIN)
+
 deps:
 	tests/deps.sh
 
@@ -130,5 +156,5 @@ install: all
 clean:
 	rm -rf build bin
 
-.PHONY: all check check-fast check-unit lint bench deps models install clean
+.PHONY: all check check-fast check-unit lint bench fuzz fuzz-targets deps models install clean
 .SECONDARY:

@@ -25,7 +25,7 @@ static int tiff_pages(const unsigned char *p, size_t n)
     uint64_t off = bigtiff ? (n >= 16 ? rd(p + 8, 8, big) : 0) : rd(p + 4, 4, big);
     int pages = 0;
     uint64_t saved = off, power = 1, steps = 0; /* Brent's cycle check */
-    while (off && off + (uint64_t)csize <= n && pages < 100000) {
+    while (off && off <= n && (uint64_t)csize <= n - off && pages < 100000) { /* no wrap */
         uint64_t count = rd(p + off, csize, big);
         uint64_t next_at = off + (uint64_t)csize + count * (uint64_t)esize;
         if (count > 1000000 || next_at + (uint64_t)osize > n)

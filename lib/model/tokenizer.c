@@ -124,11 +124,12 @@ static void finish(struct tokenizer *t)
     for (int i = 0; i < t->n; i++) {
         if ((t->type[i] == TT_CONTROL || t->type[i] == TT_USER) && t->plen[i])
             t->specials[t->nspecials++] = i;
-        if (t->type[i] == TT_BYTE && t->plen[i] == 6 && !strncmp(t->piece[i], "<0x", 3)) {
-            unsigned v;
-            if (sscanf(t->piece[i] + 3, "%2X", &v) == 1)
-                t->byte_id[v] = i;
-        }
+        /* <0xNN> with two hex digits: sscanf's %X would take "-1" (a byte
+         * 0xFFFFFFFF; llama.cpp's PLaMo-2 advisory) */
+        const char *p = t->piece[i];
+        if (t->type[i] == TT_BYTE && t->plen[i] == 6 && !strncmp(p, "<0x", 3) &&
+            g_ascii_isxdigit(p[3]) && g_ascii_isxdigit(p[4]) && p[5] == '>')
+            t->byte_id[g_ascii_xdigit_value(p[3]) << 4 | g_ascii_xdigit_value(p[4])] = i;
     }
     g_qsort_with_data(t->specials, t->nspecials, sizeof *t->specials, by_length_desc, t);
     add_eog(t, t->eos);

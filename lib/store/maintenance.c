@@ -215,15 +215,26 @@ long store_check(struct store *s, FILE *report, lode_error *err)
         problem(&ck, "meta: next chunk number %llu is out of range", (unsigned long long)next);
         next = 0;
     }
-    uint32_t *owner = xmalloc(sizeof *owner * (next + 1));
-    uint8_t *owners = xcalloc(next + 1, 1), *live = xcalloc(next + 1, 1);
-    uint32_t *len = xcalloc(next + 1, sizeof *len);
-    uint64_t *tfsum = xcalloc(next + 1, sizeof *tfsum);
-    GPtrArray *names = g_ptr_array_new_with_free_func(free);
-    for (uint64_t i = 0; i < next; i++)
-        owner[i] = UINT32_MAX;
     MDB_cursor *c;
     MDB_val k, v;
+    /* the tables run to the last chunk, not to the counter: a counter far
+     * past it (deletions, or damage) costs nothing; numbers between are
+     * chunks that are gone */
+    uint64_t span = 0;
+    if (mdb_cursor_open(s->txn, s->chunks, &c) == 0) {
+        if (mdb_cursor_get(c, &k, &v, MDB_LAST) == 0 && k.mv_size == 4)
+            span = (uint64_t)get_be32(k.mv_data) + 1;
+        mdb_cursor_close(c);
+    }
+    if (span > next)
+        span = next; /* the chunks beyond the counter are reported below */
+    uint32_t *owner = xmalloc(sizeof *owner * (span + 1));
+    uint8_t *owners = xcalloc(span + 1, 1), *live = xcalloc(span + 1, 1);
+    uint32_t *len = xcalloc(span + 1, sizeof *len);
+    uint64_t *tfsum = xcalloc(span + 1, sizeof *tfsum);
+    GPtrArray *names = g_ptr_array_new_with_free_func(free);
+    for (uint64_t i = 0; i < span; i++)
+        owner[i] = UINT32_MAX;
 
     /* sources and their numbers */
     mdb_cursor_open(s->txn, s->sources, &c);
@@ -241,6 +252,10 @@ long store_check(struct store *s, FILE *report, lode_error *err)
             uint32_t num = store_source_num(&ss, i);
             if (num >= next) {
                 problem(&ck, "source %s: chunk number %u beyond the counter", name, num);
+                continue;
+            }
+            if (num >= span) {
+                problem(&ck, "chunk %u: listed by source %s but missing", num, name);
                 continue;
             }
             if (owners[num]++)
@@ -261,8 +276,10 @@ long store_check(struct store *s, FILE *report, lode_error *err)
         uint64_t first = (uint64_t)get_be32(k.mv_data) * STORE_LENGTHS_BLOCK;
         for (uint32_t i = 0; i < STORE_LENGTHS_BLOCK; i++) {
             uint32_t l = get_le32((const unsigned char *)v.mv_data + 4 * i);
-            if (first + i < next)
+            if (first + i < span)
                 len[first + i] = l;
+            else if (l && first + i < next)
+                problem(&ck, "chunk %llu: gone but has a length", (unsigned long long)(first + i));
             else if (l)
                 problem(&ck, "lengths: chunk %llu beyond the counter has a length",
                         (unsigned long long)(first + i));
@@ -288,7 +305,7 @@ long store_check(struct store *s, FILE *report, lode_error *err)
         }
         uint32_t num = get_be32(k.mv_data);
         chunks++;
-        if (num >= next) {
+        if (num >= span) { /* span is at most the counter and past every chunk below it */
             problem(&ck, "chunk %u: beyond the counter", num);
             continue;
         }
@@ -332,7 +349,7 @@ long store_check(struct store *s, FILE *report, lode_error *err)
     }
     mdb_cursor_close(c);
     analyzer_free(an);
-    for (uint64_t i = 0; i < next; i++) {
+    for (uint64_t i = 0; i < span; i++) {
         if (owners[i] && !live[i])
             problem(&ck, "chunk %llu: listed by source %s but missing", (unsigned long long)i,
                     (const char *)g_ptr_array_index(names, owner[i]));
@@ -371,7 +388,7 @@ long store_check(struct store *s, FILE *report, lode_error *err)
             problem(&ck, "postings of \"%s\": blocks overlap at %u", term, base);
         for (size_t i = 0; i < m; i++) {
             uint32_t num = pairs[2 * i];
-            if (num >= next || !live[num])
+            if (num >= span || !live[num])
                 problem(&ck, "postings of \"%s\": chunk %u is not in the store", term, num);
             else
                 tfsum[num] += pairs[2 * i + 1];
@@ -384,7 +401,7 @@ long store_check(struct store *s, FILE *report, lode_error *err)
     }
     free(prev_term);
     mdb_cursor_close(c);
-    for (uint64_t i = 0; i < next; i++)
+    for (uint64_t i = 0; i < span; i++)
         if (live[i] && tfsum[i] != len[i])
             problem(&ck, "chunk %llu: its postings hold %llu terms, its length says %u",
                     (unsigned long long)i, (unsigned long long)tfsum[i], len[i]);
@@ -408,7 +425,7 @@ long store_check(struct store *s, FILE *report, lode_error *err)
             for (uint32_t i = 0; i < h.cap; i++) {
                 if (h.level[i] < 0)
                     continue;
-                int has_chunk = i < next && live[i];
+                int has_chunk = i < span && live[i];
                 if (!h.deleted[i]) {
                     lv++;
                     if (!has_chunk)

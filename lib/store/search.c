@@ -69,9 +69,9 @@ int filter_empty(const struct filter *f)
 static int parse_range(const char *v, double *lo, double *hi)
 {
     char *end;
-    const char *dash = strchr(v + (*v == '-' ? 0 : 1), '-');
     if (!*v)
-        return 0;
+        return 0; /* before looking past the first character */
+    const char *dash = strchr(v + (*v == '-' ? 0 : 1), '-');
     if (!dash) {
         errno = 0;
         double x = strtod(v, &end);
@@ -244,12 +244,11 @@ struct searcher *searcher_open(struct store *s, int vectors, lode_error *err)
     struct searcher *se = xcalloc(1, sizeof *se);
     se->s = s;
     se->want_vectors = vectors;
-    if (searcher_begin(se, err) < 0) {
-        searcher_close(se);
-        return NULL;
-    }
-    if (store_check_settings(s, err) < 0) {
-        searcher_end(se);
+    /* the settings first: searcher_begin sizes its tables by them */
+    int bad = store_begin(s, 0, err) < 0 || store_check_settings(s, err) < 0;
+    if (s->txn)
+        store_abort(s);
+    if (bad || searcher_begin(se, err) < 0) {
         searcher_close(se);
         return NULL;
     }
@@ -314,7 +313,7 @@ static void set_norm(struct searcher *se, double k1, double b, double avgdl)
         return;
     se->norm_k1 = k1, se->norm_b = b, se->norm_avgdl = avgdl;
     if (!se->norm)
-        se->norm = xmalloc(sizeof *se->norm * (se->nnorm + 1));
+        se->norm = xmalloc(sizeof *se->norm * ((size_t)se->nnorm + 1));
     for (uint32_t i = 0; i < se->nnorm; i++)
         se->norm[i] = se->dl[i] < 0 ? (float)k1 /* a length not read: the average */
                                     : (float)bm25_norm(k1, b, se->dl[i], avgdl);
@@ -326,14 +325,25 @@ static void load_lengths(struct searcher *se)
     store_meta_bm25(s, &se->k1, &se->b);
     se->n = store_meta_u64(s, "n", 0);
     se->total_len = store_meta_u64(s, "total_len", 0);
-    uint64_t next = store_meta_u64(s, "next", 0);
+    /* lengths by chunk number, as far as the last chunk (the counter may
+     * run far past it: deletions, or a damaged setting) */
+    uint64_t next = store_meta_u64(s, "next", 0), span = 0;
+    MDB_cursor *lc;
+    MDB_val lk, lv;
+    if (mdb_cursor_open(s->txn, s->chunks, &lc) == 0) {
+        if (mdb_cursor_get(lc, &lk, &lv, MDB_LAST) == 0 && lk.mv_size == 4)
+            span = (uint64_t)get_be32(lk.mv_data) + 1;
+        mdb_cursor_close(lc);
+    }
+    if (next > span)
+        next = span;
     if (next > UINT32_MAX)
         next = UINT32_MAX;
     free(se->dl);
     free(se->norm);
     se->norm = NULL;
     se->nnorm = (uint32_t)next;
-    se->dl = xmalloc(sizeof *se->dl * (se->nnorm + 1));
+    se->dl = xmalloc(sizeof *se->dl * ((size_t)se->nnorm + 1));
     for (uint32_t i = 0; i < se->nnorm; i++)
         se->dl[i] = -1;
     MDB_cursor *c;

@@ -1,0 +1,3 @@
+/* EPUB books (container, OPF spine, XHTML chapters). */
+#define FUZZ_NAME "fuzz.epub"
+#include "extract_one.h"

@@ -1,0 +1,3 @@
+/* HTML pages through libxml2's HTML parser. */
+#define FUZZ_NAME "fuzz.html"
+#include "extract_one.h"

@@ -1,0 +1,3 @@
+/* OOXML documents (docx, pptx, xlsx: the zip and its XML parts). */
+#define FUZZ_NAME "fuzz.docx"
+#include "extract_one.h"
