@@ -119,3 +119,22 @@ expect_eq "...the page beyond int range is quoted as given, not wrapped" "1" "$(
 printf '%s\n' '{"id":"a","source":"s.png","type":"image","page":99999999999,"text":""}' |
     lode-ocr --errors ocr-int.ndjson > /dev/null 2>&1
 check "lode-ocr: the page beyond int range is an error record" grep -q '"page\\" must be an integer' ocr-int.ndjson
+
+# one long page: chunked in linear time (once quadratic: each chunk copied
+# the page). The times are reported, not compared; a page of 20 MB must
+# finish well inside two minutes and its chunks must cover it.
+for mb in 1 4 20; do
+    python3 -c "
+import json, sys
+words = ('lode', 'chunks', 'pages', 'into', 'pieces', 'that', 'fit', 'a', 'model', 'window.')
+n = $mb * 1000000 // 6
+print(json.dumps({'id': 'long', 'source': 'long.txt', 'text': ' '.join(words[i % 10] for i in range(n))}))" > "long$mb.ndjson"
+    start=$(date +%s.%N)
+    timeout 120 lode-chunk < "long$mb.ndjson" > "long$mb.out" 2> /dev/null
+    rc=$?
+    echo "# a $mb MB page: $(echo "$(date +%s.%N) - $start" | bc) s, $(wc -l < "long$mb.out") chunks"
+done
+expect_eq "a 20 MB page: chunked within two minutes" 0 "$rc"
+check "...its chunks tile the page (each starts where the last one's span allows, the last ends at its end)" \
+    jqe -s --argjson n "$(jq '.text | utf8bytelength' long20.ndjson)" \
+    '(.[0].span[0] == 0) and (.[-1].span[1] == $n) and ([range(1; length) as $i | .[$i].span[0] <= .[$i - 1].span[1]] | all)' long20.out
