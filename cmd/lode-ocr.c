@@ -334,6 +334,9 @@ int main(int argc, char **argv)
         return program_usage(&p, "--psm must be 1 or 3 to 13 (0 and 2 recognise no text)");
     if (!(run.oo.rotate_min_conf >= 0))
         return program_usage(&p, "--rotate-threshold must be 0 or more");
+    if (!(run.min_quality >= 0 && run.min_quality <= 1) ||
+        !(run.min_conf >= 0 && run.min_conf <= 100))
+        return program_usage(&p, "--min-quality takes 0 to 1, --min-conf 0 to 100");
     run.oo.orientation = !no_rotate;
     run.oo.deskew = !no_deskew;
     signal(SIGPIPE, SIG_DFL);

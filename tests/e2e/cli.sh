@@ -48,6 +48,10 @@ lode-index -s x -M 0
 lode-query -s x --ef 0
 lode-generate --ctx 0
 lode-embed -m x --quantize int4
+lode-ocr --min-quality 2
+lode-ocr --min-quality nan
+lode-ocr --min-conf 101
+lode-index -s x --bm25 inf,0.4
 EOF
 lode-chunk --max-line 0 < /dev/null > /dev/null 2> maxline.err
 expect_eq "--max-line 0 (any size option 0): a usage error" "2 1" "$? $(grep -c 'wants a positive size' maxline.err)"
