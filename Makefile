@@ -32,7 +32,7 @@ BIN = bin
 SANFLAGS =
 endif
 
-PROGRAMS = lode-extract lode-ocr lode-chunk lode-embed lode-index lode-query lode-rerank lode-generate lode-finetune
+PROGRAMS = lode-extract lode-ocr lode-chunk lode-entities lode-embed lode-index lode-query lode-rerank lode-generate lode-finetune
 LAYERS = base docs text model store generate train
 LIB_SRC = $(foreach l,$(LAYERS),$(wildcard lib/$(l)/*.c))
 LIB_HDR = $(foreach l,$(LAYERS),$(wildcard lib/$(l)/*.h lib/$(l)/*.inc))

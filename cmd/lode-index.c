@@ -10,6 +10,7 @@
 #include "store/index.h"
 #include "base/program.h"
 #include "text/analyzer.h"
+#include "store/kg.h"
 #include "store/maintenance.h"
 
 struct run {
@@ -139,6 +140,21 @@ static int check(const char *dir)
     return problems ? LODE_EXIT_FAILED : LODE_EXIT_OK;
 }
 
+static int dump_graph(const char *dir, const char *format)
+{
+    struct store s;
+    lode_error err;
+    if (store_open(dir, STORE_READ, 0, &s, &err) < 0)
+        die("%s", err.msg);
+    int neo = !strncmp(format, "neo4j:", 6);
+    long n = kg_dump(&s, neo ? "neo4j" : format, neo ? format + 6 : NULL, stdout, &err);
+    store_close(&s);
+    if (n < 0)
+        die("%s", err.msg);
+    error("%s: %ld nodes%s%s", dir, n, neo ? " written to " : "", neo ? format + 6 : "");
+    return LODE_EXIT_OK;
+}
+
 static int salvage(const char *dir, const char *out, int threads)
 {
     struct salvage_stats st;
@@ -199,7 +215,7 @@ static char *model_path(const char *dir, const char *store_dir)
 }
 
 struct cfg {
-    const char *dir, *bm25, *quantize, *model, *shard, *salvage;
+    const char *dir, *bm25, *quantize, *model, *shard, *salvage, *dump_graph;
     int del, skip, echo, stats, check, compact, dump, nowait, threads;
     uint64_t map_size;
     struct index_opts io;
@@ -222,6 +238,8 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv)
         {0, "check", OPT_FLAG, &c->check, NULL, "verify the store's consistency and exit", 1},
         {0, "dump", OPT_FLAG, &c->dump, NULL, "write every chunk record the store holds and exit",
          1},
+        {0, "dump-graph", OPT_STRING, &c->dump_graph, "FORMAT",
+         "write the knowledge graph as jsonl, graphml or neo4j:DIR (CSV files), and exit", 0},
         {0, "salvage", OPT_STRING, &c->salvage, "OUT",
          "copy every chunk record that can still be read into a new store OUT, and exit", 0},
         {0, "compact", OPT_FLAG, &c->compact, NULL,
@@ -267,10 +285,15 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv)
     opts_parse_filter(&prog, argc, argv, "records");
     if (!c->dir)
         return program_usage(p, "no store: give -s DIR or set LODE_STORE");
-    if (c->stats + c->check + c->compact + c->dump + c->skip + c->del + !!c->salvage > 1)
+    if (c->stats + c->check + c->compact + c->dump + c->skip + c->del + !!c->salvage +
+            !!c->dump_graph >
+        1)
         return program_usage(p,
-                             "--stats, --check, --dump, --salvage, --compact, --skip-unchanged and "
-                             "--delete are separate runs");
+                             "--stats, --check, --dump, --dump-graph, --salvage, --compact, "
+                             "--skip-unchanged and --delete are separate runs");
+    if (c->dump_graph && strcmp(c->dump_graph, "jsonl") && strcmp(c->dump_graph, "graphml") &&
+        (strncmp(c->dump_graph, "neo4j:", 6) || !c->dump_graph[6]))
+        return program_usage(p, "--dump-graph takes jsonl, graphml or neo4j:DIR");
     /* INT_MIN: not given (0 is given, and refused below) */
     io->vec_given = io->M != INT_MIN || io->efc != INT_MIN || c->quantize;
     if (io->M == INT_MIN)
@@ -408,6 +431,8 @@ int main(int argc, char **argv)
         return dump(c.dir);
     if (c.salvage)
         return salvage(c.dir, c.salvage, c.threads);
+    if (c.dump_graph)
+        return dump_graph(c.dir, c.dump_graph);
     if (c.compact)
         return compact(c.dir, c.threads, c.nowait);
     if (c.skip)

@@ -9,6 +9,7 @@
 
 #include "base/lines.h"
 #include "base/program.h"
+#include "store/kg.h"
 #include "store/query.h"
 #include "store/shards.h"
 
@@ -84,6 +85,7 @@ struct cfg {
     struct query_opts qo;
     const char *mode;
     int merge, near_dups, keep_dups;
+    const char *entity;
     struct opt_list filters, dirs;
     struct filter *filter;
 };
@@ -125,6 +127,8 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv, int 
          1},
         {0, "global-stats", OPT_STRING, &o->global_stats, "FILE",
          "score BM25 with the statistics in FILE (--emit-stats of every shard), for --merge", 0},
+        {0, "entity", OPT_STRING, &c->entity, "NAME",
+         "answer with the entity NAME (or an alias): its neighbours and chunks, then exit", 0},
         {0, "merge", OPT_FLAG, &c->merge, NULL,
          "read no store: merge the results in the FILEs (one per shard, same queries) into one", 1},
         OPTS_COMMON(&p->common),
@@ -185,6 +189,59 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv, int 
     return 0;
 }
 
+/* --entity: one record per store that knows the entity. */
+static int answer_entity(const char *name, const struct query_opts *o)
+{
+    int found = 0;
+    for (size_t i = 0; i < o->ndirs; i++) {
+        struct store s;
+        lode_error err;
+        if (store_open(o->dirs[i], STORE_READ, 0, &s, &err) < 0 || store_begin(&s, 0, &err) < 0)
+            die("%s", err.msg);
+        uint32_t *nums;
+        size_t n;
+        json_t *ans = kg_entity(&s, name, &nums, &n);
+        if (ans) {
+            found++;
+            json_t *hits = json_array();
+            for (size_t h = 0; h < n && h < (size_t)o->k; h++) {
+                unsigned char key[4];
+                put_be32(key, nums[h]);
+                MDB_val v;
+                json_t *rec = store_get(&s, s.chunks, key, 4, &v) == 0
+                    ? record_parse(v.mv_data, v.mv_size, &err)
+                    : NULL;
+                if (!rec)
+                    continue;
+                json_t *hit = json_object();
+                record_set_int(hit, "rank", (long long)json_array_size(hits) + 1);
+                const char *keys[] = {"id", "source", "page", "text"};
+                for (size_t k = 0; k < sizeof keys / sizeof *keys - (o->no_text != 0); k++)
+                    if (json_object_get(rec, keys[k]))
+                        json_object_set(hit, keys[k], json_object_get(rec, keys[k]));
+                json_array_append_new(hits, hit);
+                json_decref(rec);
+            }
+            if (o->ndirs > 1)
+                record_set_str(ans, "store", o->dirs[i]);
+            json_object_set_new(ans, "hits", hits);
+            struct buf b = {0};
+            record_dump(&b, ans);
+            if (fwrite(b.data, 1, b.len, stdout) != b.len)
+                die("cannot write standard output");
+            buf_free(&b);
+            json_decref(ans);
+        }
+        free(nums);
+        store_close(&s);
+    }
+    if (fflush(stdout) != 0)
+        die("cannot write standard output");
+    if (!found)
+        error("%s: no such entity in the store%s", name, o->ndirs > 1 ? "s" : "");
+    return found ? LODE_EXIT_OK : LODE_EXIT_FAILED;
+}
+
 /* The queries of standard input answered from the stores. */
 static int answer_queries(struct program *p, const struct query_opts *o)
 {
@@ -235,6 +292,8 @@ int main(int argc, char **argv)
     int first, rc = options(&p, &c, argc, argv, &first);
     if (!rc && c.merge)
         rc = merge_files(&p, c.qo.k, c.qo.no_text, c.qo.dedup, argv + first, argc - first);
+    else if (!rc && c.entity)
+        rc = answer_entity(c.entity, &c.qo);
     else if (!rc)
         rc = answer_queries(&p, &c.qo);
     filter_free(c.filter);

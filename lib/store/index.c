@@ -2,6 +2,7 @@
  * transaction (chunks, ids, postings, lengths, sources, vectors and the
  * graph), redone after the map is grown, committed at source boundaries. */
 #include "store/index.h"
+#include "store/kg.h"
 
 #include <glib.h>
 #include <stdlib.h>
@@ -215,6 +216,9 @@ static void remove_chunk(struct indexer *ix, uint32_t num, int unlist)
         if (id && !store_get(ix->s, ix->s->ids, id, strlen(id), &idv) && idv.mv_size == 4 &&
             get_be32(idv.mv_data) == num)
             store_del(ix->s, ix->s->ids, id, strlen(id));
+        int krc = kg_apply(ix->s, num, rec, -1); /* its entities and relations out */
+        if (krc)
+            store_failed(ix, krc, "removing a chunk from the graph");
         json_decref(rec);
     }
     uint32_t len = stored_length(ix, num);
@@ -292,6 +296,8 @@ static void apply_add(struct indexer *ix, struct op *o)
     put_be32(nb, num);
     if (!rc)
         rc = store_put(ix->s, ix->s->ids, o->id, strlen(o->id), nb, 4);
+    if (!rc)
+        rc = kg_apply(ix->s, num, o->rec, 1);
     if (rc) {
         store_failed(ix, rc, "adding a chunk");
         return;

@@ -429,6 +429,16 @@ int store_open_sized(const char *dir, enum store_mode mode, int nowait, uint64_t
         mdb_txn_abort(txn);
         goto fail;
     }
+    /* the graph's tables: created by a writer, optional for a reader */
+    s->has_kg = mdb_dbi_open(txn, "kg_entities", create, &s->kg_entities) == 0 &&
+        mdb_dbi_open(txn, "kg_mentions", create, &s->kg_mentions) == 0 &&
+        mdb_dbi_open(txn, "kg_edges", create, &s->kg_edges) == 0 &&
+        mdb_dbi_open(txn, "kg_aliases", create, &s->kg_aliases) == 0;
+    if (s->writable && !s->has_kg) {
+        code = lode_fail(err, LODE_ECORRUPT, "%s: cannot make the graph's tables", dir);
+        mdb_txn_abort(txn);
+        goto fail;
+    }
     s->txn = txn;
     uint64_t format = store_meta_u64(s, "format", 0);
     if (format == 0 && s->writable) {

@@ -12,6 +12,8 @@
  *   graph     the HNSW graph: each node's level and neighbours per level
  *   deleted   numbers whose vectors are gone (the graph keeps them for
  *             navigation until --compact)
+ *   kg_*      the knowledge graph of the chunks' entities and relations
+ *             (kg.h): entities, mentions, edges, aliases
  *   meta      format version, model and dimension, counters, BM25 and HNSW
  *             settings
  *
@@ -53,6 +55,10 @@ struct store {
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi meta, chunks, ids, sources, postings, lengths, vectors, graph, deleted;
+    /* the knowledge graph (kg.h): absent (has_kg 0) in a store from before it
+     * opened for reading */
+    MDB_dbi kg_entities, kg_mentions, kg_edges, kg_aliases;
+    int has_kg;
     char *dir;
     int lock_fd;
     int writable;

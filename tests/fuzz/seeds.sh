@@ -77,6 +77,7 @@ PY
 for v in "$M"/*/vocab.txt; do prefixed tokenizer 2 "$v"; done
 put records "$S"/ref/*/*.ndjson
 put charset "$D"/html/*.html "$D"/csv/*.csv "$D"/md/* "$root"/examples/guide.md
+put entities "$D"/md/* "$root"/examples/guide.md "$root"/README.md "$root"/tests/e2e/graph.sh
 put csv "$D"/csv/*.csv "$root"/examples/formats.csv
 put html "$D"/html/*.html "$root"/examples/lode-records.html
 put ooxml "$D"/docx/* "$root"/examples/release-notes.docx
