@@ -127,6 +127,10 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv, int 
          1},
         {0, "global-stats", OPT_STRING, &o->global_stats, "FILE",
          "score BM25 with the statistics in FILE (--emit-stats of every shard), for --merge", 0},
+        {0, "graph", OPT_FLAG, &o->graph, NULL,
+         "fuse a third list by rank: chunks of the entities the query names and their "
+         "neighbours",
+         1},
         {0, "entity", OPT_STRING, &c->entity, "NAME",
          "answer with the entity NAME (or an alias): its neighbours and chunks, then exit", 0},
         {0, "merge", OPT_FLAG, &c->merge, NULL,
@@ -168,6 +172,8 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv, int 
     if (c->near_dups && c->keep_dups)
         return program_usage(p, "--dedup and --keep-duplicates are opposites");
     o->dedup = c->keep_dups ? QUERY_DEDUP_NONE : c->near_dups ? QUERY_DEDUP_NEAR : QUERY_DEDUP_DOC;
+    if (o->graph && (o->global_stats || o->emit))
+        return program_usage(p, "--graph does not combine with --global-stats or --emit-stats");
     if (c->merge)
         return 0;
     if (!c->dirs.n)
@@ -272,8 +278,9 @@ static int answer_queries(struct program *p, const struct query_opts *o)
         output_record(&p->out, stats);
     json_decref(stats);
     uint64_t answered = p->rep.ok ? p->rep.ok : 1;
-    buf_addf(&p->rep.summary_extra, "; %s, %.2f ms a query",
-             o->emit ? "statistics" : query_mode_name(q.mode), 1000 * seconds / (double)answered);
+    buf_addf(&p->rep.summary_extra, "; %s%s, %.2f ms a query",
+             o->emit ? "statistics" : query_mode_name(q.mode), o->graph ? "+graph" : "",
+             1000 * seconds / (double)answered);
     if (q.sh.n > 1)
         buf_addf(&p->rep.summary_extra, ", %zu stores", q.sh.n);
     report_metric(&p->rep, "query_seconds_total", "counter", "Seconds spent answering queries.",

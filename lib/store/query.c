@@ -278,7 +278,22 @@ int query_answer(struct query *plan, json_t *q, lode_error *err)
     for (;;) {
         struct rlist hits = {0};
         size_t depth = fetch > SEARCH_FUSE_DEPTH ? fetch : SEARCH_FUSE_DEPTH;
-        if (mode == QUERY_BM25) {
+        if (plan->o.graph && text && !plan->have_global) {
+            /* the graph's list fused with the mode's one or two by rank */
+            struct rlist l[3];
+            size_t nl = 0;
+            if (mode != QUERY_DENSE)
+                l[nl++] = shards_bm25(&plan->sh, text, st, f, depth);
+            if (mode != QUERY_BM25)
+                l[nl++] =
+                    shards_dense(&plan->sh, vec, f, depth,
+                                 plan->o.ef > (int)depth ? plan->o.ef : (int)depth, plan->o.exact);
+            l[nl++] = shards_graph(&plan->sh, text, f, depth);
+            const struct rlist *lists[3] = {&l[0], &l[1], &l[2]};
+            hits = rlist_fuse_n(&plan->sh, lists, nl, fetch);
+            for (size_t i = 0; i < nl; i++)
+                rlist_free(&l[i]);
+        } else if (mode == QUERY_BM25) {
             hits = shards_bm25(&plan->sh, text, st, f, fetch);
         } else if (mode == QUERY_DENSE) {
             hits = shards_dense(&plan->sh, vec, f, fetch,

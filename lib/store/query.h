@@ -41,6 +41,7 @@ struct query_opts {
     int question_words;          /* --keep-question-words */
     enum query_dedup dedup;      /* same document (default), --dedup, --keep-duplicates */
     double mmr;                  /* --mmr LAMBDA, or -1 */
+    int graph;                   /* --graph: the knowledge graph's list fused in */
 };
 
 struct query {

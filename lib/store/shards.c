@@ -2,6 +2,7 @@
  * agree, BM25 statistics summed, each store's hits merged with ties by
  * chunk id, fused by reciprocal rank, and several hosts' results merged. */
 #include "store/shards.h"
+#include "store/kg.h"
 
 #include <glib.h>
 #include <stdlib.h>
@@ -229,16 +230,54 @@ struct rlist shards_dense(struct shards *sh, const float *vec, const struct filt
     return merge_stores(sh, per, k);
 }
 
+struct rlist shards_graph(struct shards *sh, const char *text, const struct filter *f, size_t k)
+{
+    struct rlist *per = xcalloc(sh->n, sizeof *per);
+    for (size_t i = 0; i < sh->n; i++) {
+        uint32_t *nums;
+        double *scores;
+        /* a filter is applied after: ask for more */
+        size_t n = kg_search(&sh->stores[i], text, filter_empty(f) ? k : k * 4, &nums, &scores);
+        struct hit *h = xmalloc(sizeof *h * (n + 1));
+        size_t m = 0;
+        for (size_t j = 0; j < n && m < k; j++) {
+            if (!filter_empty(f)) {
+                json_t *rec = searcher_chunk(sh->se[i], nums[j]);
+                int ok = rec && filter_match(f, rec);
+                json_decref(rec);
+                if (!ok)
+                    continue;
+            }
+            h[m++] = (struct hit){nums[j], scores[j]};
+        }
+        per[i] = from_hits((uint32_t)i, h, m);
+        free(h);
+        free(nums);
+        free(scores);
+    }
+    return merge_stores(sh, per, k);
+}
+
 struct rlist rlist_fuse(struct shards *sh, const struct rlist *a, const struct rlist *b, size_t k)
 {
+    const struct rlist *two[2] = {a, b};
+    return rlist_fuse_n(sh, two, 2, k);
+}
+
+struct rlist rlist_fuse_n(struct shards *sh, const struct rlist *const *lists, size_t nl, size_t k)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < nl; i++)
+        total += lists[i]->n;
     GHashTable *at = g_hash_table_new(g_int64_hash, g_int64_equal);
-    gint64 *keys = xmalloc(sizeof *keys * (a->n + b->n + 1));
-    struct rlist out = {xmalloc(sizeof *out.v * (a->n + b->n + 1)), 0};
-    for (int list = 0; list < 2; list++) {
-        const struct rlist *l = list ? b : a;
+    gint64 *keys = xmalloc(sizeof *keys * (total + 1));
+    struct rlist out = {xmalloc(sizeof *out.v * (total + 1)), 0};
+    size_t used = 0;
+    for (size_t list = 0; list < nl; list++) {
+        const struct rlist *l = lists[list];
         for (size_t r = 0; r < l->n; r++) {
             double s = 1.0 / (SEARCH_RRF_K + (double)r + 1);
-            gint64 *key = &keys[list ? a->n + r : r];
+            gint64 *key = &keys[used++];
             *key = (gint64)l->v[r].shard << 32 | l->v[r].num;
             gpointer where;
             if (g_hash_table_lookup_extended(at, key, NULL, &where)) {

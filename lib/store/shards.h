@@ -60,12 +60,18 @@ struct rlist shards_bm25(struct shards *sh, const char *text, const struct bm25_
 struct rlist shards_dense(struct shards *sh, const float *vec, const struct filter *f, size_t k,
                           int ef, int exact);
 
+/* The knowledge graph's list (kg_search): chunks that mention the entities
+ * text names or their neighbours, those the filter admits. */
+struct rlist shards_graph(struct shards *sh, const char *text, const struct filter *f, size_t k);
+
 /* Concatenates lists (emptying them), orders by score then id, cuts to k.
  * sh reads the records ties need (NULL: every rec is set already). */
 struct rlist rlist_merge(struct shards *sh, struct rlist *lists, size_t n, size_t k);
 /* Reciprocal rank fusion of two lists (the same chunk is the same shard
  * and num in both), cut to k. */
 struct rlist rlist_fuse(struct shards *sh, const struct rlist *a, const struct rlist *b, size_t k);
+/* The same over nl lists (each chunk's score the sum of 1 / (60 + rank)). */
+struct rlist rlist_fuse_n(struct shards *sh, const struct rlist *const *lists, size_t nl, size_t k);
 /* The hits as lode-query writes them: rank, id, doc, source, page, score,
  * text (unless no_text), meta. Chunks gone since are left out. */
 json_t *rlist_json(struct shards *sh, struct rlist *l, int no_text);

@@ -70,6 +70,20 @@ echo lmdb.md | lode-index -s kb --delete > /dev/null 2>&1
 echo chu.md | lode-index -s kb --delete > /dev/null 2>&1
 expect_eq "every document deleted: no node and no edge left" 0 "$(lode-index -s kb --dump-graph jsonl 2> /dev/null | wc -l)"
 
+# --graph: a third list fused by rank, chunks reached through the graph
+printf 'The Lightning Memory-Mapped Database (LMDB) is a key-value store. Howard Chu wrote LMDB.\n' > ga.md
+printf 'Howard Chu also maintains OpenLDAP.\n' > gb.md
+printf 'Bananas are yellow fruit.\n' > gc.md
+ingest ga.md gb.md gc.md | lode-index -s g.kb > /dev/null 2>&1
+expect_eq "BM25 alone: only the chunk with the query's word" "ga.md" \
+    "$(echo lmdb | lode-query -s g.kb 2> /dev/null | jq -r '[.hits[].source] | join(" ")')"
+expect_eq "--graph: the chunk of its neighbour Howard Chu comes second, the unrelated one not at all" "ga.md gb.md" \
+    "$(echo lmdb | lode-query -s g.kb --graph 2> /dev/null | jq -r '[.hits[].source] | join(" ")')"
+expect_eq "...an expansion typed in the query reaches the same, a filter still applies" "gb.md" \
+    "$(echo 'what is the lightning memory-mapped database?' | lode-query -s g.kb --graph --filter source=gb.md 2> /dev/null | jq -r '[.hits[].source] | join(" ")')"
+echo lmdb | lode-query -s g.kb --graph --emit-stats > /dev/null 2>&1
+expect_eq "--graph with --emit-stats: a usage error" 2 $?
+
 # the dump's other formats
 lode-index -s scratch --dump-graph graphml > g.graphml 2> /dev/null
 check "GraphML: well-formed XML (xmllint)" xmllint --noout g.graphml
