@@ -18,25 +18,82 @@
 #define KG_MAX_NORM 200
 #define KG_MAX_REL 32
 
-/* ---- counted values ---- */
+/* ---- counted values ----
+ * The tables are written through an io: the store's transaction, or (for
+ * --check's rebuild from the chunks) tables in memory with the same keys
+ * and values. */
 
-/* JSON object value of key in db (a new reference), or an empty object. */
-static json_t *get_json(struct store *s, MDB_dbi db, const char *key, size_t kn)
+enum { T_ENTITIES, T_MENTIONS, T_EDGES, T_ALIASES, T_N };
+
+struct kg_io {
+    struct store *s;
+    GHashTable *mem[T_N]; /* GBytes key -> GBytes value; NULL: the store */
+};
+
+static MDB_dbi table(const struct kg_io *io, int t)
+{
+    const MDB_dbi dbi[T_N] = {io->s->kg_entities, io->s->kg_mentions, io->s->kg_edges,
+                              io->s->kg_aliases};
+    return dbi[t];
+}
+
+static int io_get(struct kg_io *io, int t, const void *k, size_t kn, MDB_val *v)
+{
+    if (!io->mem[t])
+        return store_get(io->s, table(io, t), k, kn, v);
+    GBytes *key = g_bytes_new_static(k, kn);
+    GBytes *val = g_hash_table_lookup(io->mem[t], key);
+    g_bytes_unref(key);
+    if (!val)
+        return LODE_ENOTFOUND;
+    gsize n;
+    v->mv_data = (void *)g_bytes_get_data(val, &n);
+    v->mv_size = n;
+    return 0;
+}
+
+static int io_put(struct kg_io *io, int t, const void *k, size_t kn, const void *v, size_t vn)
+{
+    if (!io->mem[t])
+        return store_put(io->s, table(io, t), k, kn, v, vn);
+    g_hash_table_replace(io->mem[t], g_bytes_new(k, kn), g_bytes_new(v, vn));
+    return 0;
+}
+
+static int io_del(struct kg_io *io, int t, const void *k, size_t kn)
+{
+    if (!io->mem[t])
+        return store_del(io->s, table(io, t), k, kn);
+    GBytes *key = g_bytes_new_static(k, kn);
+    g_hash_table_remove(io->mem[t], key);
+    g_bytes_unref(key);
+    return 0;
+}
+
+/* JSON object value of key (a new reference), or an empty object. */
+static json_t *io_json(struct kg_io *io, int t, const char *key, size_t kn)
 {
     MDB_val v;
     json_t *o = NULL;
-    if (store_get(s, db, key, kn, &v) == 0) {
+    if (io_get(io, t, key, kn, &v) == 0) {
         lode_error err;
         o = record_parse(v.mv_data, v.mv_size, &err);
     }
     return o ? o : json_object();
 }
 
-static int put_json(struct store *s, MDB_dbi db, const char *key, size_t kn, const json_t *o)
+static json_t *get_json(struct store *s, MDB_dbi db, const char *key, size_t kn)
+{
+    struct kg_io io = {s, {NULL}};
+    int t = db == s->kg_entities ? T_ENTITIES : T_ALIASES;
+    return io_json(&io, t, key, kn);
+}
+
+static int put_json(struct kg_io *io, int t, const char *key, size_t kn, const json_t *o)
 {
     struct buf b = {0};
     record_dump(&b, o);
-    int rc = store_put(s, db, key, kn, b.data, b.len - 1);
+    int rc = io_put(io, t, key, kn, b.data, b.len - 1);
     buf_free(&b);
     return rc;
 }
@@ -51,18 +108,18 @@ static void bump(json_t *o, const char *name, int delta)
         json_object_del(o, name);
 }
 
-static int bump_count(struct store *s, MDB_dbi db, const void *key, size_t kn, int delta)
+static int bump_count(struct kg_io *io, int t, const void *key, size_t kn, int delta)
 {
     MDB_val v;
     long long n = 0;
-    if (store_get(s, db, key, kn, &v) == 0 && v.mv_size == 4)
+    if (io_get(io, t, key, kn, &v) == 0 && v.mv_size == 4)
         n = get_le32(v.mv_data);
     n += delta;
     if (n <= 0)
-        return store_del(s, db, key, kn);
+        return io_del(io, t, key, kn);
     unsigned char b[4];
     put_le32(b, (uint32_t)n);
-    return store_put(s, db, key, kn, b, 4);
+    return io_put(io, t, key, kn, b, 4);
 }
 
 /* ---- a chunk in or out ---- */
@@ -85,10 +142,20 @@ static int usable(const char *s, size_t max)
     return s && *s && strlen(s) <= max;
 }
 
+static int apply(struct kg_io *io, uint32_t num, const json_t *rec, int delta);
+
 int kg_apply(struct store *s, uint32_t num, const json_t *rec, int delta)
 {
+    if (!s->has_kg)
+        return 0;
+    struct kg_io io = {s, {NULL}};
+    return apply(&io, num, rec, delta);
+}
+
+static int apply(struct kg_io *io, uint32_t num, const json_t *rec, int delta)
+{
     json_t *ents = json_object_get(rec, "entities"), *rels = json_object_get(rec, "relations");
-    if (!s->has_kg || (!json_is_array(ents) && !json_is_array(rels)))
+    if (!json_is_array(ents) && !json_is_array(rels))
         return 0;
     GHashTable *by = g_hash_table_new_full(g_str_hash, g_str_equal, free, chunk_ent_free);
     size_t i;
@@ -125,7 +192,7 @@ int kg_apply(struct store *s, uint32_t num, const json_t *rec, int delta)
         const char *norm = k;
         struct chunk_ent *c = v;
         size_t nl = strlen(norm);
-        json_t *o = get_json(s, s->kg_entities, norm, nl);
+        json_t *o = io_json(io, T_ENTITIES, norm, nl);
         bump(o, "chunks", delta);
         const char *maps[2] = {"names", "types"};
         GHashTable *sets[2] = {c->names, c->types};
@@ -141,25 +208,25 @@ int kg_apply(struct store *s, uint32_t num, const json_t *rec, int delta)
             while (g_hash_table_iter_next(&j, &name, NULL))
                 bump(sub, name, delta);
         }
-        rc = record_int(o, "chunks", 0) > 0 ? put_json(s, s->kg_entities, norm, nl, o)
-                                            : store_del(s, s->kg_entities, norm, nl);
+        rc = record_int(o, "chunks", 0) > 0 ? put_json(io, T_ENTITIES, norm, nl, o)
+                                            : io_del(io, T_ENTITIES, norm, nl);
         json_decref(o);
         /* the entity's chunks */
         char *mk = xmalloc(nl + 5);
         memcpy(mk, norm, nl + 1);
         memcpy(mk + nl + 1, nb, 4);
         if (!rc)
-            rc = delta > 0 ? store_put(s, s->kg_mentions, mk, nl + 5, "", 0)
-                           : store_del(s, s->kg_mentions, mk, nl + 5);
+            rc = delta > 0 ? io_put(io, T_MENTIONS, mk, nl + 5, "", 0)
+                           : io_del(io, T_MENTIONS, mk, nl + 5);
         free(mk);
         GHashTableIter j;
         gpointer al;
         g_hash_table_iter_init(&j, c->aliases);
         while (!rc && g_hash_table_iter_next(&j, &al, NULL)) {
-            json_t *a = get_json(s, s->kg_aliases, al, strlen(al));
+            json_t *a = io_json(io, T_ALIASES, al, strlen(al));
             bump(a, norm, delta);
-            rc = json_object_size(a) ? put_json(s, s->kg_aliases, al, strlen(al), a)
-                                     : store_del(s, s->kg_aliases, al, strlen(al));
+            rc = json_object_size(a) ? put_json(io, T_ALIASES, al, strlen(al), a)
+                                     : io_del(io, T_ALIASES, al, strlen(al));
             json_decref(a);
         }
     }
@@ -186,9 +253,9 @@ int kg_apply(struct store *s, uint32_t num, const json_t *rec, int delta)
         again[kn - 1] = '<';
         char *id = xasprintf("%s\x1f%s\x1f%s", h, t, r);
         if (g_hash_table_add(seen, id)) {
-            rc = bump_count(s, s->kg_edges, key, kn, delta);
+            rc = bump_count(io, T_EDGES, key, kn, delta);
             if (!rc)
-                rc = bump_count(s, s->kg_edges, again, kn, delta);
+                rc = bump_count(io, T_EDGES, again, kn, delta);
         }
         free(key);
         free(again);
@@ -943,4 +1010,83 @@ size_t kg_search(struct store *s, const char *text, size_t k, uint32_t **nums, d
         (*nums)[i] = v[i].num, (*scores)[i] = v[i].score;
     free(v);
     return n;
+}
+
+/* ---- --check ---- */
+
+static gboolean bytes_equal(gconstpointer a, gconstpointer b)
+{
+    return g_bytes_equal(a, b);
+}
+
+long kg_check(struct store *s, void (*problem)(void *ud, const char *msg), void *ud)
+{
+    if (!s->has_kg)
+        return 0;
+    struct kg_io mem = {s, {NULL}};
+    for (int t = 0; t < T_N; t++)
+        mem.mem[t] = g_hash_table_new_full(g_bytes_hash, bytes_equal, (GDestroyNotify)g_bytes_unref,
+                                           (GDestroyNotify)g_bytes_unref);
+    /* the graph the chunks say, built in memory */
+    MDB_cursor *c;
+    MDB_val k, v;
+    if (mdb_cursor_open(s->txn, s->chunks, &c) == 0) {
+        for (int op = MDB_FIRST; mdb_cursor_get(c, &k, &v, (MDB_cursor_op)op) == 0; op = MDB_NEXT) {
+            lode_error err;
+            json_t *rec = k.mv_size == 4 ? record_parse(v.mv_data, v.mv_size, &err) : NULL;
+            if (rec)
+                apply(&mem, get_be32(k.mv_data), rec, 1);
+            json_decref(rec);
+        }
+        mdb_cursor_close(c);
+    }
+    static const char *const names[T_N] = {"kg_entities", "kg_mentions", "kg_edges", "kg_aliases"};
+    long problems = 0;
+    for (int t = 0; t < T_N; t++) {
+        size_t present = 0, bad = 0; /* stored entries the chunks also say; differing ones */
+        if (mdb_cursor_open(s->txn, table(&mem, t), &c) == 0) {
+            for (int op = MDB_FIRST; mdb_cursor_get(c, &k, &v, (MDB_cursor_op)op) == 0;
+                 op = MDB_NEXT) {
+                GBytes *key = g_bytes_new_static(k.mv_data, k.mv_size);
+                GBytes *want = g_hash_table_lookup(mem.mem[t], key);
+                g_bytes_unref(key);
+                int same = 0;
+                present += want != NULL;
+                if (want) {
+                    gsize n;
+                    const char *w = g_bytes_get_data(want, &n);
+                    if (t == T_ENTITIES || t == T_ALIASES) { /* objects: keys in any order */
+                        lode_error err;
+                        json_t *a = record_parse(w, n, &err),
+                               *b = record_parse(v.mv_data, v.mv_size, &err);
+                        same = a && b && json_equal(a, b);
+                        json_decref(a);
+                        json_decref(b);
+                    } else {
+                        same = n == v.mv_size && !memcmp(w, v.mv_data, n);
+                    }
+                }
+                if (!same && bad++ < 5) {
+                    char *shown = xstrndup(k.mv_data, strnlen(k.mv_data, k.mv_size));
+                    char *msg = xasprintf("graph: %s entry \"%s\" %s", names[t], shown,
+                                          want ? "differs from what the chunks say"
+                                               : "is not backed by any chunk");
+                    problem(ud, msg);
+                    free(msg);
+                    free(shown);
+                }
+                problems += !same;
+            }
+            mdb_cursor_close(c);
+        }
+        size_t missing = g_hash_table_size(mem.mem[t]) - present;
+        if (missing) {
+            char *msg = xasprintf("graph: %s lacks %zu entries the chunks say", names[t], missing);
+            problem(ud, msg);
+            free(msg);
+            problems += (long)missing;
+        }
+        g_hash_table_destroy(mem.mem[t]);
+    }
+    return problems;
 }

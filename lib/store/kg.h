@@ -49,4 +49,9 @@ json_t *kg_entity(struct store *s, const char *name, uint32_t **chunks, size_t *
  * *nums and *scores (malloc'd); returns how many. */
 size_t kg_search(struct store *s, const char *text, size_t k, uint32_t **nums, double **scores);
 
+/* In a read transaction (--check): the graph built again from the chunk
+ * records, in memory, compared with the tables; problem is called for the
+ * first differences of each table. The number of differing entries. */
+long kg_check(struct store *s, void (*problem)(void *ud, const char *msg), void *ud);
+
 #endif

@@ -21,6 +21,7 @@
 #include "base/threads.h"
 #include "store/vectors.h"
 #include "store/index.h"
+#include "store/kg.h"
 #include "store/pages.h"
 
 static unsigned long long file_bytes(const char *dir)
@@ -199,6 +200,8 @@ long store_dump(struct store *s, int fd, lode_error *err)
         return lode_fail(err, lode_errno_code(bad), "cannot write the chunks: %s", strerror(bad));
     return n;
 }
+
+static void report_problem(void *ud, const char *msg);
 
 long store_check(struct store *s, FILE *report, lode_error *err)
 {
@@ -405,6 +408,9 @@ long store_check(struct store *s, FILE *report, lode_error *err)
         if (live[i] && tfsum[i] != len[i])
             problem(&ck, "chunk %llu: its postings hold %llu terms, its length says %u",
                     (unsigned long long)i, (unsigned long long)tfsum[i], len[i]);
+
+    /* the knowledge graph against its chunks */
+    kg_check(s, report_problem, &ck);
 
     /* vectors and graph */
     uint64_t dim = store_meta_u64(s, "dim", 0);

@@ -70,6 +70,14 @@ echo lmdb.md | lode-index -s kb --delete > /dev/null 2>&1
 echo chu.md | lode-index -s kb --delete > /dev/null 2>&1
 expect_eq "every document deleted: no node and no edge left" 0 "$(lode-index -s kb --dump-graph jsonl 2> /dev/null | wc -l)"
 
+# --check builds the graph again from the chunks and compares
+rm -rf tampered && cp -r scratch tampered
+"$BUILD/tools/storeedit" tampered put kg_entities bogus '{"chunks":3,"names":{"Bogus":3},"types":{"name":3}}'
+"$BUILD/tools/storeedit" tampered del kg_entities 'howard chu'
+lode-index -s tampered --check > /dev/null 2> tampered.err
+expect_eq "a graph changed behind lode's back: --check finds the entity no chunk backs and the one missing" "1 1 1" \
+    "$? $(grep -c 'kg_entities entry "bogus" is not backed by any chunk' tampered.err) $(grep -c 'kg_entities lacks 1 entries' tampered.err)"
+
 # --graph: a third list fused by rank, chunks reached through the graph
 printf 'The Lightning Memory-Mapped Database (LMDB) is a key-value store. Howard Chu wrote LMDB.\n' > ga.md
 printf 'Howard Chu also maintains OpenLDAP.\n' > gb.md
