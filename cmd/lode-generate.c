@@ -5,10 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "generate/answer.h"
 #include "generate/chat.h"
 #include "base/program.h"
+#include "store/memory.h"
+#include "store/query.h"
+#include "store/shards.h"
 #include "model/decoder.h"
 #include "model/modelpath.h"
 #include "generate/sampler.h"
@@ -27,6 +31,7 @@ struct run {
     struct opt_list stops;
     enum chat_format chat;
     const char *system;
+    json_t *history; /* --session: the recent turns, [{role, content}], or NULL */
     struct program *p;
     unsigned long long prompt_tokens, completion_tokens;
     double prompt_seconds, completion_seconds;
@@ -178,6 +183,15 @@ static const char DEFAULT_SYSTEM[] = "You are a helpful assistant. Answer briefl
 
 /* The prompt's ids for a record: ids, prompt, messages, or q (with hits).
  * *prompt is filled for q with hits (the hits given). */
+static size_t add_history(const struct run *run, struct chat_msg *msgs, size_t nm)
+{
+    for (size_t i = 0; i < json_array_size(run->history); i++) {
+        json_t *m = json_array_get(run->history, i);
+        msgs[nm++] = (struct chat_msg){record_str(m, "role"), record_str(m, "content")};
+    }
+    return nm;
+}
+
 static int *prompt_ids(struct run *run, json_t *rec, size_t *n, struct rag_prompt *rag,
                        lode_error *err)
 {
@@ -216,10 +230,20 @@ static int *prompt_ids(struct run *run, json_t *rec, size_t *n, struct rag_promp
             lode_seterr(err, "the record has no \"q\", \"prompt\", \"messages\" or \"ids\"");
             return NULL;
         }
-        msgs = xcalloc(3, sizeof *msgs);
+        size_t nh = json_array_size(run->history);
+        msgs = xcalloc(3 + nh, sizeof *msgs);
+        /* the session's recent turns go between the system prompt and the
+         * question, and come out of the hits' budget */
+        size_t hist_tokens = 0;
+        for (size_t i = 0; i < nh; i++) {
+            int *hid;
+            const char *c = record_str(json_array_get(run->history, i), "content");
+            hist_tokens += tok_encode(run->tok, c ? c : "", c ? strlen(c) : 0, 0, 0, &hid) + 8;
+            free(hid);
+        }
         if (json_is_array(json_object_get(rec, "hits"))) {
-            size_t budget = (size_t)run->st.ctx > (size_t)run->max_tokens + 64
-                ? (size_t)run->st.ctx - (size_t)run->max_tokens - 64
+            size_t budget = (size_t)run->st.ctx > (size_t)run->max_tokens + 64 + hist_tokens
+                ? (size_t)run->st.ctx - (size_t)run->max_tokens - 64 - hist_tokens
                 : 0;
             if (answer_prompt(run->tok, rec, budget, rag) < 0) {
                 free(msgs);
@@ -230,9 +254,11 @@ static int *prompt_ids(struct run *run, json_t *rec, size_t *n, struct rag_promp
                 return NULL;
             }
             msgs[nm++] = (struct chat_msg){"system", run->system ? run->system : rag->system};
+            nm = add_history(run, msgs, nm);
             msgs[nm++] = (struct chat_msg){"user", rag->user};
         } else {
             msgs[nm++] = (struct chat_msg){"system", run->system ? run->system : DEFAULT_SYSTEM};
+            nm = add_history(run, msgs, nm);
             msgs[nm++] = (struct chat_msg){"user", q};
         }
     }
@@ -408,6 +434,10 @@ struct cfg {
     int ctx, threads, fmt;
     double temperature, top_p, min_p, repeat;
     struct opt_list loras;
+    /* --session */
+    const char *store, *session, *remember;
+    int pin, recent, k;
+    double forget_after;
 };
 
 /* Parses and checks the options into run and c: 0, or the exit status of
@@ -461,6 +491,18 @@ static int options(struct program *p, struct run *run, struct cfg *c, int argc, 
          "context size in tokens (default: the model's, at most 4096)", 0},
         {0, "batch", OPT_INT, &run->batch, "N", "prompt tokens run at once (default 512)", 0},
         {'j', "jobs", OPT_INT, &c->threads, "N", "threads (default: the number of cores)", 0},
+        {'s', "store", OPT_STRING, &c->store, "DIR",
+         "with --session: the store searched and written (default $LODE_STORE)", 0},
+        {0, "session", OPT_STRING, &c->session, "NAME",
+         "a conversation: search the store for each question, remember every turn in it", 0},
+        {'k', "top-k", OPT_INT, &c->k, "N", "with --session: hits from the store (default 5)", 0},
+        {0, "recent", OPT_INT, &c->recent, "N",
+         "with --session: turns given to the model verbatim (default 4)", 0},
+        {0, "remember", OPT_STRING, &c->remember, "TEXT",
+         "with --session: keep TEXT as a note that never expires, and exit", 0},
+        {0, "pin", OPT_FLAG, &c->pin, NULL, "with --session: keep this run's answers for good", 1},
+        {0, "forget-after", OPT_DOUBLE, &c->forget_after, "DAYS",
+         "with --session: forget the turns older than DAYS that are not kept (0: all)", 0},
         OPTS_COMMON(&p->common),
         OPT_END,
     };
@@ -499,6 +541,21 @@ static int options(struct program *p, struct run *run, struct cfg *c, int argc, 
         rc = program_usage(p, "--stop takes a non-empty string");
     else if (c->fmt < 0)
         rc = program_usage(p, "--template takes one of %s", chat_format_names());
+    else if (!c->session &&
+             (c->remember || c->pin || c->forget_after != -1 || c->k != INT_MIN ||
+              c->recent != INT_MIN))
+        rc = program_usage(p,
+                           "--remember, --pin, --forget-after, -k and --recent go with --session");
+    else if (c->session && !c->store)
+        rc = program_usage(p, "--session needs a store: give -s DIR or set LODE_STORE");
+    else if (c->session && (!*c->session || strchr(c->session, '#')))
+        rc = program_usage(p, "--session takes a name without '#'");
+    else if (c->session &&
+             ((c->k != INT_MIN && (c->k < 1 || c->k > 1000)) ||
+              (c->recent != INT_MIN && c->recent < 0) ||
+              !(c->forget_after >= 0 || c->forget_after == -1)))
+        rc = program_usage(p,
+                           "-k takes 1 to 1000, --recent 0 or more, --forget-after 0 or more days");
     if (rc)
         free(run->stops.items);
     return rc;
@@ -568,12 +625,118 @@ static void summary(struct run *run)
                   run->completion_seconds);
 }
 
+/* --session: each question searched in the store with the conversation's
+ * earlier turns, answered, and remembered. */
+static void converse(struct run *run, struct cfg *c)
+{
+    struct program *p = run->p;
+    lode_error err;
+    struct session sess;
+    if (memory_load(c->store, c->session, &sess, &err) < 0)
+        die("%s", err.msg);
+    double now = (double)time(NULL);
+    int k = c->k == INT_MIN ? 5 : c->k, recent = c->recent == INT_MIN ? 4 : c->recent;
+    if (c->forget_after >= 0 && memory_forget(&sess, c->forget_after, now) &&
+        memory_save(c->store, &sess, &err) < 0)
+        die("%s", err.msg);
+    if (c->remember) {
+        memory_add(&sess, "", NULL, c->remember, NULL, now, 1); /* a note: no question */
+        if (memory_save(c->store, &sess, &err) < 0)
+            die("%s", err.msg);
+        p->rep.ok++;
+        memory_free(&sess);
+        return;
+    }
+    char *dirs[1] = {(char *)c->store};
+    struct query_opts qo = {.dirs = dirs,
+                            .ndirs = 1,
+                            .k = k * 3,
+                            .ef = 64,
+                            .mmr = -1,
+                            .env_model = getenv("LODE_EMBED_MODEL")};
+    json_t *rec;
+    while ((rec = program_next(p))) {
+        const char *q = record_str(rec, "q");
+        if (!q) {
+            report_fail(&p->rep, p->in.where, record_str(rec, "qid"),
+                        "the record has no \"q\" (a question) for the session");
+            json_decref(rec);
+            continue;
+        }
+        char *standalone = memory_standalone(&sess, q);
+        /* the store: documents and this conversation's turns (another
+         * session's are left out); opened per question, as the turn is
+         * written between */
+        struct query qy;
+        json_t *qrec = json_pack("{s:s,s:i}", "q", standalone, "k", k * 3);
+        if (query_open(&qy, &qo, &err) < 0 || query_answer(&qy, qrec, &err) < 0)
+            die("%s", err.msg);
+        query_close(&qy);
+        json_t *kept = json_array(), *hits = json_object_get(qrec, "hits");
+        size_t i;
+        json_t *h;
+        json_array_foreach(hits, i, h)
+        {
+            const char *src = record_str(h, "source");
+            if (!src || strncmp(src, "session:", 8) || !strcmp(src, sess.source))
+                json_array_append(kept, h);
+        }
+        hits_replace(hits, kept, (size_t)k);
+        json_object_set(rec, "hits", hits);
+        json_decref(qrec);
+        if (strcmp(standalone, q))
+            record_set_str(rec, "standalone", standalone);
+        record_set_str(rec, "session", c->session);
+        /* the recent turns, verbatim, for the model */
+        json_decref(run->history);
+        run->history = json_array();
+        for (size_t t = 0; t < sess.n; t++) /* every note, the recent turns */
+            if (!*sess.t[t].question) {
+                char *note = xasprintf("Note: %s", sess.t[t].answer);
+                json_array_append_new(run->history,
+                                      json_pack("{s:s,s:s}", "role", "user", "content", note));
+                free(note);
+            }
+        for (size_t t = sess.n > (size_t)recent ? sess.n - (size_t)recent : 0; t < sess.n; t++) {
+            if (!*sess.t[t].question)
+                continue;
+            json_array_append_new(
+                run->history,
+                json_pack("{s:s,s:s}", "role", "user", "content", sess.t[t].question));
+            json_array_append_new(
+                run->history,
+                json_pack("{s:s,s:s}", "role", "assistant", "content", sess.t[t].answer));
+        }
+        unsigned long long ok = p->rep.ok;
+        if (run->have_model)
+            generate(run, rec, p->in.where);
+        else
+            extractive(run, rec, p->in.where);
+        if (p->rep.ok > ok) {
+            json_t *cites = json_object_get(rec, "citations");
+            memory_add(&sess, q, standalone, record_str(rec, "answer"),
+                       cites ? json_deep_copy(cites) : NULL, (double)time(NULL), c->pin);
+            if (memory_save(c->store, &sess, &err) < 0)
+                die("%s", err.msg);
+        }
+        free(standalone);
+        json_decref(rec);
+    }
+    json_decref(run->history);
+    run->history = NULL;
+    memory_free(&sess);
+}
+
 int main(int argc, char **argv)
 {
     struct program p;
     program_init(&p, argv[0]);
     struct run run = {.max_tokens = 512, .batch = 512, .top_k = 40, .sentences = 3, .p = &p};
     struct cfg c = {.model = getenv("LODE_GEN_MODEL"),
+                    .store = getenv("LODE_STORE"),
+                    .k = INT_MIN,
+                    .recent = INT_MIN,
+                    .forget_after = -1,
                     .threads = cpu_count(),
                     .temperature = 0.2,
                     .top_p = 0.95,
@@ -586,7 +749,9 @@ int main(int argc, char **argv)
     struct lora *adapters = load(&run, &c);
     program_open(&p, "generate", "records", 1, 1);
     json_t *rec;
-    while ((rec = program_next(&p))) {
+    if (c.session)
+        converse(&run, &c);
+    while (!c.session && (rec = program_next(&p))) {
         if (run.tokenize)
             tokenize(&run, rec, p.in.where);
         else if (run.score)
