@@ -42,6 +42,20 @@ check "a quantity, acronyms, and two names joined by 'and' kept apart" jqe '[.en
 printf '{"id":"x"}\n' | lode-entities --errors noent.ndjson > /dev/null 2>&1
 expect_eq "a record without text: exit 1, an error record" "1 1" "$? $(wc -l < noent.ndjson)"
 
+# -m: a model asked for triples, its decoding held to their JSON: stories260K
+# writes nonsense, but every chunk's output parses and has the shape
+ST=$SHARED/models/stories260K/stories260K.gguf
+for mt in 192 16; do
+    lode-extract "$ROOT/examples/guide.md" "$ROOT/examples/formats.csv" lmdb.md 2> /dev/null | lode-chunk 2> /dev/null |
+        lode-entities -m "$ST" -j 1 --max-tokens $mt > llm$mt.ndjson 2> llm$mt.err
+    expect_eq "-m (--max-tokens $mt): every chunk answered, exit 0" "0 $(lode-extract "$ROOT/examples/guide.md" "$ROOT/examples/formats.csv" lmdb.md 2> /dev/null | lode-chunk 2> /dev/null | wc -l)" \
+        "$? $(wc -l < llm$mt.ndjson)"
+    check "...each one's triples: 1 to 8 objects of three non-empty strings (the schema held$([ $mt = 16 ] && echo ', the cut output completed'))" \
+        jqe -s 'all(.[]; (.triples | type == "array" and length >= 1 and length <= 8) and all(.triples[]; (keys == ["head", "rel", "tail"]) and all(.[]; type == "string" and length >= 1)))' llm$mt.ndjson
+done
+check "...the relations come from the triples, the entities are what the text names" \
+    jqe -s 'all(.[]; (.relations | length) <= (.triples | length) and all(.entities[]; . as $e | .span[1] > .span[0]))' llm192.ndjson
+
 # the graph in the store follows updates and deletes exactly
 ingest() { lode-extract "$@" 2> /dev/null | lode-chunk 2> /dev/null | lode-entities 2> /dev/null; }
 ingest lmdb.md search.md chu.md | lode-index -s kb > /dev/null 2>&1

@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "docs/charset.h"
 #include "check.h"
+#include "generate/jsonc.h"
 #include "docs/container.h"
 #include "base/hash.h"
 #include "base/lines.h"
@@ -267,6 +268,50 @@ static void test_misc(void)
     CHECK(parse_size("12x", &v) < 0 && parse_size("-1", &v) < 0, "sizes: junk refused");
 }
 
+/* jsonc: whatever bytes are offered, what it accepts and then completes
+ * parses and has the shape */
+static void test_jsonc(void)
+{
+    unsigned seed = 11, good = 0, tries = 3000;
+    const char alphabet[] = "{}[]\",:abc htripleadrl\\\x01\xC3\xA9\xE0\xF0\x80";
+    for (unsigned t = 0; t < tries; t++) {
+        struct jsonc c;
+        jsonc_init(&c);
+        GString *out = g_string_new(NULL);
+        /* a valid start, then random bytes where they fit */
+        const char *start = "{\"triples\":[{\"head\":\"";
+        jsonc_step(&c, start, strlen(start));
+        g_string_append(out, start);
+        for (int i = 0; i < 200; i++) {
+            seed = seed * 1103515245u + 12345u;
+            char b = alphabet[(seed >> 16) % (sizeof alphabet - 1)];
+            if (jsonc_step(&c, &b, 1))
+                g_string_append_c(out, b);
+        }
+        jsonc_close(&c, out);
+        json_error_t je;
+        json_t *d = json_loadb(out->str, out->len, 0, &je);
+        json_t *tr = json_object_get(d, "triples");
+        int ok = json_is_array(tr) && json_array_size(tr) >= 1 && json_array_size(tr) <= 8;
+        size_t i;
+        json_t *x;
+        json_array_foreach(tr, i, x) ok &= json_object_size(x) == 3 &&
+            json_is_string(json_object_get(x, "head")) &&
+            json_is_string(json_object_get(x, "rel")) && json_is_string(json_object_get(x, "tail"));
+        if (!ok && t == 0)
+            printf("# %s\n", out->str);
+        good += ok;
+        json_decref(d);
+        g_string_free(out, TRUE);
+    }
+    CHECK(good == tries, "jsonc: %u of %u random outputs, completed, parse with the shape", good,
+          tries);
+    struct jsonc c;
+    jsonc_init(&c);
+    CHECK(!jsonc_step(&c, "{\"triples\":[]}", 14) && !jsonc_step(&c, " ", 1),
+          "jsonc: no empty list, no white space");
+}
+
 int main(void)
 {
     test_lines();
@@ -274,5 +319,6 @@ int main(void)
     test_record();
     test_textdoc();
     test_misc();
+    test_jsonc();
     return check_failures ? 1 : 0;
 }
