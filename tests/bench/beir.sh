@@ -43,6 +43,14 @@ echo "index: $iw s, peak $((im / 1024)) MB; $(jq -r '"\(.terms) terms, \(.bytes 
 awk -v w="$qw" -v n="$nq" -v m="$qm" 'BEGIN { printf "queries: %.2f ms each end to end (%d, loading included), peak %d MB\n", 1000 * w / n, n, m / 1024 }'
 "$BUILD/tools/ireval" "$QRELS" "$W/run.ndjson"
 
+# the knowledge graph's list fused in (lode-entities on the same documents,
+# lode-query --graph): reported beside the plain run, no claim either way
+"$BIN/lode-entities" < "$W/docs.ndjson" 2> /dev/null | "$BIN/lode-index" -s "$W/kb-graph" 2> /dev/null
+"$BIN/lode-query" -s "$W/kb-graph" -k 100 --no-text --graph "${MODE[@]}" < "$W/queries.ndjson" \
+    > "$W/run-graph.ndjson" 2> /dev/null
+echo "# with --graph ($(jq -s 'map(select(.kind == "node")) | length' <("$BIN/lode-index" -s "$W/kb-graph" --dump-graph jsonl 2> /dev/null)) graph nodes)"
+"$BUILD/tools/ireval" "$QRELS" "$W/run-graph.ndjson"
+
 # BM25's top 100 re-ranked by a cross-encoder (RERANK=DIR; by default the
 # random-weight tiny one of ../shared, which measures speed and shows the
 # order changing but cannot improve quality: give a real one, such as
