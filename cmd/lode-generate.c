@@ -12,7 +12,6 @@
 #include "base/program.h"
 #include "store/memory.h"
 #include "store/query.h"
-#include "store/shards.h"
 #include "model/decoder.h"
 #include "model/modelpath.h"
 #include "generate/sampler.h"
@@ -650,10 +649,12 @@ static void converse(struct run *run, struct cfg *c)
     char *dirs[1] = {(char *)c->store};
     struct query_opts qo = {.dirs = dirs,
                             .ndirs = 1,
-                            .k = k * 3,
+                            .k = k,
                             .ef = 64,
                             .mmr = -1,
-                            .env_model = getenv("LODE_EMBED_MODEL")};
+                            .env_model = getenv("LODE_EMBED_MODEL"),
+                            .memory = QUERY_MEMORY_SESSION, /* another session's turns left out */
+                            .session = c->session};
     json_t *rec;
     while ((rec = program_next(p))) {
         const char *q = record_str(rec, "q");
@@ -668,21 +669,11 @@ static void converse(struct run *run, struct cfg *c)
          * session's are left out); opened per question, as the turn is
          * written between */
         struct query qy;
-        json_t *qrec = json_pack("{s:s,s:i}", "q", standalone, "k", k * 3);
+        json_t *qrec = json_pack("{s:s}", "q", standalone);
         if (query_open(&qy, &qo, &err) < 0 || query_answer(&qy, qrec, &err) < 0)
             die("%s", err.msg);
         query_close(&qy);
-        json_t *kept = json_array(), *hits = json_object_get(qrec, "hits");
-        size_t i;
-        json_t *h;
-        json_array_foreach(hits, i, h)
-        {
-            const char *src = record_str(h, "source");
-            if (!src || strncmp(src, "session:", 8) || !strcmp(src, sess.source))
-                json_array_append(kept, h);
-        }
-        hits_replace(hits, kept, (size_t)k);
-        json_object_set(rec, "hits", hits);
+        json_object_set(rec, "hits", json_object_get(qrec, "hits"));
         json_decref(qrec);
         if (strcmp(standalone, q))
             record_set_str(rec, "standalone", standalone);

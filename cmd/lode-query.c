@@ -86,6 +86,7 @@ struct cfg {
     const char *mode;
     int merge, near_dups, keep_dups;
     const char *entity;
+    int no_memory;
     struct opt_list filters, dirs;
     struct filter *filter;
 };
@@ -131,6 +132,10 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv, int 
          "fuse a third list by rank: chunks of the entities the query names and their "
          "neighbours",
          1},
+        {0, "session", OPT_STRING, &o->session, "NAME",
+         "of the conversations kept in the store, search only this one's turns", 0},
+        {0, "no-memory", OPT_FLAG, &c->no_memory, NULL,
+         "leave every conversation's turns out of the hits", 1},
         {0, "entity", OPT_STRING, &c->entity, "NAME",
          "answer with the entity NAME (or an alias): its neighbours and chunks, then exit", 0},
         {0, "merge", OPT_FLAG, &c->merge, NULL,
@@ -172,6 +177,11 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv, int 
     if (c->near_dups && c->keep_dups)
         return program_usage(p, "--dedup and --keep-duplicates are opposites");
     o->dedup = c->keep_dups ? QUERY_DEDUP_NONE : c->near_dups ? QUERY_DEDUP_NEAR : QUERY_DEDUP_DOC;
+    if (o->session && c->no_memory)
+        return program_usage(p, "--session and --no-memory are opposites");
+    o->memory = c->no_memory ? QUERY_MEMORY_NONE
+        : o->session         ? QUERY_MEMORY_SESSION
+                             : QUERY_MEMORY_ALL;
     if (o->graph && (o->global_stats || o->emit))
         return program_usage(p, "--graph does not combine with --global-stats or --emit-stats");
     if (c->merge)

@@ -171,6 +171,20 @@ static json_t *final_hits(struct query *plan, struct rlist *hits, size_t k)
     int mmr = plan->o.mmr >= 0;
     /* MMR reads the texts even when they are not written */
     json_t *arr = rlist_json(&plan->sh, hits, plan->o.no_text && !mmr);
+    if (plan->o.memory != QUERY_MEMORY_ALL) {
+        /* conversations' turns: only the one asked for, or none */
+        json_t *kept = json_array();
+        size_t j;
+        json_t *x;
+        json_array_foreach(arr, j, x)
+        {
+            const char *src = record_str(x, "source");
+            int turn = src && !strncmp(src, "session:", 8);
+            if (!turn || (plan->o.session && !strcmp(src + 8, plan->o.session)))
+                json_array_append(kept, x);
+        }
+        hits_replace(arr, kept, json_array_size(kept));
+    }
     if (plan->o.dedup != QUERY_DEDUP_NONE)
         hits_dedup(arr, plan->o.dedup == QUERY_DEDUP_NEAR, mmr ? json_array_size(arr) : k);
     if (mmr)

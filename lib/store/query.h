@@ -28,6 +28,10 @@ enum query_mode { QUERY_AUTO, QUERY_BM25, QUERY_DENSE, QUERY_HYBRID };
 int query_mode_parse(const char *s);
 const char *query_mode_name(enum query_mode m);
 
+/* Conversations' turns (lode-generate --session) among the hits: all of
+ * them (default), one session's (--session), none (--no-memory). */
+enum query_memory { QUERY_MEMORY_ALL, QUERY_MEMORY_SESSION, QUERY_MEMORY_NONE };
+
 struct query_opts {
     char *const *dirs; /* the stores, searched as one */
     size_t ndirs;
@@ -42,6 +46,8 @@ struct query_opts {
     enum query_dedup dedup;      /* same document (default), --dedup, --keep-duplicates */
     double mmr;                  /* --mmr LAMBDA, or -1 */
     int graph;                   /* --graph: the knowledge graph's list fused in */
+    enum query_memory memory;    /* which conversations' turns may be hits */
+    const char *session;         /* QUERY_MEMORY_SESSION: its name */
 };
 
 struct query {

@@ -34,6 +34,12 @@ say s2 'which apt version does bookworm ship?' > other.json
 check "another session: the documents, none of session s1's turns" \
     jqe '([.hits[].source] | index("session:s1")) == null and .hits[0].source == "debian12.md"' other.json
 check "...the store passes --check" consistent kb
+expect_eq "lode-query: every conversation's turns are hits by default" "session:s1 session:s2" \
+    "$(echo 'apt version bookworm' | lode-query -s kb 2> /dev/null | jq -r '[.hits[].source | select(startswith("session:"))] | unique | join(" ")')"
+expect_eq "lode-query --session s2: only that conversation's" "session:s2" \
+    "$(echo 'apt version bookworm' | lode-query -s kb --session s2 2> /dev/null | jq -r '[.hits[].source | select(startswith("session:"))] | unique | join(" ")')"
+expect_eq "lode-query --no-memory: none, the documents still" "0 debian12.md" \
+    "$(echo 'apt version bookworm' | lode-query -s kb --no-memory 2> /dev/null | jq -r '"\([.hits[].source | select(startswith("session:"))] | length) \(.hits[0].source)"')"
 lode-generate --session s1 -s kb --forget-after 0 < /dev/null 2> /dev/null
 expect_eq "--forget-after 0: every turn of s1 gone but the note" "Note: the backup server is called zeus" \
     "$(lode-index -s kb --dump | jq -r 'select(.source == "session:s1") | .text')"
