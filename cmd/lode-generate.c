@@ -664,7 +664,15 @@ static void converse(struct run *run, struct cfg *c)
             json_decref(rec);
             continue;
         }
-        char *standalone = memory_standalone(&sess, q);
+        /* a follow-up made standalone: by the model when there is one, else
+         * by the last question's words */
+        char *standalone = NULL;
+        for (size_t t = sess.n; run->have_model && t-- > 0 && !standalone;)
+            if (*sess.t[t].question)
+                standalone = answer_standalone(&run->model, &run->st, (int)run->chat,
+                                               sess.t[t].standalone, q);
+        if (!standalone)
+            standalone = memory_standalone(&sess, q);
         /* the store: documents and this conversation's turns (another
          * session's are left out); opened per question, as the turn is
          * written between */

@@ -3,6 +3,8 @@
  * answer may make; and extractive answers from the hits' best sentences
  * (BM25, text/bm25.h). */
 #include "generate/answer.h"
+#include "model/decoder.h"
+#include "generate/chat.h"
 
 #include <glib.h>
 #include <math.h>
@@ -287,4 +289,52 @@ char *answer_extractive(const json_t *rec, int max, json_t **citations)
     analyzer_free(an);
     *citations = cites;
     return g_string_free(out, FALSE);
+}
+
+char *answer_standalone(const struct decoder *m, struct decoder_state *st, int f,
+                        const char *previous, const char *question)
+{
+    char *user = xasprintf("Earlier question: %s\nFollow-up: %s\nThe follow-up as a question that "
+                           "stands alone:",
+                           previous, question);
+    struct chat_msg msgs[2] = {{"system", ANSWER_STANDALONE_SYSTEM}, {"user", user}};
+    char *allow;
+    size_t len;
+    char *text = chat_render((enum chat_format)f, msgs, 2, &allow, &len);
+    int *ids;
+    size_t n = tok_encode_masked(&m->tok, text, len, 1, allow, &ids);
+    g_free(text);
+    g_free(allow);
+    free(user);
+    GString *out = g_string_new(NULL);
+    if (n && (int)n + 48 < st->ctx) {
+        float *logits = xmalloc(sizeof *logits * (size_t)m->vocab);
+        st->n_past = 0;
+        for (size_t at = 0; at < n; at += 512) {
+            size_t k = n - at < 512 ? n - at : 512;
+            decoder_eval(m, st, ids + at, (int)k, at + k == n ? logits : NULL, 0);
+        }
+        for (int produced = 0; produced < 48; produced++) {
+            int best = 0;
+            for (int i = 1; i < m->vocab; i++)
+                if (logits[i] > logits[best])
+                    best = i;
+            if (tok_is_eog(&m->tok, best))
+                break;
+            tok_piece(&m->tok, best, out);
+            char *nl = strchr(out->str + strspn(out->str, " \t\n"), '\n');
+            if (nl) {
+                g_string_truncate(out, (gsize)(nl - out->str)); /* the line */
+                break;
+            }
+            if (decoder_eval(m, st, &best, 1, logits, 0) < 0)
+                break;
+        }
+        free(logits);
+    }
+    free(ids);
+    g_strstrip(out->str);
+    char *r = *out->str ? xstrdup(out->str) : NULL;
+    g_string_free(out, TRUE);
+    return r;
 }

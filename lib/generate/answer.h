@@ -39,4 +39,18 @@ json_t *answer_citations(const char *answer, json_t *const *hits, int given);
  * sentences); sets *citations. Free the text. */
 char *answer_extractive(const json_t *rec, int max, json_t **citations);
 
+struct decoder;
+struct decoder_state;
+
+/* A follow-up made a standalone question by the model: the system prompt
+ * ANSWER_STANDALONE_SYSTEM, the user message "Earlier question: PREVIOUS\n
+ * Follow-up: QUESTION\nThe follow-up as a question that stands alone:",
+ * rendered in chat format f, decoded greedily to the end of the line (48
+ * tokens at most). NULL when it writes nothing but white space. */
+#define ANSWER_STANDALONE_SYSTEM                                                             \
+    "Rewrite the follow-up question so that it can be understood without the conversation. " \
+    "Write only the question."
+char *answer_standalone(const struct decoder *m, struct decoder_state *st, int f,
+                        const char *previous, const char *question);
+
 #endif

@@ -49,6 +49,16 @@ check "...--check after forgetting" consistent kb
 echo session:s1 | lode-index -s kb --delete > /dev/null 2>&1
 expect_eq "lode-index --delete session:s1: the conversation is gone, s2 and the documents stay" \
     "debian11.md debian12.md fruit.md session:s2" "$(lode-index -s kb --dump | jq -r .source | sort -u | tr '\n' ' ' | sed 's/ $//')"
+# with a model the follow-up is rewritten by it (stories260K: nonsense, but
+# its line becomes the query, and the turn is kept)
+ST=$SHARED/models/stories260K/stories260K.gguf
+echo '{"q":"which apt version does Debian 12 ship?"}' | lode-generate -m "$ST" -j 1 --max-tokens 8 --session m1 -s kb > m1.json 2> /dev/null
+echo '{"q":"and on Debian 11?"}' | lode-generate -m "$ST" -j 1 --max-tokens 8 --session m1 -s kb > m2.json 2> /dev/null
+check "with a model: the follow-up rewritten by it, one line, not the question, and answered" \
+    jqe '(.standalone | type == "string" and length > 0 and (contains("\n") | not)) and .standalone != "and on Debian 11?" and (.answer | type == "string")' m2.json
+expect_eq "...both turns kept, the second with the model's standalone question" "2 $(jq -c .standalone m2.json)" \
+    "$(lode-index -s kb --dump | jq -s -c '[.[] | select(.source == "session:m1")] | "\(length) \(.[1].meta.standalone | tojson)"' -r)"
+check "...the store passes --check" consistent kb
 echo '{"q":"x"}' | lode-generate --session s1 > /dev/null 2> nostore.err
 expect_eq "--session without a store: a usage error" 2 $?
 echo '{"q":"x"}' | lode-generate --pin > /dev/null 2> nopin.err
