@@ -35,8 +35,12 @@ static void llm_open(struct llm *l, const char *model, int threads)
 {
     lode_error err;
     char *path = model_resolve(model, &err);
-    if (!path || model_is_dir(path) || decoder_load(path, &l->m, &err) < 0)
-        die("cannot load the model %s: %s", model, path ? err.msg : err.msg);
+    if (!path)
+        die("%s", err.msg);
+    if (model_is_dir(path))
+        die("%s: lode-entities -m runs GGUF models (a file or ollama:NAME)", model);
+    if (decoder_load(path, &l->m, &err) < 0)
+        die("cannot load the model %s: %s", model, err.msg);
     free(path);
     int ctx = l->m.ctx_train < 2048 ? l->m.ctx_train : 2048;
     if (decoder_state_init(&l->m, &l->st, ctx, threads, &err) < 0)

@@ -82,10 +82,10 @@ static json_t *io_json(struct kg_io *io, int t, const char *key, size_t kn)
     return o ? o : json_object();
 }
 
-static json_t *get_json(struct store *s, MDB_dbi db, const char *key, size_t kn)
+/* io_json() on the store's own table t */
+static json_t *get_json(struct store *s, int t, const char *key, size_t kn)
 {
     struct kg_io io = {s, {NULL}};
-    int t = db == s->kg_entities ? T_ENTITIES : T_ALIASES;
     return io_json(&io, t, key, kn);
 }
 
@@ -718,7 +718,7 @@ static char *resolve(struct store *s, const char *name)
         return NULL;
     }
     /* an acronym stands for its expansion, as read_graph() merges them */
-    json_t *a = get_json(s, s->kg_aliases, f, strlen(f));
+    json_t *a = get_json(s, T_ALIASES, f, strlen(f));
     const char *best = most(a, NULL);
     char *to = best ? xstrdup(best) : NULL;
     json_decref(a);
@@ -841,7 +841,7 @@ json_t *kg_entity(struct store *s, const char *name, uint32_t **chunks, size_t *
         MDB_val v;
         if (store_get(s, s->kg_entities, id, strlen(id), &v) != 0)
             continue;
-        json_t *o = get_json(s, s->kg_entities, id, strlen(id));
+        json_t *o = get_json(s, T_ENTITIES, id, strlen(id));
         add_counts(names, json_object_get(o, "names"));
         add_counts(types, json_object_get(o, "types"));
         json_decref(o);
