@@ -1063,7 +1063,8 @@ long kg_check(struct store *s, void (*problem)(void *ud, const char *msg), void 
                         json_decref(a);
                         json_decref(b);
                     } else {
-                        same = n == v.mv_size && !memcmp(w, v.mv_data, n);
+                        same = n == v.mv_size &&
+                            (n == 0 || !memcmp(w, v.mv_data, n)); /* an empty value may be NULL */
                     }
                 }
                 if (!same && bad++ < 5) {
