@@ -327,11 +327,7 @@ static void generate(struct run *run, json_t *rec, const char *where)
     for (size_t i = 0; i < n; i++)
         sampler_accept(&sm, ids[i]);
     double t0 = now_seconds();
-    run->st.n_past = 0;
-    for (size_t at = 0; at < n; at += (size_t)run->batch) {
-        size_t k = n - at < (size_t)run->batch ? n - at : (size_t)run->batch;
-        decoder_eval(&run->model, &run->st, ids + at, (int)k, at + k == n ? logits : NULL, 0);
-    }
+    decoder_prefill(&run->model, &run->st, ids, n, (size_t)run->batch, logits);
     double t1 = now_seconds();
     GString *text = g_string_new(NULL);
     json_t *out_ids = json_array();

@@ -309,11 +309,7 @@ char *answer_standalone(const struct decoder *m, struct decoder_state *st, int f
     GString *out = g_string_new(NULL);
     if (n && (int)n + 48 < st->ctx) {
         float *logits = xmalloc(sizeof *logits * (size_t)m->vocab);
-        st->n_past = 0;
-        for (size_t at = 0; at < n; at += 512) {
-            size_t k = n - at < 512 ? n - at : 512;
-            decoder_eval(m, st, ids + at, (int)k, at + k == n ? logits : NULL, 0);
-        }
+        decoder_prefill(m, st, ids, n, 512, logits);
         for (int produced = 0; produced < 48; produced++) {
             int best = 0;
             for (int i = 1; i < m->vocab; i++)

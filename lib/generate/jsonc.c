@@ -179,11 +179,7 @@ char *jsonc_generate(const struct decoder *m, struct decoder_state *st, const st
                      const struct jsonc_vocab *v, const int *ids, size_t n, int max_tokens)
 {
     float *logits = xmalloc(sizeof *logits * (size_t)m->vocab);
-    st->n_past = 0;
-    for (size_t at = 0; at < n; at += 512) {
-        size_t k = n - at < 512 ? n - at : 512;
-        decoder_eval(m, st, ids + at, (int)k, at + k == n ? logits : NULL, 0);
-    }
+    decoder_prefill(m, st, ids, n, 512, logits);
     struct jsonc c;
     jsonc_init(&c);
     GString *out = g_string_new(NULL);

@@ -575,3 +575,15 @@ int decoder_eval(const struct decoder *m, struct decoder_state *s, const int *id
     s->n_past += n;
     return 0;
 }
+
+int decoder_prefill(const struct decoder *m, struct decoder_state *s, const int *ids, size_t n,
+                    size_t batch, float *logits)
+{
+    s->n_past = 0;
+    for (size_t at = 0; at < n; at += batch) {
+        size_t k = n - at < batch ? n - at : batch;
+        if (decoder_eval(m, s, ids + at, (int)k, at + k == n ? logits : NULL, 0) < 0)
+            return -1;
+    }
+    return 0;
+}

@@ -102,5 +102,9 @@ void decoder_state_free(struct decoder_state *s);
  * all set, of every token (n x vocab). -1 when the context is full. */
 int decoder_eval(const struct decoder *m, struct decoder_state *s, const int *ids, int n,
                  float *logits, int all);
+/* A prompt from position 0: ids[0..n) run batch tokens at a time, logits
+ * receiving the last token's. -1 when the context is full. */
+int decoder_prefill(const struct decoder *m, struct decoder_state *s, const int *ids, size_t n,
+                    size_t batch, float *logits);
 
 #endif
