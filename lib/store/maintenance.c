@@ -223,12 +223,9 @@ long store_check(struct store *s, FILE *report, lode_error *err)
     /* the tables run to the last chunk, not to the counter: a counter far
      * past it (deletions, or damage) costs nothing; numbers between are
      * chunks that are gone */
-    uint64_t span = 0;
-    if (mdb_cursor_open(s->txn, s->chunks, &c) == 0) {
-        if (mdb_cursor_get(c, &k, &v, MDB_LAST) == 0 && k.mv_size == 4)
-            span = (uint64_t)get_be32(k.mv_data) + 1;
-        mdb_cursor_close(c);
-    }
+    uint64_t span;
+    lode_error sperr;
+    store_chunk_span(s, &span, &sperr); /* a malformed key: 0, reported with the chunks */
     if (span > next)
         span = next; /* the chunks beyond the counter are reported below */
     uint32_t *owner = xmalloc(sizeof *owner * (span + 1));

@@ -327,14 +327,9 @@ static void load_lengths(struct searcher *se)
     se->total_len = store_meta_u64(s, "total_len", 0);
     /* lengths by chunk number, as far as the last chunk (the counter may
      * run far past it: deletions, or a damaged setting) */
-    uint64_t next = store_meta_u64(s, "next", 0), span = 0;
-    MDB_cursor *lc;
-    MDB_val lk, lv;
-    if (mdb_cursor_open(s->txn, s->chunks, &lc) == 0) {
-        if (mdb_cursor_get(lc, &lk, &lv, MDB_LAST) == 0 && lk.mv_size == 4)
-            span = (uint64_t)get_be32(lk.mv_data) + 1;
-        mdb_cursor_close(lc);
-    }
+    uint64_t next = store_meta_u64(s, "next", 0), span;
+    lode_error sperr;
+    store_chunk_span(s, &span, &sperr); /* (store_check_settings refused a malformed one) */
     if (next > span)
         next = span;
     if (next > UINT32_MAX)

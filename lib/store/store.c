@@ -674,22 +674,34 @@ int store_check_settings(struct store *s, lode_error *err)
                          "%s is damaged: it counts %llu chunks but has numbered only %llu", s->dir,
                          (unsigned long long)n, (unsigned long long)next);
     /* the counter must be past the last chunk: a writer would overwrite */
+    uint64_t span;
+    if ((rc = store_chunk_span(s, &span, err)) < 0)
+        return rc;
+    if (span > next)
+        return lode_fail(err, LODE_ECORRUPT,
+                         "%s is damaged: its chunk counter (%llu) is behind its chunks (the last "
+                         "is number %llu); lode-index --salvage copies them into a new store",
+                         s->dir, (unsigned long long)next, (unsigned long long)span - 1);
+    return 0;
+}
+
+int store_chunk_span(struct store *s, uint64_t *span, lode_error *err)
+{
+    *span = 0;
     MDB_cursor *c;
     MDB_val k, v;
     if (mdb_cursor_open(s->txn, s->chunks, &c))
         return lode_fail(err, LODE_ECORRUPT, "%s is damaged: cannot read its chunks", s->dir);
-    rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+    int rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
     mdb_cursor_close(c);
     if (rc == MDB_NOTFOUND)
         return 0;
     if (rc)
         return store_fail(s, err, rc, "its last chunk");
-    uint32_t last = k.mv_size == 4 ? get_be32(k.mv_data) : UINT32_MAX;
-    if (k.mv_size != 4 || last >= next)
-        return lode_fail(err, LODE_ECORRUPT,
-                         "%s is damaged: its chunk counter (%llu) is behind its chunks (the last "
-                         "is number %u); lode-index --salvage copies them into a new store",
-                         s->dir, (unsigned long long)next, last);
+    if (k.mv_size != 4)
+        return lode_fail(err, LODE_ECORRUPT, "%s is damaged: a chunk key of %zu bytes", s->dir,
+                         k.mv_size);
+    *span = (uint64_t)get_be32(k.mv_data) + 1;
     return 0;
 }
 

@@ -97,6 +97,10 @@ void store_abort(struct store *s);
  * chunk counter is past the last chunk; else LODE_ECORRUPT naming the
  * setting. Readers and the writer call it before trusting them. */
 int store_check_settings(struct store *s, lode_error *err);
+/* In an open transaction: *span is the last chunk's number + 1 (0 for no
+ * chunk), what tables by chunk number need to hold. 0, or LODE_ECORRUPT
+ * when the last key is not a chunk number. */
+int store_chunk_span(struct store *s, uint64_t *span, lode_error *err);
 /* Doubles the map (no transaction may be open). */
 int store_grow(struct store *s, lode_error *err);
 
