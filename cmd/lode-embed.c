@@ -13,6 +13,9 @@
 #include "base/program.h"
 #include "base/threads.h"
 
+/* a slow stream: the longest a record waits for its window to fill */
+#define HOLD_SECONDS 0.2
+
 struct item {
     json_t *rec;
     char *error;    /* why it cannot be embedded */
@@ -246,7 +249,15 @@ int main(int argc, char **argv)
     run.items = xcalloc((size_t)win, sizeof *run.items);
     program_open(&p, "embed", "records", 1, 0);
     json_t *rec;
-    while ((rec = program_next(&p))) {
+    double held_since = 0; /* when the window's first record came */
+    for (;;) {
+        /* a slow stream: a record waits at most HOLD_SECONDS for its window */
+        if (run.n && !program_wait(&p, held_since + HOLD_SECONDS - now_seconds()))
+            window(&run);
+        if (!(rec = program_next(&p)))
+            break;
+        if (!run.n)
+            held_since = now_seconds();
         /* a window of records, embedded longest first, written in order */
         struct item *it = &run.items[run.n++];
         *it = (struct item){.rec = rec};

@@ -17,6 +17,7 @@ struct run {
     struct program *p;
     struct buf echo; /* --echo: lines waiting for their batch's commit */
     int echoing;
+    double pending_since; /* when the oldest uncommitted record came; 0: none */
 };
 
 static void committed(void *ud)
@@ -31,6 +32,7 @@ static void committed(void *ud)
     if (run->echo.len)
         program_flush(run->p);
     run->echo.len = 0;
+    run->pending_since = 0;
 }
 
 static void echo_line(struct run *run, const char *line, size_t len)
@@ -217,6 +219,7 @@ static char *model_path(const char *dir, const char *store_dir)
 struct cfg {
     const char *dir, *bm25, *quantize, *model, *shard, *salvage, *dump_graph;
     int del, skip, echo, stats, check, compact, dump, nowait, threads;
+    double commit_every; /* seconds; 0: at batch boundaries only */
     uint64_t map_size;
     struct index_opts io;
 };
@@ -248,6 +251,8 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv)
          "keep only the sources that hash to shard K of N (0 to N-1); the store remembers it", 0},
         {0, "batch", OPT_INT, &io->batch, "N", "records per transaction, at least (default 1000)",
          0},
+        {0, "commit-every", OPT_DOUBLE, &c->commit_every, "SEC",
+         "commit what has arrived at least every SEC seconds (a stream that never ends)", 0},
         {0, "bm25", OPT_STRING, &c->bm25, "K1,B",
          "BM25 parameters the store keeps (default 0.9,0.4)", 0},
         {0, "quantize", OPT_STRING, &c->quantize, "TYPE",
@@ -300,6 +305,8 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv)
         io->M = 16;
     if (io->efc == INT_MIN)
         io->efc = 200;
+    if (!(c->commit_every >= 0 && c->commit_every <= 86400))
+        return program_usage(p, "--commit-every takes seconds from 0 to 86400");
     if (io->batch < 1 || io->M < 2 || io->M > 256 || io->efc < 1 || c->threads < 1)
         return program_usage(p, "--batch, -j and --ef-construction must be positive, -M 2 to 256");
     if (c->bm25 && bm25_parse(c->bm25, &io->k1, &io->b) < 0)
@@ -372,7 +379,15 @@ static int index_records(struct program *p, struct cfg *c)
         die("%s", err.msg);
     uint64_t elsewhere = 0;
     json_t *rec;
-    while ((rec = program_next(p))) {
+    for (;;) {
+        /* a stream: what came commits when the input pauses past its time */
+        if (c->commit_every > 0 && indexer_pending(ix)) {
+            double left = run.pending_since + c->commit_every - now_seconds();
+            if ((left <= 0 || !program_wait(p, left)) && indexer_commit(ix, &err) < 0)
+                die("%s", err.msg);
+        }
+        if (!(rec = program_next(p)))
+            break;
         const char *src = source_of(rec), *id = record_str(rec, "id");
         char *where = xstrdup(src ? src : p->in.where), *rid = id ? xstrdup(id) : NULL;
         int rc = 0,
@@ -400,6 +415,8 @@ static int index_records(struct program *p, struct cfg *c)
         }
         free(where);
         free(rid);
+        if (indexer_pending(ix) && !run.pending_since)
+            run.pending_since = now_seconds();
     }
     struct index_stats st;
     if (indexer_close(ix, &st, &err) < 0)

@@ -1,9 +1,11 @@
 /* lines.c - lines.h's reader: a buffer refilled from the descriptor, lines
  * handed out in place, over-long lines skipped without being held, and the
- * non-blocking form (lines_fill, lines_buffered) the worker pool polls. */
+ * non-blocking form (lines_fill, lines_buffered) the worker pool polls, and
+ * lines_wait for filters that act when their input pauses. */
 #include "base/lines.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -141,5 +143,28 @@ int lines_buffered(struct lines *r, char **line, size_t *len)
                 return LINE_EOF;
         }
         return LINE_AGAIN;
+    }
+}
+
+int lines_wait(struct lines *r, double seconds)
+{
+    double deadline = now_seconds() + (seconds > 0 ? seconds : 0);
+    for (;;) {
+        size_t from = r->scan > r->start ? r->scan : r->start;
+        if (r->eof || r->end - r->start > r->max_line ||
+            (r->end > from && memchr(r->buf + from, '\n', r->end - from)))
+            return 1;
+        double left = deadline - now_seconds();
+        struct pollfd pfd = {r->fd, POLLIN, 0};
+        int n = poll(&pfd, 1, left > 0 ? (int)(left * 1000) + 1 : 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return 1; /* the read will say what is wrong */
+        if (n == 0)
+            return 0;
+        int rc = fill(r);
+        if (rc == LINE_ERROR)
+            return 1;
     }
 }

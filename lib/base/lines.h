@@ -42,5 +42,11 @@ void lines_free(struct lines *r);
  * and LINE_AGAIN instead of reading more. */
 int lines_fill(struct lines *r);
 int lines_buffered(struct lines *r, char **line, size_t *len);
+/* Waits at most seconds (0: not at all) for lines_next() to have something
+ * that will not block: a whole line read, the end of the input, an error,
+ * or more than max_line bytes. 1 when it has, 0 when the time ran out. On a
+ * blocking descriptor it reads what poll() says is there, so a line written
+ * slowly in pieces is waited for as a whole. */
+int lines_wait(struct lines *r, double seconds);
 
 #endif

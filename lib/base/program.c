@@ -62,6 +62,12 @@ json_t *program_next(struct program *p)
     return rec;
 }
 
+int program_wait(struct program *p, double seconds)
+{
+    program_flush(p);
+    return lines_wait(&p->in.lr, seconds);
+}
+
 int program_close(struct program *p)
 {
     output_close(&p->out);

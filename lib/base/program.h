@@ -66,6 +66,11 @@ void program_open(struct program *p, const char *stage, const char *unit, int in
  * before it, what the last one wrote is flushed and progress shown. */
 json_t *program_next(struct program *p);
 
+/* 1 when the next program_next() will not block (a record, the end or a
+ * read error is there), 0 when seconds passed without one: for programs
+ * that hold work back (a batch, a transaction) until their input pauses. */
+int program_wait(struct program *p, double seconds);
+
 /* Writes what is pending now; exits 3 when standard output fails. */
 void program_flush(struct program *p);
 

@@ -49,6 +49,7 @@ struct indexer {
     size_t nops, capops;
     char *last_source;  /* of the last op added */
     size_t same_source; /* ops of last_source in this batch */
+    char *open_source;  /* committed marked incomplete; the next commit completes it */
     struct hnsw h;
     int have_graph;
     char *model;
@@ -582,6 +583,10 @@ static int try_batch(struct indexer *ix, const char *incomplete)
             g_hash_table_replace(ix->batch_seen, xstrdup(o->source), GINT_TO_POINTER(SEEN_DELETED));
         }
     }
+    /* a source indexer_commit() left open and no longer being written is
+     * whole now (its last chunk came before the other sources' chunks) */
+    if (!ix->fail && ix->open_source && (!incomplete || strcmp(incomplete, ix->open_source)))
+        read_source(ix, ix->open_source);
     rc = ix->fail;
     if (!rc)
         rc = flush_sources(ix, incomplete);
@@ -645,7 +650,7 @@ static void end_try(struct indexer *ix, int merge)
  * code of a failure that ends the run (err says what). */
 static int flush(struct indexer *ix, const char *incomplete, lode_error *err)
 {
-    if (!ix->nops)
+    if (!ix->nops && !ix->open_source)
         return 0;
     for (;;) {
         int rc = try_batch(ix, incomplete);
@@ -659,6 +664,8 @@ static int flush(struct indexer *ix, const char *incomplete, lode_error *err)
         }
     }
     end_try(ix, 1);
+    free(ix->open_source);
+    ix->open_source = incomplete ? xstrdup(incomplete) : NULL;
     if (ix->have_graph)
         hnsw_clean(&ix->h);
     if (ix->o.committed)
@@ -961,6 +968,17 @@ int indexer_flush(struct indexer *ix, lode_error *err)
     return flush(ix, NULL, err);
 }
 
+int indexer_commit(struct indexer *ix, lode_error *err)
+{
+    /* the last source may have more chunks coming */
+    return flush(ix, ix->nops && ix->last_source ? ix->last_source : NULL, err);
+}
+
+size_t indexer_pending(const struct indexer *ix)
+{
+    return ix->nops;
+}
+
 int indexer_close(struct indexer *ix, struct index_stats *stats, lode_error *err)
 {
     if (!ix)
@@ -975,6 +993,7 @@ int indexer_close(struct indexer *ix, struct index_stats *stats, lode_error *err
         op_free(&ix->ops[i]);
     free(ix->ops);
     free(ix->last_source);
+    free(ix->open_source);
     free(ix->model);
     if (ix->have_graph)
         hnsw_free(&ix->h);

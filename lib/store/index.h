@@ -63,6 +63,13 @@ int indexer_delete(struct indexer *ix, const char *source, lode_error *err);
 int index_unchanged(struct store *s, const char *source, const char *doc);
 /* Commits what is pending: 0 or a store code. */
 int indexer_flush(struct indexer *ix, lode_error *err);
+/* Commits what is pending in the middle of a stream (lode-index
+ * --commit-every): the last source, which may have more chunks to come, is
+ * marked incomplete until a later commit finds it ended, so a killed run
+ * redoes it. 0 or a store code. */
+int indexer_commit(struct indexer *ix, lode_error *err);
+/* Operations waiting for the next commit. */
+size_t indexer_pending(const struct indexer *ix);
 /* With stats, commits what is pending and fills them; frees the indexer
  * either way. 0 or a store code. */
 int indexer_close(struct indexer *ix, struct index_stats *stats, lode_error *err);
