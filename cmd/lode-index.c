@@ -12,12 +12,22 @@
 #include "text/analyzer.h"
 #include "store/kg.h"
 #include "store/maintenance.h"
+#include "store/snapshot.h"
 
 struct run {
     struct program *p;
     struct buf echo; /* --echo: lines waiting for their batch's commit */
     int echoing;
     double pending_since; /* when the oldest uncommitted record came; 0: none */
+};
+
+struct cfg {
+    const char *dir, *bm25, *quantize, *model, *shard, *salvage, *dump_graph;
+    const char *snapshot, *restore;
+    int del, skip, echo, stats, check, compact, dump, nowait, threads, list, keep;
+    double commit_every; /* seconds; 0: at batch boundaries only */
+    uint64_t map_size;
+    struct index_opts io;
 };
 
 static void committed(void *ud)
@@ -175,6 +185,51 @@ static int salvage(const char *dir, const char *out, int threads)
     return LODE_EXIT_OK;
 }
 
+static void snapshot_line(const char *dir, const char *key, const struct snapshot_info *in,
+                          double t)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I}", "store", dir, key, in->path, "time", in->time,
+                          "chunks", (json_int_t)in->chunks, "bytes", (json_int_t)in->bytes);
+    if (!strcmp(key, "snapshot"))
+        json_object_set_new(o, "pruned", json_integer(in->pruned));
+    json_object_set_new(o, "seconds", json_real(now_seconds() - t));
+    if (json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(4)) < 0 ||
+        putchar('\n') == EOF || fflush(stdout) != 0)
+        die("cannot write standard output");
+    json_decref(o);
+}
+
+/* --snapshot, --snapshots, --restore and --keep alone */
+static int snapshots(const struct cfg *c)
+{
+    lode_error err;
+    struct snapshot_info in;
+    double t = now_seconds();
+    if (c->snapshot) {
+        if (snapshot_take(c->dir, c->snapshot, c->keep == INT_MIN ? -1 : c->keep, stderr, &in,
+                          &err) < 0)
+            die("%s", err.msg);
+        snapshot_line(c->dir, "snapshot", &in, t);
+        error("%s: snapshot of %llu chunks in %s%s", c->dir, (unsigned long long)in.chunks, in.path,
+              in.pruned ? "; older ones pruned" : "");
+    } else if (c->restore) {
+        if (snapshot_restore(c->dir, c->restore, c->nowait, stderr, &in, &err) < 0)
+            die("%s", err.msg);
+        snapshot_line(c->dir, "kept_as", &in, t);
+        error("%s: now %s; what it held before is the snapshot %s", c->dir, c->restore, in.path);
+    } else if (c->list) {
+        long n = snapshot_list(c->dir, stdout, &err);
+        if (n < 0 || fflush(stdout) != 0)
+            die("%s", n < 0 ? err.msg : "cannot write standard output");
+    } else {
+        long n = snapshot_prune(c->dir, c->keep, stderr, &err);
+        if (n < 0)
+            die("%s", err.msg);
+        error("%s: %ld snapshots pruned", c->dir, n);
+    }
+    return LODE_EXIT_OK;
+}
+
 static int compact(const char *dir, int threads, int nowait)
 {
     struct compact_stats st;
@@ -216,14 +271,6 @@ static char *model_path(const char *dir, const char *store_dir)
     return real;
 }
 
-struct cfg {
-    const char *dir, *bm25, *quantize, *model, *shard, *salvage, *dump_graph;
-    int del, skip, echo, stats, check, compact, dump, nowait, threads;
-    double commit_every; /* seconds; 0: at batch boundaries only */
-    uint64_t map_size;
-    struct index_opts io;
-};
-
 /* Parses and checks the options: 0, or the exit status of a usage error. */
 static int options(struct program *p, struct cfg *c, int argc, char **argv)
 {
@@ -245,6 +292,14 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv)
          "write the knowledge graph as jsonl, graphml or neo4j:DIR (CSV files), and exit", 0},
         {0, "salvage", OPT_STRING, &c->salvage, "OUT",
          "copy every chunk record that can still be read into a new store OUT, and exit", 0},
+        {0, "snapshot", OPT_STRING, &c->snapshot, "DIR",
+         "write a consistent, compacted copy of the store into the new folder DIR, and exit", 0},
+        {0, "snapshots", OPT_FLAG, &c->list, NULL,
+         "list the store's snapshots (path, time, chunks, bytes) as JSON lines, and exit", 1},
+        {0, "restore", OPT_STRING, &c->restore, "DIR",
+         "make the store the snapshot DIR, atomically, keeping what it was as a snapshot", 0},
+        {0, "keep", OPT_INT, &c->keep, "N",
+         "with --snapshot, or alone: remove the oldest snapshots beyond the newest N", 0},
         {0, "compact", OPT_FLAG, &c->compact, NULL,
          "rebuild the graph without deleted vectors, rewrite the file, and exit", 1},
         {0, "shard", OPT_STRING, &c->shard, "K/N",
@@ -291,11 +346,15 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv)
     if (!c->dir)
         return program_usage(p, "no store: give -s DIR or set LODE_STORE");
     if (c->stats + c->check + c->compact + c->dump + c->skip + c->del + !!c->salvage +
-            !!c->dump_graph >
+            !!c->dump_graph + !!c->snapshot + c->list + !!c->restore +
+            (c->keep != INT_MIN && !c->snapshot) >
         1)
         return program_usage(p,
                              "--stats, --check, --dump, --dump-graph, --salvage, --compact, "
-                             "--skip-unchanged and --delete are separate runs");
+                             "--snapshot, --snapshots, --restore, --keep, --skip-unchanged "
+                             "and --delete are separate runs");
+    if (c->keep != INT_MIN && c->keep < (c->snapshot ? 1 : 0))
+        return program_usage(p, "--keep takes a count: at least 1 with --snapshot, 0 alone");
     if (c->dump_graph && strcmp(c->dump_graph, "jsonl") && strcmp(c->dump_graph, "graphml") &&
         (strncmp(c->dump_graph, "neo4j:", 6) || !c->dump_graph[6]))
         return program_usage(p, "--dump-graph takes jsonl, graphml or neo4j:DIR");
@@ -436,6 +495,7 @@ int main(int argc, char **argv)
     struct cfg c = {
         .dir = getenv("LODE_STORE"),
         .threads = cpu_count(),
+        .keep = INT_MIN, /* not given */
         .io = {.k1 = BM25_K1, .b = BM25_B, .batch = 1000, .M = INT_MIN, .efc = INT_MIN}};
     int rc = options(&p, &c, argc, argv);
     if (rc)
@@ -452,6 +512,8 @@ int main(int argc, char **argv)
         return dump_graph(c.dir, c.dump_graph);
     if (c.compact)
         return compact(c.dir, c.threads, c.nowait);
+    if (c.snapshot || c.restore || c.list || c.keep != INT_MIN)
+        return snapshots(&c);
     if (c.skip)
         return skip_unchanged(&p, c.dir);
     return index_records(&p, &c);

@@ -23,6 +23,7 @@
 #include "store/index.h"
 #include "store/kg.h"
 #include "store/pages.h"
+#include "store/snapshot.h"
 
 static unsigned long long file_bytes(const char *dir)
 {
@@ -551,17 +552,6 @@ static int rebuild_graph(struct store *s, int threads, struct compact_stats *st,
     return rc;
 }
 
-static void remove_dir(const char *dir)
-{
-    const char *files[] = {"data.mdb", "lock.mdb", "writer.lock"};
-    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        char *p = xasprintf("%s/%s", dir, files[i]);
-        unlink(p);
-        free(p);
-    }
-    rmdir(dir);
-}
-
 int store_compact(const char *dir, int threads, int nowait, struct compact_stats *st,
                   lode_error *err)
 {
@@ -583,36 +573,18 @@ int store_compact(const char *dir, int threads, int nowait, struct compact_stats
     st->bytes_before = file_bytes(real);
     rc = rebuild_graph(&s, threads, st, err);
     char *tmp = xasprintf("%s.compact-%ld", real, (long)getpid());
-    int lock = -1;
     if (rc == 0 && mkdir(tmp, 0755) < 0)
         rc = lode_fail(err, lode_errno_code(errno), "cannot create %s: %s", tmp, strerror(errno));
-    if (rc == 0) {
+    else if (rc == 0) {
         int e = mdb_env_copy2(s.env, tmp, MDB_CP_COMPACT);
-        if (e) {
+        if (e)
             rc = lode_fail(err, store_code(e), "%s: cannot write the compacted copy: %s", tmp,
                            mdb_strerror(e));
-            remove_dir(tmp);
-        }
-    }
-    if (rc == 0) {
-        /* the copy's writer lock is held before it becomes the store, so a
-         * writer waiting on the old lock finds it stale and tries again */
-        char *lp = xasprintf("%s/writer.lock", tmp);
-        lock = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        free(lp);
-        if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0 ||
-            renameat2(AT_FDCWD, tmp, AT_FDCWD, real, RENAME_EXCHANGE) < 0) {
-            rc = lode_fail(err, lode_errno_code(errno), "%s: cannot swap in the compacted copy: %s",
-                           real, strerror(errno));
-            remove_dir(tmp);
-        } else {
-            remove_dir(tmp); /* the old files, now under tmp's name */
+        if (rc == 0 && (rc = snapshot_exchange(real, tmp, err)) == 0)
             st->bytes_after = file_bytes(real);
-        }
+        snapshot_remove_dir(tmp); /* the failed copy, or the old files under tmp's name */
     }
     store_close(&s);
-    if (lock >= 0)
-        close(lock);
     free(tmp);
     free(real);
     return rc;
