@@ -14,10 +14,15 @@
 # - With LODE_CRON_METRICS=DIR (node_exporter's textfile collector folder)
 #   writes DIR/lode_cron.prom atomically after every run, and lode-index
 #   writes DIR/lode_index.prom.
+# - With LODE_CRON_SNAPSHOTS=N, a run without failures that changed the
+#   store (documents indexed or removed) ends with a snapshot of it,
+#   LODE_CRON_SNAPSHOT_DIR/TIME (default STORE.snapshots/), keeping the
+#   newest N (lode-index --snapshot --keep); logged as a snapshot event.
 #
 # Environment: LODE_CRON_WAIT (seconds, default 0), LODE_CRON_JOBS (make -j,
 # default: cores), LODE_CRON_METRICS, LODE_CRON_LOCK (default STORE.lock),
-# LODE_CRON_WORK (ingest.mk's WORK, default STORE.work), LODE (the folder
+# LODE_CRON_WORK (ingest.mk's WORK, default STORE.work),
+# LODE_CRON_SNAPSHOTS, LODE_CRON_SNAPSHOT_DIR, LODE (the folder
 # of the lode programs), LODE_CRON_MAKEFLAGS (more make variables, such as
 # "THREADS=2 CHUNK_OPTS='--size 200'").
 set -u
@@ -32,6 +37,11 @@ JOBS=${LODE_CRON_JOBS:-$(nproc)}
 LOCK=${LODE_CRON_LOCK:-$STORE.lock}
 WORK=${LODE_CRON_WORK:-$STORE.work}
 METRICS=${LODE_CRON_METRICS:-}
+SNAPSHOTS=${LODE_CRON_SNAPSHOTS:-0}
+SNAPSHOT_DIR=${LODE_CRON_SNAPSHOT_DIR:-$STORE.snapshots}
+case $SNAPSHOTS in
+'' | *[!0-9]*) echo "cron.sh: LODE_CRON_SNAPSHOTS takes a count, not '$SNAPSHOTS'" >&2; exit 2 ;;
+esac
 
 # log EVENT [jq --arg/--argjson pairs...]: one JSON line
 log() {
@@ -80,14 +90,14 @@ start=$(date +%s.%N)
 log start --arg docs "$DOCS" --arg store "$STORE" --arg model "$MODEL" --argjson jobs "$JOBS"
 mkdir -p "$WORK"
 rm -f "$WORK/errors.ndjson"
-documents=0 make_status=3
+documents=0 removed=0 make_status=3
 # make's lines become log events as they come
 extra=()
 eval "extra=(${LODE_CRON_MAKEFLAGS:-})"
 while IFS= read -r line; do
     case $line in
     "ingest: indexing "*) log index --arg message "${line#ingest: }" ;;
-    "ingest: removing "*) log delete --arg message "${line#ingest: }" ;;
+    "ingest: removing "*) removed=$((removed + 1)); log delete --arg message "${line#ingest: }" ;;
     "ingest: "*" failures; see "*) ;;
     "ingest-status: "*) make_status=${line#ingest-status: } ;;
     "ingest: "*) documents=$((documents + 1)); log document --arg source "${line#ingest: }" ;;
@@ -111,6 +121,15 @@ elif [ "$make_status" != 0 ]; then
     log error --arg error "ingest.mk failed (make exit status $make_status)"
 else
     status=0
+fi
+if [ "$status" = 0 ] && [ "$SNAPSHOTS" -gt 0 ] && [ $((documents + removed)) -gt 0 ]; then
+    if snap=$("${LODE:+$LODE/}lode-index" -s "$STORE" --keep "$SNAPSHOTS" \
+        --snapshot "$SNAPSHOT_DIR/$(date -u +%Y%m%dT%H%M%SZ)" 2> "$WORK/snapshot.err"); then
+        log snapshot --argjson snapshot "$snap"
+    else
+        status=3
+        log error --arg error "snapshot failed: $(tail -1 "$WORK/snapshot.err")"
+    fi
 fi
 log end --argjson status "$status" --argjson seconds "$seconds" --argjson documents "$documents" \
     --argjson failed "$failed"

@@ -138,3 +138,24 @@ s3=$(jq -r 'select(.event == "start") | .time' third.log)
 e1=$(jq -r 'select(.event == "end") | .time' first.log)
 check "...it starts only after the first ended ($e1 <= $s3)" test "$e1" \< "$s3" -o "$e1" = "$s3"
 check "...and did the rest" jqe -s 'map(select(.event == "document") | .source) == ["docs/wait.txt"]' third.log
+
+# snapshots after the runs that changed the store (LODE_CRON_SNAPSHOTS)
+printf 'Snapshot me.\n' > docs/snap1.txt
+LODE_CRON_SNAPSHOTS=2 LODE=$PWD/shim "$C" docs kb > snap1.log 2> /dev/null
+expect_eq "LODE_CRON_SNAPSHOTS=2: a run that indexed a document exits 0" 0 $?
+check "...and logs a snapshot of the store in kb.snapshots/" \
+    jqe -s 'map(select(.event == "snapshot"))[0].snapshot | (.snapshot | test("/kb.snapshots/20[0-9]+T[0-9]+Z$")) and .chunks > 0' snap1.log
+LODE_CRON_SNAPSHOTS=2 LODE=$PWD/shim "$C" docs kb > snap2.log 2> /dev/null
+check "...a run that changed nothing takes none" jqe -s 'map(select(.event == "snapshot")) == []' snap2.log
+for i in 2 3; do
+    sleep 1.1 # snapshots are named by the second
+    printf 'Snapshot %s.\n' "$i" > "docs/snap$i.txt"
+    LODE_CRON_SNAPSHOTS=2 LODE=$PWD/shim "$C" docs kb > "snap$i.log" 2> /dev/null
+done
+expect_eq "...after three that did, the newest two are kept" 2 "$(lode-index -s kb --snapshots | grep -c .)"
+expect_eq "...the newest holds what the store holds" "$(lode-index -s kb --stats | jq .chunks)" \
+    "$(lode-index -s kb --snapshots | tail -1 | jq .chunks)"
+check "...and each one passes --check" \
+    bash -c 'for d in $(lode-index -s kb --snapshots | jq -r .path); do lode-index -s "$d" --check > /dev/null 2>&1 || exit 1; done'
+LODE_CRON_SNAPSHOTS=x "$C" docs kb > /dev/null 2>&1
+expect_eq "LODE_CRON_SNAPSHOTS=x: a usage error" 2 $?
