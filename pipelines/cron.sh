@@ -43,13 +43,8 @@ case $SNAPSHOTS in
 '' | *[!0-9]*) echo "cron.sh: LODE_CRON_SNAPSHOTS takes a count, not '$SNAPSHOTS'" >&2; exit 2 ;;
 esac
 
-# log EVENT [jq --arg/--argjson pairs...]: one JSON line
-log() {
-    local event=$1
-    shift
-    jq -cn --arg time "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" --arg event "$event" \
-        --argjson pid $$ "$@" '$ARGS.named'
-}
+# shellcheck source=pipelines/log.sh
+. "$HERE/log.sh"
 
 metric() { # NAME TYPE HELP VALUE
     printf '# HELP lode_cron_%s %s\n# TYPE lode_cron_%s %s\nlode_cron_%s %s\n' "$1" "$3" "$1" "$2" "$1" "$4"

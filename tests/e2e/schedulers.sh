@@ -3,7 +3,9 @@
 # parsed. pipelines/shard.sh through the Slurm script (SLURM_ARRAY_TASK_ID set
 # by hand) and through the Kubernetes Job's container script
 # (JOB_COMPLETION_INDEX set by hand): 3 shards, searched as one, answer as
-# the single-machine store does. The Airflow DAG is run against a stub of
+# the single-machine store does. pipelines/watch.sh as the systemd unit
+# (systemd-analyze verify, then its ExecStart with its Environment) and as
+# the Kubernetes sidecar's container command. The Airflow DAG is run against a stub of
 # Airflow's classes that records its tasks, whose commands then run here.
 # The Grafana dashboard names only metrics the programs write.
 # shellcheck source=tests/lib.sh
@@ -68,6 +70,65 @@ lode-query -s k8s/kb.0 -s k8s/kb.1 -s k8s/kb.2 --mode bm25 --no-text < q.txt > k
 check "...the shards answer as the single store" cmp -s single.hits k8s.hits
 SHARDS=3 DOCS=$DOCS OUT=k8s MODEL="" LODE_PIPELINES=$PL bash k8s-script.sh > /dev/null 2>&1
 check "...outside an indexed Job it refuses" test $? != 0
+
+# ---- watch.sh as a systemd service and a Kubernetes sidecar ----
+# runs_watch NAME COMMAND...: the command (watch.sh) follows a folder: the
+# first run indexes it, a new file gets in, SIGTERM exits 0
+runs_watch() {
+    local name=$1 pid st
+    shift
+    mkdir -p "$name.docs"
+    printf 'Watched first.\n' > "$name.docs/one.txt"
+    "$@" > "$name.log" 2> "$name.err" &
+    pid=$!
+    for _ in $(seq 100); do grep -q '"event":"end"' "$name.log" 2> /dev/null && break; sleep 0.1; done
+    printf 'Watched second.\n' > "$name.docs/two.txt"
+    for _ in $(seq 100); do [ "$(grep -c '"event":"end"' "$name.log")" -ge 2 ] && break; sleep 0.1; done
+    kill -TERM "$pid"
+    wait "$pid"
+    st=$?
+    expect_eq "$name: the service's command ran, followed a new file, and exited 0 on SIGTERM" \
+        "0 2" "$st $(jq -s 'map(select(.event == "document")) | length' "$name.log")"
+}
+unit=$PL/systemd/lode-watch.service
+sed -e "s|/usr/local/share/lode/pipelines|$PL|; s|/srv/docs|$PWD/unit.docs|; s|/srv/kb|$PWD/unit.kb|" \
+    -e "s| /usr/local/share/lode/models/all-MiniLM-L6-v2||; s|^User=lode|User=$(id -un)|" \
+    -e "s|/var/lib/prometheus/node-exporter|$PWD|" "$unit" > lode-watch.service
+check "lode-watch.service: systemd-analyze verify finds nothing (paths set to this test's)" \
+    bash -c 'out=$(systemd-analyze verify ./lode-watch.service 2>&1) && [ -z "$out" ] || { echo "$out" >&2; exit 1; }'
+check "...KillMode=mixed: SIGTERM to watch.sh alone" has "$unit" "KillMode=mixed"
+envs=() # its Environment= lines and ExecStart, as systemd would run them
+while IFS= read -r e; do envs+=("$e"); done < <(sed -n 's/^Environment=//p' lode-watch.service)
+read -r -a cmd <<< "$(sed -n 's/^ExecStart=//p' lode-watch.service)"
+runs_watch unit env "${envs[@]}" "${cmd[@]}"
+check "...with the unit's metrics and snapshots" test -s lode_cron.prom -a -d unit.kb.snapshots
+
+"$PY" - "$PL/kubernetes/watch-sidecar.yaml" > side.txt << 'EOF'
+import sys, yaml
+docs = list(yaml.safe_load_all(open(sys.argv[1])))
+assert len(docs) == 1, "one object"
+d = docs[0]
+pod = d["spec"]["template"]["spec"]
+c = {x["name"]: x for x in pod["containers"]}
+w = c["watch"]
+vols = {v["name"]: v for v in pod["volumes"]}
+mounts = {m["name"]: m for m in w["volumeMounts"]}
+print("kind", d["apiVersion"], d["kind"], d["spec"]["replicas"], w["command"][0].endswith("/watch.sh"),
+      "emptyDir" in vols["kb"], mounts["docs"].get("readOnly") is True,
+      any(m["name"] == "kb" for m in c["query"]["volumeMounts"]),
+      pod["terminationGracePeriodSeconds"] >= 60)
+print("args", " ".join(w["args"]))
+for e in w["env"]:
+    print("env", "%s=%s" % (e["name"], e["value"]))
+EOF
+expect_eq "watch-sidecar.yaml parses: a Deployment of one replica, watch.sh beside a reader, the store an emptyDir both mount, docs read-only" \
+    "kind apps/v1 Deployment 1 True True True True True" "$(grep '^kind' side.txt)"
+mkdir -p side.kb
+envs=()
+while read -r _ e; do envs+=("${e//\/kb/$PWD/side.kb}"); done < <(grep '^env' side.txt)
+read -r -a args <<< "$(sed -n 's/^args //p' side.txt | sed "s|/docs|$PWD/side.docs|; s|/kb|$PWD/side.kb|")"
+runs_watch side env "${envs[@]}" "$PL/watch.sh" "${args[@]}"
+check "...the store and its work folder on the shared volume" test -d side.kb/store -a -d side.kb/work
 
 # ---- Airflow DAG, against a stub of Airflow ----
 check "lode_ingest.py compiles" "$PY" -m py_compile "$PL/airflow/lode_ingest.py"
