@@ -19,7 +19,7 @@ follows() {
     t0=$(date +%s.%N)
     for _ in $(seq 300); do
         if "$@"; then
-            t=$(echo "$(date +%s.%N) - $t0" | bc)
+            t=$(printf '%.2f' "$(echo "$(date +%s.%N) - $t0" | bc)")
             echo "# $what: $t s" >&2
             expect_le "$what (seconds from the change)" 10 "$t"
             return
@@ -35,6 +35,7 @@ printf 'Bananas come in bunches.\n' > docs/x/y/b.txt
 LODE_WATCH_DEBOUNCE=0.5 "$W" docs kb > watch.log 2> watch.err &
 watch=$!
 follows "the run at start indexes what is there" has_sources "docs/a.txt docs/x/y/b.txt"
+for _ in $(seq 100); do grep -q '"event":"end"' watch.log && break; sleep 0.1; done
 check "...logged: watching, then cron.sh's run" jqe -s '.[0].event == "watching" and (map(.event) | index("end")) != null' watch.log
 
 printf 'Cherries are red.\n' > docs/x/new.txt
