@@ -624,7 +624,8 @@ json_t *shards_merge_results(json_t *const *recs, size_t n, size_t k, int no_tex
                         q ? q : "", qi ? qi : "");
             return NULL;
         }
-        if (!json_equal(qid, json_object_get(recs[i], "qid"))) {
+        json_t *qidi = json_object_get(recs[i], "qid"); /* json_equal(NULL, NULL) is 0 */
+        if ((qid || qidi) && (!qid || !qidi || !json_equal(qid, qidi))) {
             lode_seterr(err, "the results are not of the same query (qid differs)");
             return NULL;
         }

@@ -72,6 +72,18 @@ done
 check "...hybrid shares carry both lists for the merge" jqe -s 'all(.bm25_hits and .dense_hits and (has("hits") | not))' part.0
 check "--merge keeps the queries' fields" jqe -s 'length == '"$nq"' and all(.qid and .q)' merged.bm25
 
+# the README's three steps with plain-text queries (no qid)
+jq -r .q q.ndjson | head -20 > q.txt
+for k in 0 1 2; do lode-query -s s$k --mode bm25 --emit-stats < q.txt > tstats.$k 2> /dev/null; done
+cat tstats.0 tstats.1 tstats.2 > tstats
+for k in 0 1 2; do lode-query -s s$k --mode bm25 --global-stats tstats < q.txt > thits.$k 2> /dev/null; done
+lode-query --merge thits.0 thits.1 thits.2 > tmerged 2> tmerge.err
+expect_eq "plain-text queries (no qid) through the three steps: every one merged, exit 0" "0 20" \
+    "$? $(grep -c . tmerged)"
+lode-query -s s0 -s s1 -s s2 --mode bm25 < q.txt > tone 2> /dev/null
+check "...the hits those of the three shards searched as one" \
+    cmp -s <(jq -c '[.hits[] | [.id, .score]]' tone) <(jq -c '[.hits[] | [.id, .score]]' tmerged)
+
 # ---- errors ----
 lode-query -s s0 --global-stats <(cat stats.0 stats.0) < q.ndjson > /dev/null 2> dup.err
 expect_eq "the same shard's statistics twice: fatal (3)" 3 $?
