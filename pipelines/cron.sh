@@ -22,8 +22,8 @@
 # Environment: LODE_CRON_WAIT (seconds, default 0), LODE_CRON_JOBS (make -j,
 # default: cores), LODE_CRON_METRICS, LODE_CRON_LOCK (default STORE.lock),
 # LODE_CRON_WORK (ingest.mk's WORK, default STORE.work),
-# LODE_CRON_SNAPSHOTS, LODE_CRON_SNAPSHOT_DIR, LODE (the folder
-# of the lode programs), LODE_CRON_MAKEFLAGS (more make variables, such as
+# LODE_CRON_SNAPSHOTS, LODE_CRON_SNAPSHOT_DIR, LODE_BIN (the folder
+# of the lode programs; default: beside pipelines/, else on PATH), LODE_CRON_MAKEFLAGS (more make variables, such as
 # "THREADS=2 CHUNK_OPTS='--size 200'").
 set -u
 if [ $# -lt 2 ] || [ $# -gt 3 ]; then
@@ -45,6 +45,9 @@ esac
 
 # shellcheck source=pipelines/log.sh
 . "$HERE/log.sh"
+# shellcheck source=pipelines/find.sh
+. "$HERE/find.sh"
+lode_find "$HERE" lode-extract lode-ocr lode-chunk lode-index ${MODEL:+lode-embed}
 
 metric() { # NAME TYPE HELP VALUE
     printf '# HELP lode_cron_%s %s\n# TYPE lode_cron_%s %s\nlode_cron_%s %s\n' "$1" "$3" "$1" "$2" "$1" "$4"
@@ -68,7 +71,7 @@ write_metrics() { # STATUS SECONDS DOCUMENTS FAILED SKIPPED
         metric documents_failed gauge "Failed inputs in the last run." "$4"
         metric skipped_total counter "Runs skipped because another held the lock." "$skipped"
         if [ -d "$STORE" ]; then
-            "${LODE:+$LODE/}lode-index" -s "$STORE" --stats 2> /dev/null |
+            "$LODE_BIN/lode-index" -s "$STORE" --stats 2> /dev/null |
                 jq -r '"# HELP lode_cron_store_chunks Chunks in the store.\n# TYPE lode_cron_store_chunks gauge\nlode_cron_store_chunks \(.chunks)\n# HELP lode_cron_store_bytes Bytes of the store on disk.\n# TYPE lode_cron_store_bytes gauge\nlode_cron_store_bytes \(.bytes)"'
         fi
     } > "$prom.tmp.$$" && mv -f "$prom.tmp.$$" "$prom"
@@ -99,7 +102,7 @@ while IFS= read -r line; do
     *) log message --arg message "$line" ;;
     esac
 done < <(make --no-print-directory -f "$HERE/ingest.mk" DOCS="$DOCS" STORE="$STORE" MODEL="$MODEL" \
-              WORK="$WORK" ${LODE:+LODE="$LODE"} ${METRICS:+METRICS="$METRICS"} \
+              WORK="$WORK" LODE_BIN="$LODE_BIN" ${METRICS:+METRICS="$METRICS"} \
               "${extra[@]}" -j "$JOBS" 2>&1; echo "ingest-status: $?")
 failed=0
 if [ -s "$WORK/errors.ndjson" ]; then
@@ -118,7 +121,7 @@ else
     status=0
 fi
 if [ "$status" = 0 ] && [ "$SNAPSHOTS" -gt 0 ] && [ $((documents + removed)) -gt 0 ]; then
-    if snap=$("${LODE:+$LODE/}lode-index" -s "$STORE" --keep "$SNAPSHOTS" \
+    if snap=$("$LODE_BIN/lode-index" -s "$STORE" --keep "$SNAPSHOTS" \
         --snapshot "$SNAPSHOT_DIR/$(date -u +%Y%m%dT%H%M%SZ)" 2> "$WORK/snapshot.err"); then
         log snapshot --argjson snapshot "$snap"
     else

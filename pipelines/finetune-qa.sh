@@ -12,7 +12,8 @@
 # held out; for those questions the answers of lode-query | lode-generate
 # with and without the adapter are written side by side.
 #
-# Knobs (environment): LODE_BIN (where the programs are; default: on PATH),
+# Knobs (environment): LODE_BIN (where the programs are; default: beside
+# pipelines/, else on PATH),
 # EPOCHS (3), RANK (8), LR (2e-4), TARGETS (q,k,v,o), CTX (512), JOBS,
 # MAX_TOKENS (96). Writes OUTDIR/pairs.ndjson, train.ndjson, held.ndjson,
 # progress.ndjson (one record per training step), adapter.gguf and
@@ -20,7 +21,11 @@
 set -euo pipefail
 [ $# -eq 3 ] || { echo "usage: $0 STORE MODEL OUTDIR" >&2; exit 2; }
 STORE=$1 MODEL=$2 OUT=$3
-P=${LODE_BIN:+$LODE_BIN/}
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=pipelines/find.sh
+. "$HERE/find.sh"
+lode_find "$HERE" lode-index lode-finetune lode-query lode-generate
+P=$LODE_BIN/
 JOBS=${JOBS:-$(nproc)}
 mkdir -p "$OUT"
 

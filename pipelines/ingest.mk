@@ -29,7 +29,8 @@
 #   EXTRACT_OPTS, OCR_OPTS, CHUNK_OPTS, EMBED_OPTS, INDEX_OPTS
 #                   more options for each program
 #   METRICS         a folder for lode-index's Prometheus metrics (lode_index.prom)
-#   LODE            the folder of the lode programs (default: from PATH)
+#   LODE_BIN        the folder of the lode programs (default: beside
+#                   pipelines/, else on PATH; pipelines/find.sh)
 # Targets: all (default), retry (forget the failed documents' state, then
 # all), errors (print this run's error records), clean (WORK only).
 # File names may hold any character but a newline.
@@ -48,8 +49,9 @@ SHELL := /bin/bash
 HERE := $(dir $(lastword $(MAKEFILE_LIST)))
 WORK ?= $(STORE).work
 THREADS ?= 1
-LODE ?=
-P := $(if $(LODE),$(LODE)/,)
+LODE_BIN ?= $(shell bash -c '. "$$1/find.sh" && lode_find "$$1" && printf %s "$$LODE_BIN"' find '$(HERE)')
+P := $(LODE_BIN)/
+$(foreach p,lode-extract lode-ocr lode-chunk lode-index $(if $(MODEL),lode-embed),$(if $(wildcard $(P)$(p)),,$(error $(p) not found in "$(LODE_BIN)": set LODE_BIN to the folder of the lode programs)))
 EXTRACT_OPTS ?=
 OCR_OPTS ?=
 CHUNK_OPTS ?=

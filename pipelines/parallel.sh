@@ -22,7 +22,10 @@
 #   --joblog FILE   keep GNU parallel's job log (host, seconds, exit status)
 #   --extract-opts, --ocr-opts, --chunk-opts, --embed-opts "OPTIONS"
 #                   more options for one program, as one word
-# Other hosts need the lode programs in their PATH and the documents and
+# The programs are found as pipelines/find.sh says (LODE_BIN, beside
+# pipelines/, PATH); a job runs them from that folder, and on another host
+# from its PATH when the folder is not there. Other hosts need the
+# lode programs and the documents and
 # the model at the same paths (an NFS or SMB share, or a copy); output and
 # error records come back over ssh. GNU parallel's own options may be
 # added through $PARALLEL (--env PATH, --retries 3, --joblog FILE, ...).
@@ -56,6 +59,10 @@ done
 [ $# -gt 0 ] || { echo "parallel.sh: give the documents to read" >&2; usage; }
 case $block$threads in *[!0-9]*) echo "parallel.sh: --block and --threads take numbers" >&2; exit 2 ;; esac
 command -v parallel > /dev/null || { echo "parallel.sh: GNU parallel is not installed" >&2; exit 3; }
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=pipelines/find.sh
+. "$HERE/find.sh"
+lode_find "$HERE" lode-extract lode-ocr lode-chunk ${model:+lode-embed}
 
 # One job: the block on standard input through the stages; its error
 # records are written to standard error after the summaries, marked so
@@ -63,7 +70,7 @@ command -v parallel > /dev/null || { echo "parallel.sh: GNU parallel is not inst
 q() { printf '%q' "$1"; }
 embed=""
 [ -z "$model" ] || embed="| lode-embed -m $(q "$model") -j $threads --no-progress --errors \"\$e\" $eo"
-job="e=\$(mktemp) || exit 3; lode-extract -j $threads --no-progress --errors \"\$e\" $xo |
+job="PATH=$(q "$LODE_BIN"):\$PATH; e=\$(mktemp) || exit 3; lode-extract -j $threads --no-progress --errors \"\$e\" $xo |
  lode-ocr -j $threads --no-progress --errors \"\$e\" $oo |
  lode-chunk --no-progress --errors \"\$e\" $co $embed;
  st=(\"\${PIPESTATUS[@]}\"); sed 's/^/@lode-error@ /' \"\$e\" >&2; rm -f \"\$e\";
@@ -75,7 +82,7 @@ else
     log=$(mktemp) || exit 3
     trap 'rm -f "$log"' EXIT
 fi
-lode-extract --list "$@" |
+"$LODE_BIN/lode-extract" --list "$@" |
     parallel --pipe --keep-order -N "$block" ${jobs:+-j "$jobs"} "${sshlogin[@]}" \
         --joblog "$log" bash -c "$(q "$job")" \
         2> >(while IFS= read -r line; do

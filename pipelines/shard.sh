@@ -16,7 +16,8 @@
 # Also written: OUT/errors.K.ndjson (error records), OUT/metrics.K.prom
 # (lode-index's Prometheus metrics). Environment: LODE_THREADS (threads per
 # program, default: cores), LODE_SCRATCH (local disk, default $TMPDIR or
-# /tmp), LODE (the folder of the lode programs, default: from PATH).
+# /tmp), LODE_BIN (the folder of the lode programs; default: beside pipelines/,
+# else on PATH).
 # Exit status: 0 all documents indexed; 1 some inputs failed (the shard is
 # published without them); 2 usage; 3 fatal (nothing published).
 set -u
@@ -30,7 +31,10 @@ case $SPEC in
 [0-9]*/[0-9]*) ;;
 *) echo "shard.sh: K/N such as 0/4, not $SPEC" >&2; exit 2 ;;
 esac
-B=${LODE:+$LODE/}
+# shellcheck source=pipelines/find.sh
+. "$(dirname "$0")/find.sh"
+lode_find "$(cd "$(dirname "$0")" && pwd)" lode-extract lode-ocr lode-chunk lode-index ${MODEL:+lode-embed}
+B=$LODE_BIN/
 T=${LODE_THREADS:-$(nproc)}
 SCRATCH=$(mktemp -d "${LODE_SCRATCH:-${TMPDIR:-/tmp}}/lode-shard-$K.XXXXXX") || exit 3
 trap 'rm -rf "$SCRATCH"' EXIT

@@ -26,7 +26,8 @@
 # cron.sh holds it; waits up to LODE_SQL_WAIT seconds, default 3600).
 # Exit status: 0, 1 some rows failed (error records in WORK/NAME.errors),
 # 2 usage, 3 the database or the store could not be used.
-# Environment: LODE (the folder of the lode programs), LODE_SQL_WAIT,
+# Environment: LODE_BIN (the folder of the lode programs; default: beside
+# pipelines/, else on PATH), LODE_SQL_WAIT,
 # LODE_THREADS.
 set -u
 set -o pipefail
@@ -59,10 +60,13 @@ NAME=${NAME:-$TABLE}
 WORK=${WORK:-$STORE.sql}
 QUERY=${QUERY:-SELECT * FROM \"${TABLE//\"/\"\"}\"}
 HERE=$(cd "$(dirname "$0")" && pwd)
-P=${LODE:+$LODE/}
 THREADS=${LODE_THREADS:-1}
 # shellcheck source=pipelines/log.sh
 . "$HERE/log.sh"
+# shellcheck source=pipelines/find.sh
+. "$HERE/find.sh"
+lode_find "$HERE" lode-chunk lode-index ${MODEL:+lode-embed}
+P=$LODE_BIN/
 fail() {
     log error --arg error "$1"
     exit 3

@@ -22,7 +22,7 @@
 # - Exit 2 usage, 3 when DOCS cannot be watched (no inotifywait, too few
 #   inotify watches: raise fs.inotify.max_user_watches).
 #
-# Environment: LODE_WATCH_DEBOUNCE, LODE_WATCH_MAX, and cron.sh's (LODE,
+# Environment: LODE_WATCH_DEBOUNCE, LODE_WATCH_MAX, and cron.sh's (LODE_BIN,
 # LODE_CRON_METRICS, LODE_CRON_SNAPSHOTS, ...); LODE_CRON_WAIT defaults to
 # 3600 here, so a change waits for a cron run that holds the lock instead
 # of being skipped.
@@ -38,6 +38,9 @@ MAX=${LODE_WATCH_MAX:-30}
 export LODE_CRON_WAIT=${LODE_CRON_WAIT:-3600}
 # shellcheck source=pipelines/log.sh
 . "$HERE/log.sh"
+# shellcheck source=pipelines/find.sh
+. "$HERE/find.sh"
+lode_find "$HERE" lode-extract lode-ocr lode-chunk lode-index ${MODEL:+lode-embed}
 for v in "$DEBOUNCE" "$MAX"; do
     if ! [[ $v =~ ^[0-9]+(\.[0-9]+)?$ ]] || [ "$v" = 0 ]; then
         echo "watch.sh: LODE_WATCH_DEBOUNCE and LODE_WATCH_MAX take seconds, not '$v'" >&2

@@ -24,7 +24,7 @@ cp "$EX/guide.md" "$EX/lode-chunk.pdf" "$EX/release-notes.docx" "$EX/formats.csv
 cp "$EX/lode-records.html" "docs/sub/it's a \$weird #name (1).html"
 mkdir -p arc/backup && cp "$EX/guide.md" arc/backup/a.md && cp "$EX/formats.csv" arc/backup/b.csv
 tar -C arc -czf docs/backup.tar.gz backup
-ingest() { make -s -f "$MK" DOCS=docs STORE=kb LODE="$PWD/shim" "$@" > out.log 2> err.log; }
+ingest() { make -s -f "$MK" DOCS=docs STORE=kb LODE_BIN="$PWD/shim" "$@" > out.log 2> err.log; }
 sources() { lode-index -s kb --dump | jq -r .source | sort -u | paste -sd'|'; }
 ran() { cut -d' ' -f1 ran.log 2> /dev/null | sort | uniq -c | awk '{ printf "%s%s=%s", (NR > 1 ? " " : ""), $2, $1 }'; }
 
@@ -105,7 +105,7 @@ expect_eq "...with vectors" "$(lode-index -s kbv --stats | jq .chunks)" "$(lode-
 C=$ROOT/pipelines/cron.sh
 mkdir -p prom
 printf 'Cron wrote this.\n' > docs/cron.txt
-LODE=$PWD/shim LODE_CRON_METRICS=prom "$C" docs kb > cron1.log 2> cron1.err
+LODE_BIN=$PWD/shim LODE_CRON_METRICS=prom "$C" docs kb > cron1.log 2> cron1.err
 expect_eq "cron.sh: exit 0, nothing on stderr" "0 " "$? $(cat cron1.err)"
 check "...a JSON log: start, the document, index, end" \
     jqe -s 'map(.event) == ["start", "document", "index", "message", "end"] and .[1].source == "docs/cron.txt" and .[-1].status == 0 and .[-1].documents == 1 and all(.time and .pid)' cron1.log
@@ -113,7 +113,7 @@ check "...metrics for the textfile collector" \
     jqe -n --rawfile m prom/lode_cron.prom '$m | test("lode_cron_documents_processed 1\n") and test("lode_cron_exit_status 0\n") and test("lode_cron_store_chunks [0-9]+\n")'
 check "...and lode-index's own" has prom/lode_index.prom 'lode_index_chunks_added_total{stage="index"}'
 cp "$DATA/pdf-malformed/pdfjs/poppler-67295-0.pdf" docs/damaged2.pdf
-LODE=$PWD/shim LODE_CRON_METRICS=prom "$C" docs kb > cron2.log 2> /dev/null
+LODE_BIN=$PWD/shim LODE_CRON_METRICS=prom "$C" docs kb > cron2.log 2> /dev/null
 expect_eq "cron.sh with a damaged document: exit 1" 1 $?
 check "...its failure logged with the error record" \
     jqe -s 'map(select(.event == "failed"))[0].record.source == "docs/damaged2.pdf" and .[-1].failed == 1' cron2.log
@@ -123,15 +123,15 @@ rm docs/damaged2.pdf
 
 # two at once: the second skips while the first holds the lock
 printf 'Slow one.\n' > docs/slow.txt
-(SLOW=2 LODE=$PWD/shim "$C" docs kb > first.log 2>&1) &
+(SLOW=2 LODE_BIN=$PWD/shim "$C" docs kb > first.log 2>&1) &
 first=$!
 for _ in $(seq 50); do grep -q '"start"' first.log 2> /dev/null && break; sleep 0.1; done
-LODE=$PWD/shim LODE_CRON_METRICS=prom "$C" docs kb > second.log 2>&1
+LODE_BIN=$PWD/shim LODE_CRON_METRICS=prom "$C" docs kb > second.log 2>&1
 expect_eq "a second start while one runs: exit 0 at once" 0 $?
 check "...logged as skipped" jqe -s 'length == 1 and .[0].event == "skipped"' second.log
 check "...and counted in the metrics" has prom/lode_cron.prom "lode_cron_skipped_total 1"
 printf 'Waiting one.\n' > docs/wait.txt
-LODE_CRON_WAIT=60 LODE=$PWD/shim "$C" docs kb > third.log 2>&1
+LODE_CRON_WAIT=60 LODE_BIN=$PWD/shim "$C" docs kb > third.log 2>&1
 wait $first
 expect_eq "with LODE_CRON_WAIT it waits, and both succeed" "0" "$?"
 s3=$(jq -r 'select(.event == "start") | .time' third.log)
@@ -141,16 +141,16 @@ check "...and did the rest" jqe -s 'map(select(.event == "document") | .source) 
 
 # snapshots after the runs that changed the store (LODE_CRON_SNAPSHOTS)
 printf 'Snapshot me.\n' > docs/snap1.txt
-LODE_CRON_SNAPSHOTS=2 LODE=$PWD/shim "$C" docs kb > snap1.log 2> /dev/null
+LODE_CRON_SNAPSHOTS=2 LODE_BIN=$PWD/shim "$C" docs kb > snap1.log 2> /dev/null
 expect_eq "LODE_CRON_SNAPSHOTS=2: a run that indexed a document exits 0" 0 $?
 check "...and logs a snapshot of the store in kb.snapshots/" \
     jqe -s 'map(select(.event == "snapshot"))[0].snapshot | (.snapshot | test("/kb.snapshots/20[0-9]+T[0-9]+Z$")) and .chunks > 0' snap1.log
-LODE_CRON_SNAPSHOTS=2 LODE=$PWD/shim "$C" docs kb > snap2.log 2> /dev/null
+LODE_CRON_SNAPSHOTS=2 LODE_BIN=$PWD/shim "$C" docs kb > snap2.log 2> /dev/null
 check "...a run that changed nothing takes none" jqe -s 'map(select(.event == "snapshot")) == []' snap2.log
 for i in 2 3; do
     sleep 1.1 # snapshots are named by the second
     printf 'Snapshot %s.\n' "$i" > "docs/snap$i.txt"
-    LODE_CRON_SNAPSHOTS=2 LODE=$PWD/shim "$C" docs kb > "snap$i.log" 2> /dev/null
+    LODE_CRON_SNAPSHOTS=2 LODE_BIN=$PWD/shim "$C" docs kb > "snap$i.log" 2> /dev/null
 done
 expect_eq "...after three that did, the newest two are kept" 2 "$(lode-index -s kb --snapshots | grep -c .)"
 expect_eq "...the newest holds what the store holds" "$(lode-index -s kb --stats | jq .chunks)" \
@@ -159,3 +159,30 @@ check "...and each one passes --check" \
     bash -c 'for d in $(lode-index -s kb --snapshots | jq -r .path); do lode-index -s "$d" --check > /dev/null 2>&1 || exit 1; done'
 LODE_CRON_SNAPSHOTS=x "$C" docs kb > /dev/null 2>&1
 expect_eq "LODE_CRON_SNAPSHOTS=x: a usage error" 2 $?
+
+# ---- the programs found beside the pipelines, under cron's environment ----
+mkdir -p plain
+printf 'Found without PATH.\n' > plain/p.txt
+env -i PATH=/usr/bin:/bin HOME="$HOME" make -s -f "$MK" DOCS=plain STORE=plainkb > plain.out 2> plain.err
+expect_eq "ingest.mk from the checkout with PATH=/usr/bin:/bin: exit 0, the document indexed" "0 1" \
+    "$? $(lode-index -s plainkb --stats 2> /dev/null | jq .chunks)"
+printf 'And from cron.\n' > plain/q.txt
+env -i PATH=/usr/bin:/bin HOME="$HOME" "$C" plain plainkb > plaincron.log 2> plaincron.err
+expect_eq "cron.sh with cron's environment: exit 0, nothing on stderr" "0 " "$? $(cat plaincron.err)"
+check "...the new document indexed" jqe -s 'map(select(.event == "document") | .source) == ["plain/q.txt"]' plaincron.log
+LODE_BIN=/nonexistent "$C" plain plainkb > /dev/null 2> missing.err
+expect_eq "cron.sh with LODE_BIN naming a folder without the programs: exit 3 at once" 3 $?
+check "...naming the missing program and LODE_BIN" has missing.err "lode-extract not found in /nonexistent"
+LODE_BIN=/nonexistent make -s -f "$MK" DOCS=plain STORE=plainkb > /dev/null 2> missing.err
+check "ingest.mk likewise: stops before any document, naming the program" has missing.err "lode-extract not found in \"/nonexistent\""
+for s in parallel.sh finetune-qa.sh shard.sh sql.sh watch.sh; do
+    case $s in
+    parallel.sh) args=(plain) ;;
+    finetune-qa.sh) args=(plainkb m out) ;;
+    shard.sh) args=(0/1 plain out) ;;
+    sql.sh) args=(--db sqlite:x --table t --key k --text t kb) ;;
+    watch.sh) args=(plain plainkb) ;;
+    esac
+    LODE_BIN=/nonexistent "$ROOT/pipelines/$s" "${args[@]}" > /dev/null 2> missing.err
+    expect_eq "$s without its programs: exit 3, naming one" "3 1" "$? $(grep -c 'not found in /nonexistent' missing.err)"
+done

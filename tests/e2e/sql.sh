@@ -8,7 +8,7 @@
 . "$LODE_ROOT/tests/lib.sh"
 S=$ROOT/pipelines/sql.sh
 MODEL=$SHARED/models/tiny-bert-f32
-export LODE=$BIN
+export LODE_BIN=$BIN
 
 # matches STORE NAME EXPECTED: the store's chunks of NAME/ as "source|text"
 # lines equal EXPECTED (one chunk a row: the texts are short)
