@@ -47,6 +47,7 @@ struct common_opts {
     const char *errors_path;  /* --errors FILE: append error records */
     const char *metrics_path; /* --metrics FILE: Prometheus text, written at exit */
     int progress;             /* -1 when stderr is a terminal, 0 off, 1 on */
+    int quiet;                /* -q: the summary only when an input failed */
     uint64_t max_line;        /* --max-line: longest input line accepted */
 };
 
@@ -68,6 +69,10 @@ void common_opts_init(struct common_opts *c);
          NULL,     "show progress on stderr even when it is not a terminal",          \
          1},                                                                          \
         {0, "no-progress", OPT_FLAG, &(c)->progress, NULL, "never show progress", 0}, \
+        {'q',      "quiet",                                                           \
+         OPT_FLAG, &(c)->quiet,                                                       \
+         NULL,     "print the summary only when an input failed (cron)",              \
+         1},                                                                          \
     {                                                                                 \
         0, "max-line", OPT_SIZE, &(c)->max_line, "SIZE",                              \
             "longest input line accepted (default 256M); longer lines fail alone", 0  \

@@ -21,7 +21,8 @@ int report_open(struct report *r, const char *stage, const char *unit, const str
     r->unit = unit;
     r->errors_fd = -1;
     r->metrics_path = c->metrics_path;
-    r->progress = c->progress < 0 ? isatty(2) : c->progress;
+    r->progress = c->progress < 0 ? !c->quiet && isatty(2) : c->progress;
+    r->quiet = c->quiet;
     r->started = r->last_progress = now_seconds();
     if (c->errors_path) {
         r->errors_fd = open(c->errors_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -166,8 +167,9 @@ int report_close(struct report *r)
 {
     double elapsed = now_seconds() - r->started;
     clear_progress(r);
-    error("%llu ok, %llu failed%s", (unsigned long long)r->ok, (unsigned long long)r->failed,
-          r->summary_extra.data ? r->summary_extra.data : "");
+    if (!r->quiet || r->failed)
+        error("%llu ok, %llu failed%s", (unsigned long long)r->ok, (unsigned long long)r->failed,
+              r->summary_extra.data ? r->summary_extra.data : "");
     if (r->metrics_path)
         write_metrics(r, elapsed);
     if (r->errors_fd >= 0)

@@ -23,6 +23,7 @@ struct report {
     int errors_error;  /* errno when it could not be opened or written, 0 */
     const char *metrics_path;
     int progress;
+    int quiet; /* the summary only when an input failed */
     double started, last_progress;
     uint64_t ok, failed; /* inputs that succeeded, failed */
     uint64_t total;      /* inputs expected, for the estimate; 0 unknown */
