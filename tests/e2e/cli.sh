@@ -58,11 +58,13 @@ expect_eq "--max-line 0 (any size option 0): a usage error" "2 1" "$? $(grep -c 
 
 # -q: silent when everything went through, the summary when something failed
 printf 'Quiet please.\n' > quiet.md
-lode-extract -q quiet.md > quiet.pages 2> q1.err
-lode-chunk -q < quiet.pages > quiet.chunks 2>> q1.err
-lode-index -q -s quietkb < quiet.chunks 2>> q1.err
-echo quiet | lode-query -q -s quietkb > /dev/null 2>> q1.err
-lode-entities -q < quiet.chunks > /dev/null 2>> q1.err
+{
+    lode-extract -q quiet.md > quiet.pages
+    lode-chunk -q < quiet.pages > quiet.chunks
+    lode-index -q -s quietkb < quiet.chunks
+    echo quiet | lode-query -q -s quietkb > /dev/null
+    lode-entities -q < quiet.chunks > /dev/null
+} 2> q1.err
 expect_eq "-q: a pipeline that succeeds prints nothing on stderr" "" "$(cat q1.err)"
 printf '{"id":"x"}\nnot json\n' | lode-chunk -q > /dev/null 2> q2.err
 expect_eq "-q with failed inputs: exit 1, the failures and the summary still said" "1 1" \
