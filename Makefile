@@ -138,8 +138,16 @@ fuzz: all
 
 fuzz-targets: $(FUZZ_BIN)
 
+# Debian packages: the build and the README's first command; make check's;
+# make bench's and make fuzz's (tests/deps.sh says which is which).
 deps:
-	tests/deps.sh
+	tests/deps.sh build
+
+deps-test:
+	tests/deps.sh test
+
+deps-bench:
+	tests/deps.sh bench
 
 # Real models for users with the internet (checksummed); no test needs them.
 models:
@@ -156,5 +164,5 @@ install: all
 clean:
 	rm -rf build bin
 
-.PHONY: all check check-fast check-unit lint bench fuzz fuzz-targets deps models install clean
+.PHONY: all check check-fast check-unit lint bench fuzz fuzz-targets deps deps-test deps-bench models install clean
 .SECONDARY:
