@@ -104,6 +104,9 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv, int 
          "bm25, dense or hybrid (default: hybrid when the store has vectors and the model is at "
          "hand)",
          0},
+        {0, "strict", OPT_FLAG, &o->strict, NULL,
+         "fail (exit 3) instead of searching a store of vectors by BM25 alone for want of a model",
+         1},
         {'m', "model", OPT_STRING, &o->model, "DIR",
          "the embedding model for query texts (default $LODE_EMBED_MODEL, then the store's)", 0},
         {0, "ef", OPT_INT, &o->ef, "N", "HNSW search breadth (default 64, at least k)", 0},

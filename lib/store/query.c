@@ -111,19 +111,22 @@ static int choose_model(struct query *q, lode_error *err)
     int rc = 0;
     lode_error e;
     if (!use) {
-        ;
+        snprintf(q->downgrade, sizeof q->downgrade,
+                 "%s holds vectors but no embedding model is known for query texts (give -m "
+                 "or LODE_EMBED_MODEL, or remember one with lode-index -m)",
+                 dir);
     } else if (bert_load(use, &q->model, &e) < 0) {
         if (model)
             rc = lode_fail(err, e.code, "cannot load the model %s: %s", use, e.msg);
         else
-            warning("cannot load the model %s: %s", use, e.msg);
+            snprintf(q->downgrade, sizeof q->downgrade, "cannot load the model %s: %s", use, e.msg);
     } else if ((stored && strcmp(stored, q->model.id)) || q->model.hidden != q->sh.dim) {
         if (model)
             rc = lode_fail(err, LODE_EINVAL, "%s holds vectors of %s; %s is %s", dir,
                            stored ? stored : "another model", use, q->model.id);
         else
-            warning("%s holds vectors of %s, not of %s (%s): query texts are not embedded", dir,
-                    stored ? stored : "another model", use, q->model.id);
+            snprintf(q->downgrade, sizeof q->downgrade, "%s holds vectors of %s, not of %s (%s)",
+                     dir, stored ? stored : "another model", use, q->model.id);
         bert_free(&q->model);
     } else {
         q->have_model = 1;
@@ -151,6 +154,15 @@ int query_open(struct query *q, const struct query_opts *o, lode_error *err)
         return rc;
     if (q->mode == QUERY_AUTO)
         q->mode = dim && q->have_model ? QUERY_HYBRID : QUERY_BM25;
+    /* a downgrade: vectors (searched by default, or hybrid asked for) and
+     * no model for query texts; never without a word */
+    if (!dim || q->have_model || q->mode == QUERY_DENSE || o->emit)
+        q->downgrade[0] = 0;
+    if (q->downgrade[0]) {
+        if (o->strict)
+            return lode_fail(err, LODE_EINVAL, "%s (--strict)", q->downgrade);
+        warning("%s: query texts are searched by BM25 alone", q->downgrade);
+    }
     if (q->mode != QUERY_BM25 && !dim && !o->emit)
         return lode_fail(err, LODE_EINVAL,
                          "%s holds no vectors: --mode %s needs records embedded "
@@ -264,6 +276,10 @@ int query_answer(struct query *plan, json_t *q, lode_error *err)
             bert_embed(&plan->model, plan->model.query_prompt, text, strlen(text), &plan->work,
                        vec);
         }
+    }
+    if (plan->downgrade[0] && mode == QUERY_BM25 && !vec) {
+        json_object_set_new(q, "mode", json_string("bm25"));
+        json_object_set_new(q, "mode_reason", json_string(plan->downgrade));
     }
     if (mode == QUERY_HYBRID && !text)
         mode = QUERY_DENSE;

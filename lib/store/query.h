@@ -48,11 +48,16 @@ struct query_opts {
     int graph;                   /* --graph: the knowledge graph's list fused in */
     enum query_memory memory;    /* which conversations' turns may be hits */
     const char *session;         /* QUERY_MEMORY_SESSION: its name */
+    int strict;                  /* --strict: a mode that cannot be used is an error */
 };
 
 struct query {
     struct query_opts o;
     enum query_mode mode; /* decided at open */
+    /* why the mode asked for (or, by default, expected: the store has
+     * vectors) cannot be used for query texts; "" when it can. Each
+     * answer it applies to gets "mode" and "mode_reason". */
+    char downgrade[768];
     struct shards sh;
     struct bert model;
     struct bert_work work;
@@ -64,7 +69,9 @@ struct query {
 
 /* Opens the stores, reads the statistics, chooses the model and the mode.
  * A store or a named model that cannot be used is an error (err says why);
- * a model found by default that does not fit is only warned about. */
+ * without a model for query texts (none known, or a default one that does
+ * not load or fit), a store of vectors is searched by BM25 and downgrade
+ * says why; with strict that is an error (LODE_EINVAL). */
 int query_open(struct query *q, const struct query_opts *o, lode_error *err);
 /* Answers one query record in place: 0 when it has its hits, 1 when it was
  * taken into the statistics (--emit-stats), LODE_EINVAL when it fails alone

@@ -250,3 +250,21 @@ if [ "$(id -u)" = 0 ] && unshare -m true 2> /dev/null; then
 fi
 chmod -R u+w "$rodir"
 rm -rf "$rodir"
+
+# no silent downgrade: a store of vectors without a model for query texts
+lode-embed -m "$M/tiny-bert-f32" < chunks.ndjson 2> /dev/null | lode-index -s nomodel 2> /dev/null
+echo logs | lode-query -s nomodel > dg.json 2> dg.err
+check "a store of vectors, no model known: a warning says query texts go by BM25 alone" \
+    has dg.err "no embedding model is known for query texts"
+check "...and the answer says so: mode bm25 and why" \
+    jqe '.mode == "bm25" and (.mode_reason | test("lode-index -m")) and (.hits | type) == "array"' dg.json
+echo logs | lode-query -s nomodel --mode hybrid > dgh.json 2> /dev/null
+check "--mode hybrid without a model: the same fields, not BM25 scores called hybrid" jqe '.mode == "bm25"' dgh.json
+echo logs | lode-query -s nomodel --strict > /dev/null 2> strict.err
+expect_eq "--strict: exit 3 instead" "3 1" "$? $(grep -c 'fatal:.*(--strict)' strict.err)"
+echo logs | lode-query -s nomodel -m "$M/tiny-bert-f32" > dgm.json 2> dgm.err
+check "with -m: hybrid, no mode fields, no warning" \
+    bash -c "jq -e 'has(\"mode\") | not' dgm.json > /dev/null && ! grep -q warning dgm.err"
+echo release | lode-query -s ex > bm.json 2> bm.err
+check "a BM25-only store searched by BM25: nothing to warn about, no mode fields" \
+    bash -c "jq -e 'has(\"mode\") | not' bm.json > /dev/null && ! grep -q warning bm.err"
