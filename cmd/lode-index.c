@@ -402,6 +402,13 @@ static void summary(struct program *p, const struct cfg *c, const struct index_s
     if (c->io.shard_n)
         buf_addf(&r->summary_extra, "; %llu records of other shards left out",
                  (unsigned long long)elsewhere);
+    /* a mixed store: dense search cannot find the chunks without vectors */
+    uint64_t plain = st->chunks > st->vectors ? st->chunks - st->vectors : 0;
+    if (!c->del && st->added && st->vectors && plain)
+        warning("%s holds %llu chunks without vectors among %llu with them: dense and hybrid "
+                "search cannot find those (embed them with lode-embed, or keep them in a store "
+                "of their own)",
+                c->dir, (unsigned long long)plain, (unsigned long long)st->vectors);
     report_metric(r, "index_other_shard_records_total", "counter",
                   "Records left out because their source belongs to another shard.",
                   (double)elsewhere);

@@ -332,6 +332,8 @@ static void apply_add(struct indexer *ix, struct op *o)
         hnsw_set_vector(&ix->h, num, o->vec);
         g_array_append_val(ix->new_vecs, num);
         ix->vectors++;
+    } else {
+        ix->tst.added_plain++;
     }
     ix->tst.added++;
 }
@@ -672,6 +674,7 @@ static int flush(struct indexer *ix, const char *incomplete, lode_error *err)
         ix->o.committed(ix->o.ud);
     g_hash_table_remove_all(ix->inserted);
     ix->st.added += ix->tst.added;
+    ix->st.added_plain += ix->tst.added_plain;
     ix->st.unchanged += ix->tst.unchanged;
     ix->st.replaced_sources += ix->tst.replaced_sources;
     ix->st.deleted_sources += ix->tst.deleted_sources;
@@ -988,6 +991,7 @@ int indexer_close(struct indexer *ix, struct index_stats *stats, lode_error *err
         rc = flush(ix, NULL, err);
         *stats = ix->st;
         stats->vectors = ix->vectors;
+        stats->chunks = ix->n;
     }
     for (size_t i = 0; i < ix->nops; i++)
         op_free(&ix->ops[i]);

@@ -42,7 +42,9 @@ struct index_opts {
 };
 
 struct index_stats {
-    uint64_t added, unchanged, replaced_sources, deleted_sources, deleted_chunks, vectors;
+    uint64_t added, unchanged, replaced_sources, deleted_sources, deleted_chunks;
+    uint64_t added_plain;     /* of added: without a vector */
+    uint64_t vectors, chunks; /* live, in the store at the end */
 };
 
 struct indexer;

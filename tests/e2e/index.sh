@@ -374,3 +374,13 @@ check "...a dense query answers alike" cmp -s \
     <(echo 'formats pdf' | lode-query -s whole-sal --mode dense -m "$SHARED/models/tiny-bert-f32" 2> /dev/null | jq -c '[.hits[] | .id, .score]')
 lode-index -s flipbase --salvage whole-sal > /dev/null 2> again.err
 expect_eq "--salvage into a folder that holds a store: refused, exit 3" "3 1" "$? $(grep -c 'already holds a store' again.err)"
+
+# a mixed store is warned about, whichever way it became mixed
+printf '{"id":"p1","text":"plain chunk one"}\n' | lode-index -s mixed 2> mix1.err
+check "plain chunks into a new store: no warning" bash -c "! grep -q warning mix1.err"
+printf '{"id":"v1","text":"apple pie"}\n' | lode-embed -m "$SHARED/models/tiny-bert-f32" 2> /dev/null | lode-index -s mixed 2> mix2.err
+check "vectors into a store of plain chunks: a warning that dense search cannot find them" \
+    has mix2.err "mixed holds 1 chunks without vectors among 1 with them"
+printf '{"id":"p2","text":"plain chunk two"}\n' | lode-index -s mixed 2> mix3.err
+check "plain chunks into a store of vectors: the same warning, counted" \
+    has mix3.err "mixed holds 2 chunks without vectors among 1 with them"
