@@ -247,9 +247,10 @@ static int *prompt_ids(struct run *run, json_t *rec, size_t *n, struct rag_promp
             if (answer_prompt(run->tok, rec, budget, rag) < 0) {
                 free(msgs);
                 lode_seterr(err,
-                            "the question alone does not fit the context of %d tokens "
-                            "less --max-tokens",
-                            run->st.ctx);
+                            "the question alone does not fit: %zu tokens are left for the "
+                            "prompt of the context of %d (--ctx) less --max-tokens %d, %zu of "
+                            "conversation and 64 for the template",
+                            budget, run->st.ctx, run->max_tokens, hist_tokens);
                 return NULL;
             }
             msgs[nm++] = (struct chat_msg){"system", run->system ? run->system : rag->system};

@@ -4,12 +4,14 @@
  * and normalisation as the sentence-transformers modules say. */
 #include "model/bert.h"
 
+#include <errno.h>
 #include <glib.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/hash.h"
 #include "model/kernels.h"
@@ -188,6 +190,30 @@ int bert_load(const char *dir, struct bert *m, lode_error *err)
 {
     memset(m, 0, sizeof *m);
     err->msg[0] = 0;
+    struct stat dst;
+    if (stat(dir, &dst) < 0)
+        return lode_fail(err, lode_errno_code(errno),
+                         "%s: %s (an encoder is a folder with config.json, "
+                         "model.safetensors and tokenizer.json)",
+                         dir, strerror(errno));
+    if (!S_ISDIR(dst.st_mode)) {
+        /* a file: say what it is, not that DIR/config.json is missing */
+        char magic[4] = {0};
+        FILE *f = fopen(dir, "rb");
+        size_t got = f ? fread(magic, 1, 4, f) : 0;
+        if (f)
+            fclose(f);
+        if (got == 4 && !memcmp(magic, "GGUF", 4))
+            return lode_fail(err, LODE_EUNSUPPORTED,
+                             "%s is a GGUF file, a decoder's for lode-generate: encoders are "
+                             "Hugging Face folders (config.json, model.safetensors, "
+                             "tokenizer.json)",
+                             dir);
+        return lode_fail(err, LODE_EINVAL,
+                         "%s is a file, not a model folder (config.json, model.safetensors, "
+                         "tokenizer.json)",
+                         dir);
+    }
     json_t *c = load_json(dir, "config.json", 1, err);
     if (!c)
         return -1;

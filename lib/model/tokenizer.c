@@ -261,7 +261,15 @@ int tok_from_hf(const char *dir, struct tokenizer *t, lode_error *err)
     const char *dec = json_string_value(json_object_get(json_object_get(j, "decoder"), "type"));
     if (!mtype || strcmp(mtype, "BPE") || !json_is_object(vocab) || !json_is_array(merges) ||
         !dec || strcmp(dec, "ByteLevel")) {
-        lode_seterr(err, "%s/tokenizer.json: only byte-level BPE tokenizers are supported", dir);
+        if (mtype && (!strcmp(mtype, "WordPiece") || !strcmp(mtype, "Unigram")))
+            lode_seterr(err,
+                        "%s/tokenizer.json is a %s tokenizer, an encoder's (BERT, XLM-R): "
+                        "decoders (Llama, Qwen, Phi-3) come as GGUF files or byte-level BPE "
+                        "folders; encoders are for lode-embed and lode-rerank",
+                        dir, mtype);
+        else
+            lode_seterr(err, "%s/tokenizer.json: only byte-level BPE tokenizers are supported",
+                        dir);
         json_decref(j);
         return -1;
     }

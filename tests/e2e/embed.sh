@@ -97,7 +97,10 @@ model_fails() { # NAME DIR PATTERN
     local rc=$?
     if [ $rc = 3 ] && grep -q "$3" "$1.err"; then ok "$1: exit 3, '$3'"; else notok "$1: exit $rc: $(cat "$1.err")"; fi
 }
-model_fails "a missing model" no-such-model "cannot load the model no-such-model: no-such-model/config.json: no such file"
+model_fails "a missing model" no-such-model "cannot load the model no-such-model: no-such-model: No such file or directory (an encoder is a folder"
+model_fails "a GGUF file (a decoder's) given to lode-embed" "$M/tiny-gguf/llama-tiny-f32.gguf" "is a GGUF file, a decoder's for lode-generate"
+head -c 64 /dev/urandom > junk.bin
+model_fails "a file that is not a model folder" junk.bin "junk.bin is a file, not a model folder"
 mk() { rm -rf "$1" && mkdir -p "$1" && cp -r "$M/tiny-bert-f32/." "$1/" && chmod -R u+w "$1"; }
 mk cut && head -c 1000000 "$M/tiny-bert-f32/model.safetensors" > cut/model.safetensors
 model_fails "a truncated safetensors file" cut "lies outside the file's data"

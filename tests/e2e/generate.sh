@@ -169,6 +169,17 @@ check "...saying where it looked" grep -q 'no manifest at .*library/nothing/late
 echo x | OLLAMA_MODELS=$PWD/ollama lode-generate -m 'ollama:../../etc' 2> ol2.err > /dev/null
 expect_eq "an Ollama name with a path in it is refused" 3 $?
 
+# ---- models and prompts that do not fit, said plainly ----
+echo '{"q":"x"}' | lode-generate -m "$M/tiny-bert-f32" > /dev/null 2> bert.err
+expect_eq "a BERT folder given to lode-generate: exit 3" 3 $?
+check "...named an encoder's WordPiece tokenizer, with where encoders go" \
+    has bert.err "tokenizer.json is a WordPiece tokenizer, an encoder's (BERT, XLM-R)"
+echo '{"q":"once upon a time there was a girl who loved the sea","hits":[{"id":"a","source":"a.md","text":"The sea is blue."}]}' |
+    lode-generate -m "$ST" --ctx 64 --max-tokens 40 > /dev/null 2> fit.err
+expect_eq "a question that cannot fit the context: fails alone (exit 1)" 1 $?
+check "...with the token counts: what is left, --ctx, --max-tokens" \
+    has fit.err "0 tokens are left for the prompt of the context of 64 (--ctx) less --max-tokens 40"
+
 # ---- bad input ----
 {
     echo '{"ids":[1,999999]}'
