@@ -52,6 +52,27 @@ struct ocr_engine *ocr_engine_new(const char *lang, const char *datapath, lode_e
                     lang);
         return NULL;
     }
+    /* "eng+deu" loads with English alone when German is missing: say so */
+    char **loaded = TessBaseAPIGetLoadedLanguagesAsVector(api);
+    char *want = xstrdup(lang), *save = NULL;
+    for (char *l = strtok_r(want, "+", &save); l; l = strtok_r(NULL, "+", &save)) {
+        int have = *l == '~'; /* ~LANG: not to be loaded */
+        for (size_t i = 0; !have && loaded && loaded[i]; i++)
+            have = !strcmp(loaded[i], l);
+        if (!have) {
+            lode_seterr(err,
+                        "no Tesseract language data for '%s' (of --lang %s): install "
+                        "tesseract-ocr-%s, or set --tessdata or TESSDATA_PREFIX",
+                        l, lang, l);
+            free(want);
+            TessDeleteTextArray(loaded);
+            TessBaseAPIEnd(api);
+            TessBaseAPIDelete(api);
+            return NULL;
+        }
+    }
+    free(want);
+    TessDeleteTextArray(loaded);
     struct ocr_engine *e = xcalloc(1, sizeof *e);
     e->api = api;
     e->osd = engine("osd", datapath);

@@ -242,6 +242,9 @@ check "--timeout: a page that takes too long fails alone" grep -q 'OCR timed out
 lode-extract "$T/phototest.tif" 2> /dev/null | lode-ocr --lang xyz > /dev/null 2> nolang.err
 expect_eq "a missing language is fatal (exit 3) with a clear message" "3" "$?"
 check "... naming the package to install" grep -q "tesseract-ocr-LANG" nolang.err
+lode-extract "$T/phototest.tif" 2> /dev/null | lode-ocr --lang eng+zzz > /dev/null 2> somelang.err
+expect_eq "eng+zzz with only English data: fatal (exit 3), not English alone in silence" "3" "$?"
+check "... naming the missing language and its package" grep -q "no Tesseract language data for 'zzz' (of --lang eng+zzz): install tesseract-ocr-zzz" somelang.err
 
 # Memory per worker stays bounded: a 1044-page scan-sized job is not needed;
 # one 300 dpi page stays far below the limit of a worker.
