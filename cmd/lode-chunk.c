@@ -130,7 +130,7 @@ int main(int argc, char **argv)
     struct run run = {.size = 0 /* 256, or what fits the model's window */, .overlap = 32, .p = &p};
     const char *tokenizer = NULL;
     const struct opt table[] = {
-        {'s', "size", OPT_INT, &run.size, "N",
+        {0, "size", OPT_INT, &run.size, "N",
          "tokens per chunk at most (default 256, or what the --tokenizer model's window holds)", 0},
         {'o', "overlap", OPT_INT, &run.overlap, "N",
          "tokens shared by consecutive chunks (default 32)", 0},
@@ -151,6 +151,12 @@ int main(int argc, char **argv)
         "Exit status: 0 all records chunked, 1 some failed (see --errors), 2 usage,\n"
         "3 fatal. See lode-chunk(1) and lode-records(7).\n",
     };
+    /* -s is --store in every other program: never a size here by accident */
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strncmp(argv[i], "-s", 2))
+            return program_usage(&p,
+                                 "no -s here (it is --store in the other programs): "
+                                 "give the chunk size as --size N");
     opts_parse_filter(&prog, argc, argv, "records");
     int size_given = run.size != 0;
     if (!size_given)

@@ -69,3 +69,7 @@ expect_eq "-q: a pipeline that succeeds prints nothing on stderr" "" "$(cat q1.e
 printf '{"id":"x"}\nnot json\n' | lode-chunk -q > /dev/null 2> q2.err
 expect_eq "-q with failed inputs: exit 1, the failures and the summary still said" "1 1" \
     "$? $(grep -c '^lode-chunk: 0 ok, 2 failed' q2.err)"
+
+# -s is --store everywhere; lode-chunk, which has no store, refuses it
+echo x | lode-chunk -s 100 > /dev/null 2> chunk-s.err
+expect_eq "lode-chunk -s 100: a usage error pointing at --size" "2 1" "$? $(grep -c 'no -s here (it is --store in the other programs): give the chunk size as --size N' chunk-s.err)"
