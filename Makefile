@@ -160,6 +160,9 @@ install: all
 	install -m 644 man/man7/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
 	install -d $(DESTDIR)$(PREFIX)/share/lode/pipelines
 	cp -R pipelines/. $(DESTDIR)$(PREFIX)/share/lode/pipelines/
+	install -d $(DESTDIR)$(PREFIX)/share/lode/models
+	install -m 755 models/fetch.sh $(DESTDIR)$(PREFIX)/share/lode/models/
+	install -m 644 models/SHA256SUMS $(DESTDIR)$(PREFIX)/share/lode/models/
 
 clean:
 	rm -rf build bin
