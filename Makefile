@@ -52,7 +52,12 @@ FUZZ_NAMES = $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN = $(addprefix $(BUILD)/fuzz/,$(FUZZ_NAMES))
 FUZZ_MAIN ?= tests/fuzz/driver.c
 
-all: $(addprefix $(BIN)/,$(PROGRAMS)) $(UNIT_BIN) $(TOOL_BIN) $(HOOK_BIN) $(FUZZ_BIN)
+all: $(addprefix $(BIN)/,$(PROGRAMS)) $(BIN)/lode $(UNIT_BIN) $(TOOL_BIN) $(HOOK_BIN) $(FUZZ_BIN)
+
+# the umbrella command is a script over the programs beside it
+$(BIN)/lode: cmd/lode.sh
+	@mkdir -p $(@D)
+	install -m 755 $< $@
 
 # per-file flags are named by the file: CFLAGS_kernels for lib/model/kernels.c
 $(BUILD)/lib/%.o: lib/%.c $(LIB_HDR)
@@ -155,11 +160,14 @@ models:
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
-	install -m 755 $(addprefix bin/,$(PROGRAMS)) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(addprefix bin/,$(PROGRAMS) lode) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 man/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 man/man7/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
 	install -d $(DESTDIR)$(PREFIX)/share/lode/pipelines
 	cp -R pipelines/. $(DESTDIR)$(PREFIX)/share/lode/pipelines/
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	install -m 644 completions/lode.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/lode
+	install -m 644 completions/_lode $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_lode
 	install -d $(DESTDIR)$(PREFIX)/share/lode/models
 	install -m 755 models/fetch.sh $(DESTDIR)$(PREFIX)/share/lode/models/
 	install -m 644 models/SHA256SUMS $(DESTDIR)$(PREFIX)/share/lode/models/

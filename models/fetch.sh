@@ -1,11 +1,13 @@
 #!/bin/sh
-# make models, or PREFIX/share/lode/models/fetch.sh [DIR] from an install:
+# make models, or PREFIX/share/lode/models/fetch.sh [DIR [NAME]...] from an
+# install (lode models pull NAME runs it):
 # downloads lode's default models into DIR (default: this folder), checking
 # every file against the SHA-256 in SHA256SUMS beside this script. Needs the
 # internet; no test needs it. Files already there with the right checksum
 # are kept.
 #   DIR/all-MiniLM-L6-v2/          the embedding model (sentence-transformers)
 #   DIR/qwen2.5-0.5b-instruct.gguf the generator (Q5_K_M, 420 MB)
+# NAMEs (all-MiniLM-L6-v2, qwen2.5-0.5b-instruct) pick some; default both.
 # LODE_MODELS_URL replaces https://huggingface.co (a mirror, or a proxy's
 # address). Exit status: 0 done, 1 a file's checksum was wrong (not kept),
 # 3 the server cannot be reached (nothing is left half-written).
@@ -13,6 +15,18 @@ set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 SUMS=$HERE/SHA256SUMS
 DIR=${1:-$HERE}
+[ $# -gt 0 ] && shift
+want_minilm=1 want_qwen=1
+if [ $# -gt 0 ]; then
+    want_minilm=0 want_qwen=0
+    for n in "$@"; do
+        case $n in
+        all-MiniLM-L6-v2) want_minilm=1 ;;
+        qwen2.5-0.5b-instruct) want_qwen=1 ;;
+        *) echo "models: no model $n (all-MiniLM-L6-v2, qwen2.5-0.5b-instruct)" >&2; exit 2 ;;
+        esac
+    done
+fi
 HF=${LODE_MODELS_URL:-https://huggingface.co}
 MINILM=$HF/sentence-transformers/all-MiniLM-L6-v2/resolve/main
 QWEN=$HF/QuantFactory/Qwen2.5-0.5B-Instruct-GGUF/resolve/2e6361e266635c2dfccf722d39a80c8ec839d7b6/Qwen2.5-0.5B-Instruct.Q5_K_M.gguf
@@ -62,10 +76,12 @@ fetch() { # URL FILE
     mv "$2.part" "$2"
 }
 
-for f in config.json config_sentence_transformers.json modules.json sentence_bert_config.json \
-    special_tokens_map.json tokenizer.json tokenizer_config.json vocab.txt 1_Pooling/config.json \
-    model.safetensors; do
-    fetch "$MINILM/$f" "all-MiniLM-L6-v2/$f"
-done
-fetch "$QWEN" qwen2.5-0.5b-instruct.gguf
+if [ "$want_minilm" = 1 ]; then
+    for f in config.json config_sentence_transformers.json modules.json sentence_bert_config.json \
+        special_tokens_map.json tokenizer.json tokenizer_config.json vocab.txt 1_Pooling/config.json \
+        model.safetensors; do
+        fetch "$MINILM/$f" "all-MiniLM-L6-v2/$f"
+    done
+fi
+[ "$want_qwen" = 0 ] || fetch "$QWEN" qwen2.5-0.5b-instruct.gguf
 echo "models: done in $DIR. Try: echo '{\"text\":\"hello\"}' | lode-embed -m $DIR/all-MiniLM-L6-v2"

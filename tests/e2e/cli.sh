@@ -3,7 +3,7 @@
 # the options --help lists.
 # shellcheck source=tests/lib.sh
 . "$LODE_ROOT/tests/lib.sh"
-for prog in lode-extract lode-ocr lode-chunk lode-entities lode-embed lode-index lode-query lode-rerank lode-generate lode-finetune; do
+for prog in lode lode-extract lode-ocr lode-chunk lode-entities lode-embed lode-index lode-query lode-rerank lode-generate lode-finetune; do
     page=$ROOT/man/man1/$prog.1
     "$prog" --help > help.txt 2> help.err
     expect_eq "$prog --help: exit 0, usage on stdout" "0 Usage: $prog" "$? $(head -1 help.txt | cut -d' ' -f1-2)"
