@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/record.h"
@@ -21,7 +22,11 @@ int report_open(struct report *r, const char *stage, const char *unit, const str
     r->unit = unit;
     r->errors_fd = -1;
     r->metrics_path = c->metrics_path;
-    r->progress = c->progress < 0 ? !c->quiet && isatty(2) : c->progress;
+    /* by default only the last program of a pipeline draws (its standard
+     * output is not a pipe), so stages never overwrite each other's line */
+    struct stat out;
+    int piped = fstat(1, &out) == 0 && S_ISFIFO(out.st_mode);
+    r->progress = c->progress < 0 ? !c->quiet && !piped && isatty(2) : c->progress;
     r->quiet = c->quiet;
     r->started = r->last_progress = now_seconds();
     if (c->errors_path) {
@@ -34,9 +39,11 @@ int report_open(struct report *r, const char *stage, const char *unit, const str
     return 0;
 }
 
+/* Before a line of our own on a terminal: our progress line, or the last
+ * stage's that shares the terminal, is cleared first, not written after. */
 static void clear_progress(struct report *r)
 {
-    if (r->progress)
+    if (r->progress || isatty(2))
         (void)write_all(2, "\r\033[K", 4);
 }
 

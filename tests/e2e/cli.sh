@@ -73,3 +73,9 @@ expect_eq "-q with failed inputs: exit 1, the failures and the summary still sai
 # -s is --store everywhere; lode-chunk, which has no store, refuses it
 echo x | lode-chunk -s 100 > /dev/null 2> chunk-s.err
 expect_eq "lode-chunk -s 100: a usage error pointing at --size" "2 1" "$? $(grep -c 'no -s here (it is --store in the other programs): give the chunk size as --size N' chunk-s.err)"
+
+# progress on a terminal: only the last stage of a pipeline draws
+script -qec "(printf '{\"id\":\"a\",\"text\":\"x\"}\n'; sleep 0.7; printf '{\"id\":\"b\",\"text\":\"y\"}\n') | lode-chunk | lode-index -s progkb" /dev/null > prog.txt
+check "a pipeline on a terminal: the last stage (lode-index) draws its progress line" grep -aq $'\033\\[Klode-index: [0-9]* records, ' prog.txt
+check "...the first (lode-chunk, writing into a pipe) draws none" bash -c "! grep -aq $'\033\\\\[Klode-chunk: [0-9]* records' prog.txt"
+check "...and clears the line before its summary" grep -aq $'\r\033\\[Klode-chunk: 2 ok, 0 failed' prog.txt
