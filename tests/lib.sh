@@ -44,6 +44,8 @@ has() { grep -qF -- "$2" "$1"; }
 jqe() { jq -e "$@" > /dev/null; }
 # text of the records whose source ends with NAME
 text_of() { jq -r --arg n "$2" 'select(.source | endswith($n)) | .text' "$1"; }
+# consistent STORE: lode-index --check finds nothing
+consistent() { lode-index -s "$1" --check > /dev/null 2>&1; }
 # sanitizer builds are slower: tests may scale work down
 san() { [ "${LODE_SAN:-0}" = 1 ]; }
 # same_records A B: the same records in the same order, every field equal

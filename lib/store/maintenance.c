@@ -25,15 +25,6 @@
 #include "store/pages.h"
 #include "store/snapshot.h"
 
-static unsigned long long file_bytes(const char *dir)
-{
-    char *path = xasprintf("%s/data.mdb", dir);
-    struct stat st;
-    unsigned long long n = stat(path, &st) == 0 ? (unsigned long long)st.st_size : 0;
-    free(path);
-    return n;
-}
-
 static size_t entries(struct store *s, MDB_dbi db)
 {
     MDB_stat st;
@@ -134,7 +125,7 @@ json_t *store_stats(struct store *s, lode_error *err)
                             json_pack("{s:I,s:I}", "M", (json_int_t)store_meta_u64(s, "hnsw_m", 16),
                                       "ef_construction",
                                       (json_int_t)store_meta_u64(s, "hnsw_efc", 200)));
-    json_object_set_new(o, "bytes", json_integer((json_int_t)file_bytes(s->dir)));
+    json_object_set_new(o, "bytes", json_integer((json_int_t)store_data_bytes(s->dir)));
     json_object_set_new(o, "bytes_used",
                         json_integer((json_int_t)((info.me_last_pgno + 1) * (size_t)est.ms_psize)));
     char *shard = store_meta_str(s, "shard");
@@ -570,7 +561,7 @@ int store_compact(const char *dir, int threads, int nowait, struct compact_stats
         free(real);
         return rc;
     }
-    st->bytes_before = file_bytes(real);
+    st->bytes_before = store_data_bytes(real);
     rc = rebuild_graph(&s, threads, st, err);
     char *tmp = xasprintf("%s.compact-%ld", real, (long)getpid());
     if (rc == 0 && mkdir(tmp, 0755) < 0)
@@ -581,7 +572,7 @@ int store_compact(const char *dir, int threads, int nowait, struct compact_stats
             rc = lode_fail(err, store_code(e), "%s: cannot write the compacted copy: %s", tmp,
                            mdb_strerror(e));
         if (rc == 0 && (rc = snapshot_exchange(real, tmp, err)) == 0)
-            st->bytes_after = file_bytes(real);
+            st->bytes_after = store_data_bytes(real);
         snapshot_remove_dir(tmp); /* the failed copy, or the old files under tmp's name */
     }
     store_close(&s);

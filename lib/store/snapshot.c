@@ -33,15 +33,6 @@ int snapshot_remove_dir(const char *dir)
     return rmdir(dir) == 0 || errno == ENOENT ? 0 : -1;
 }
 
-static uint64_t data_bytes(const char *dir)
-{
-    char *path = xasprintf("%s/data.mdb", dir);
-    struct stat st;
-    uint64_t n = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-    free(path);
-    return n;
-}
-
 static int has_data(const char *dir)
 {
     char *path = xasprintf("%s/data.mdb", dir);
@@ -188,7 +179,7 @@ static int copy_store(struct store *s, const char *real, const char *out, struct
             }
             store_close(&c);
         }
-        in->bytes = data_bytes(out);
+        in->bytes = store_data_bytes(out);
     }
     if (!rc) {
         json_t *o = info_json(in);
@@ -248,7 +239,7 @@ long snapshot_list(const char *dir, FILE *out, lode_error *err)
     {
         const char *path = json_string_value(json_object_get(o, "path"));
         if (has_data(path))
-            json_object_set_new(o, "bytes", json_integer((json_int_t)data_bytes(path)));
+            json_object_set_new(o, "bytes", json_integer((json_int_t)store_data_bytes(path)));
         else
             json_object_set_new(o, "missing", json_true());
         if (json_dumpf(o, out, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0 || fputc('\n', out) == EOF)

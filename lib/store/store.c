@@ -772,3 +772,12 @@ int store_source_parse(const MDB_val *v, struct store_source *out)
         return LODE_ECORRUPT;
     return 0;
 }
+
+uint64_t store_data_bytes(const char *dir)
+{
+    char *path = xasprintf("%s/data.mdb", dir);
+    struct stat st;
+    uint64_t n = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+    free(path);
+    return n;
+}

@@ -101,6 +101,8 @@ int store_check_settings(struct store *s, lode_error *err);
  * chunk), what tables by chunk number need to hold. 0, or LODE_ECORRUPT
  * when the last key is not a chunk number. */
 int store_chunk_span(struct store *s, uint64_t *span, lode_error *err);
+/* The size of dir/data.mdb in bytes, 0 when there is none. */
+uint64_t store_data_bytes(const char *dir);
 /* Doubles the map (no transaction may be open). */
 int store_grow(struct store *s, lode_error *err);
 

@@ -5,7 +5,6 @@
 # --entity, and lode-index --dump-graph in its three formats (GraphML checked
 # by xmllint, Neo4j's CSV files by a CSV reader with the documented headers).
 . "$LODE_ROOT/tests/lib.sh"
-consistent() { lode-index -s "$1" --check > /dev/null 2>&1; }
 
 cat > lmdb.md << 'EOF'
 The Lightning Memory-Mapped Database (LMDB) is a key-value store from Symas Corporation.

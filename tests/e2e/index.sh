@@ -5,7 +5,6 @@
 . "$LODE_ROOT/tests/lib.sh"
 MK=$BUILD/tools/mkvecs
 stat_of() { lode-index -s "$1" --stats | jq -r ".$2"; }
-consistent() { lode-index -s "$1" --check > /dev/null 2>&1; }
 # kill_after_commit STORE INPUT ARGS...: lode-index killed (-9) as soon as its
 # first batch is committed
 kill_after_commit() {

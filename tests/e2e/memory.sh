@@ -5,7 +5,6 @@
 # a note survives --forget-after 0; two sessions do not see each other's
 # turns; lode-index --delete session:NAME removes one; --check after each step.
 . "$LODE_ROOT/tests/lib.sh"
-consistent() { lode-index -s "$1" --check > /dev/null 2>&1; }
 
 printf 'Debian 12 (bookworm) ships apt version 2.6 and Linux 6.1.\n' > debian12.md
 printf 'Debian 11 (bullseye) ships apt version 2.2 and Linux 5.10.\n' > debian11.md

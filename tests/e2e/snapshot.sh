@@ -6,7 +6,6 @@
 # atomically under readers, keeping what the store held as a snapshot;
 # --keep prunes the oldest; lode-query reads a snapshot directly.
 . "$LODE_ROOT/tests/lib.sh"
-consistent() { lode-index -s "$1" --check > /dev/null 2>&1; }
 rec() { printf '{"id":"r%d","source":"s%d.md","text":"common word%d and w%d fruit"}\n' "$1" "$1" "$1" $(($1 % 7)); }
 answers() { # STORE: the hits of five queries, ids and scores
     for q in common fruit w3 word5 'word40 common'; do

@@ -8,7 +8,6 @@
 # (a second re-run finds them all unchanged).
 . "$LODE_ROOT/tests/lib.sh"
 MODEL=$SHARED/models/tiny-bert-f32
-consistent() { lode-index -s "$1" --check > /dev/null 2>&1; }
 
 # 1. one record a second; a poller notes when each becomes searchable
 mkfifo feed
