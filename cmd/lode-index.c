@@ -322,6 +322,8 @@ static int options(struct program *p, struct cfg *c, int argc, char **argv)
          "BM25's words: english (default), porter, snowball:LANG, standard, cjk (a new store)", 0},
         {'j', "jobs", OPT_INT, &c->threads, "N", "threads for graph inserts (default: all cores)",
          0},
+        {0, "strict", OPT_FLAG, &io->strict, NULL,
+         "fail the records that would mix chunks with and without vectors in the store", 1},
         {0, "nowait", OPT_FLAG, &c->nowait, NULL,
          "fail at once when another writer holds the store", 1},
         {0, "map-size", OPT_SIZE, &c->map_size, "SIZE",

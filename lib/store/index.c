@@ -54,6 +54,7 @@ struct indexer {
     int have_graph;
     char *model;
     int dim;
+    int plain; /* the store (or this run) has chunks without vectors */
     struct index_stats st;
     GHashTable *inserted; /* numbers put into the graph in this batch's tries */
     /* per try */
@@ -704,6 +705,7 @@ struct indexer *indexer_open(struct store *s, const struct index_opts *o, lode_e
     }
     ix->model = store_meta_str(s, "model");
     ix->dim = (int)store_meta_u64(s, "dim", 0);
+    ix->plain = store_meta_u64(s, "n", 0) > store_meta_u64(s, "vectors", 0);
     char *k1 = store_meta_str(s, "bm25_k1");
     int has_bm25 = k1 != NULL;
     free(k1);
@@ -903,6 +905,18 @@ int indexer_add(struct indexer *ix, json_t *rec, lode_error *err)
     float *vec = NULL;
     if (!rc)
         rc = record_vec(ix, rec, &vec, &dim, err);
+    if (!rc && ix->o.strict && !vec && ix->dim)
+        rc = lode_fail(err, LODE_EINVAL,
+                       "the record has no vector and %s holds vectors: dense search could not "
+                       "find it (--strict)",
+                       ix->s->dir);
+    else if (!rc && ix->o.strict && vec && !ix->dim && ix->plain)
+        rc = lode_fail(err, LODE_EINVAL,
+                       "%s holds chunks without vectors: dense search could not find those "
+                       "(--strict)",
+                       ix->s->dir);
+    if (!rc && !vec)
+        ix->plain = 1;
     if (!rc && vec && !ix->dim) {
         /* the first vector decides the store's model and size */
         const char *model = record_str(rec, "model");

@@ -37,6 +37,7 @@ struct index_opts {
     int batch;                   /* records per transaction (at least) */
     int threads;                 /* for HNSW inserts */
     int shard_k, shard_n;        /* --shard K/N (shard_n 0: the store is not a shard) */
+    int strict;                  /* --strict: no mixed store (records that would make one fail) */
     void (*committed)(void *ud); /* after each commit, or NULL */
     void *ud;
 };

@@ -383,3 +383,10 @@ check "vectors into a store of plain chunks: a warning that dense search cannot 
 printf '{"id":"p2","text":"plain chunk two"}\n' | lode-index -s mixed 2> mix3.err
 check "plain chunks into a store of vectors: the same warning, counted" \
     has mix3.err "mixed holds 2 chunks without vectors among 1 with them"
+printf '{"id":"p3","text":"plain chunk three"}\n' | lode-index -s mixed --strict > /dev/null 2> strict.err
+expect_eq "--strict: a record without a vector into a store of vectors fails alone (exit 1)" "1 1" \
+    "$? $(grep -c 'has no vector and mixed holds vectors' strict.err)"
+printf '{"id":"p1","text":"plain"}\n' | lode-index -s plainonly 2> /dev/null
+printf '{"id":"v9","text":"apple"}\n' | lode-embed -m "$SHARED/models/tiny-bert-f32" 2> /dev/null | lode-index -s plainonly --strict > /dev/null 2> strict2.err
+expect_eq "--strict: a vector into a store of plain chunks fails alone" "1 1" "$? $(grep -c 'plainonly holds chunks without vectors' strict2.err)"
+expect_eq "...the store stays of one kind" 0 "$(lode-index -s plainonly --stats | jq .vectors)"
