@@ -1,6 +1,7 @@
 /* Hugging Face tokenizers: tokenizer.json for the byte-level BPE reader
- * (first byte even) or for WordPiece (odd); with the first byte 2 mod 4
- * the rest is a vocab.txt instead. Each one that loads encodes a text. */
+ * (first byte even), for WordPiece (1 mod 4) or for Unigram (3 mod 4);
+ * with the first byte 2 mod 4 the rest is a vocab.txt instead. Each one
+ * that loads encodes a text. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -9,10 +10,12 @@
 #include "base/util.h"
 #include "fuzz.h"
 #include "model/tokenizer.h"
+#include "model/unigram.h"
 #include "model/wordpiece.h"
 
 static const char text[] =
-    "Hello, world! caf\xC3\xA9 \xE4\xB8\xAD\xE6\x96\x87 [SEP] <|im_end|> 3.14";
+    "Hello, world! caf\xC3\xA9 \xE4\xB8\xAD\xE6\x96\x87 [SEP] <|im_end|> 3.14  e\xCC\x82\xCC\x81 "
+    "\xEF\xBD\xB6\xEF\xBE\x9E <mask> \xE2\x96\x81x ";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -36,6 +39,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             tok_encode(&t, text, sizeof text - 1, 1, 1, &ids);
             free(ids);
             tok_free(&t);
+        }
+    } else if (data[0] % 4 == 3) {
+        struct unigram *u = unigram_load(dir, &err);
+        if (u) {
+            int *ids = NULL;
+            unigram_encode(u, text, sizeof text - 1, &ids);
+            free(ids);
+            unigram_free(u);
         }
     } else {
         struct wordpiece *wp = wordpiece_load(dir, &err);

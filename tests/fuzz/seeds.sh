@@ -64,6 +64,7 @@ for tj in "$M"/*/tokenizer.json; do
     [ "$(stat -c %s "$tj")" -le 2097152 ] || continue
     prefixed tokenizer 0 "$tj"
     prefixed tokenizer 1 "$tj"
+    if grep -q '"type": *"Unigram"' "$tj"; then prefixed tokenizer 3 "$tj"; fi
 done
 # Qwen2.5's byte-level BPE (5 MB) with its vocabulary and merges cut short
 python3 - "$M/qwen2.5-0.5b-instruct-tokenizer/tokenizer.json" "$dest/tokenizer/0-qwen-small.json" << 'PY'

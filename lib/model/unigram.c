@@ -1,0 +1,491 @@
+/* unigram.c - unigram.h's tokenizer: the charsmap trie walked as
+ * darts-clone lays it out, graphemes by utf8proc, Metaspace, and a Viterbi
+ * pass per pre-token over a hash of the pieces. */
+#include "model/unigram.h"
+
+#include <glib.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#include "base/buf.h"
+#include "base/codec.h"
+
+#define UNK_PENALTY 10.0
+#define METASPACE "\xe2\x96\x81" /* U+2581 */
+
+struct special {
+    char *text;
+    size_t len;
+    int id, lstrip, rstrip;
+};
+
+struct unigram {
+    char **pieces;
+    double *scores;
+    size_t n, maxlen; /* maxlen: the longest piece in bytes */
+    GHashTable *ids;  /* piece -> id + 1 */
+    double unk_score;
+    int unk, bos, eos;
+    uint32_t *trie; /* the charsmap's double array, or NULL: no Precompiled */
+    size_t ntrie;
+    char *norm; /* its replacement strings, NUL-separated */
+    size_t nnorm;
+    int collapse;         /* Replace(Regex " {2,}", content) */
+    char *collapse_to;    /* ... its content */
+    int strip_l, strip_r; /* Strip */
+    int prepend;          /* Metaspace: 2 always, 1 first, 0 never */
+    struct special *sp;
+    size_t nsp;
+};
+
+/* ---- the charsmap ---- */
+
+/* The replacement of the shortest prefix of s the trie holds, or NULL
+ * (darts-clone's commonPrefixSearch, first result). */
+static const char *charsmap_first(const struct unigram *u, const char *s, size_t n, size_t *used)
+{
+    if (!u->trie || !u->ntrie)
+        return NULL;
+    uint32_t unit = u->trie[0];
+    size_t pos = (size_t)((unit >> 10) << ((unit & (1u << 9)) >> 6));
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        pos ^= c;
+        if (pos >= u->ntrie)
+            return NULL;
+        unit = u->trie[pos];
+        if ((unit & ((1u << 31) | 0xFF)) != c)
+            return NULL;
+        pos ^= (size_t)((unit >> 10) << ((unit & (1u << 9)) >> 6));
+        if (pos >= u->ntrie)
+            return NULL;
+        if ((unit >> 8) & 1) {
+            size_t v = u->trie[pos] & ((1u << 31) - 1);
+            if (v >= u->nnorm || !memchr(u->norm + v, 0, u->nnorm - v))
+                return NULL; /* a damaged map: no replacement */
+            *used = i + 1;
+            return u->norm + v;
+        }
+    }
+    return NULL;
+}
+
+static size_t char_len(const char *s, size_t n)
+{
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &cp);
+    return k > 0 ? (size_t)k : 1;
+}
+
+/* Precompiled, per extended grapheme cluster, into out */
+static void precompiled(const struct unigram *u, const char *s, size_t n, struct buf *out)
+{
+    size_t i = 0;
+    while (i < n) {
+        /* the cluster [i, j) */
+        size_t j = i + char_len(s + i, n - i);
+        utf8proc_int32_t prev, cur, state = 0;
+        utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &prev);
+        while (j < n) {
+            size_t k = char_len(s + j, n - j);
+            if (utf8proc_iterate((const utf8proc_uint8_t *)s + j, (utf8proc_ssize_t)(n - j), &cur) <
+                    0 ||
+                prev < 0 || utf8proc_grapheme_break_stateful(prev, cur, &state))
+                break;
+            prev = cur;
+            j += k;
+        }
+        size_t used;
+        const char *r = j - i < 6 ? charsmap_first(u, s + i, j - i, &used) : NULL;
+        if (r) {
+            buf_add(out, r, strlen(r));
+        } else {
+            for (size_t c = i; c < j;) {
+                size_t k = char_len(s + c, j - c);
+                const char *rc = charsmap_first(u, s + c, k, &used);
+                if (rc && used == k)
+                    buf_add(out, rc, strlen(rc));
+                else
+                    buf_add(out, s + c, k);
+                c += k;
+            }
+        }
+        i = j;
+    }
+}
+
+/* ---- pieces ---- */
+
+static int piece_id(const struct unigram *u, const char *s, size_t n)
+{
+    if (n > u->maxlen)
+        return -1;
+    char *key = g_strndup(s, n);
+    gpointer v = g_hash_table_lookup(u->ids, key);
+    g_free(key);
+    return v ? GPOINTER_TO_INT(v) - 1 : -1;
+}
+
+struct node {
+    double score;
+    int start, id, set;
+};
+
+/* Viterbi over one pre-token: its ids appended to *ids */
+static void viterbi(const struct unigram *u, const char *s, size_t n, GArray *ids)
+{
+    struct node *b = xcalloc(n + 1, sizeof *b);
+    b[0].set = 1;
+    for (size_t st = 0; st < n;) {
+        size_t clen = char_len(s + st, n - st);
+        if (b[st].set) {
+            int single = 0;
+            for (size_t len = clen; st + len <= n && len <= u->maxlen;
+                 len += char_len(s + st + len, n - st - len)) {
+                int id = piece_id(u, s + st, len);
+                if (id >= 0) {
+                    double cand = b[st].score + u->scores[id];
+                    struct node *t = &b[st + len];
+                    if (!t->set || cand > t->score)
+                        *t = (struct node){cand, (int)st, id, 1};
+                    single |= len == clen;
+                }
+                if (st + len == n)
+                    break;
+            }
+            if (!single) {
+                double cand = b[st].score + u->unk_score;
+                struct node *t = &b[st + clen];
+                if (!t->set || cand > t->score)
+                    *t = (struct node){cand, (int)st, u->unk, 1};
+            }
+        }
+        st += clen;
+    }
+    /* back from the end, consecutive unknowns fused */
+    GArray *rev = g_array_new(FALSE, FALSE, sizeof(int));
+    for (size_t at = n; at > 0 && b[at].set;) {
+        int id = b[at].id;
+        if (!(id == u->unk && rev->len && g_array_index(rev, int, rev->len - 1) == u->unk))
+            g_array_append_val(rev, id);
+        at = (size_t)b[at].start;
+    }
+    for (guint i = rev->len; i > 0; i--)
+        g_array_append_val(ids, g_array_index(rev, int, i - 1));
+    g_array_free(rev, TRUE);
+    free(b);
+}
+
+/* One stretch of text between specials: normalised, pre-tokenised, encoded */
+static void encode_plain(const struct unigram *u, const char *s, size_t n, GArray *ids, int first)
+{
+    struct buf a = {0}, c = {0};
+    if (u->trie)
+        precompiled(u, s, n, &a);
+    else
+        buf_add(&a, s, n);
+    const char *p = a.data ? a.data : "";
+    size_t m = a.len;
+    /* Replace(" {2,}") */
+    for (size_t i = 0; i < m;) {
+        if (u->collapse && p[i] == ' ' && i + 1 < m && p[i + 1] == ' ') {
+            while (i < m && p[i] == ' ')
+                i++;
+            buf_add(&c, u->collapse_to, strlen(u->collapse_to));
+        } else {
+            buf_add(&c, p + i, 1);
+            i++;
+        }
+    }
+    p = c.data ? c.data : "";
+    m = c.len;
+    size_t lo = 0, hi = m;
+    if (u->strip_l)
+        while (lo < hi && g_ascii_isspace(p[lo]))
+            lo++;
+    if (u->strip_r)
+        while (hi > lo && g_ascii_isspace(p[hi - 1]))
+            hi--;
+    /* Metaspace: spaces become U+2581, then one in front unless the text
+     * starts with one, then split before each */
+    struct buf ms = {0};
+    if (hi > lo && (u->prepend == 2 || (u->prepend == 1 && first)) &&
+        p[lo] != ' ' && !(hi - lo >= 3 && !memcmp(p + lo, METASPACE, 3)))
+        buf_add(&ms, METASPACE, 3);
+    for (size_t i = lo; i < hi; i++) {
+        if (p[i] == ' ')
+            buf_add(&ms, METASPACE, 3);
+        else
+            buf_add(&ms, p + i, 1);
+    }
+    const char *q = ms.data ? ms.data : "";
+    size_t start = 0;
+    for (size_t i = 3; i + 3 <= ms.len; i++)
+        if (!memcmp(q + i, METASPACE, 3)) {
+            viterbi(u, q + start, i - start, ids);
+            start = i;
+            i += 2;
+        }
+    if (ms.len > start)
+        viterbi(u, q + start, ms.len - start, ids);
+    buf_free(&a);
+    buf_free(&c);
+    buf_free(&ms);
+}
+
+size_t unigram_encode(const struct unigram *u, const char *text, size_t len, int **out)
+{
+    GArray *ids = g_array_new(FALSE, FALSE, sizeof(int));
+    size_t from = 0;
+    int first = 1;
+    for (size_t i = 0; i <= len;) {
+        /* the longest special that starts here */
+        const struct special *hit = NULL;
+        for (size_t k = 0; i < len && k < u->nsp; k++)
+            if (u->sp[k].len <= len - i && !memcmp(text + i, u->sp[k].text, u->sp[k].len) &&
+                (!hit || u->sp[k].len > hit->len))
+                hit = &u->sp[k];
+        if (!hit && i < len) {
+            i++;
+            continue;
+        }
+        size_t end = i;
+        if (hit && hit->lstrip)
+            while (end > from && g_ascii_isspace(text[end - 1]))
+                end--;
+        if (end > from)
+            encode_plain(u, text + from, end - from, ids, first);
+        first = 0;
+        if (!hit)
+            break;
+        g_array_append_val(ids, hit->id);
+        i += hit->len;
+        if (hit->rstrip)
+            while (i < len && g_ascii_isspace(text[i]))
+                i++;
+        from = i;
+    }
+    size_t n = ids->len;
+    *out = (int *)(void *)g_array_free(ids, FALSE);
+    return n;
+}
+
+/* ---- loading ---- */
+
+static int load_charsmap(struct unigram *u, const char *b64, lode_error *err)
+{
+    gsize n = 0;
+    guchar *blob = g_base64_decode(b64, &n);
+    int rc = 0;
+    if (n < 4) {
+        rc = lode_fail(err, LODE_ECORRUPT, "precompiled_charsmap: %zu bytes", (size_t)n);
+    } else {
+        uint32_t tsize = get_le32(blob);
+        if (tsize % 4 || tsize > n - 4) {
+            rc = lode_fail(err, LODE_ECORRUPT, "precompiled_charsmap: a trie of %u bytes in %zu",
+                           tsize, (size_t)n);
+        } else {
+            u->ntrie = tsize / 4;
+            u->trie = xcalloc(u->ntrie + 1, sizeof *u->trie);
+            for (size_t i = 0; i < u->ntrie; i++)
+                u->trie[i] = get_le32(blob + 4 + 4 * i);
+            u->nnorm = n - 4 - tsize;
+            u->norm = xmalloc(u->nnorm + 1);
+            memcpy(u->norm, blob + 4 + tsize, u->nnorm);
+            u->norm[u->nnorm] = 0;
+        }
+    }
+    g_free(blob);
+    return rc;
+}
+
+/* One normaliser of the sequence; LODE_EUNSUPPORTED for others */
+static int load_normalizer(struct unigram *u, json_t *n, lode_error *err)
+{
+    const char *type = json_string_value(json_object_get(n, "type"));
+    if (!type)
+        return lode_fail(err, LODE_EINVAL, "tokenizer.json: a normalizer without a type");
+    if (!strcmp(type, "Sequence")) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(json_object_get(n, "normalizers"), i, x)
+        {
+            int rc = load_normalizer(u, x, err);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    if (!strcmp(type, "Precompiled")) {
+        const char *b64 = json_string_value(json_object_get(n, "precompiled_charsmap"));
+        if (!b64)
+            return lode_fail(err, LODE_EINVAL, "tokenizer.json: Precompiled without a charsmap");
+        return u->trie ? 0 : load_charsmap(u, b64, err);
+    }
+    if (!strcmp(type, "Replace")) {
+        const char *re = json_string_value(json_object_get(json_object_get(n, "pattern"), "Regex"));
+        const char *to = json_string_value(json_object_get(n, "content"));
+        if (!re || strcmp(re, " {2,}") || !to)
+            return lode_fail(err, LODE_EUNSUPPORTED,
+                             "tokenizer.json: a Replace normalizer other than \" {2,}\"");
+        u->collapse = 1;
+        free(u->collapse_to);
+        u->collapse_to = xstrdup(strcmp(to, METASPACE) ? to : " ");
+        return 0;
+    }
+    if (!strcmp(type, "Strip")) {
+        u->strip_l = json_is_true(json_object_get(n, "strip_left"));
+        u->strip_r = json_is_true(json_object_get(n, "strip_right"));
+        return 0;
+    }
+    return lode_fail(err, LODE_EUNSUPPORTED, "tokenizer.json: the %s normalizer is not read", type);
+}
+
+struct unigram *unigram_load(const char *dir, lode_error *err)
+{
+    char *path = xasprintf("%s/tokenizer.json", dir);
+    json_error_t je;
+    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!j) {
+        lode_fail(err, LODE_EINVAL, "%s: %s", path, je.text);
+        free(path);
+        return NULL;
+    }
+    struct unigram *u = xcalloc(1, sizeof *u);
+    u->ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    u->prepend = 2;
+    u->bos = u->eos = -1;
+    json_t *model = json_object_get(j, "model"), *vocab = json_object_get(model, "vocab");
+    const char *mtype = json_string_value(json_object_get(model, "type"));
+    json_t *unk = json_object_get(model, "unk_id");
+    int rc = 0;
+    if (!mtype || strcmp(mtype, "Unigram"))
+        rc = lode_fail(err, LODE_EUNSUPPORTED, "%s: a %s model, not Unigram", path,
+                       mtype ? mtype : "typeless");
+    else if (!json_is_array(vocab) || !json_array_size(vocab) ||
+             json_array_size(vocab) > (1u << 24))
+        rc = lode_fail(err, LODE_EINVAL, "%s: the vocabulary is not a list of pieces", path);
+    if (!rc) {
+        u->n = json_array_size(vocab);
+        u->pieces = xcalloc(u->n, sizeof *u->pieces);
+        u->scores = xcalloc(u->n, sizeof *u->scores);
+        double lo = 0;
+        for (size_t i = 0; !rc && i < u->n; i++) {
+            json_t *e = json_array_get(vocab, i);
+            const char *p = json_string_value(json_array_get(e, 0));
+            json_t *sc = json_array_get(e, 1);
+            if (!p || !json_is_number(sc)) {
+                rc = lode_fail(err, LODE_EINVAL, "%s: vocabulary entry %zu is not [piece, score]",
+                               path, i);
+                break;
+            }
+            u->pieces[i] = xstrdup(p);
+            u->scores[i] = json_number_value(sc);
+            if (u->scores[i] < lo)
+                lo = u->scores[i];
+            size_t pl = strlen(p);
+            if (pl > u->maxlen)
+                u->maxlen = pl;
+            if (!g_hash_table_contains(u->ids, p))
+                g_hash_table_insert(u->ids, g_strdup(p), GINT_TO_POINTER((int)i + 1));
+        }
+        u->unk_score = lo - UNK_PENALTY;
+        if (!rc &&
+            (!json_is_integer(unk) || json_integer_value(unk) < 0 ||
+             json_integer_value(unk) >= (json_int_t)u->n))
+            rc = lode_fail(err, LODE_EINVAL, "%s: no unk_id in the vocabulary", path);
+        else if (!rc)
+            u->unk = (int)json_integer_value(unk);
+    }
+    json_t *norm = json_object_get(j, "normalizer");
+    if (!rc && json_is_object(norm))
+        rc = load_normalizer(u, norm, err);
+    json_t *pre = json_object_get(j, "pre_tokenizer");
+    if (!rc && json_is_object(pre)) {
+        const char *pt = json_string_value(json_object_get(pre, "type"));
+        const char *scheme = json_string_value(json_object_get(pre, "prepend_scheme"));
+        json_t *rep = json_object_get(pre, "replacement");
+        if (!pt || strcmp(pt, "Metaspace") ||
+            (rep && strcmp(json_string_value(rep) ? json_string_value(rep) : "", METASPACE)))
+            rc = lode_fail(err, LODE_EUNSUPPORTED, "%s: the pre-tokenizer %s is not read", path,
+                           pt ? pt : "(typeless)");
+        else if (scheme)
+            u->prepend = !strcmp(scheme, "always") ? 2 : !strcmp(scheme, "first") ? 1 : 0;
+        else if (json_is_false(json_object_get(pre, "add_prefix_space")))
+            u->prepend = 0;
+    }
+    /* the specials, split out of the text before anything else */
+    json_t *added = json_object_get(j, "added_tokens"), *a;
+    size_t i;
+    json_array_foreach(added, i, a)
+    {
+        const char *c = json_string_value(json_object_get(a, "content"));
+        json_t *id = json_object_get(a, "id");
+        if (rc || !c || !*c || !json_is_integer(id) || json_integer_value(id) < 0 ||
+            json_integer_value(id) >= (json_int_t)u->n)
+            continue;
+        u->sp = xreallocarray(u->sp, u->nsp + 1, sizeof *u->sp);
+        u->sp[u->nsp++] = (struct special){xstrdup(c), strlen(c), (int)json_integer_value(id),
+                                           json_is_true(json_object_get(a, "lstrip")),
+                                           json_is_true(json_object_get(a, "rstrip"))};
+    }
+    /* the template: <s> ... </s> (XLM-R's post_processor) */
+    int s = piece_id(u, "<s>", 3), e = piece_id(u, "</s>", 4);
+    u->bos = s;
+    u->eos = e;
+    if (!rc && (s < 0 || e < 0))
+        rc = lode_fail(err, LODE_EUNSUPPORTED, "%s: no <s> and </s> pieces", path);
+    json_decref(j);
+    free(path);
+    if (rc) {
+        unigram_free(u);
+        return NULL;
+    }
+    return u;
+}
+
+void unigram_free(struct unigram *u)
+{
+    if (!u)
+        return;
+    for (size_t i = 0; u->pieces && i < u->n; i++)
+        free(u->pieces[i]);
+    for (size_t i = 0; i < u->nsp; i++)
+        free(u->sp[i].text);
+    free(u->sp);
+    free(u->pieces);
+    free(u->scores);
+    g_hash_table_destroy(u->ids);
+    free(u->trie);
+    free(u->norm);
+    free(u->collapse_to);
+    free(u);
+}
+
+int unigram_bos(const struct unigram *u)
+{
+    return u->bos;
+}
+
+int unigram_eos(const struct unigram *u)
+{
+    return u->eos;
+}
+
+int unigram_unk(const struct unigram *u)
+{
+    return u->unk;
+}
+
+size_t unigram_size(const struct unigram *u)
+{
+    return u->n;
+}
+
+const char *unigram_piece(const struct unigram *u, int id)
+{
+    return id >= 0 && (size_t)id < u->n ? u->pieces[id] : NULL;
+}
