@@ -212,8 +212,8 @@ static void encode_plain(const struct unigram *u, const char *s, size_t n, GArra
     /* Metaspace: spaces become U+2581, then one in front unless the text
      * starts with one, then split before each */
     struct buf ms = {0};
-    if (hi > lo && (u->prepend == 2 || (u->prepend == 1 && first)) &&
-        p[lo] != ' ' && !(hi - lo >= 3 && !memcmp(p + lo, METASPACE, 3)))
+    if (hi > lo && (u->prepend == 2 || (u->prepend == 1 && first)) && p[lo] != ' ' &&
+        !(hi - lo >= 3 && !memcmp(p + lo, METASPACE, 3)))
         buf_add(&ms, METASPACE, 3);
     for (size_t i = lo; i < hi; i++) {
         if (p[i] == ' ')
