@@ -112,19 +112,14 @@ static void tokens_out(struct run *run, struct item *it)
     size_t len = 0;
     struct buf scratch = {0};
     const char *text = field_text(run, it->rec, &scratch, &len);
-    struct wp_token *t;
-    size_t n = wordpiece_encode(run->model.tok, text ? text : "", len, &t);
+    int *t;
+    size_t n = bert_tokens(&run->model, text ? text : "", len, &t);
     buf_free(&scratch);
     json_t *ids = json_array(), *toks = json_array();
-    int cls = wordpiece_cls(run->model.tok), sep = wordpiece_sep(run->model.tok);
-    json_array_append_new(ids, json_integer(cls));
-    json_array_append_new(toks, json_string(wordpiece_piece(run->model.tok, cls)));
     for (size_t i = 0; i < n; i++) {
-        json_array_append_new(ids, json_integer(t[i].id));
-        json_array_append_new(toks, json_string(wordpiece_piece(run->model.tok, t[i].id)));
+        json_array_append_new(ids, json_integer(t[i]));
+        json_array_append_new(toks, json_string(bert_piece(&run->model, t[i])));
     }
-    json_array_append_new(ids, json_integer(sep));
-    json_array_append_new(toks, json_string(wordpiece_piece(run->model.tok, sep)));
     json_object_set_new(it->rec, "ids", ids);
     json_object_set_new(it->rec, "tokens", toks);
     free(t);

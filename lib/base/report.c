@@ -173,10 +173,19 @@ static void write_metrics(struct report *r, double elapsed)
 int report_close(struct report *r)
 {
     double elapsed = now_seconds() - r->started;
-    clear_progress(r);
-    if (!r->quiet || r->failed)
-        error("%llu ok, %llu failed%s", (unsigned long long)r->ok, (unsigned long long)r->failed,
-              r->summary_extra.data ? r->summary_extra.data : "");
+    if (!r->quiet || r->failed) {
+        /* one write: another stage's progress cannot come between the
+         * clearing and the line */
+        struct buf line = {0};
+        if (r->progress || isatty(2))
+            buf_add(&line, "\r\033[K", 4);
+        buf_addf(&line, "%s: %llu ok, %llu failed%s\n", util_progname(), (unsigned long long)r->ok,
+                 (unsigned long long)r->failed, r->summary_extra.data ? r->summary_extra.data : "");
+        (void)write_all(2, line.data, line.len);
+        buf_free(&line);
+    } else {
+        clear_progress(r);
+    }
     if (r->metrics_path)
         write_metrics(r, elapsed);
     if (r->errors_fd >= 0)

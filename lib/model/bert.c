@@ -245,8 +245,17 @@ int bert_load(const char *dir, struct bert *m, lode_error *err)
         goto out;
     }
     const char *mt = json_string_value(json_object_get(c, "model_type"));
-    if (mt && strcmp(mt, "bert")) {
-        lode_seterr(err, "config.json: model_type %s; lode-embed runs BERT encoders", mt);
+    if (mt && strcmp(mt, "bert") && strcmp(mt, "xlm-roberta")) {
+        lode_seterr(
+            err, "config.json: model_type %s; lode-embed runs BERT and XLM-RoBERTa encoders", mt);
+        goto out;
+    }
+    m->roberta = mt && !strcmp(mt, "xlm-roberta");
+    if (m->roberta &&
+        (get_int(c, "pad_token_id", 1, 0, m->max_pos - 3, &m->pad_id, err) ||
+         m->pad_id >= m->vocab)) {
+        if (!err->msg[0])
+            lode_seterr(err, "config.json: pad_token_id %d is not a token", m->pad_id);
         goto out;
     }
     char *path = xasprintf("%s/model.safetensors", dir);
@@ -254,8 +263,9 @@ int bert_load(const char *dir, struct bert *m, lode_error *err)
     free(path);
     if (st < 0)
         goto out;
-    const char *pre =
-        safetensors_find(&m->st, "bert.embeddings.word_embeddings.weight") ? "bert." : "";
+    const char *pre = safetensors_find(&m->st, "bert.embeddings.word_embeddings.weight") ? "bert."
+        : safetensors_find(&m->st, "roberta.embeddings.word_embeddings.weight") ? "roberta."
+                                                                                : "";
     int64_t H = m->hidden, I = m->inter;
     if (!(m->word = tensor(m, pre, "embeddings.word_embeddings.weight", 2, m->vocab, H, err)) ||
         !(m->pos =
@@ -290,28 +300,48 @@ int bert_load(const char *dir, struct bert *m, lode_error *err)
     }
     if (cross_encoder(c, m, err) < 0)
         goto out;
+    if (m->roberta && m->classifier) {
+        lode_seterr(err,
+                    "config.json: XLMRobertaForSequenceClassification (RoBERTa's head) is "
+                    "not read yet");
+        goto out;
+    }
     if (m->classifier &&
         (!(m->pool_w = tensor(m, pre, "pooler.dense.weight", 2, H, H, err)) ||
          !(m->pool_b = tensor(m, pre, "pooler.dense.bias", 1, H, 0, err)) ||
          !(m->cls_w = tensor(m, "", "classifier.weight", 2, 1, H, err)) ||
          !(m->cls_b = tensor(m, "", "classifier.bias", 1, 1, 0, err))))
         goto out;
-    m->tok = wordpiece_load(dir, err);
-    if (!m->tok)
-        goto out;
-    if (wordpiece_vocab_size(m->tok) > m->vocab) {
-        lode_seterr(err, "the tokenizer has %d pieces, the model %d embeddings",
-                    wordpiece_vocab_size(m->tok), m->vocab);
-        goto out;
+    if (m->roberta) {
+        if (!(m->utok = unigram_load(dir, err)))
+            goto out;
+        m->bos_id = unigram_bos(m->utok);
+        m->eos_id = unigram_eos(m->utok);
+        if (unigram_size(m->utok) > (size_t)m->vocab) {
+            lode_seterr(err, "the tokenizer has %zu pieces, the model %d embeddings",
+                        unigram_size(m->utok), m->vocab);
+            goto out;
+        }
+    } else {
+        if (!(m->tok = wordpiece_load(dir, err)))
+            goto out;
+        m->bos_id = wordpiece_cls(m->tok);
+        m->eos_id = wordpiece_sep(m->tok);
+        if (wordpiece_vocab_size(m->tok) > m->vocab) {
+            lode_seterr(err, "the tokenizer has %d pieces, the model %d embeddings",
+                        wordpiece_vocab_size(m->tok), m->vocab);
+            goto out;
+        }
     }
     if (modules(m, dir, err) < 0)
         goto out;
-    m->max_seq = m->max_pos < 512 ? m->max_pos : 512;
+    /* RoBERTa's positions start past pad_token_id */
+    int most = m->roberta ? m->max_pos - m->pad_id - 1 : m->max_pos;
+    m->max_seq = most < 512 ? most : 512;
     json_t *sb = load_json(dir, "sentence_bert_config.json", 0, err);
     if (sb) {
         json_t *ms = json_object_get(sb, "max_seq_length");
-        if (json_is_integer(ms) && json_integer_value(ms) >= 2 &&
-            json_integer_value(ms) <= m->max_pos)
+        if (json_is_integer(ms) && json_integer_value(ms) >= 2 && json_integer_value(ms) <= most)
             m->max_seq = (int)json_integer_value(ms);
         json_decref(sb);
     } else if (err->msg[0]) {
@@ -372,6 +402,7 @@ void bert_free(struct bert *m)
     free(m->layer);
     safetensors_close(&m->st);
     wordpiece_free(m->tok);
+    unigram_free(m->utok);
     free(m->query_prompt);
     free(m->default_prompt);
     memset(m, 0, sizeof *m);
@@ -387,9 +418,65 @@ void bert_work_free(struct bert_work *w)
     memset(w, 0, sizeof *w);
 }
 
+/* XLM-R's pieces of prefix + text: <s>, at most max_seq - 2, </s> */
+static int unigram_ids(const struct bert *m, const char *prefix, const char *text, size_t len,
+                       int **ids, int *truncated)
+{
+    size_t pl = prefix ? strlen(prefix) : 0;
+    char *full = xmalloc(pl + len + 1);
+    memcpy(full, prefix ? prefix : "", pl);
+    memcpy(full + pl, text, len);
+    full[pl + len] = 0;
+    int *t;
+    size_t n = unigram_encode(m->utok, full, pl + len, &t);
+    free(full);
+    size_t keep = n > (size_t)m->max_seq - 2 ? (size_t)m->max_seq - 2 : n;
+    *truncated = keep < n;
+    int *v = xmalloc((keep + 2) * sizeof *v);
+    v[0] = m->bos_id;
+    if (keep) /* an empty text has no pieces (t may be NULL) */
+        memcpy(v + 1, t, keep * sizeof *v);
+    v[keep + 1] = m->eos_id;
+    free(t);
+    *ids = v;
+    return (int)keep + 2;
+}
+
+size_t bert_tokens(const struct bert *m, const char *text, size_t len, int **ids)
+{
+    size_t n;
+    int *v;
+    if (m->utok) {
+        int *t;
+        n = unigram_encode(m->utok, text, len, &t);
+        v = xmalloc((n + 2) * sizeof *v);
+        if (n)
+            memcpy(v + 1, t, n * sizeof *v);
+        free(t);
+    } else {
+        struct wp_token *t;
+        n = wordpiece_encode(m->tok, text, len, &t);
+        v = xmalloc((n + 2) * sizeof *v);
+        for (size_t i = 0; i < n; i++)
+            v[i + 1] = t[i].id;
+        free(t);
+    }
+    v[0] = m->bos_id;
+    v[n + 1] = m->eos_id;
+    *ids = v;
+    return n + 2;
+}
+
+const char *bert_piece(const struct bert *m, int id)
+{
+    return m->utok ? unigram_piece(m->utok, id) : wordpiece_piece(m->tok, id);
+}
+
 int bert_ids(const struct bert *m, const char *prefix, const char *text, size_t len, int **ids,
              int *truncated)
 {
+    if (m->utok)
+        return unigram_ids(m, prefix, text, len, ids, truncated);
     struct wp_token *t;
     size_t n;
     if (prefix && *prefix) {
@@ -568,15 +655,19 @@ static void forward_group(const struct bert *m, int n, int *const *ids, int *con
     size_t t = 0;
     for (int s = 0; s < n; s++) {
         w->starts[s] = (int)t;
+        int counted = 0; /* RoBERTa: the tokens so far that are not <pad> */
         for (int p = 0; p < lens[s]; p++, t++) {
             int id = ids[s][p];
             if (id < 0 || id >= m->vocab)
-                id = wordpiece_cls(m->tok); /* cannot happen: the tokenizer's ids are checked */
+                id = m->bos_id; /* cannot happen: the tokenizer's ids are checked */
             int ty = types ? types[s][p] : 0;
             if (ty < 0 || ty >= m->type_vocab)
                 ty = 0;
+            int row = p;
+            if (m->roberta)
+                row = id == m->pad_id ? m->pad_id : m->pad_id + 1 + counted++;
             float *x = w->x + t * (size_t)H;
-            const float *we = m->word + (size_t)id * H, *pe = m->pos + (size_t)p * H,
+            const float *we = m->word + (size_t)id * H, *pe = m->pos + (size_t)row * H,
                         *te = m->type + (size_t)ty * H;
             for (int j = 0; j < H; j++)
                 x[j] = we[j] + pe[j] + te[j];

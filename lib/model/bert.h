@@ -1,5 +1,8 @@
 /* bert.h - BERT-family sentence encoders in sentence-transformers layout
- * (all-MiniLM, bge, e5, gte...).
+ * (all-MiniLM, bge, e5, gte...), and XLM-RoBERTa encoders (BGE-M3,
+ * multilingual-e5: model_type xlm-roberta, a Unigram tokenizer.json,
+ * position ids from pad_token_id + 1 counting the tokens that are not
+ * <pad>, one token type).
  *
  * A model is a directory: config.json (the shapes), model.safetensors
  * (tensor names with or without a "bert." prefix; F32 used in place, F16 and
@@ -25,6 +28,7 @@
 #include "model/quant.h"
 #include "model/safetensors.h"
 #include "base/util.h"
+#include "model/unigram.h"
 #include "model/wordpiece.h"
 
 enum bert_pooling { POOL_MEAN, POOL_CLS, POOL_MAX, POOL_MEAN_SQRT };
@@ -53,9 +57,12 @@ struct bert {
     const float *ln_g, *ln_b;
     struct bert_layer *layer;
     struct safetensors st;
-    int int8;             /* the six matrices of each layer multiplied as 8-bit rows */
-    unsigned char *q8buf; /* their bytes */
-    struct wordpiece *tok;
+    int int8;                   /* the six matrices of each layer multiplied as 8-bit rows */
+    unsigned char *q8buf;       /* their bytes */
+    struct wordpiece *tok;      /* BERT's, or NULL */
+    struct unigram *utok;       /* XLM-R's, or NULL */
+    int roberta;                /* positions from pad_id + 1, skipping <pad> */
+    int pad_id, bos_id, eos_id; /* [CLS] and [SEP], or <s> and </s> */
     char *query_prompt, *default_prompt;
     char id[160]; /* name@hash, what records carry as "model"; the hash
                                  * covers config, tokenizer and weights (sampled
@@ -83,11 +90,16 @@ int bert_quantize(struct bert *m, lode_error *err);
 void bert_free(struct bert *m);
 void bert_work_free(struct bert_work *w);
 
-/* The ids of prefix (a prompt such as "query: ", or NULL) and text: [CLS],
- * at most max_seq - 2 pieces, [SEP]. Returns the count; *truncated tells
- * whether pieces were cut. */
+/* The ids of prefix (a prompt such as "query: ", or NULL) and text: [CLS]
+ * (<s>), at most max_seq - 2 pieces, [SEP] (</s>). Returns the count;
+ * *truncated tells whether pieces were cut. */
 int bert_ids(const struct bert *m, const char *prefix, const char *text, size_t len, int **ids,
              int *truncated);
+
+/* Every id of text, [CLS] and [SEP] around them, not cut (the count); and
+ * a piece's text (NULL out of range): for lode-embed --tokenize. */
+size_t bert_tokens(const struct bert *m, const char *text, size_t len, int **ids);
+const char *bert_piece(const struct bert *m, int id);
 
 /* A pair for a cross-encoder: [CLS] a [SEP] b [SEP], token types 0 up to
  * the first [SEP] and 1 after, cut to the window as Hugging Face's

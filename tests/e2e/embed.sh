@@ -168,3 +168,24 @@ print(json.dumps({'id': 'huge', 'text': 'Lode reads documents. Caf\u00e9 \u4e2d\
 /usr/bin/time -f '%M' -o huge.rss lode-embed -m "$M/tiny-bert-f32" < huge.ndjson > huge.out 2> /dev/null
 check "a 20 MB text: embedded, truncated to the window" jqe '.truncated == true and (.vec | length) > 0' huge.out
 san || expect_le "...in at most 250 MB resident" 256000 "$(cat huge.rss)"
+
+# XLM-RoBERTa encoders (BGE-M3's CLS pooling, multilingual-e5's mean pooling
+# and prompts) against the float64 references: 44 texts (2 past the window)
+# and 88 prompted inputs; cosine >= 0.99999 and max abs error <= 1e-4
+XR=$SHARED/ref/tiny-xlmr
+for m in cls mean; do
+    jq -c '{text: .input}' "$XR/tiny-xlmr-$m.expected.ndjson" | lode-embed -m "$M/tiny-xlmr-$m" > "xlmr-$m.out" 2> /dev/null
+    read -r _ nrec _ cos _ err _ agree <<< "$("$BUILD/tools/embcmp" "$XR/tiny-xlmr-$m.expected.ndjson" "xlmr-$m.out")"
+    expect_eq "xlm-roberta ($m pooling): every reference text embedded, truncation as the reference's" \
+        "$(grep -c . "$XR/tiny-xlmr-$m.expected.ndjson") 1" "$nrec $agree"
+    expect_ge "...cosine to the float64 reference" 0.99999 "$cos"
+    expect_le "...max abs error" 1e-4 "$err"
+done
+jq -c 'select(.prompt == "query: ") | {text}' "$XR/tiny-xlmr-mean.expected.ndjson" |
+    lode-embed -m "$M/tiny-xlmr-mean" --query > xlmr-q.out 2> /dev/null
+read -r _ _ _ cos _ _ <<< "$("$BUILD/tools/embcmp" <(jq -c 'select(.prompt == "query: ")' "$XR/tiny-xlmr-mean.expected.ndjson") xlmr-q.out)"
+expect_ge "multilingual-e5's --query: the model's \"query: \" prompt put before the text" 0.99999 "$cos"
+expect_eq "--tokenize with a Unigram tokenizer: <s> pieces </s>" '[0,531,1805,29,3644,17,241,454,2] ["<s>","▁H","ell","o","▁wo","r","ld","!","</s>"]' \
+    "$(echo '{"text":"Hello world!"}' | lode-embed -m "$M/tiny-xlmr-cls" --tokenize 2> /dev/null | jq -c '.ids, .tokens' | tr '\n' ' ' | sed 's/ $//')"
+echo '{"text":"x"}' | lode-embed -m "$M/tiny-xlmr-reranker" > /dev/null 2> xrr.err
+expect_eq "the XLM-R re-ranker is not an embedding model: exit 3, saying so" "3 1" "$? $(grep -c 'XLMRobertaForSequenceClassification' xrr.err)"
