@@ -133,13 +133,14 @@ ask() {
     done
     [ -n "$q" ] || bad "ask: give the question"
     [ -n "$store" ] || bad "ask: no store: give -s STORE, set LODE_STORE or store in $config"
-    local query rerank generate
+    local query rerank generate out
     query=$(prog query) rerank=$(prog rerank) generate=$(prog generate)
+    out=$(mktemp "${TMPDIR:-/tmp}/lode-ask.XXXXXX") || die "cannot make a temporary file"
     jq -cn --arg q "$q" '{q: $q}' |
         "$query" -q -s "$store" -k "$((k * (${#rr} ? 4 : 1)))" |
         if [ -n "$rr" ]; then "$rerank" -q -m "$rr" --top "$k"; else cat; fi |
-        "$generate" -q ${gen:+-m "$gen"} --temperature 0 > "${TMPDIR:-/tmp}/lode-ask.$$"
-    local st=("${PIPESTATUS[@]}") out="${TMPDIR:-/tmp}/lode-ask.$$"
+        "$generate" -q ${gen:+-m "$gen"} --temperature 0 > "$out"
+    local st=("${PIPESTATUS[@]}")
     for s in "${st[@]:1}"; do # the first stage that failed (jq, first, only sees a closed pipe)
         [ "$s" = 0 ] || { rm -f "$out"; exit "$s"; }
     done
