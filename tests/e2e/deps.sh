@@ -5,6 +5,7 @@
 # (its dependency closure without recommends, less the packages of
 # priority required and important that every Debian system has) is printed.
 # The first command's list holds no test or benchmark tool.
+# runs no lode program (the normal pass only: tests/run.sh)
 . "$LODE_ROOT/tests/lib.sh"
 D=$ROOT/tests/deps.sh
 if ! command -v apt-cache > /dev/null; then

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The layer map of lib/README.md holds for the tree (tests/layers.sh), and
 # the check catches an include that reaches up a layer or names no layer.
+# runs no lode program (the normal pass only: tests/run.sh)
 # shellcheck source=tests/lib.sh
 . "$LODE_ROOT/tests/lib.sh"
 "$ROOT/tests/layers.sh" "$ROOT" > tree.txt

@@ -2,6 +2,7 @@
 # make lint inside make check: every shell script passes shellcheck, every C
 # file is laid out as .clang-format says, every script has its #! line; and
 # the check catches a planted warning of each kind.
+# runs no lode program (the normal pass only: tests/run.sh)
 # shellcheck source=tests/lib.sh
 . "$LODE_ROOT/tests/lib.sh"
 "$ROOT/tests/lint.sh" "$ROOT" > lint.txt 2>&1

@@ -11,7 +11,7 @@ MODEL=$SHARED/models/tiny-bert-f32
 
 # 1. one record a second; a poller notes when each becomes searchable
 mkfifo feed
-n=6
+n=4
 (
     for i in $(seq 1 $n); do
         printf '{"id":"r%d","source":"live%d.md","page":1,"text":"streamword%d arrives live."}\n' "$i" "$i" "$i"
