@@ -119,13 +119,15 @@ static void precompiled(const struct unigram *u, const char *s, size_t n, struct
 
 /* ---- pieces ---- */
 
-static int piece_id(const struct unigram *u, const char *s, size_t n)
+/* The id of the n bytes at s, or -1; key is the caller's maxlen + 1 bytes,
+ * so the Viterbi pass allocates nothing per lookup */
+static int piece_id(const struct unigram *u, const char *s, size_t n, char *key)
 {
     if (n > u->maxlen)
         return -1;
-    char *key = g_strndup(s, n);
+    memcpy(key, s, n);
+    key[n] = 0;
     gpointer v = g_hash_table_lookup(u->ids, key);
-    g_free(key);
     return v ? GPOINTER_TO_INT(v) - 1 : -1;
 }
 
@@ -138,6 +140,7 @@ struct node {
 static void viterbi(const struct unigram *u, const char *s, size_t n, GArray *ids)
 {
     struct node *b = xcalloc(n + 1, sizeof *b);
+    char *key = xmalloc(u->maxlen + 1);
     b[0].set = 1;
     for (size_t st = 0; st < n;) {
         size_t clen = char_len(s + st, n - st);
@@ -145,7 +148,7 @@ static void viterbi(const struct unigram *u, const char *s, size_t n, GArray *id
             int single = 0;
             for (size_t len = clen; st + len <= n && len <= u->maxlen;
                  len += char_len(s + st + len, n - st - len)) {
-                int id = piece_id(u, s + st, len);
+                int id = piece_id(u, s + st, len, key);
                 if (id >= 0) {
                     double cand = b[st].score + u->scores[id];
                     struct node *t = &b[st + len];
@@ -176,6 +179,7 @@ static void viterbi(const struct unigram *u, const char *s, size_t n, GArray *id
     for (guint i = rev->len; i > 0; i--)
         g_array_append_val(ids, g_array_index(rev, int, i - 1));
     g_array_free(rev, TRUE);
+    free(key);
     free(b);
 }
 
@@ -433,7 +437,8 @@ struct unigram *unigram_load(const char *dir, lode_error *err)
                                            json_is_true(json_object_get(a, "rstrip"))};
     }
     /* the template: <s> ... </s> (XLM-R's post_processor) */
-    int s = piece_id(u, "<s>", 3), e = piece_id(u, "</s>", 4);
+    gpointer sv = g_hash_table_lookup(u->ids, "<s>"), ev = g_hash_table_lookup(u->ids, "</s>");
+    int s = sv ? GPOINTER_TO_INT(sv) - 1 : -1, e = ev ? GPOINTER_TO_INT(ev) - 1 : -1;
     u->bos = s;
     u->eos = e;
     if (!rc && (s < 0 || e < 0))
