@@ -203,6 +203,19 @@ void hnsw_copy_vector(struct hnsw *dst, const struct hnsw *src, uint32_t node)
     }
 }
 
+int hnsw_vector(const struct hnsw *h, uint32_t node, float *out)
+{
+    if (node >= h->cap || h->level[node] < 0 || h->deleted[node])
+        return -1;
+    size_t d = (size_t)h->dim;
+    if (h->int8)
+        for (size_t i = 0; i < d; i++)
+            out[i] = h->vq[node * d + i] * h->scale[node];
+    else
+        memcpy(out, h->vf + node * d, d * sizeof *out);
+    return 0;
+}
+
 float hnsw_score(const struct hnsw *h, const float *q, uint32_t node)
 {
     if (h->int8)

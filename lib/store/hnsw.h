@@ -80,5 +80,8 @@ size_t hnsw_exact(const struct hnsw *h, const float *q, size_t k,
 
 /* Score of node for a normalised query. */
 float hnsw_score(const struct hnsw *h, const float *q, uint32_t node);
+/* node's normalised vector into out (dim floats; int8 ones scaled back);
+ * -1 when node is not a live node of the graph. */
+int hnsw_vector(const struct hnsw *h, uint32_t node, float *out);
 
 #endif

@@ -5,6 +5,7 @@
 #include "store/query.h"
 
 #include <errno.h>
+#include <glib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,7 +143,9 @@ int query_open(struct query *q, const struct query_opts *o, lode_error *err)
     if (q->o.ef < q->o.k)
         q->o.ef = q->o.k;
     q->mode = o->mode;
-    int rc = shards_open(&q->sh, o->dirs, o->ndirs, o->mode != QUERY_BM25 && !o->emit, err);
+    /* vectors for searching, or for --mmr's similarities */
+    int rc = shards_open(&q->sh, o->dirs, o->ndirs,
+                         (o->mode != QUERY_BM25 || o->mmr >= 0) && !o->emit, err);
     if (rc < 0)
         return rc;
     for (size_t i = 0; i < q->sh.n; i++)
@@ -183,6 +186,22 @@ static json_t *final_hits(struct query *plan, struct rlist *hits, size_t k)
     int mmr = plan->o.mmr >= 0;
     /* MMR reads the texts even when they are not written */
     json_t *arr = rlist_json(&plan->sh, hits, plan->o.no_text && !mmr);
+    /* and the hits' vectors, by hit (rlist_json left out the chunks gone) */
+    GHashTable *vec_of = NULL;
+    int dim = plan->sh.dim;
+    if (mmr && dim) {
+        vec_of = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, free);
+        for (size_t i = 0, j = 0; i < hits->n; i++) {
+            if (!hits->v[i].rec)
+                continue;
+            float *v = xmalloc(sizeof *v * (size_t)dim);
+            if (searcher_vector(plan->sh.se[hits->v[i].shard], hits->v[i].num, v) < 0)
+                free(v);
+            else
+                g_hash_table_insert(vec_of, json_array_get(arr, j), v);
+            j++;
+        }
+    }
     if (plan->o.memory != QUERY_MEMORY_ALL) {
         /* conversations' turns: only the one asked for, or none */
         json_t *kept = json_array();
@@ -199,8 +218,18 @@ static json_t *final_hits(struct query *plan, struct rlist *hits, size_t k)
     }
     if (plan->o.dedup != QUERY_DEDUP_NONE)
         hits_dedup(arr, plan->o.dedup == QUERY_DEDUP_NEAR, mmr ? json_array_size(arr) : k);
-    if (mmr)
-        hits_mmr(arr, plan->o.mmr, k);
+    if (mmr) {
+        /* cosines when every candidate has a vector, else word sets */
+        size_t n = json_array_size(arr);
+        const float **vecs = xcalloc(n + 1, sizeof *vecs);
+        int all = vec_of != NULL;
+        for (size_t i = 0; all && i < n; i++)
+            all = (vecs[i] = g_hash_table_lookup(vec_of, json_array_get(arr, i))) != NULL;
+        hits_mmr(arr, plan->o.mmr, k, all ? vecs : NULL, dim);
+        free(vecs);
+        if (vec_of)
+            g_hash_table_destroy(vec_of);
+    }
     while (json_array_size(arr) > k)
         json_array_remove(arr, json_array_size(arr) - 1);
     size_t i;

@@ -407,6 +407,11 @@ void searcher_end(struct searcher *se)
     store_abort(se->s);
 }
 
+int searcher_vector(struct searcher *se, uint32_t num, float *out)
+{
+    return se->have_h ? hnsw_vector(&se->h, num, out) : -1;
+}
+
 json_t *searcher_chunk(struct searcher *se, uint32_t num)
 {
     unsigned char key[4];

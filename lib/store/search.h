@@ -90,6 +90,10 @@ size_t search_bm25(struct searcher *se, const char *text, const struct bm25_stat
 size_t search_dense(struct searcher *se, const float *vec, const struct filter *f, size_t k, int ef,
                     int exact, struct hit **hits);
 
+/* The chunk's normalised vector into out (searcher_dim floats), inside
+ * begin/end of a searcher opened for vectors; -1 when it has none. */
+int searcher_vector(struct searcher *se, uint32_t num, float *out);
+
 /* The chunk record (a new reference), or NULL when it is gone. */
 json_t *searcher_chunk(struct searcher *se, uint32_t num);
 

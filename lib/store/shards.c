@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "model/kernels.h"
 
 int shards_open(struct shards *sh, char *const *dirs, size_t n, int vectors, lode_error *err)
 {
@@ -561,7 +562,7 @@ static double jaccard(GHashTable *a, GHashTable *b)
     return (double)both / (double)(na + nb - both);
 }
 
-void hits_mmr(json_t *hits, double lambda, size_t k)
+void hits_mmr(json_t *hits, double lambda, size_t k, const float *const *vecs, int dim)
 {
     size_t n = json_array_size(hits);
     if (n < 2)
@@ -570,7 +571,8 @@ void hits_mmr(json_t *hits, double lambda, size_t k)
     double *rel = xcalloc(n, sizeof *rel), lo = 0, hi = 0;
     for (size_t i = 0; i < n; i++) {
         json_t *h = json_array_get(hits, i);
-        words[i] = word_set(json_string_value(json_object_get(h, "text")));
+        if (!vecs)
+            words[i] = word_set(json_string_value(json_object_get(h, "text")));
         rel[i] = json_number_value(json_object_get(h, "score"));
         if (!i || rel[i] < lo)
             lo = rel[i];
@@ -596,14 +598,16 @@ void hits_mmr(json_t *hits, double lambda, size_t k)
         json_array_append(out, json_array_get(hits, best));
         for (size_t i = 0; i < n; i++)
             if (!taken[i]) {
-                double s = jaccard(words[i], words[best]);
+                double s =
+                    vecs ? dot_f32(vecs[i], vecs[best], dim) : jaccard(words[i], words[best]);
                 if (s > most[i])
                     most[i] = s;
             }
     }
     hits_replace(hits, out, k);
     for (size_t x = 0; x < n; x++)
-        g_hash_table_destroy(words[x]);
+        if (words[x])
+            g_hash_table_destroy(words[x]);
     free(words);
     free(rel);
     free(taken);

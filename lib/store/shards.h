@@ -93,9 +93,11 @@ void rlist_free(struct rlist *l);
 /* Maximal marginal relevance: reorders hits (best first, with text) by
  * choosing, one at a time, the hit that maximises lambda x its score
  * (scaled to 0..1 over the list) - (1 - lambda) x its greatest similarity
- * to those chosen (the Jaccard similarity of their word sets); keeps k.
+ * to those chosen; keeps k. The similarity is the cosine of the hits'
+ * vectors when vecs (one normalised vector of dim floats per hit, in the
+ * hits' order) is given, else the Jaccard similarity of their word sets.
  * lambda 1 is the list as it is, 0 the most varied. */
-void hits_mmr(json_t *hits, double lambda, size_t k);
+void hits_mmr(json_t *hits, double lambda, size_t k, const float *const *vecs, int dim);
 enum query_dedup { QUERY_DEDUP_NONE, QUERY_DEDUP_DOC, QUERY_DEDUP_NEAR };
 void hits_dedup(json_t *hits, int near, size_t k);
 /* hits (an array in place) becomes the first k of with (taken), the

@@ -125,6 +125,38 @@ recall=$(paste -d'|' truth.txt ann.txt | awk -F'|' '{ n = split($1, t, " "); spl
     for (i in a) if (a[i] in want) hit++; total += n; delete want } END { printf "%.3f", hit / total }')
 expect_ge "HNSW at the default ef: recall@10 against numpy" 0.95 "$recall"
 
+# ---- --mmr over the candidates' vectors: numpy's MMR over the same candidates ----
+# the candidates are the 40 best (four times k, at least 40) as --mmr 1 -k 40 lists them
+for m in "dense --exact" bm25; do
+    head -5 q.ndjson | jq -c --argjson t '["pressure river","engine wing","shock wave plate","heat transfer","nozzle jet vortex"]' '. + {q: $t[input_line_number - 1]}' > mq.ndjson
+    # shellcheck disable=SC2086
+    lode-query -s vec --mode $m -k 40 < mq.ndjson 2> /dev/null | jq -r '[.hits[] | "\(.id | sub("^s[0-9]+-"; "")):\(.score)"] | join(" ")' > mcand.txt
+    # shellcheck disable=SC2086
+    lode-query -s vec --mode $m -k 5 --mmr 0.5 < mq.ndjson 2> /dev/null | jq -r '[.hits[].id | sub("^s[0-9]+-"; "")] | join(" ")' > mgot.txt
+    "$PY" - v.f32 mcand.txt > mwant.txt << 'EOF'
+import sys
+import numpy as np
+d = np.fromfile(sys.argv[1], dtype=np.float32).reshape(-1, 32).astype(np.float64)
+d /= np.linalg.norm(d, axis=1, keepdims=True)
+for line in open(sys.argv[2]):
+    c = [(int(a), float(b)) for a, b in (x.split(":") for x in line.split())]
+    ids = [a for a, _ in c]
+    s = np.array([b for _, b in c])
+    rel = (s - s.min()) / (s.max() - s.min()) if s.max() > s.min() else np.ones(len(c))
+    most = np.zeros(len(c))
+    taken = []
+    for _ in range(5):
+        v = 0.5 * rel - 0.5 * most
+        v[taken] = -np.inf
+        b = int(np.argmax(v))
+        taken.append(b)
+        most = np.maximum(most, d[ids] @ d[ids[b]])
+    print(" ".join(str(ids[t]) for t in taken))
+EOF
+    expect_eq "--mmr 0.5 --mode ${m% *}: numpy's MMR over the candidates' cosines (5 queries)" "$(cat mwant.txt)" "$(cat mgot.txt)"
+done
+check "--mmr over vectors: not the plain ranking" test "$(cut -d' ' -f1-5 mcand.txt)" != "$(cat mgot.txt)"
+
 # ---- filters, applied during the search ----
 lode-query -s vec --mode dense --filter source=src/7.txt -k 10 < q.ndjson > f1.ndjson 2> /dev/null
 check "--filter source=: k hits for every query, all of that source" \
