@@ -4,16 +4,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "text/chunk.h"
 #include "base/hash.h"
 #include "base/program.h"
+#include "model/unigram.h"
 #include "model/wordpiece.h"
 
 struct run {
     int size, overlap;
-    struct wordpiece *tok; /* --tokenizer: count with a model's tokenizer */
+    struct wordpiece *tok; /* --tokenizer: count with a model's WordPiece tokenizer, */
+    struct unigram *utok;  /* or its Unigram one (XLM-R) */
     struct program *p;
     unsigned long long chunks, empty;
 };
@@ -31,9 +34,10 @@ static void chunk_record(struct run *run, json_t *rec, const char *where)
     size_t len = json_string_length(tv);
     struct span *tok;
     size_t ntok;
-    if (run->tok) {
+    if (run->tok || run->utok) {
         struct wp_token *wt;
-        ntok = wordpiece_encode(run->tok, text, len, &wt);
+        ntok = run->tok ? wordpiece_encode(run->tok, text, len, &wt)
+                        : unigram_encode_max(run->utok, text, len, SIZE_MAX, &wt);
         tok = xcalloc(ntok + 1, sizeof *tok);
         for (size_t i = 0; i < ntok; i++) {
             tok[i].start = wt[i].start;
@@ -104,12 +108,22 @@ static int model_window(const char *dir)
 }
 
 /* --tokenizer: counts by the model's pieces, and chunks that fit its window
- * with [CLS] and [SEP]. */
+ * with [CLS] and [SEP] (<s> and </s>). A tokenizer.json of a Unigram model
+ * is XLM-R's; any other is read as WordPiece. */
 static void load_tokenizer(struct run *run, const char *dir, int size_given)
 {
     lode_error err;
-    run->tok = wordpiece_load(dir, &err);
-    if (!run->tok)
+    run->utok = unigram_load(dir, &err);
+    if (!run->utok && err.code == LODE_EUNSUPPORTED && strstr(err.msg, "not Unigram"))
+        run->tok = wordpiece_load(dir, &err);
+    else if (!run->utok && access(dir, F_OK) == 0) {
+        /* no tokenizer.json: vocab.txt, WordPiece's */
+        char *tj = xasprintf("%s/tokenizer.json", dir);
+        if (access(tj, F_OK) != 0)
+            run->tok = wordpiece_load(dir, &err);
+        free(tj);
+    }
+    if (!run->tok && !run->utok)
         die("cannot load the tokenizer of %s: %s", dir, err.msg);
     int window = model_window(dir);
     if (window > 2 && run->size > window - 2) {
@@ -176,5 +190,6 @@ int main(int argc, char **argv)
         buf_addf(&p.rep.summary_extra, ", %llu blank pages", run.empty);
     report_metric(&p.rep, "chunks_total", "counter", "Chunks written.", (double)run.chunks);
     wordpiece_free(run.tok);
+    unigram_free(run.utok);
     return program_close(&p);
 }

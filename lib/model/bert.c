@@ -427,15 +427,16 @@ static int unigram_ids(const struct bert *m, const char *prefix, const char *tex
     memcpy(full, prefix ? prefix : "", pl);
     memcpy(full + pl, text, len);
     full[pl + len] = 0;
-    int *t;
-    size_t n = unigram_encode(m->utok, full, pl + len, &t);
+    struct wp_token *t;
+    /* one piece past the window says whether it was cut */
+    size_t n = unigram_encode_max(m->utok, full, pl + len, (size_t)m->max_seq - 1, &t);
     free(full);
     size_t keep = n > (size_t)m->max_seq - 2 ? (size_t)m->max_seq - 2 : n;
     *truncated = keep < n;
     int *v = xmalloc((keep + 2) * sizeof *v);
     v[0] = m->bos_id;
-    if (keep) /* an empty text has no pieces (t may be NULL) */
-        memcpy(v + 1, t, keep * sizeof *v);
+    for (size_t i = 0; i < keep; i++)
+        v[i + 1] = t[i].id;
     v[keep + 1] = m->eos_id;
     free(t);
     *ids = v;

@@ -80,8 +80,45 @@ static size_t char_len(const char *s, size_t n)
     return k > 0 ? (size_t)k : 1;
 }
 
-/* Precompiled, per extended grapheme cluster, into out */
-static void precompiled(const struct unigram *u, const char *s, size_t n, struct buf *out)
+/* Text being normalised, each byte with the original bytes [s, e) it came
+ * from (the spans of the tokens at the end) */
+struct range {
+    size_t s, e;
+};
+struct mtext {
+    struct buf b;
+    GArray *src; /* struct range per byte of b */
+};
+
+static void mt_init(struct mtext *t)
+{
+    t->b = (struct buf){0};
+    t->src = g_array_new(FALSE, FALSE, sizeof(struct range));
+}
+
+static void mt_free(struct mtext *t)
+{
+    buf_free(&t->b);
+    g_array_free(t->src, TRUE);
+}
+
+static void mt_add(struct mtext *t, const char *p, size_t k, size_t s, size_t e)
+{
+    buf_add(&t->b, p, k);
+    struct range r = {s, e};
+    for (size_t i = 0; i < k; i++)
+        g_array_append_val(t->src, r);
+}
+
+static const struct range *mt_at(const struct mtext *t, size_t i)
+{
+    return &g_array_index(t->src, struct range, i);
+}
+
+/* Precompiled, per extended grapheme cluster, into out; s is at original
+ * offset base */
+static void precompiled(const struct unigram *u, const char *s, size_t n, size_t base,
+                        struct mtext *out)
 {
     size_t i = 0;
     while (i < n) {
@@ -101,15 +138,15 @@ static void precompiled(const struct unigram *u, const char *s, size_t n, struct
         size_t used;
         const char *r = j - i < 6 ? charsmap_first(u, s + i, j - i, &used) : NULL;
         if (r) {
-            buf_add(out, r, strlen(r));
+            mt_add(out, r, strlen(r), base + i, base + j);
         } else {
             for (size_t c = i; c < j;) {
                 size_t k = char_len(s + c, j - c);
                 const char *rc = charsmap_first(u, s + c, k, &used);
                 if (rc && used == k)
-                    buf_add(out, rc, strlen(rc));
+                    mt_add(out, rc, strlen(rc), base + c, base + c + k);
                 else
-                    buf_add(out, s + c, k);
+                    mt_add(out, s + c, k, base + c, base + c + k);
                 c += k;
             }
         }
@@ -136,9 +173,12 @@ struct node {
     int start, id, set;
 };
 
-/* Viterbi over one pre-token: its ids appended to *ids */
-static void viterbi(const struct unigram *u, const char *s, size_t n, GArray *ids)
+/* Viterbi over one pre-token, the bytes [from, from + n) of t: its tokens
+ * appended to toks */
+static void viterbi(const struct unigram *u, const struct mtext *t, size_t from, size_t n,
+                    GArray *toks)
 {
+    const char *s = t->b.data + from;
     struct node *b = xcalloc(n + 1, sizeof *b);
     char *key = xmalloc(u->maxlen + 1);
     b[0].set = 1;
@@ -151,9 +191,9 @@ static void viterbi(const struct unigram *u, const char *s, size_t n, GArray *id
                 int id = piece_id(u, s + st, len, key);
                 if (id >= 0) {
                     double cand = b[st].score + u->scores[id];
-                    struct node *t = &b[st + len];
-                    if (!t->set || cand > t->score)
-                        *t = (struct node){cand, (int)st, id, 1};
+                    struct node *x = &b[st + len];
+                    if (!x->set || cand > x->score)
+                        *x = (struct node){cand, (int)st, id, 1};
                     single |= len == clen;
                 }
                 if (st + len == n)
@@ -161,51 +201,67 @@ static void viterbi(const struct unigram *u, const char *s, size_t n, GArray *id
             }
             if (!single) {
                 double cand = b[st].score + u->unk_score;
-                struct node *t = &b[st + clen];
-                if (!t->set || cand > t->score)
-                    *t = (struct node){cand, (int)st, u->unk, 1};
+                struct node *x = &b[st + clen];
+                if (!x->set || cand > x->score)
+                    *x = (struct node){cand, (int)st, u->unk, 1};
             }
         }
         st += clen;
     }
-    /* back from the end, consecutive unknowns fused */
-    GArray *rev = g_array_new(FALSE, FALSE, sizeof(int));
+    /* back from the end, consecutive unknowns fused; a token's bytes are
+     * those of its first and last normalised bytes */
+    GArray *rev = g_array_new(FALSE, FALSE, sizeof(struct wp_token));
     for (size_t at = n; at > 0 && b[at].set;) {
         int id = b[at].id;
-        if (!(id == u->unk && rev->len && g_array_index(rev, int, rev->len - 1) == u->unk))
-            g_array_append_val(rev, id);
+        size_t ps = from + (size_t)b[at].start;
+        struct wp_token *last =
+            rev->len ? &g_array_index(rev, struct wp_token, rev->len - 1) : NULL;
+        if (id == u->unk && last && last->id == u->unk) {
+            last->start = mt_at(t, ps)->s;
+        } else {
+            struct wp_token tk = {id, mt_at(t, ps)->s, mt_at(t, from + at - 1)->e};
+            g_array_append_val(rev, tk);
+        }
         at = (size_t)b[at].start;
     }
     for (guint i = rev->len; i > 0; i--)
-        g_array_append_val(ids, g_array_index(rev, int, i - 1));
+        g_array_append_val(toks, g_array_index(rev, struct wp_token, i - 1));
     g_array_free(rev, TRUE);
     free(key);
     free(b);
 }
 
-/* One stretch of text between specials: normalised, pre-tokenised, encoded */
-static void encode_plain(const struct unigram *u, const char *s, size_t n, GArray *ids, int first)
+/* One stretch of text between specials, at original offset base:
+ * normalised, pre-tokenised, encoded */
+static void encode_plain(const struct unigram *u, const char *s, size_t n, size_t base,
+                         GArray *toks, int first)
 {
-    struct buf a = {0}, c = {0};
+    struct mtext a, c, ms;
+    mt_init(&a);
+    mt_init(&c);
+    mt_init(&ms);
     if (u->trie)
-        precompiled(u, s, n, &a);
+        precompiled(u, s, n, base, &a);
     else
-        buf_add(&a, s, n);
-    const char *p = a.data ? a.data : "";
-    size_t m = a.len;
+        for (size_t i = 0; i < n; i++)
+            mt_add(&a, s + i, 1, base + i, base + i + 1);
+    const char *p = a.b.data ? a.b.data : "";
+    size_t m = a.b.len;
     /* Replace(" {2,}") */
     for (size_t i = 0; i < m;) {
         if (u->collapse && p[i] == ' ' && i + 1 < m && p[i + 1] == ' ') {
+            size_t run = i;
             while (i < m && p[i] == ' ')
                 i++;
-            buf_add(&c, u->collapse_to, strlen(u->collapse_to));
+            mt_add(&c, u->collapse_to, strlen(u->collapse_to), mt_at(&a, run)->s,
+                   mt_at(&a, i - 1)->e);
         } else {
-            buf_add(&c, p + i, 1);
+            mt_add(&c, p + i, 1, mt_at(&a, i)->s, mt_at(&a, i)->e);
             i++;
         }
     }
-    p = c.data ? c.data : "";
-    m = c.len;
+    p = c.b.data ? c.b.data : "";
+    m = c.b.len;
     size_t lo = 0, hi = m;
     if (u->strip_l)
         while (lo < hi && g_ascii_isspace(p[lo]))
@@ -214,35 +270,36 @@ static void encode_plain(const struct unigram *u, const char *s, size_t n, GArra
         while (hi > lo && g_ascii_isspace(p[hi - 1]))
             hi--;
     /* Metaspace: spaces become U+2581, then one in front unless the text
-     * starts with one, then split before each */
-    struct buf ms = {0};
+     * starts with one (it has no bytes of its own: those of the text's
+     * start, empty), then split before each */
     if (hi > lo && (u->prepend == 2 || (u->prepend == 1 && first)) && p[lo] != ' ' &&
         !(hi - lo >= 3 && !memcmp(p + lo, METASPACE, 3)))
-        buf_add(&ms, METASPACE, 3);
+        mt_add(&ms, METASPACE, 3, mt_at(&c, lo)->s, mt_at(&c, lo)->s);
     for (size_t i = lo; i < hi; i++) {
         if (p[i] == ' ')
-            buf_add(&ms, METASPACE, 3);
+            mt_add(&ms, METASPACE, 3, mt_at(&c, i)->s, mt_at(&c, i)->e);
         else
-            buf_add(&ms, p + i, 1);
+            mt_add(&ms, p + i, 1, mt_at(&c, i)->s, mt_at(&c, i)->e);
     }
-    const char *q = ms.data ? ms.data : "";
-    size_t start = 0;
-    for (size_t i = 3; i + 3 <= ms.len; i++)
+    const char *q = ms.b.data ? ms.b.data : "";
+    size_t start = 0, len = ms.b.len;
+    for (size_t i = 3; i + 3 <= len; i++)
         if (!memcmp(q + i, METASPACE, 3)) {
-            viterbi(u, q + start, i - start, ids);
+            viterbi(u, &ms, start, i - start, toks);
             start = i;
             i += 2;
         }
-    if (ms.len > start)
-        viterbi(u, q + start, ms.len - start, ids);
-    buf_free(&a);
-    buf_free(&c);
-    buf_free(&ms);
+    if (len > start)
+        viterbi(u, &ms, start, len - start, toks);
+    mt_free(&a);
+    mt_free(&c);
+    mt_free(&ms);
 }
 
-size_t unigram_encode(const struct unigram *u, const char *text, size_t len, int **out)
+/* Every token of text[0, len) */
+static GArray *encode_all(const struct unigram *u, const char *text, size_t len)
 {
-    GArray *ids = g_array_new(FALSE, FALSE, sizeof(int));
+    GArray *toks = g_array_new(FALSE, FALSE, sizeof(struct wp_token));
     size_t from = 0;
     int first = 1;
     for (size_t i = 0; i <= len;) {
@@ -261,19 +318,71 @@ size_t unigram_encode(const struct unigram *u, const char *text, size_t len, int
             while (end > from && g_ascii_isspace(text[end - 1]))
                 end--;
         if (end > from)
-            encode_plain(u, text + from, end - from, ids, first);
+            encode_plain(u, text + from, end - from, from, toks, first);
         first = 0;
         if (!hit)
             break;
-        g_array_append_val(ids, hit->id);
+        struct wp_token tk = {hit->id, i, i + hit->len};
+        g_array_append_val(toks, tk);
         i += hit->len;
         if (hit->rstrip)
             while (i < len && g_ascii_isspace(text[i]))
                 i++;
         from = i;
     }
-    size_t n = ids->len;
-    *out = (int *)(void *)g_array_free(ids, FALSE);
+    return toks;
+}
+
+/* Where a prefix of text can end at or after at and encode as the start of
+ * the whole: before a lone space between ASCII letters or digits (a
+ * pre-token ends there, no normaliser reaches across it). A text without
+ * one for CUT_SEARCH bytes is cut at a character there. */
+#define CUT_SEARCH 65536
+static size_t clean_cut(const char *t, size_t len, size_t at, int *forced)
+{
+    *forced = 0;
+    for (size_t c = at ? at : 1; c + 1 < len && c < at + CUT_SEARCH; c++)
+        if (t[c] == ' ' && g_ascii_isalnum(t[c - 1]) && g_ascii_isalnum(t[c + 1]))
+            return c;
+    size_t c = at + CUT_SEARCH;
+    if (c >= len)
+        return len;
+    while (c < len && ((unsigned char)t[c] & 0xC0) == 0x80)
+        c++;
+    *forced = 1;
+    return c;
+}
+
+size_t unigram_encode_max(const struct unigram *u, const char *text, size_t len, size_t max,
+                          struct wp_token **out)
+{
+    /* a prefix several times the window's likely bytes, grown until it
+     * gives more than max tokens or is the whole text */
+    size_t try = max > len / 64 ? len : max * 64 + 4096;
+    for (;;) {
+        int forced = 0;
+        size_t cut = try >= len ? len : clean_cut(text, len, try, &forced);
+        GArray *toks = encode_all(u, text, cut);
+        /* past a forced cut, pieces near it may differ: keep a margin */
+        if (cut == len || toks->len > max + (forced ? 64 : 0)) {
+            size_t n = toks->len < max ? toks->len : max;
+            *out = (struct wp_token *)(void *)g_array_free(toks, FALSE);
+            return n;
+        }
+        g_array_free(toks, TRUE);
+        try = try > len / 4 ? len : try * 4;
+    }
+}
+
+size_t unigram_encode(const struct unigram *u, const char *text, size_t len, int **ids)
+{
+    struct wp_token *t;
+    size_t n = unigram_encode_max(u, text, len, SIZE_MAX, &t);
+    int *v = xmalloc((n + 1) * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = t[i].id;
+    free(t);
+    *ids = v;
     return n;
 }
 

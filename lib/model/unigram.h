@@ -14,8 +14,14 @@
  * unknown characters fuse into one; trailing whitespace survives as a last
  * U+2581 piece.
  *
+ * Tokens carry the bytes of the original text they came from: a piece's
+ * normalised bytes are traced back through the charsmap (a cluster's
+ * replacement to the whole cluster), the collapsed runs of spaces and
+ * Metaspace (the U+2581 put in front has none: start == end, at the
+ * text's start); a special has its own bytes.
+ *
  * Caveats: tokenizer.json is untrusted input: every offset of the trie and
- * the strings is checked. Byte spans of the tokens are not computed yet.
+ * the strings is checked.
  */
 #ifndef LODE_UNIGRAM_H
 #define LODE_UNIGRAM_H
@@ -23,6 +29,7 @@
 #include <stddef.h>
 
 #include "base/util.h"
+#include "model/wordpiece.h" /* struct wp_token: an id and its bytes */
 
 struct unigram;
 
@@ -34,6 +41,14 @@ void unigram_free(struct unigram *u);
 /* The ids of text's pieces, specials typed in the text included, without
  * the template's <s> and </s>: the count, the ids in *ids (free them). */
 size_t unigram_encode(const struct unigram *u, const char *text, size_t len, int **ids);
+/* The first max tokens (SIZE_MAX: all) with their bytes in *out (free
+ * it). Memory follows max, not len: a prefix of the text is encoded, cut
+ * before a lone space between ASCII letters or digits, where the pieces of
+ * the prefix are those of the whole text; a text with no such space in
+ * 64 KiB is cut at a character and encoded with 64 tokens to spare, which
+ * may differ only from the whole text's near that cut. */
+size_t unigram_encode_max(const struct unigram *u, const char *text, size_t len, size_t max,
+                          struct wp_token **out);
 /* The template's ids (<s> and </s>), the unknown piece's, the vocabulary's
  * size, and a piece's text (NULL out of range). */
 int unigram_bos(const struct unigram *u);

@@ -138,3 +138,21 @@ expect_eq "a 20 MB page: chunked within two minutes" 0 "$rc"
 check "...its chunks tile the page (each starts where the last one's span allows, the last ends at its end)" \
     jqe -s --argjson n "$(jq '.text | utf8bytelength' long20.ndjson)" \
     '(.[0].span[0] == 0) and (.[-1].span[1] == $n) and ([range(1; length) as $i | .[$i].span[0] <= .[$i - 1].span[1]] | all)' long20.out
+
+# ---- --tokenizer: counts by the model's own pieces ----
+# XLM-R (Unigram): tiny-xlmr-cls's 44 texts; Hugging Face's piece counts
+# (ref "pieces") are the sum of each text's chunk tokens, one chunk when it
+# fits the default 256
+jq -c '{id: ("t" + (input_line_number | tostring)), text: .input, want: .pieces}' \
+    "$SHARED/ref/tiny-xlmr/tiny-xlmr-cls.expected.ndjson" > xt.ndjson
+lode-chunk --tokenizer "$SHARED/models/tiny-xlmr-cls" --overlap 0 < xt.ndjson > xt.out 2> /dev/null
+check "--tokenizer with XLM-R's Unigram: chunk tokens sum to Hugging Face's piece count (43 texts and the empty one)" \
+    jqe -s --slurpfile in xt.ndjson '(group_by(.id | sub("-[0-9]+$"; "")) | map({w: .[0].want, n: length, s: (map(.tokens) | add)})) as $g |
+      ($g | length) == 43 and ($g | all(.s == .w and (.w > 256 or .n == 1) and .n == ((.w + 255) / 256 | floor))) and ($in | length) == 44' xt.out
+check "...each chunk's text is its span of the page's bytes" python3 -c '
+import json, sys
+page = {r["id"]: r["text"].encode() for r in map(json.loads, open("xt.ndjson"))}
+for c in map(json.loads, open("xt.out")):
+    s, e = c["span"]
+    if page[c["id"].rsplit("-", 1)[0]][s:e].decode() != c["text"]:
+        sys.exit(1)'
