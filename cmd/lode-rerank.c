@@ -32,7 +32,7 @@ struct query {
 
 struct run {
     struct bert model;
-    int batch, jobs, top, tokenize;
+    int batch, jobs, top, tokenize, sigmoid;
     struct program *p;
     struct query *queries;
     size_t nq;
@@ -125,7 +125,8 @@ static void score_batch(void *ctx, size_t b, int worker)
     }
     bert_score(&run->model, (int)n, ids, types, lens, &run->work[worker], out);
     for (size_t k = 0; k < n; k++)
-        run->pairs[run->order[first + k]].score = out[k];
+        run->pairs[run->order[first + k]].score =
+            run->sigmoid ? (float)(1 / (1 + exp(-(double)out[k]))) : out[k];
     free(ids);
     free(types);
     free(lens);
@@ -249,6 +250,8 @@ int main(int argc, char **argv)
         {'j', "jobs", OPT_INT, &run.jobs, "N", "threads (default: cores)", 0},
         {0, "window", OPT_INT, &win, "N",
          "queries read and scored at a time, their pairs sorted by length (default 256)", 0},
+        {0, "sigmoid", OPT_FLAG, &run.sigmoid, NULL,
+         "scores as 1 / (1 + e^-logit), 0..1 (sentence-transformers' CrossEncoder.predict)", 1},
         {0, "tokenize", OPT_FLAG, &run.tokenize, NULL,
          "write each hit's pair ids and token types instead of scoring it", 1},
         OPTS_COMMON(&p.common),
@@ -258,9 +261,10 @@ int main(int argc, char **argv)
         "lode-rerank",
         "-m MODEL [OPTION]...",
         "Reorder the hits of each query record on standard input (from lode-query) by a\n"
-        "cross-encoder (BertForSequenceClassification with one label: ms-marco-MiniLM,\n"
-        "bge-reranker-base) that reads the query and each hit's text together: score\n"
-        "becomes the re-ranker's, retrieval_score and retrieval_rank keep lode-query's.\n"
+        "cross-encoder (BertForSequenceClassification or XLMRobertaForSequenceClassification\n"
+        "with one label: ms-marco-MiniLM, bge-reranker-base, bge-reranker-v2-m3) that reads\n"
+        "the query and each hit's text together: score becomes the re-ranker's,\n"
+        "retrieval_score and retrieval_rank keep lode-query's.\n"
         "Output keeps the input order.",
         table,
         "Exit status: 0 all queries re-ranked, 1 some failed (see --errors), 2 usage,\n"
@@ -275,7 +279,8 @@ int main(int argc, char **argv)
     if (bert_load(model, &run.model, &err) < 0)
         die("cannot load the re-ranker %s: %s", model, err.msg);
     if (!run.model.classifier)
-        die("%s is not a cross-encoder (config.json names no BertForSequenceClassification): "
+        die("%s is not a cross-encoder (config.json names no BertForSequenceClassification or "
+            "XLMRobertaForSequenceClassification): "
             "lode-embed embeds with it",
             model);
     run.work = xcalloc((size_t)run.jobs, sizeof *run.work);

@@ -149,13 +149,15 @@ static int cross_encoder(json_t *c, struct bert *m, lode_error *err)
     json_array_foreach(arch, i, a)
     {
         const char *name = json_string_value(a);
-        if (name && !strcmp(name, "BertForSequenceClassification"))
+        if (name &&
+            (!strcmp(name, "BertForSequenceClassification") ||
+             !strcmp(name, "XLMRobertaForSequenceClassification")))
             m->classifier = 1;
         else if (name && strstr(name, "For") && strcmp(name, "BertForMaskedLM") &&
-                 strcmp(name, "BertForPreTraining")) {
+                 strcmp(name, "BertForPreTraining") && strcmp(name, "XLMRobertaForMaskedLM")) {
             lode_seterr(err,
-                        "config.json: architecture %s is not supported (BertModel and "
-                        "BertForSequenceClassification are)",
+                        "config.json: architecture %s is not supported (BertModel, "
+                        "XLMRobertaModel and their ForSequenceClassification are)",
                         name);
             return -1;
         }
@@ -300,13 +302,15 @@ int bert_load(const char *dir, struct bert *m, lode_error *err)
     }
     if (cross_encoder(c, m, err) < 0)
         goto out;
-    if (m->roberta && m->classifier) {
-        lode_seterr(err,
-                    "config.json: XLMRobertaForSequenceClassification (RoBERTa's head) is "
-                    "not read yet");
+    /* RoBERTa's head (dense, tanh, out_proj over <s>) has BERT's pooler
+     * and classifier's shapes and arithmetic under other names */
+    if (m->classifier && m->roberta &&
+        (!(m->pool_w = tensor(m, "", "classifier.dense.weight", 2, H, H, err)) ||
+         !(m->pool_b = tensor(m, "", "classifier.dense.bias", 1, H, 0, err)) ||
+         !(m->cls_w = tensor(m, "", "classifier.out_proj.weight", 2, 1, H, err)) ||
+         !(m->cls_b = tensor(m, "", "classifier.out_proj.bias", 1, 1, 0, err))))
         goto out;
-    }
-    if (m->classifier &&
+    if (m->classifier && !m->roberta &&
         (!(m->pool_w = tensor(m, pre, "pooler.dense.weight", 2, H, H, err)) ||
          !(m->pool_b = tensor(m, pre, "pooler.dense.bias", 1, H, 0, err)) ||
          !(m->cls_w = tensor(m, "", "classifier.weight", 2, 1, H, err)) ||
@@ -508,22 +512,33 @@ int bert_ids(const struct bert *m, const char *prefix, const char *text, size_t 
     return (int)keep + 2;
 }
 
+/* The pieces of a text for a pair, up to cap (at least cap when it has
+ * more); *out (free it) */
+static size_t pair_side(const struct bert *m, const char *t, size_t len, size_t cap,
+                        struct wp_token **out)
+{
+    return m->utok ? unigram_encode_max(m->utok, t, len, cap, out)
+                   : wordpiece_encode_max(m->tok, t, len, cap, out);
+}
+
 int bert_pair_ids(const struct bert *m, const char *a, size_t alen, const char *b, size_t blen,
                   int **ids, int **types, int *truncated, int *kept)
 {
     struct wp_token *ta, *tb;
     /* longest-first truncation only needs each side up to the window */
     size_t cap = (size_t)m->max_seq;
-    size_t na = wordpiece_encode_max(m->tok, a, alen, cap, &ta),
-           nb = wordpiece_encode_max(m->tok, b, blen, cap, &tb);
+    size_t na = pair_side(m, a, alen, cap, &ta), nb = pair_side(m, b, blen, cap, &tb);
     if (na == cap && nb == cap) {
         /* both past the window: which is longer decides who gets the odd token */
         free(ta);
         free(tb);
-        na = wordpiece_encode(m->tok, a, alen, &ta);
-        nb = wordpiece_encode(m->tok, b, blen, &tb);
+        na = pair_side(m, a, alen, SIZE_MAX, &ta);
+        nb = pair_side(m, b, blen, SIZE_MAX, &tb);
     }
-    size_t budget = m->max_seq > 3 ? (size_t)m->max_seq - 3 : 0, ka = na, kb = nb;
+    /* BERT: [CLS] a [SEP] b [SEP]; RoBERTa: <s> a </s></s> b </s> */
+    size_t specials = m->roberta ? 4 : 3;
+    size_t budget = (size_t)m->max_seq > specials ? (size_t)m->max_seq - specials : 0, ka = na,
+           kb = nb;
     *truncated = na + nb > budget;
     if (*truncated) {
         /* the shorter side (the first on a tie) keeps all of itself when it
@@ -537,16 +552,20 @@ int bert_pair_ids(const struct bert *m, const char *a, size_t alen, const char *
             ka = budget - kb;
         }
     }
-    size_t n = ka + kb + 3;
+    size_t n = ka + kb + specials;
     int *v = xmalloc(n * sizeof *v), *t = xmalloc(n * sizeof *t);
     size_t k = 0;
-    v[k] = wordpiece_cls(m->tok), t[k++] = 0;
+    /* one token type for RoBERTa: all 0 */
+    int second = m->roberta ? 0 : 1;
+    v[k] = m->bos_id, t[k++] = 0;
     for (size_t i = 0; i < ka; i++)
         v[k] = ta[i].id, t[k++] = 0;
-    v[k] = wordpiece_sep(m->tok), t[k++] = 0;
+    v[k] = m->eos_id, t[k++] = 0;
+    if (m->roberta)
+        v[k] = m->eos_id, t[k++] = 0;
     for (size_t i = 0; i < kb; i++)
-        v[k] = tb[i].id, t[k++] = 1;
-    v[k] = wordpiece_sep(m->tok), t[k++] = 1;
+        v[k] = tb[i].id, t[k++] = second;
+    v[k] = m->eos_id, t[k++] = second;
     free(ta);
     free(tb);
     if (kept)

@@ -14,8 +14,10 @@
  * config_sentence_transformers.json (prompts such as e5's "query: ").
  * Every shape the config states is checked against the weights. A
  * BertForSequenceClassification with one label (a cross-encoder re-ranker,
- * ms-marco-MiniLM, bge-reranker-base) loads with its pooler and classifier
- * and scores pairs (bert_pair_ids, bert_score).
+ * ms-marco-MiniLM) loads with its pooler and classifier, an
+ * XLMRobertaForSequenceClassification (bge-reranker) with RoBERTa's head
+ * (dense, tanh, out_proj: the same arithmetic), and scores pairs
+ * (bert_pair_ids, bert_score).
  *
  * Sequences are run packed, one after another without padding, so a text
  * gives the same vector alone and in any batch. Caveats: a model is
@@ -102,8 +104,9 @@ size_t bert_tokens(const struct bert *m, const char *text, size_t len, int **ids
 const char *bert_piece(const struct bert *m, int id);
 
 /* A pair for a cross-encoder: [CLS] a [SEP] b [SEP], token types 0 up to
- * the first [SEP] and 1 after, cut to the window as Hugging Face's
- * "longest_first" does (the budget is max_seq - 3; when both sides pass
+ * the first [SEP] and 1 after (RoBERTa: <s> a </s></s> b </s>, all 0), cut
+ * to the window as Hugging Face's "longest_first" does (the budget is
+ * max_seq less the 3 or 4 specials; when both sides pass
  * half of it the first keeps half, the second the rest, else the shorter
  * keeps all). Returns the count; *truncated tells whether pieces were cut;
  * kept[2], when not NULL, the pieces of a and b kept. */

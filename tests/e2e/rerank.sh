@@ -3,7 +3,9 @@
 # BertForSequenceClassification with the real MiniLM tokenizer; pairs
 # encoded by Hugging Face tokenizers, truncated longest-first, scored by a
 # float64 forward): ids and token types identical for every pair, scores
-# within 1e-4. Then the re-ranking itself, through lode-query, and bad input.
+# within 1e-4. The same for ../shared/ref/tiny-xlmr's XLM-R re-ranker
+# (XLMRobertaForSequenceClassification: <s> q </s></s> p </s>, RoBERTa's
+# head). Then the re-ranking itself, through lode-query, and bad input.
 # shellcheck source=tests/lib.sh
 . "$LODE_ROOT/tests/lib.sh"
 PY=/usr/bin/python3
@@ -28,6 +30,35 @@ lode-rerank -m "$M" -j 1 --batch 1 < pairs.ndjson > alone.ndjson 2> /dev/null
 expect_le "a pair scores the same alone as in a batch (packed, no padding)" 1e-5 \
     "$(paste <(jq -r '.hits[0].score' scored.ndjson) <(jq -r '.hits[0].score' alone.ndjson) |
         awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > m) m = d } END { printf "%.3g", m }')"
+
+# XLM-R: a SentencePiece Unigram pair, RoBERTa's classification head
+XM=$SHARED/models/tiny-xlmr-reranker
+XR=$SHARED/ref/tiny-xlmr/tiny-xlmr-reranker.expected.ndjson
+jq -c '{q: .query, hits: [{id: "p", text: .passage}]}' "$XR" > xpairs.ndjson
+lode-rerank -m "$XM" --tokenize < xpairs.ndjson > xtok.ndjson 2> /dev/null
+expect_eq "XLM-R: every pair's ids are Hugging Face's (<s> q </s></s> p </s>, longest-first to 512, one token type)" \
+    "$(jq -c '[.ids, (.ids | map(0)), .kept_query_pieces, .kept_passage_pieces, .truncated]' "$XR")" \
+    "$(jq -c '.hits[0] | [.ids, .token_type_ids, .kept_query_pieces, .kept_passage_pieces, .truncated]' xtok.ndjson)"
+expect_eq "XLM-R: the reference has 16 multilingual pairs, 3 truncated, one with both sides cut" "16 3 1" \
+    "$(jq -s 'length, ([.[] | select(.truncated)] | length), ([.[] | select(.kept_query_pieces < .query_pieces)] | length)' "$XR" | tr '\n' ' ' | sed 's/ $//')"
+lode-rerank -m "$XM" -j 2 < xpairs.ndjson > xscored.ndjson 2> /dev/null
+expect_le "XLM-R: every pair's score within 1e-4 of the float64 reference (out_proj(tanh(dense(h[<s>]))))" 1e-4 \
+    "$(paste <(jq -r '.hits[0].score' xscored.ndjson) <(jq -r .score "$XR") |
+        awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > m) m = d } END { printf "%.3g", m }')"
+lode-rerank -m "$XM" --sigmoid < xpairs.ndjson > xsig.ndjson 2> /dev/null
+expect_le "--sigmoid: within 1e-4 of the reference's sigmoid (sentence-transformers' CrossEncoder.predict)" 1e-4 \
+    "$(paste <(jq -r '.hits[0].score' xsig.ndjson) <(jq -r .sigmoid "$XR") |
+        awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > m) m = d } END { printf "%.3g", m }')"
+cp -r "$XM" xno-head
+"$PY" -c '
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+n = int.from_bytes(b[:8], "little")
+h = b[8:8 + n].replace(b"\"classifier.out_proj.weight\"", b"\"classifier.out_projXweight\"")
+open(p, "wb").write(b[:8] + h + b[8 + n:])' xno-head/model.safetensors
+lode-rerank -m xno-head < xpairs.ndjson > /dev/null 2> xnohead.err
+expect_eq "XLM-R without its head's out_proj: exit 3 naming the tensor" "3 1" "$? $(grep -c 'classifier.out_proj.weight' xnohead.err)"
 
 # Re-ranking: one query, its hits in retrieval order with scores; the
 # output is the hits by the re-ranker's score, retrieval score and rank kept.
