@@ -455,7 +455,7 @@ static int options(struct program *p, struct run *run, struct cfg *c, int argc, 
         {0, "logits", OPT_FLAG, &run->logits, NULL,
          "with --score: also argmax at every position and the last position's logits", 1},
         {0, "max-tokens", OPT_INT, &run->max_tokens, "N",
-         "tokens to generate at most (default 512)", 0},
+         "tokens to generate at most (default 512, a quarter of a smaller --ctx than 2048)", 0},
         {0, "temperature", OPT_DOUBLE, &c->temperature, "T",
          "sampling temperature; 0 is greedy (default 0.2)", 0},
         {0, "top-k", OPT_INT, &run->top_k, "N",
@@ -525,9 +525,10 @@ static int options(struct program *p, struct run *run, struct cfg *c, int argc, 
         empty_stop |= !*run->stops.items[i];
     c->fmt = c->tmpl ? chat_format_by_name(c->tmpl) : 0;
     int rc = 0;
-    if (c->threads < 1 || (c->ctx != INT_MIN && c->ctx < 1) || run->max_tokens < 1 ||
-        run->batch < 1 || run->top_k < 0 || c->temperature < 0 || c->top_p <= 0 || c->top_p > 1 ||
-        c->min_p < 0 || c->min_p > 1 || c->repeat <= 0 || run->sentences < 1)
+    if (c->threads < 1 || (c->ctx != INT_MIN && c->ctx < 1) ||
+        (run->max_tokens != INT_MIN && run->max_tokens < 1) || run->batch < 1 || run->top_k < 0 ||
+        c->temperature < 0 || c->top_p <= 0 || c->top_p > 1 || c->min_p < 0 || c->min_p > 1 ||
+        c->repeat <= 0 || run->sentences < 1)
         rc = program_usage(p,
                            "-j, --ctx, --max-tokens, --batch and --sentences must be positive, "
                            "--temperature at least 0, --top-p and --min-p from 0 to 1");
@@ -593,6 +594,9 @@ static struct lora *load(struct run *run, struct cfg *c)
                                           : 4096; /* not given: the model's, at most 4096 */
         if (decoder_state_init(&run->model, &run->st, ctx, c->threads, &err) < 0)
             die("%s", err.msg);
+        /* not given: 512, or a quarter of a small context (the prompt needs the rest) */
+        if (run->max_tokens == INT_MIN)
+            run->max_tokens = ctx < 2048 ? (ctx / 4 > 1 ? ctx / 4 : 1) : 512;
         run->chat =
             c->tmpl ? (enum chat_format)c->fmt : chat_detect(run->model.chat_template, run->tok);
     }
@@ -727,7 +731,7 @@ int main(int argc, char **argv)
 {
     struct program p;
     program_init(&p, argv[0]);
-    struct run run = {.max_tokens = 512, .batch = 512, .top_k = 40, .sentences = 3, .p = &p};
+    struct run run = {.max_tokens = INT_MIN, .batch = 512, .top_k = 40, .sentences = 3, .p = &p};
     struct cfg c = {.model = getenv("LODE_GEN_MODEL"),
                     .store = getenv("LODE_STORE"),
                     .k = INT_MIN,

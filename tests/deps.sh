@@ -13,7 +13,7 @@ BUILD="build-essential pkg-config libpoppler-glib-dev libglib2.0-dev libcairo2-d
  libopenblas-dev liblmdb-dev libstemmer-dev libpcre2-dev tesseract-ocr-eng tesseract-ocr-osd jq"
 TEST="shellcheck clang-format bc parallel python3-yaml libxml2-utils openssh-server openssh-client
  zip unzip poppler-utils groff-base groff man-db ghostscript util-linux time libtiff-tools
- tesseract-ocr python3-numpy inotify-tools postgresql sqlite3"
+ tesseract-ocr tesseract-ocr-deu python3-numpy inotify-tools postgresql sqlite3"
 BENCH="hyperfine debian-reference-en ocrmypdf img2pdf python3-torch python3-hnswlib python3-faiss curl
  clang libclang-rt-14-dev"
 if [ "${1:-}" = list ]; then

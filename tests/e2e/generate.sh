@@ -206,3 +206,8 @@ echo '{"prompt":"x"}' | lode-generate -m "$QT" 2> tokonly.err > /dev/null
 expect_eq "a tokenizer without weights cannot generate: exit 3" 3 $?
 echo '{"prompt":"x"}' | lode-generate -m "$ST" --temperature -1 2> /dev/null
 expect_eq "a negative temperature: usage error" 2 $?
+# --max-tokens not given: a quarter of a small context (qwen2-tiny's 512),
+# so a question with its hits still fits
+echo '{"q":"How do I rotate the logs?","hits":[{"id":"a","source":"guide.md","page":1,"text":"logrotate rotates the logs daily."}]}' |
+    lode-generate -m "$M/tiny-gguf/qwen2-tiny-f16.gguf" --ignore-eos > small-ctx.ndjson 2> /dev/null
+expect_eq "a 512-token context: answered, 128 tokens at most by default" "0 128" "$? $(jq .usage.completion_tokens small-ctx.ndjson)"
