@@ -1,24 +1,39 @@
 #!/usr/bin/python3
-"""The shell commands of a Markdown file's sh code blocks, for
-tests/e2e/readme.sh: one per command, continuation lines (ending in |, \\
-or &&) joined, comment lines left out; each written as LINE<TAB>COMMAND and
-a NUL.
+"""The shell commands of a Markdown file's sh code blocks, or of a man
+page's .EX blocks, for tests/e2e/readme.sh: one per command, continuation
+lines (ending in |, \\ or &&) joined, comment lines left out; each written
+as LINE<TAB>COMMAND and a NUL.
 
-usage: readme_commands.py README.md"""
+usage: readme_commands.py README.md|PAGE.1"""
+import re
 import sys
+
+# the roff escapes man pages' examples use
+ROFF = {"\\e": "\\", "\\-": "-", "\\(dq": '"', "\\(aq": "'", "\\\\": "\\", "\\(ti": "~", "\\&": ""}
+
+
+def unroff(line):
+    return re.sub(r"\\\\|\\e|\\-|\\\(dq|\\\(aq|\\\(ti|\\&", lambda m: ROFF[m.group(0)], line)
 
 
 def main():
-    lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+    path = sys.argv[1]
+    roff = not path.endswith(".md")
+    lines = open(path, encoding="utf-8").read().split("\n")
     out = sys.stdout
     inside = False
     cmd, at = "", 0
     for n, line in enumerate(lines, 1):
-        if line.startswith("```"):
+        if roff and line.startswith((".EX", ".EE")):
+            inside = line.startswith(".EX")
+            continue
+        if not roff and line.startswith("```"):
             inside = not inside and line.strip() == "```sh"
             continue
         if not inside:
             continue
+        if roff:
+            line = unroff(line)
         s = line.strip()
         if not cmd and (not s or s.startswith("#")):
             continue

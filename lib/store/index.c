@@ -261,12 +261,29 @@ static enum seen_state state_of(struct indexer *ix, const char *source)
     return (enum seen_state)GPOINTER_TO_INT(v);
 }
 
+/* Whether the store holds this record as it is: the same document can come
+ * chunked otherwise, embedded or with entities since, and its first chunk
+ * then differs (its text and span, or the model and entities it carries) */
+static int stored_as_is(struct indexer *ix, const struct op *o)
+{
+    MDB_val idv, v;
+    if (store_get(ix->s, ix->s->ids, o->id, strlen(o->id), &idv) || idv.mv_size != 4 ||
+        store_get(ix->s, ix->s->chunks, idv.mv_data, 4, &v))
+        return 0;
+    struct buf b = {0};
+    record_dump(&b, o->rec);
+    int same = b.len - 1 == v.mv_size && !memcmp(b.data, v.mv_data, v.mv_size);
+    buf_free(&b);
+    return same;
+}
+
 static void apply_add(struct indexer *ix, struct op *o)
 {
     enum seen_state st = state_of(ix, o->source);
     if (!st || st == SEEN_DELETED) {
         struct source_rec *r = read_source(ix, o->source);
-        if (r && st != SEEN_DELETED && r->complete && o->doc && !strcmp(r->doc, o->doc)) {
+        if (r && st != SEEN_DELETED && r->complete && o->doc && !strcmp(r->doc, o->doc) &&
+            stored_as_is(ix, o)) {
             st = SEEN_UNCHANGED;
         } else {
             if (r && r->n) {

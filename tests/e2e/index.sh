@@ -60,6 +60,23 @@ old_chunks=$(jq -c "select(.source == \"$src\")" chunks.ndjson | wc -l)
 expect_eq "...its old chunks are gone, the new one is in" "$((n - old_chunks + 1))" "$(stat_of kb chunks)"
 expect_eq "...BM25 finds the new text" "g-1" "$(echo 'pelican zebra' | lode-query -s kb -k 1 2> /dev/null | jq -r '.hits[0].id')"
 check "--check after replacing: consistent" consistent kb
+# the same documents again with vectors, then with entities, then
+# chunked another way: each replaces what the store holds (the doc hash alone
+# would call them unchanged)
+jq -c "select(.source == \"$src\")" chunks.ndjson > same-doc.ndjson
+lode-index -s redo < same-doc.ndjson 2> /dev/null
+lode-embed -m "$SHARED/models/tiny-bert-f32" < same-doc.ndjson 2> /dev/null | lode-index -s redo 2> redo1.err
+check "the same chunks with vectors: the source replaced, its vectors in" \
+    grep -q "$old_chunks chunks added, 0 unchanged, 1 sources replaced; $old_chunks vectors in" redo1.err
+lode-embed -m "$SHARED/models/tiny-bert-f32" < same-doc.ndjson 2> /dev/null | lode-index -s redo 2> redo2.err
+check "...the same again: unchanged" grep -q "0 chunks added, $old_chunks unchanged" redo2.err
+lode-entities < same-doc.ndjson 2> /dev/null | lode-index -s redo 2> redo3.err
+check "...with entities: replaced, the graph has them" bash -c \
+    "grep -q '1 sources replaced' redo3.err && lode-index -s redo --dump-graph jsonl 2> /dev/null | grep -q ."
+jq -c '.chunk = 1 | .text = (.text + " and more")' same-doc.ndjson | head -1 | lode-index -s redo 2> redo4.err
+expect_eq "...chunked otherwise (a first chunk that differs): one chunk left" "1 1" \
+    "$(grep -c '1 sources replaced' redo4.err) $(stat_of redo chunks)"
+check "--check after the replacements: consistent" consistent redo
 
 # the same id again replaces the chunk (also within one run)
 printf '%s\n' '{"id":"x","text":"first walrus"}' '{"id":"x","text":"second walrus"}' | lode-index -s kb 2> /dev/null
