@@ -9,7 +9,8 @@
 # Ollama model store, and the models as the tiny ones of ../shared/models
 # under the names `make models` gives (all-MiniLM-L6-v2 and e5-small-v2:
 # tiny-bert-f32; qwen2.5-0.5b-instruct.gguf: a tiny qwen2;
-# ms-marco-MiniLM-L6-v2: tiny-cross-encoder). What cannot run here is
+# ms-marco-MiniLM-L6-v2: tiny-cross-encoder; multilingual-e5-small and
+# bge-reranker-v2-m3: tiny-xlmr-mean and tiny-xlmr-reranker). What cannot run here is
 # skipped with its reason (the internet, ssh hosts, a database server or
 # broker, a batch scheduler, commands that run until killed: each has its
 # own test), and each change made to a command is printed with it.
@@ -31,6 +32,8 @@ fixtures() { # the files the commands name, in the current folder
     ln -s "$M/tiny-bert-f32" models/all-MiniLM-L6-v2
     ln -s "$M/tiny-gguf/qwen2-tiny-f16.gguf" models/qwen2.5-0.5b-instruct.gguf
     ln -s "$M/tiny-cross-encoder" ms-marco-MiniLM-L6-v2
+    ln -s "$M/tiny-xlmr-mean" models/multilingual-e5-small
+    ln -s "$M/tiny-xlmr-reranker" models/bge-reranker-v2-m3
     ln -s "$M/stories260K/stories260K.gguf" model.gguf
     printf '%s\n' '{"q":"which formats can lode read?"}' '{"q":"how do I rotate the logs?"}' > questions.ndjson
     printf '%s\n' "which formats can lode read?" "disk quota" > questions.txt
