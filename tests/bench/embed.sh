@@ -75,9 +75,8 @@ done
 # batching, intraOpNumThreads = J; against lode-embed in float32 and with
 # --quantize int8. Skipped when Node or the package cannot be had.
 ORT=${ORT:-$HOME/.cache/lode-peers/ort}
-if command -v node > /dev/null && { [ -d "$ORT/node_modules/onnxruntime-node" ] ||
-    (mkdir -p "$ORT" && cd "$ORT" && npm install --ignore-scripts onnxruntime-node@1.20.1 > /dev/null 2>&1); } &&
-    (cd "$ROOT/tests/bench" && "$PY" ort_export.py "$M" "$W/model.onnx" > /dev/null 2>&1); then
+# ORT_VS_LODE LABEL: the model in $M, texts.ndjson and ids.ndjson in $W
+ort_vs_lode() {
     cp "$W/texts.ndjson" "$W/in.ndjson"
     : > "$W/ort"
     : > "$W/ours"
@@ -92,12 +91,35 @@ if command -v node > /dev/null && { [ -d "$ORT/node_modules/onnxruntime-node" ] 
     a=$(median < "$W/ours")
     q=$(median < "$W/ours8")
     echo
-    awk -v n="$n" -v o="$o" -v a="$a" -v q="$q" 'BEGIN {
-        printf "against ONNX Runtime 1.20.1 (onnxruntime-node, CPU), batch 32, '$J' threads:\n"
+    awk -v n="$n" -v o="$o" -v a="$a" -v q="$q" -v l="$1" 'BEGIN {
+        printf "%s against ONNX Runtime 1.20.1 (onnxruntime-node, CPU), batch 32, '$J' threads:\n", l
         printf "  ONNX Runtime          %7.1f texts/s (%.2f s in the model)\n", n / o, o
         printf "  lode-embed            %7.1f texts/s (%.2f s)   %.2fx ONNX Runtime\n", n / a, a, o / a
         printf "  lode-embed int8       %7.1f texts/s (%.2f s)   %.2fx ONNX Runtime\n", n / q, q, o / q }'
     echo "  agreement: ONNX Runtime and lode float32: $("$BUILD/tools/embcmp" "$W/ort.ndjson" "$W/lode-f32.ndjson"); lode int8 and ONNX Runtime: $("$BUILD/tools/embcmp" "$W/ort.ndjson" "$W/lode.ndjson")"
+}
+if command -v node > /dev/null && { [ -d "$ORT/node_modules/onnxruntime-node" ] ||
+    (mkdir -p "$ORT" && cd "$ORT" && npm install --ignore-scripts onnxruntime-node@1.20.1 > /dev/null 2>&1); } &&
+    (cd "$ROOT/tests/bench" && "$PY" ort_export.py "$M" "$W/model.onnx" > /dev/null 2>&1); then
+    ort_vs_lode "all-MiniLM-L6-v2 shape"
+    # multilingual-e5-small's shape: XLM-RoBERTa, 12 layers, hidden 384, 250,002
+    # pieces (the real Unigram tokenizer here has 8,002: the texts are cut to
+    # the same 126 of its pieces; the vocabulary's size costs memory, not time)
+    M=$W/xlmr-shape
+    mkdir -p "$M"
+    "$BUILD/tools/mkbert" "$M" 12 384 12 1536 250002 xlm-roberta
+    cp "$SHARED"/models/xlmr-unigram-tokenizer/* "$M"/
+    "$BIN/lode-extract" "$PDF" 2> /dev/null | "$BIN/lode-chunk" --tokenizer "$M" --size 126 --overlap 0 2> /dev/null |
+        jq -c 'select(.tokens >= 120) | {text}' | head -256 > "$W/texts.ndjson"
+    "$BIN/lode-embed" -m "$M" --tokenize < "$W/texts.ndjson" > "$W/ids.ndjson" 2> /dev/null
+    n=$(wc -l < "$W/texts.ndjson")
+    echo
+    echo "# model: multilingual-e5-small shape (xlm-roberta), $(du -m "$M/model.safetensors" | cut -f1) MB; $n texts, $(jq '.ids | length' "$W/ids.ndjson" | awk '{ s += $1 } END { print s }') tokens"
+    if (cd "$ROOT/tests/bench" && "$PY" ort_export.py "$M" "$W/model.onnx" > /dev/null 2>&1); then
+        ort_vs_lode "multilingual-e5-small shape"
+    else
+        echo "ONNX Runtime, XLM-R shape: skipped (the export failed)"
+    fi
 else
     echo "ONNX Runtime: skipped (no node, no onnxruntime-node, or the export failed)"
 fi

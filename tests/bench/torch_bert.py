@@ -37,10 +37,13 @@ def make_forward(model_dir):
     eps = cfg.get("layer_norm_eps", 1e-12)
     dh = H // heads
 
+    # XLM-RoBERTa: positions from pad_token_id + 1 (the texts hold no <pad>)
+    first = cfg.get("pad_token_id", 1) + 1 if cfg.get("model_type") == "xlm-roberta" else 0
+
     def forward(ids, mask):
         B, T = ids.shape
         x = W["embeddings.word_embeddings.weight"][ids] \
-            + W["embeddings.position_embeddings.weight"][:T] \
+            + W["embeddings.position_embeddings.weight"][first:first + T] \
             + W["embeddings.token_type_embeddings.weight"][0]
         x = F.layer_norm(x, (H,), W["embeddings.LayerNorm.weight"], W["embeddings.LayerNorm.bias"], eps)
         bias = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min

@@ -1,4 +1,6 @@
-/* mkbert DIR [layers hidden heads inter vocab]: writes a BERT encoder with
+/* mkbert DIR [layers hidden heads inter vocab [xlm-roberta]]: writes a BERT
+ * (or, with xlm-roberta, an XLM-RoBERTa: 514 positions from pad id 1 + 1,
+ * one token type, LayerNorm eps 1e-5) encoder with
  * random weights (seeded, normal with standard deviation 0.02, LayerNorms 1
  * and 0) in sentence-transformers layout: config.json, model.safetensors,
  * modules.json, 1_Pooling/config.json, sentence_bert_config.json. The
@@ -34,12 +36,14 @@ static float normal(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2 && argc != 7) {
-        fprintf(stderr, "usage: mkbert DIR [layers hidden heads inter vocab]\n");
+    if (argc != 2 && argc != 7 && !(argc == 8 && !strcmp(argv[7], "xlm-roberta"))) {
+        fprintf(stderr, "usage: mkbert DIR [layers hidden heads inter vocab [xlm-roberta]]\n");
         return 2;
     }
-    int L = 6, H = 384, heads = 12, I = 1536, V = 30522, P = 512;
-    if (argc == 7) {
+    int L = 6, H = 384, heads = 12, I = 1536, V = 30522, P = 512, xlmr = argc == 8;
+    if (xlmr)
+        P = 514;
+    if (argc >= 7) {
         L = atoi(argv[2]);
         H = atoi(argv[3]);
         heads = atoi(argv[4]);
@@ -55,7 +59,7 @@ int main(int argc, char **argv)
      ts[n].fill = (f), n++)
     T("embeddings.word_embeddings.weight", V, H, 0);
     T("embeddings.position_embeddings.weight", P, H, 0);
-    T("embeddings.token_type_embeddings.weight", 2, H, 0);
+    T("embeddings.token_type_embeddings.weight", xlmr ? 1 : 2, H, 0);
     T("embeddings.LayerNorm.weight", H, 0, 1);
     T("embeddings.LayerNorm.bias", H, 0, 2);
     for (int l = 0; l < L; l++) {
@@ -136,11 +140,12 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/config.json", dir);
     f = fopen(path, "w");
     fprintf(f,
-            "{\"model_type\":\"bert\",\"hidden_size\":%d,\"num_hidden_layers\":%d,"
+            "{\"model_type\":\"%s\",\"hidden_size\":%d,\"num_hidden_layers\":%d,"
             "\"num_attention_heads\":%d,\"intermediate_size\":%d,\"vocab_size\":%d,"
-            "\"max_position_embeddings\":%d,\"type_vocab_size\":2,\"hidden_act\":\"gelu\","
-            "\"layer_norm_eps\":1e-12}\n",
-            H, L, heads, I, V, P);
+            "\"max_position_embeddings\":%d,\"type_vocab_size\":%d,\"hidden_act\":\"gelu\","
+            "\"pad_token_id\":1,\"layer_norm_eps\":%s}\n",
+            xlmr ? "xlm-roberta" : "bert", H, L, heads, I, V, P, xlmr ? 1 : 2,
+            xlmr ? "1e-5" : "1e-12");
     fclose(f);
     snprintf(path, sizeof path, "%s/modules.json", dir);
     f = fopen(path, "w");
