@@ -95,7 +95,7 @@ static char *raw_member_name(const char *arcname)
  * 1 when this member alone could not be read (why set), -1 to stop. */
 static int read_entry(struct archive *a, const char *arcname, const char *member,
                       const struct unpack_limits *lim, struct unpack_budget *budget,
-                      struct buf *out, lode_error *why)
+                      struct blob_writer *out, lode_error *why)
 {
     char chunk[65536];
     for (;;) {
@@ -123,7 +123,8 @@ static int read_entry(struct archive *a, const char *arcname, const char *member
                         arcname, member, lim->max_ratio);
             return -1;
         }
-        buf_add(out, chunk, (size_t)n);
+        if (blob_writer_add(out, chunk, (size_t)n, why) < 0)
+            return -1;
     }
 }
 
@@ -166,12 +167,13 @@ static int walk(const struct blob *arc, const char *arcname, const struct unpack
             free(name);
             continue;
         }
-        struct buf data = {0};
+        struct blob_writer data;
+        blob_writer_init(&data, UNPACK_SPILL);
         lode_error why = {0};
         int r2 = read_entry(a, arcname, name, lim, budget, &data, &why);
         if (r2 < 0) {
             lode_seterr(err, "%s", why.msg);
-            buf_free(&data);
+            blob_writer_free(&data);
             free(name);
             rc = -1;
             break;
@@ -179,25 +181,26 @@ static int walk(const struct blob *arc, const char *arcname, const struct unpack
         if (want) {
             if (r2 > 0) {
                 lode_seterr(err, "%s!/%s: %s", arcname, name, why.msg);
+                blob_writer_free(&data);
                 rc = -1;
             } else {
-                size_t len = data.len;
-                blob_own(found, (unsigned char *)buf_release(&data), len);
-                rc = 0;
+                rc = blob_writer_finish(&data, found, &why) < 0 ? -1 : 0;
+                if (rc < 0)
+                    lode_seterr(err, "%s!/%s: %s", arcname, name, why.msg);
             }
             free(name);
-            buf_free(&data);
             break;
         }
         int stop;
         if (r2 > 0) {
             stop = fn(ud, name, NULL, why.msg);
-            buf_free(&data);
+            blob_writer_free(&data);
         } else {
             struct blob b;
-            size_t len = data.len;
-            blob_own(&b, (unsigned char *)buf_release(&data), len);
-            stop = fn(ud, name, &b, NULL);
+            if (blob_writer_finish(&data, &b, &why) < 0)
+                stop = fn(ud, name, NULL, why.msg);
+            else
+                stop = fn(ud, name, &b, NULL);
         }
         free(name);
         if (stop)

@@ -1,7 +1,10 @@
 /* unpack.h - archives (zip, tar, tar.gz/bz2/xz/zst, 7z, rar, plain .gz,
  * .bz2, .xz) through libarchive, with guards against archive bombs.
  *
- * Members are read into memory one at a time. Every byte expanded counts
+ * Members are read one at a time: into memory up to UNPACK_SPILL bytes,
+ * beyond that into an unlinked temporary file the member's blob maps
+ * (blob_writer), so that a worker holds at most UNPACK_SPILL bytes of a
+ * member however large it inflates. Every byte expanded counts
  * against a budget shared by nested archives of one top-level source, so a
  * zip of zips cannot get around max_total; the ratio test compares the
  * bytes expanded with the size of the outermost archive.
@@ -18,6 +21,8 @@
 
 #include "docs/source.h"
 #include "base/util.h"
+
+#define UNPACK_SPILL ((size_t)16 << 20)
 
 struct unpack_budget {
     uint64_t used; /* bytes expanded so far */

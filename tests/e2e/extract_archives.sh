@@ -70,3 +70,34 @@ check "--max-depth raises the nesting limit" grep -q 'level6.zip!/level5.zip!/le
 # The example archive of the shared data.
 lode-extract "$DATA/docs/archives/simple.zip" > simple.ndjson 2> /dev/null
 expect_eq "simple.zip: both members" "csv html" "$(jq -r .type simple.ndjson | sort | tr '\n' ' ' | sed 's/ $//')"
+
+# ---- a member's bytes past 16 MiB are not the process's memory ----
+# a 20 MB Markdown member (read from its temporary file) gives its whole
+# text; a 128 MB member under a 100 MB data limit (RLIMIT_DATA counts
+# malloc, not read-only file maps) fails alone and the archive goes on
+# (before: "the reader ran out of memory", every member lost)
+mkdir -p big/m
+python3 -c "
+import random
+random.seed(1)
+w = ['lode', 'reads', 'archives', 'member', 'by', 'member', 'in', 'bounded', 'memory', 'pages']
+with open('big/m/big.md', 'w') as f:
+    while f.tell() < 20000000:
+        f.write(' '.join(random.choice(w) for _ in range(12)) + '\n')"
+cp "$D/md/wiki.md" big/m/small.md
+tar -C big -czf bigmd.tar.gz m/big.md m/small.md
+lode-extract bigmd.tar.gz > bigmd.ndjson 2> /dev/null
+check "a 20 MB member: its text is the file's" python3 -c '
+import json
+t = [json.loads(l)["text"] for l in open("bigmd.ndjson") if "big.md" in l]
+assert t == [open("big/m/big.md").read()]'
+
+if ! san; then # ASan's shadow memory is itself a private mapping
+    head -c 128000000 /dev/urandom > big/m/big.bin
+    tar -C big -cf bigbin.tar m/big.bin m/small.md
+    (ulimit -d 100000 && lode-extract --errors bigbin-err.ndjson bigbin.tar > bigbin.ndjson 2> bigbin.err)
+    expect_eq "a 128 MB member under a 100 MB data limit: the other member read, the big one an error of its own" \
+        "bigbin.tar!/m/small.md bigbin.tar!/m/big.bin" \
+        "$(jq -r .source bigbin.ndjson) $(jq -r .source bigbin-err.ndjson)"
+    rm -f big/m/big.bin bigbin.tar
+fi
