@@ -59,3 +59,43 @@ echo "lode-index end to end ($N records, $(du -m "$W/records.ndjson" | cut -f1) 
 /usr/bin/time -f '%e %M' -o "$W/t" "$BIN/lode-query" -s "$W/kb" --mode dense --no-text < "$W/queries.ndjson" > "$W/run.ndjson" 2> "$W/q.log"
 read -r wall rss < "$W/t"
 echo "lode-query end to end ($NQ queries with vectors, default ef; loading the store included): $wall s, peak $((rss / 1024)) MB; $(grep -o '[0-9.]* ms a query' "$W/q.log") in the search"
+
+# end to end against hnswlib as a program around it runs (tests/bench/ann_e2e.py:
+# index and ids loaded, then each query record parsed, searched, written with
+# its hits): 10,000 query records through each, three runs in turns, recall@10
+# of each against exact search
+"$BUILD/tools/mkvecs" queries 10000 "$DIM" 3 "$W/q10.f32" > "$W/q10.ndjson"
+"$BUILD/tools/mkvecs" records "$N" "$DIM" 1 1000 | jq -r .id > "$W/ids.txt"
+"$PY" "$ROOT/tests/bench/ann_e2e.py" build "$W/data.f32" "$DIM" $M $EFC "$J" "$W/h.idx"
+: > "$W/e2e-h"
+: > "$W/e2e-l"
+for _ in 1 2 3; do
+    /usr/bin/time -f '%e' -a -o "$W/e2e-h" "$PY" "$ROOT/tests/bench/ann_e2e.py" query "$W/h.idx" "$DIM" 64 "$W/ids.txt" < "$W/q10.ndjson" > "$W/h.out"
+    /usr/bin/time -f '%e' -a -o "$W/e2e-l" "$BIN/lode-query" -q -s "$W/kb" --mode dense --no-text < "$W/q10.ndjson" > "$W/l.out"
+done
+h=$(median < "$W/e2e-h")
+l=$(median < "$W/e2e-l")
+rec=$("$PY" - "$W/data.f32" "$W/q10.f32" "$DIM" "$W/ids.txt" "$W/h.out" "$W/l.out" << 'EOF'
+import json, sys
+import numpy as np
+dim = int(sys.argv[3])
+d = np.fromfile(sys.argv[1], dtype=np.float32).reshape(-1, dim)
+d /= np.linalg.norm(d, axis=1, keepdims=True)
+q = np.fromfile(sys.argv[2], dtype=np.float32).reshape(-1, dim)
+q /= np.linalg.norm(q, axis=1, keepdims=True)
+ids = open(sys.argv[4]).read().split("\n")
+truth = []
+for i in range(0, len(q), 1000):
+    truth.extend(np.argpartition(-(q[i:i + 1000] @ d.T), 10, axis=1)[:, :10].tolist())
+def recall(path):
+    got = [{h["id"] for h in json.loads(l)["hits"][:10]} for l in open(path)]
+    return sum(len(g & {ids[j] for j in t}) for g, t in zip(got, truth)) / (10 * len(truth))
+print(f"{recall(sys.argv[5]):.4f} {recall(sys.argv[6]):.4f}")
+EOF
+)
+read -r rh rl <<< "$rec"
+awk -v h="$h" -v l="$l" -v rh="$rh" -v rl="$rl" 'BEGIN {
+    printf "end to end, 10000 query records, ef 64, loading included (medians of 3):\n"
+    printf "  hnswlib + Python   %.2f s (%.3f ms a query), recall@10 %s\n", h, h / 10, rh
+    printf "  lode-query         %.2f s (%.3f ms a query), recall@10 %s   %.2fx hnswlib\n", l, l / 10, rl, h / l }'
+
