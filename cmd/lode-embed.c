@@ -179,7 +179,7 @@ static void window(struct run *run)
 static void load_model(struct run *run, const char *model, int query, int int8)
 {
     lode_error err;
-    if (bert_load(model, &run->model, &err) < 0)
+    if (bert_load_encoder(model, &run->model, &err) < 0)
         die("cannot load the model %s: %s", model, err.msg);
     if (int8 && bert_quantize(&run->model, &err) < 0)
         die("%s: --quantize int8: %s", model, err.msg);

@@ -251,7 +251,7 @@ static char *model_path(const char *dir, const char *store_dir)
 {
     struct bert m;
     lode_error err;
-    if (bert_load(dir, &m, &err) < 0)
+    if (bert_load_encoder(dir, &m, &err) < 0)
         die("cannot load the model %s: %s", dir, err.msg);
     struct store s;
     if (store_open(store_dir, STORE_READ, 0, &s, &err) == 0) {

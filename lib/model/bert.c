@@ -372,6 +372,20 @@ out:
     return rc;
 }
 
+int bert_load_encoder(const char *dir, struct bert *m, lode_error *err)
+{
+    if (bert_load(dir, m, err) < 0)
+        return -1;
+    if (!m->classifier)
+        return 0;
+    int roberta = m->roberta;
+    bert_free(m);
+    return lode_fail(err, LODE_EUNSUPPORTED,
+                     "%s is a cross-encoder (%sForSequenceClassification), not an embedding "
+                     "model: lode-rerank scores pairs with it",
+                     dir, roberta ? "XLMRoberta" : "Bert");
+}
+
 int bert_quantize(struct bert *m, lode_error *err)
 {
     if (m->hidden % 32 || m->inter % 32)

@@ -83,6 +83,9 @@ struct bert_work {
 };
 
 int bert_load(const char *dir, struct bert *m, lode_error *err);
+/* The same for an embedding model: a cross-encoder (a classifier) is
+ * refused with LODE_EUNSUPPORTED, saying lode-rerank runs it. */
+int bert_load_encoder(const char *dir, struct bert *m, lode_error *err);
 /* The opt-in 8-bit mode: each layer's six matrices as ggml's Q8_0 rows
  * (a scale per 32 weights) multiplied against 8-bit activations, as
  * quant.h's matrix products do; the embeddings, norms and pooling stay

@@ -116,7 +116,7 @@ static int choose_model(struct query *q, lode_error *err)
                  "%s holds vectors but no embedding model is known for query texts (give -m "
                  "or LODE_EMBED_MODEL, or remember one with lode-index -m)",
                  dir);
-    } else if (bert_load(use, &q->model, &e) < 0) {
+    } else if (bert_load_encoder(use, &q->model, &e) < 0) {
         if (model)
             rc = lode_fail(err, e.code, "cannot load the model %s: %s", use, e.msg);
         else

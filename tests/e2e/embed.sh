@@ -189,3 +189,5 @@ expect_eq "--tokenize with a Unigram tokenizer: <s> pieces </s>" '[0,531,1805,29
     "$(echo '{"text":"Hello world!"}' | lode-embed -m "$M/tiny-xlmr-cls" --tokenize 2> /dev/null | jq -c '.ids, .tokens' | tr '\n' ' ' | sed 's/ $//')"
 echo '{"text":"x"}' | lode-embed -m "$M/tiny-xlmr-reranker" > /dev/null 2> xrr.err
 expect_eq "the XLM-R re-ranker is not an embedding model: exit 3, saying so" "3 1" "$? $(grep -c 'XLMRobertaForSequenceClassification' xrr.err)"
+echo '{"text":"x"}' | lode-embed -m "$M/tiny-cross-encoder" > /dev/null 2> brr.err
+expect_eq "nor the BERT cross-encoder: exit 3, naming lode-rerank" "3 1" "$? $(grep -c 'cross-encoder (BertForSequenceClassification).*lode-rerank' brr.err)"
