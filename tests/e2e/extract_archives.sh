@@ -73,7 +73,7 @@ expect_eq "simple.zip: both members" "csv html" "$(jq -r .type simple.ndjson | s
 
 # ---- a member's bytes past 16 MiB are not the process's memory ----
 # a 20 MB Markdown member (read from its temporary file) gives its whole
-# text; a 128 MB member under a 100 MB data limit (RLIMIT_DATA counts
+# text; a 48 MB member under a 40 MB data limit (RLIMIT_DATA counts
 # malloc, not read-only file maps) fails alone and the archive goes on
 # (before: "the reader ran out of memory", every member lost)
 mkdir -p big/m
@@ -93,10 +93,10 @@ t = [json.loads(l)["text"] for l in open("bigmd.ndjson") if "big.md" in l]
 assert t == [open("big/m/big.md").read()]'
 
 if ! san; then # ASan's shadow memory is itself a private mapping
-    head -c 128000000 /dev/urandom > big/m/big.bin
+    head -c 48000000 /dev/urandom > big/m/big.bin
     tar -C big -cf bigbin.tar m/big.bin m/small.md
-    (ulimit -d 100000 && lode-extract --errors bigbin-err.ndjson bigbin.tar > bigbin.ndjson 2> bigbin.err)
-    expect_eq "a 128 MB member under a 100 MB data limit: the other member read, the big one an error of its own" \
+    (ulimit -d 40000 && lode-extract --errors bigbin-err.ndjson bigbin.tar > bigbin.ndjson 2> bigbin.err)
+    expect_eq "a 48 MB member under a 40 MB data limit: the other member read, the big one an error of its own" \
         "bigbin.tar!/m/small.md bigbin.tar!/m/big.bin" \
         "$(jq -r .source bigbin.ndjson) $(jq -r .source bigbin-err.ndjson)"
     rm -f big/m/big.bin bigbin.tar
