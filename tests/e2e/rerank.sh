@@ -12,6 +12,20 @@ PY=/usr/bin/python3
 M=$SHARED/models/tiny-cross-encoder
 R=$SHARED/ref/tiny-cross-encoder/tiny-cross-encoder.expected.ndjson
 
+# without_tensor MODEL COPY NAME: a copy of MODEL whose safetensors header
+# misnames tensor NAME (its last "." becomes "X"), so that the loader misses it
+without_tensor() {
+    cp -r "$1" "$2"
+    "$PY" -c '
+import sys
+p, name = sys.argv[1], sys.argv[2].encode()
+b = bytearray(open(p, "rb").read())
+n = int.from_bytes(b[:8], "little")
+head, _, tail = name.rpartition(b".")
+h = b[8:8 + n].replace(b"\"" + name + b"\"", b"\"" + head + b"X" + tail + b"\"")
+open(p, "wb").write(b[:8] + h + b[8 + n:])' "$2/model.safetensors" "$3"
+}
+
 # each reference pair as a query with one hit
 jq -c '{q: .query, hits: [{id: "p", text: .passage}]}' "$R" > pairs.ndjson
 lode-rerank -m "$M" --tokenize < pairs.ndjson > tok.ndjson 2> tok.err
@@ -49,14 +63,7 @@ lode-rerank -m "$XM" --sigmoid < xpairs.ndjson > xsig.ndjson 2> /dev/null
 expect_le "--sigmoid: within 1e-4 of the reference's sigmoid (sentence-transformers' CrossEncoder.predict)" 1e-4 \
     "$(paste <(jq -r '.hits[0].score' xsig.ndjson) <(jq -r .sigmoid "$XR") |
         awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > m) m = d } END { printf "%.3g", m }')"
-cp -r "$XM" xno-head
-"$PY" -c '
-import sys
-p = sys.argv[1]
-b = bytearray(open(p, "rb").read())
-n = int.from_bytes(b[:8], "little")
-h = b[8:8 + n].replace(b"\"classifier.out_proj.weight\"", b"\"classifier.out_projXweight\"")
-open(p, "wb").write(b[:8] + h + b[8 + n:])' xno-head/model.safetensors
+without_tensor "$XM" xno-head classifier.out_proj.weight
 lode-rerank -m xno-head < xpairs.ndjson > /dev/null 2> xnohead.err
 expect_eq "XLM-R without its head's out_proj: exit 3 naming the tensor" "3 1" "$? $(grep -c 'classifier.out_proj.weight' xnohead.err)"
 
@@ -103,14 +110,7 @@ jq '.id2label = {"0": "A", "1": "B"} | .label2id = {"A": 0, "B": 1}' "$M/config.
 lode-rerank -m two-labels < pairs.ndjson > /dev/null 2> two.err
 expect_eq "a classifier of two labels: exit 3" 3 $?
 check "... saying a re-ranker has one" grep -q 'a classifier of 2 labels' two.err
-cp -r "$M" no-classifier
-"$PY" -c '
-import sys
-p = sys.argv[1]
-b = bytearray(open(p, "rb").read())
-n = int.from_bytes(b[:8], "little")
-h = b[8:8 + n].replace(b"\"classifier.weight\"", b"\"classifierXweight\"")
-open(p, "wb").write(b[:8] + h + b[8 + n:])' no-classifier/model.safetensors
+without_tensor "$M" no-classifier classifier.weight
 lode-rerank -m no-classifier < pairs.ndjson > /dev/null 2> nocls.err
 expect_eq "a cross-encoder without its classifier: exit 3" 3 $?
 check "... naming the tensor" grep -q 'classifier.weight' nocls.err
