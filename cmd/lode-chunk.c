@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "base/buf.h"
 #include "text/chunk.h"
@@ -114,15 +113,8 @@ static void load_tokenizer(struct run *run, const char *dir, int size_given)
 {
     lode_error err;
     run->utok = unigram_load(dir, &err);
-    if (!run->utok && err.code == LODE_EUNSUPPORTED && strstr(err.msg, "not Unigram"))
+    if (!run->utok && err.code == LODE_ENOTFOUND) /* WordPiece's tokenizer.json or vocab.txt */
         run->tok = wordpiece_load(dir, &err);
-    else if (!run->utok && access(dir, F_OK) == 0) {
-        /* no tokenizer.json: vocab.txt, WordPiece's */
-        char *tj = xasprintf("%s/tokenizer.json", dir);
-        if (access(tj, F_OK) != 0)
-            run->tok = wordpiece_load(dir, &err);
-        free(tj);
-    }
     if (!run->tok && !run->utok)
         die("cannot load the tokenizer of %s: %s", dir, err.msg);
     int window = model_window(dir);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <utf8proc.h>
 
 #include "base/buf.h"
@@ -463,7 +464,7 @@ struct unigram *unigram_load(const char *dir, lode_error *err)
     json_error_t je;
     json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!j) {
-        lode_fail(err, LODE_EINVAL, "%s: %s", path, je.text);
+        lode_fail(err, access(path, F_OK) ? LODE_ENOTFOUND : LODE_EINVAL, "%s: %s", path, je.text);
         free(path);
         return NULL;
     }
@@ -476,7 +477,7 @@ struct unigram *unigram_load(const char *dir, lode_error *err)
     json_t *unk = json_object_get(model, "unk_id");
     int rc = 0;
     if (!mtype || strcmp(mtype, "Unigram"))
-        rc = lode_fail(err, LODE_EUNSUPPORTED, "%s: a %s model, not Unigram", path,
+        rc = lode_fail(err, LODE_ENOTFOUND, "%s: a %s model, not Unigram", path,
                        mtype ? mtype : "typeless");
     else if (!json_is_array(vocab) || !json_array_size(vocab) ||
              json_array_size(vocab) > (1u << 24))

@@ -33,8 +33,10 @@
 
 struct unigram;
 
-/* dir/tokenizer.json; NULL with a reason (LODE_EUNSUPPORTED for another
- * model type or a normaliser it does not read). */
+/* dir/tokenizer.json; NULL with a reason: LODE_ENOTFOUND when the folder
+ * holds no Unigram model (no tokenizer.json, or another model type: a
+ * WordPiece folder), LODE_EUNSUPPORTED for a normaliser or pre-tokeniser it
+ * does not read, others for a damaged file. */
 struct unigram *unigram_load(const char *dir, lode_error *err);
 void unigram_free(struct unigram *u);
 
