@@ -60,11 +60,13 @@ done
 # CPU level lowered (LODE_CPU, lib/base/cpu.h); on a CPU without AVX-512 the
 # avx2 run repeats the first.
 for level in avx2 portable; do
-    name="test_quant[$level]"
-    log=$OUT/$name.log
-    start=$SECONDS
-    (cd "$OUT" && LODE_CPU=$level "$BUILD/unit/test_quant") > "$log" 2>&1
-    record "$name" "$log" $? $((SECONDS - start))
+    for t in test_quant test_sgemm; do
+        name="$t[$level]"
+        log=$OUT/$name.log
+        start=$SECONDS
+        (cd "$OUT" && LODE_CPU=$level "$BUILD/unit/$t") > "$log" 2>&1
+        record "$name" "$log" $? $((SECONDS - start))
+    done
 done
 for t in "$ROOT"/tests/e2e/*.sh; do
     name=$(basename "$t" .sh)

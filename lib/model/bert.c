@@ -364,6 +364,13 @@ int bert_load(const char *dir, struct bert *m, lode_error *err)
         goto out;
     }
     identity(m, dir);
+    for (int l = 0; l < m->layers; l++) {
+        struct bert_layer *L = &m->layer[l];
+        const float *src[6] = {L->q_w, L->k_w, L->v_w, L->o_w, L->i_w, L->f_w};
+        int rows[6] = {m->hidden, m->hidden, m->hidden, m->hidden, m->inter, m->hidden};
+        for (int k = 0; k < 6; k++)
+            sgemm_pack(&L->w[k], src[k], rows[k], k == 5 ? m->inter : m->hidden);
+    }
     rc = 0;
 out:
     json_decref(c);
@@ -411,12 +418,19 @@ int bert_quantize(struct bert *m, lode_error *err)
         }
     }
     m->int8 = 1;
+    /* the packed float copies are not used any more */
+    for (int l = 0; l < m->layers; l++)
+        for (int k = 0; k < 6; k++)
+            sgemm_free(&m->layer[l].w[k]);
     return 0;
 }
 
 void bert_free(struct bert *m)
 {
     free(m->q8buf);
+    for (int l = 0; m->layer && l < m->layers; l++)
+        for (int k = 0; k < 6; k++)
+            sgemm_free(&m->layer[l].w[k]);
     free(m->layer);
     safetensors_close(&m->st);
     wordpiece_free(m->tok);
@@ -616,7 +630,7 @@ static void reserve(struct bert_work *w, const struct bert *m, size_t tokens, si
         w->cap_tokens = tokens;
     }
     if (max_len > w->cap_len) {
-        grow(&w->scores, max_len * max_len);
+        grow(&w->scores, attention_scratch((int)max_len, m->hidden / m->heads));
         w->cap_len = max_len;
     }
     if ((size_t)n + 1 > w->cap_seqs) {
@@ -659,12 +673,12 @@ void bert_score(const struct bert *m, int n, int *const *ids, int *const *types,
     forward(m, n, ids, types, lens, w, scores, 1);
 }
 
-/* y (n, out) = x (n, in) W^T (+ b): float, or the layer's 8-bit matrix k */
+/* y (n, out) = x (n, in) W^T (+ b): the layer's matrix k in float, or as 8-bit rows */
 static void product(const struct bert *m, const struct bert_layer *L, int k, const float *x, int n,
-                    int in, const float *wf, const float *b, int out, float *y)
+                    const float *b, int out, float *y)
 {
     if (!m->int8) {
-        linear(x, n, in, wf, b, out, y);
+        sgemm_apply(&L->w[k], x, n, b, y);
         return;
     }
     qmat_matmul(&L->q8[k], x, n, y, NULL);
@@ -712,24 +726,24 @@ static void forward_group(const struct bert *m, int n, int *const *ids, int *con
     layer_norm(w->x, nt, H, m->ln_g, m->ln_b, m->eps);
     for (int l = 0; l < m->layers; l++) {
         const struct bert_layer *L = &m->layer[l];
-        product(m, L, 0, w->x, nt, H, L->q_w, L->q_b, H, w->q);
-        product(m, L, 1, w->x, nt, H, L->k_w, L->k_b, H, w->k);
-        product(m, L, 2, w->x, nt, H, L->v_w, L->v_b, H, w->v);
+        product(m, L, 0, w->x, nt, L->q_b, H, w->q);
+        product(m, L, 1, w->x, nt, L->k_b, H, w->k);
+        product(m, L, 2, w->x, nt, L->v_b, H, w->v);
         attention_packed(w->q, w->k, w->v, w->ctx, H, m->heads, dh, w->starts, 0, n, w->scores);
         /* biases are added in the passes after the products */
-        product(m, L, 3, w->ctx, nt, H, L->o_w, NULL, H, w->tmp);
+        product(m, L, 3, w->ctx, nt, NULL, H, w->tmp);
         residual_layer_norm(w->tmp, L->o_b, w->x, nt, H, L->ln1_g, L->ln1_b, m->eps);
         float *swap = w->x;
         w->x = w->tmp;
         w->tmp = swap;
         if (m->gelu_tanh) {
-            product(m, L, 4, w->x, nt, H, L->i_w, L->i_b, I, w->inter);
+            product(m, L, 4, w->x, nt, L->i_b, I, w->inter);
             gelu_tanh(w->inter, T * (size_t)I);
         } else {
-            product(m, L, 4, w->x, nt, H, L->i_w, NULL, I, w->inter);
+            product(m, L, 4, w->x, nt, NULL, I, w->inter);
             bias_gelu_erf(w->inter, nt, I, L->i_b);
         }
-        product(m, L, 5, w->inter, nt, I, L->f_w, NULL, H, w->tmp);
+        product(m, L, 5, w->inter, nt, NULL, H, w->tmp);
         residual_layer_norm(w->tmp, L->f_b, w->x, nt, H, L->ln2_g, L->ln2_b, m->eps);
         swap = w->x;
         w->x = w->tmp;

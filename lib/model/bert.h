@@ -28,6 +28,7 @@
 #define LODE_BERT_H
 
 #include "model/quant.h"
+#include "model/sgemm.h"
 #include "model/safetensors.h"
 #include "base/util.h"
 #include "model/unigram.h"
@@ -40,7 +41,8 @@ struct bert_layer {
     const float *o_w, *o_b, *ln1_g, *ln1_b;         /* attention output, its LayerNorm */
     const float *i_w, *i_b;                         /* (inter, hidden), (inter) */
     const float *f_w, *f_b, *ln2_g, *ln2_b;         /* (hidden, inter), (hidden); LayerNorm */
-    struct qmat q8[6]; /* bert_quantize: q, k, v, o, i, f as 8-bit rows */
+    struct sgemm_w w[6]; /* q, k, v, o, i, f for the float product (sgemm.h) */
+    struct qmat q8[6];   /* bert_quantize: the same as 8-bit rows */
 };
 
 struct bert {

@@ -1,10 +1,11 @@
-/* kernels.c - the numeric kernels of kernels.h: BLAS products, and the
+/* kernels.c - the numeric kernels of kernels.h: attention's BLAS products, and the
  * elementwise and row-wise passes (layer norm, GELU, softmax, dot products)
  * in two copies, AVX2 and portable, chosen by cpu_level(). */
 #include "model/kernels.h"
 
 #include "base/cpu.h"
 #include "base/threads.h"
+#include "model/sgemm.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -117,16 +118,6 @@ float dot_f32_i8(const float *a, const int8_t *b, int n)
     return DISPATCH(dot_f32_i8, a, b, n);
 }
 
-void linear(const float *x, int n, int in, const float *w, const float *b, int out, float *y)
-{
-    if (b) {
-        for (int i = 0; i < n; i++)
-            memcpy(y + (size_t)i * out, b, sizeof(float) * (size_t)out);
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, x, in, w, in,
-                b ? 1.0f : 0.0f, y, out);
-}
-
 void gelu_erf(float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -148,23 +139,62 @@ void add_inplace(float *y, const float *x, size_t n)
         y[i] += x[i];
 }
 
+/* 32 floats: a panel's width, and room to align scratch to 64 bytes */
+#define ATT_ALIGN 32
+
+size_t attention_scratch(int max_len, int dh)
+{
+    size_t len = (size_t)(max_len > 0 ? max_len : 1), d = (size_t)(dh > 0 ? dh : 1);
+    size_t lr = (len + ATT_ALIGN - 1) / ATT_ALIGN * ATT_ALIGN,
+           dr = (d + ATT_ALIGN - 1) / ATT_ALIGN * ATT_ALIGN;
+    /* the scores, the keys' panels, the values' panels (each rounded up) */
+    return len * lr + lr * d + dr * len + 3 * ATT_ALIGN;
+}
+
+static float *align64(float *p)
+{
+    return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
+}
+
 void attention_packed(const float *q, const float *k, const float *v, float *out, int ld, int heads,
                       int dh, const int *seq_start, int s0, int s1, float *scratch)
 {
     float scale = 1.0f / sqrtf((float)dh);
+#if defined(__x86_64__)
+    int own = cpu_level() >= CPU_AVX512;
+#else
+    int own = 0;
+#endif
     for (int s = s0; s < s1; s++) {
         int t0 = seq_start[s], len = seq_start[s + 1] - seq_start[s];
         if (len <= 0)
             continue;
         for (int h = 0; h < heads; h++) {
             size_t off = (size_t)t0 * ld + (size_t)h * dh;
-            /* scores[len, len] = q_h k_h^T / sqrt(dh) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, dh, scale, q + off, ld,
-                        k + off, ld, 0.0f, scratch, len);
-            softmax_rows(scratch, len, len);
-            /* out_h[len, dh] = scores v_h */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, dh, len, 1.0f, scratch, len,
-                        v + off, ld, 0.0f, out + off, ld);
+            if (!own) {
+                /* scores[len, len] = q_h k_h^T / sqrt(dh) */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, dh, scale, q + off,
+                            ld, k + off, ld, 0.0f, scratch, len);
+                softmax_rows(scratch, len, len);
+                /* out_h[len, dh] = scores v_h */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, dh, len, 1.0f, scratch,
+                            len, v + off, ld, 0.0f, out + off, ld);
+                continue;
+            }
+#if defined(__x86_64__)
+            /* the same products: scores = q_h (k_h / sqrt(dh))^T with the
+             * keys as panels of (dh, 32), then out_h = scores v_h with v_h's
+             * rows as panels of (len, 32) */
+            size_t lr = ((size_t)len + ATT_ALIGN - 1) / ATT_ALIGN * ATT_ALIGN;
+            float *S = align64(scratch), *kp = align64(S + (size_t)len * lr),
+                  *vp = align64(kp + lr * (size_t)dh);
+            sgemm_pack_into(kp, k + off, (size_t)ld, len, dh, scale);
+            sgemm_pack_t_into(vp, v + off, (size_t)ld, dh, len);
+            sgemm_rows_avx512(kp, dh, len, q + off, (size_t)ld, len, NULL, S, lr);
+            for (int i = 0; i < len; i++)
+                softmax_rows(S + (size_t)i * lr, 1, len);
+            sgemm_rows_avx512(vp, len, dh, S, lr, len, NULL, out + off, (size_t)ld);
+#endif
         }
     }
 }

@@ -1,19 +1,17 @@
 /* kernels.h - the numeric kernels of lode's transformer code, on plain
  * row-major float32 arrays whose shapes are stated at each function.
  *
- * Almost all the time of a transformer goes to linear(), which is one
- * cblas_sgemm; the rest are the cheap elementwise and row-wise passes
- * around it. Every function here is pure (no state), so threads may call
- * them on disjoint data.
+ * Almost all the time of a transformer goes to its weight products
+ * (sgemm.h for an encoder's float weights, quant.h for a decoder's); these
+ * are the cheap elementwise and row-wise passes around them, and attention.
+ * Every function here is pure (no state), so threads may call them on
+ * disjoint data.
  */
 #ifndef LODE_KERNELS_H
 #define LODE_KERNELS_H
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* y[n, out] = x[n, in] * w[out, in]^T + b[out] (b may be NULL). */
-void linear(const float *x, int n, int in, const float *w, const float *b, int out, float *y);
 
 /* Each of n rows of x[n, d] normalised to mean 0 and variance 1 (+ eps),
  * then scaled by g[d] and shifted by b[d]; in place. */
@@ -47,8 +45,11 @@ void add_inplace(float *y, const float *x, size_t n);
  * padding: a token attends to the keys of its own sequence only, which is
  * what a padding mask does). q, k, v, out are [tokens, heads * dh] with row
  * stride ld; seq_start[s] .. seq_start[s + 1] are the tokens of sequence s.
- * scratch holds at least max_len * max_len floats. Sequences from s0 to s1
- * only, so callers can split the work. */
+ * scratch holds attention_scratch(max_len, dh) floats. Sequences from s0
+ * to s1 only, so callers can split the work. On AVX-512 CPUs the products
+ * are sgemm.h's kernel (the keys and values packed a head at a time), else
+ * cblas_sgemm. */
+size_t attention_scratch(int max_len, int dh);
 void attention_packed(const float *q, const float *k, const float *v, float *out, int ld, int heads,
                       int dh, const int *seq_start, int s0, int s1, float *scratch);
 

@@ -1,0 +1,57 @@
+/* sgemm.h - float products with weights used many times (an encoder's
+ * layers): y (n, out) = x (n, in) W^T + b, W (out, in) row-major.
+ *
+ * OpenBLAS packs W again on every call and may run 256-bit kernels on a
+ * CPU with AVX-512 (Debian's build picks by its own table, and
+ * OPENBLAS_CORETYPE=Haswell forces them); on CPUs whose AVX-512 units do
+ * two 16-float FMAs a cycle that is half the machine. So on CPUs with
+ * AVX-512 (cpu_level() >= CPU_AVX512) sgemm_pack() copies W once into
+ * panels of 32 output columns, [in][32] floats each (zero past out), and
+ * sgemm_apply() runs lode's kernel (sgemm_avx512.c): blocks of 96 tokens
+ * by 768 of in, each 12 x 32 tile of y summed in 24 registers from x's
+ * values broadcast where they lie and two rows of a panel. Elsewhere nothing is packed and the
+ * product is cblas_sgemm on W as given.
+ *
+ * Caveats:
+ *  - Packed, W is held twice (out x in floats more): the caller's copy
+ *    (a mapped file) may then be dropped from memory.
+ *  - The sums run in another order than BLAS's: results differ from it by
+ *    float rounding (about 1e-6 relative).
+ *  - sgemm_apply() uses as many threads as kernels_blas_threads() gave
+ *    BLAS, splitting the rows.
+ */
+#ifndef LODE_SGEMM_H
+#define LODE_SGEMM_H
+
+struct sgemm_w {
+    int out, in;
+    const float *w; /* (out, in), the caller's */
+    float *panels;  /* ceil(out / 32) panels of (in, 32), or NULL: not packed */
+};
+
+/* p describes w (out, in), packed where the CPU runs lode's kernel. */
+void sgemm_pack(struct sgemm_w *p, const float *w, int out, int in);
+/* 1 when p is packed */
+int sgemm_packed(const struct sgemm_w *p);
+void sgemm_free(struct sgemm_w *p);
+
+/* y (n, out) = x (n, in) W^T + b[out] (b may be NULL). */
+void sgemm_apply(const struct sgemm_w *p, const float *x, int n, const float *b, float *y);
+
+/* The kernel's parts, for products with a matrix made on the fly
+ * (attention's keys and values). Only where cpu_level() >= CPU_AVX512.
+ * sgemm_pack_into: scale times w (out, in), rows ldw apart, into panels,
+ * which hold sgemm_panel_floats(out, in); sgemm_pack_t_into: the same
+ * for W^T given as wt (in, out), rows ldw apart (attention's values).
+ * Panels are best 64-byte aligned. sgemm_rows_avx512: y (n, out), rows ldy
+ * apart, = x (n, in), rows ldx apart, times the panels' W^T + b (or NULL). */
+#include <stddef.h>
+#define SGEMM_MC 96  /* rows of x in a block */
+#define SGEMM_KC 768 /* of in in a block */
+size_t sgemm_panel_floats(int out, int in);
+void sgemm_pack_into(float *panels, const float *w, size_t ldw, int out, int in, float scale);
+void sgemm_pack_t_into(float *panels, const float *wt, size_t ldw, int out, int in);
+void sgemm_rows_avx512(const float *panels, int in, int out, const float *x, size_t ldx, int n,
+                       const float *b, float *y, size_t ldy);
+
+#endif
