@@ -61,7 +61,7 @@ done
 # avx2 run repeats the first.
 for level in avx2 portable; do
     for t in test_quant test_sgemm; do
-        name="$t[$level]"
+        name="${t}[$level]"
         log=$OUT/$name.log
         start=$SECONDS
         (cd "$OUT" && LODE_CPU=$level "$BUILD/unit/$t") > "$log" 2>&1

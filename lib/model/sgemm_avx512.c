@@ -64,7 +64,8 @@ static void tile_any(int mr, const float *a, size_t lda, const float *w, int kc,
         TILE(1)
         TILE(2)
         TILE(3)
-        TILE(4) TILE(5) TILE(6) TILE(7) TILE(8) TILE(9) TILE(10) TILE(11)
+        TILE(4)
+        TILE(5) TILE(6) TILE(7) TILE(8) TILE(9) TILE(10) TILE(11)
 #undef TILE
             default : tile(MR, a, lda, w, kc, c, ldc, st, b, m0, m1);
     }
