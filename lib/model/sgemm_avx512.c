@@ -57,17 +57,41 @@ static void tile_any(int mr, const float *a, size_t lda, const float *w, int kc,
                      size_t ldc, enum start st, const float *b, __mmask16 m0, __mmask16 m1)
 {
     switch (mr) {
-#define TILE(n)                                        \
-    case n:                                            \
-        tile(n, a, lda, w, kc, c, ldc, st, b, m0, m1); \
-        break;
-        TILE(1)
-        TILE(2)
-        TILE(3)
-        TILE(4)
-        TILE(5) TILE(6) TILE(7) TILE(8) TILE(9) TILE(10) TILE(11)
-#undef TILE
-            default : tile(MR, a, lda, w, kc, c, ldc, st, b, m0, m1);
+    case 1:
+        tile(1, a, lda, w, kc, c, ldc, st, b, m0, m1);
+        return;
+    case 2:
+        tile(2, a, lda, w, kc, c, ldc, st, b, m0, m1);
+        return;
+    case 3:
+        tile(3, a, lda, w, kc, c, ldc, st, b, m0, m1);
+        return;
+    case 4:
+        tile(4, a, lda, w, kc, c, ldc, st, b, m0, m1);
+        return;
+    case 5:
+        tile(5, a, lda, w, kc, c, ldc, st, b, m0, m1);
+        return;
+    case 6:
+        tile(6, a, lda, w, kc, c, ldc, st, b, m0, m1);
+        return;
+    case 7:
+        tile(7, a, lda, w, kc, c, ldc, st, b, m0, m1);
+        return;
+    case 8:
+        tile(8, a, lda, w, kc, c, ldc, st, b, m0, m1);
+        return;
+    case 9:
+        tile(9, a, lda, w, kc, c, ldc, st, b, m0, m1);
+        return;
+    case 10:
+        tile(10, a, lda, w, kc, c, ldc, st, b, m0, m1);
+        return;
+    case 11:
+        tile(11, a, lda, w, kc, c, ldc, st, b, m0, m1);
+        return;
+    default:
+        tile(MR, a, lda, w, kc, c, ldc, st, b, m0, m1);
     }
 }
 
