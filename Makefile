@@ -78,8 +78,9 @@ CFLAGS_quant_gemm = -O3 -fno-trapping-math -fno-math-errno
 # the quantised kernels for AVX2 CPUs (called only when the CPU has it)
 CFLAGS_quant_avx2 = -mavx2 -mfma -mf16c
 CFLAGS_quant_vnni = -mavx2 -mfma -mf16c -mavx512f -mavx512vl -mavx512vnni
-# the float product's kernel for AVX-512 CPUs (sgemm.h)
+# the float product's kernel and attention for AVX-512 CPUs (sgemm.h, kernels.h)
 CFLAGS_sgemm_avx512 = -O3 -mavx2 -mfma -mavx512f -mavx512vl
+CFLAGS_kernels_avx512 = -O2 -mavx2 -mfma -mavx512f -mavx512vl -fno-trapping-math -fno-math-errno
 
 $(BUILD)/cmd/%.o: cmd/%.c $(LIB_HDR) | $(BUILD)/cmd
 	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -c -o $@ $<

@@ -35,6 +35,7 @@ struct run {
     size_t nordered;
     float *vecs;            /* [n][hidden] */
     struct bert_work *work; /* one per worker */
+    struct team *team;      /* -j threads for one batch at a time, or NULL */
     unsigned long long truncated, embedded;
     double seconds; /* in the model, all windows together */
 };
@@ -76,9 +77,10 @@ static int by_length(const void *a, const void *b, void *ctx)
     return x != y ? y - x : *(const int *)a - *(const int *)b;
 }
 
-static void embed_batch(void *ctx, size_t b, int worker)
+static void embed_batch(void *ctx, size_t b, int worker, struct team *team)
 {
     struct run *run = ctx;
+    run->work[worker].team = team;
     size_t first = b * (size_t)run->batch;
     size_t n =
         run->nordered - first < (size_t)run->batch ? run->nordered - first : (size_t)run->batch;
@@ -140,7 +142,7 @@ static void window(struct run *run)
         run->vecs = xreallocarray(run->vecs, run->n, sizeof(float) * (size_t)run->model.hidden);
         size_t batches = (run->nordered + (size_t)run->batch - 1) / (size_t)run->batch;
         double t0 = now_seconds();
-        kernels_run_batches(run->jobs, batches, embed_batch, run);
+        kernels_run_batches(run->jobs, run->team, batches, embed_batch, run);
         run->seconds += now_seconds() - t0;
         run->embedded += run->nordered;
     }
@@ -192,6 +194,7 @@ static void load_model(struct run *run, const char *model, int query, int int8)
         run->prefix = run->model.default_prompt;
     }
     run->work = xcalloc((size_t)run->jobs, sizeof *run->work);
+    run->team = run->jobs > 1 ? team_new(run->jobs) : NULL;
 }
 
 int main(int argc, char **argv)
@@ -273,6 +276,7 @@ int main(int argc, char **argv)
     for (int w = 0; w < run.jobs; w++)
         bert_work_free(&run.work[w]);
     free(run.work);
+    team_free(run.team);
     free(run.items);
     free(run.order);
     free(run.vecs);

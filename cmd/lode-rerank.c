@@ -40,6 +40,7 @@ struct run {
     size_t npairs, cap;
     int *order; /* pairs, longest first */
     struct bert_work *work;
+    struct team *team; /* -j threads for one batch at a time, or NULL */
     unsigned long long scored, truncated, no_text;
     double seconds;
 };
@@ -109,9 +110,10 @@ static int by_length(const void *a, const void *b, void *ctx)
     return x != y ? y - x : *(const int *)a - *(const int *)b;
 }
 
-static void score_batch(void *ctx, size_t b, int worker)
+static void score_batch(void *ctx, size_t b, int worker, struct team *team)
 {
     struct run *run = ctx;
+    run->work[worker].team = team;
     size_t first = b * (size_t)run->batch;
     size_t n = run->npairs - first < (size_t)run->batch ? run->npairs - first : (size_t)run->batch;
     int **ids = xmalloc(n * sizeof *ids), **types = xmalloc(n * sizeof *types);
@@ -205,7 +207,7 @@ static void window(struct run *run)
         g_qsort_with_data(run->order, (gint)run->npairs, sizeof *run->order, by_length, run);
         size_t batches = (run->npairs + (size_t)run->batch - 1) / (size_t)run->batch;
         double t0 = now_seconds();
-        kernels_run_batches(run->jobs, batches, score_batch, run);
+        kernels_run_batches(run->jobs, run->team, batches, score_batch, run);
         run->seconds += now_seconds() - t0;
         run->scored += run->npairs;
     }
@@ -284,6 +286,7 @@ int main(int argc, char **argv)
             "lode-embed embeds with it",
             model);
     run.work = xcalloc((size_t)run.jobs, sizeof *run.work);
+    run.team = run.jobs > 1 ? team_new(run.jobs) : NULL;
     run.queries = xcalloc((size_t)win, sizeof *run.queries);
     program_open(&p, "rerank", "queries", 1, 0);
     json_t *rec;
@@ -304,6 +307,7 @@ int main(int argc, char **argv)
     for (int w = 0; w < run.jobs; w++)
         bert_work_free(&run.work[w]);
     free(run.work);
+    team_free(run.team);
     free(run.queries);
     free(run.pairs);
     free(run.order);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "base/hash.h"
+#include "base/threads.h"
 #include "model/kernels.h"
 
 /* ---- loading ---- */
@@ -629,9 +630,11 @@ static void reserve(struct bert_work *w, const struct bert *m, size_t tokens, si
         w->ctx = w->v + tokens * h;
         w->cap_tokens = tokens;
     }
-    if (max_len > w->cap_len) {
-        grow(&w->scores, attention_scratch((int)max_len, m->hidden / m->heads));
-        w->cap_len = max_len;
+    size_t members = w->team ? (size_t)team_size(w->team) : 1;
+    size_t scores = attention_scratch((int)max_len, m->hidden / m->heads) * members;
+    if (scores > w->cap_scores) {
+        grow(&w->scores, scores);
+        w->cap_scores = scores;
     }
     if ((size_t)n + 1 > w->cap_seqs) {
         free(w->starts);
@@ -675,22 +678,39 @@ void bert_score(const struct bert *m, int n, int *const *ids, int *const *types,
 
 /* y (n, out) = x (n, in) W^T (+ b): the layer's matrix k in float, or as 8-bit rows */
 static void product(const struct bert *m, const struct bert_layer *L, int k, const float *x, int n,
-                    const float *b, int out, float *y)
+                    const float *b, int out, float *y, struct team *team)
 {
     if (!m->int8) {
-        sgemm_apply(&L->w[k], x, n, b, y);
+        sgemm_apply(&L->w[k], x, n, b, y, team);
         return;
     }
-    qmat_matmul(&L->q8[k], x, n, y, NULL);
+    qmat_matmul(&L->q8[k], x, n, y, team);
     if (b)
         for (int t = 0; t < n; t++)
             for (int j = 0; j < out; j++)
                 y[(size_t)t * out + j] += b[j];
 }
 
+/* A team member's share of the sequences' heads */
+struct attend {
+    const struct bert_work *w;
+    int heads, dh, pairs;
+    size_t scratch; /* floats a member */
+};
+
+static void attend_part(void *ctx, int worker, int nw)
+{
+    const struct attend *j = ctx;
+    int64_t lo, hi;
+    team_share(j->pairs, worker, nw, &lo, &hi);
+    attention_packed(j->w->q, j->w->k, j->w->v, j->w->ctx, j->heads * j->dh, j->heads, j->dh,
+                     j->w->starts, (int)lo, (int)hi, j->w->scores + (size_t)worker * j->scratch);
+}
+
 static void forward_group(const struct bert *m, int n, int *const *ids, int *const *types,
                           const int *lens, struct bert_work *w, float *out, int score)
 {
+    struct team *team = w->team && team_size(w->team) > 1 ? w->team : NULL;
     size_t T = 0, max_len = 1;
     for (int s = 0; s < n; s++) {
         T += (size_t)lens[s];
@@ -726,24 +746,31 @@ static void forward_group(const struct bert *m, int n, int *const *ids, int *con
     layer_norm(w->x, nt, H, m->ln_g, m->ln_b, m->eps);
     for (int l = 0; l < m->layers; l++) {
         const struct bert_layer *L = &m->layer[l];
-        product(m, L, 0, w->x, nt, L->q_b, H, w->q);
-        product(m, L, 1, w->x, nt, L->k_b, H, w->k);
-        product(m, L, 2, w->x, nt, L->v_b, H, w->v);
-        attention_packed(w->q, w->k, w->v, w->ctx, H, m->heads, dh, w->starts, 0, n, w->scores);
+        product(m, L, 0, w->x, nt, L->q_b, H, w->q, team);
+        product(m, L, 1, w->x, nt, L->k_b, H, w->k, team);
+        product(m, L, 2, w->x, nt, L->v_b, H, w->v, team);
+        if (team) {
+            struct attend job = {w, m->heads, dh, n * m->heads,
+                                 attention_scratch((int)max_len, dh)};
+            team_run(team, attend_part, &job);
+        } else {
+            attention_packed(w->q, w->k, w->v, w->ctx, H, m->heads, dh, w->starts, 0, n * m->heads,
+                             w->scores);
+        }
         /* biases are added in the passes after the products */
-        product(m, L, 3, w->ctx, nt, NULL, H, w->tmp);
+        product(m, L, 3, w->ctx, nt, NULL, H, w->tmp, team);
         residual_layer_norm(w->tmp, L->o_b, w->x, nt, H, L->ln1_g, L->ln1_b, m->eps);
         float *swap = w->x;
         w->x = w->tmp;
         w->tmp = swap;
         if (m->gelu_tanh) {
-            product(m, L, 4, w->x, nt, L->i_b, I, w->inter);
+            product(m, L, 4, w->x, nt, L->i_b, I, w->inter, team);
             gelu_tanh(w->inter, T * (size_t)I);
         } else {
-            product(m, L, 4, w->x, nt, NULL, I, w->inter);
+            product(m, L, 4, w->x, nt, NULL, I, w->inter, team);
             bias_gelu_erf(w->inter, nt, I, L->i_b);
         }
-        product(m, L, 5, w->inter, nt, NULL, H, w->tmp);
+        product(m, L, 5, w->inter, nt, NULL, H, w->tmp, team);
         residual_layer_norm(w->tmp, L->f_b, w->x, nt, H, L->ln2_g, L->ln2_b, m->eps);
         swap = w->x;
         w->x = w->tmp;

@@ -77,11 +77,13 @@ struct bert {
  * sequences of up to cap_len tokens. */
 struct bert_work {
     float *x, *tmp;         /* (T, hidden): the stream, and a layer's output */
-    float *scores;          /* (cap_len, cap_len): one head's attention scores */
+    float *scores;          /* attention's scratch (kernels.h), one a team member */
     float *inter;           /* (T, max(inter, 4 * hidden)): the feed-forward's, and ... */
     float *q, *k, *v, *ctx; /* ... (T, hidden) each, the attention's, in the same memory */
     int *starts;            /* (sequences + 1): each sequence's first token */
-    size_t cap_tokens, cap_len, cap_seqs;
+    size_t cap_tokens, cap_scores, cap_seqs;
+    struct team *team; /* the threads its products may share (NULL: the caller's
+                        * alone); the caller's, set before a pass */
 };
 
 int bert_load(const char *dir, struct bert *m, lode_error *err);

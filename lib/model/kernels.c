@@ -5,7 +5,7 @@
 
 #include "base/cpu.h"
 #include "base/threads.h"
-#include "model/sgemm.h"
+#include "model/kernels_impl.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -17,7 +17,8 @@ typedef float v8f __attribute__((vector_size(32)));
 typedef float v8fu __attribute__((vector_size(32), aligned(4), may_alias));
 typedef int8_t v8i8u __attribute__((vector_size(8), aligned(1), may_alias));
 
-/* Two copies of the elementwise kernels: AVX2 + FMA, and the baseline. */
+/* Three copies of the elementwise kernels: AVX-512, AVX2 + FMA, and the
+ * baseline. */
 #if defined(__x86_64__) && defined(__GNUC__)
 #define HAVE_AVX2_COPY 1
 #pragma GCC push_options
@@ -26,12 +27,27 @@ typedef int8_t v8i8u __attribute__((vector_size(8), aligned(1), may_alias));
 #include "model/kernels_simd.inc"
 #undef SIMD
 #pragma GCC pop_options
+/* and AVX-512: the same loops sixteen floats wide */
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,avx512f,avx512vl")
+#define SIMD(name) name##_avx512
+#include "model/kernels_simd.inc"
+#undef SIMD
+#pragma GCC pop_options
 static int avx2(void)
 {
     return cpu_level() >= CPU_AVX2;
 }
+static int avx512(void)
+{
+    return cpu_level() >= CPU_AVX512;
+}
 #else
 static int avx2(void)
+{
+    return 0;
+}
+static int avx512(void)
 {
     return 0;
 }
@@ -41,7 +57,10 @@ static int avx2(void)
 #undef SIMD
 
 #ifdef HAVE_AVX2_COPY
-#define DISPATCH(name, ...) (avx2() ? name##_avx2(__VA_ARGS__) : name##_base(__VA_ARGS__))
+#define DISPATCH(name, ...)                    \
+    (avx512()     ? name##_avx512(__VA_ARGS__) \
+         : avx2() ? name##_avx2(__VA_ARGS__)   \
+                  : name##_base(__VA_ARGS__))
 #else
 #define DISPATCH(name, ...) name##_base(__VA_ARGS__)
 #endif
@@ -87,14 +106,29 @@ void softmax_rows(float *x, int rows, int cols)
 DEFINE_SOFTMAX_CAUSAL(softmax_causal, float, expf)
 DEFINE_SOFTMAX_CAUSAL(softmax_causal_f64, double, exp)
 
-void kernels_run_batches(int jobs, size_t n, void (*fn)(void *ctx, size_t b, int worker), void *ctx)
+struct batches {
+    void (*fn)(void *ctx, size_t b, int worker, struct team *team);
+    void *ctx;
+    struct team *team;
+};
+
+static void one_batch(void *ctx, size_t b, int worker)
 {
+    const struct batches *j = ctx;
+    j->fn(j->ctx, b, worker, j->team);
+}
+
+void kernels_run_batches(int jobs, struct team *team, size_t n,
+                         void (*fn)(void *ctx, size_t b, int worker, struct team *team), void *ctx)
+{
+    struct batches j = {fn, ctx, NULL};
     if (n >= (size_t)jobs) {
         kernels_blas_threads(1);
-        parallel_for(jobs, n, fn, ctx);
+        parallel_for(jobs, n, one_batch, &j);
     } else {
         kernels_blas_threads(jobs);
-        parallel_for(1, n, fn, ctx);
+        j.team = team;
+        parallel_for(1, n, one_batch, &j);
     }
 }
 
@@ -139,63 +173,38 @@ void add_inplace(float *y, const float *x, size_t n)
         y[i] += x[i];
 }
 
-/* 32 floats: a panel's width, and room to align scratch to 64 bytes */
-#define ATT_ALIGN 32
-
 size_t attention_scratch(int max_len, int dh)
 {
-    size_t len = (size_t)(max_len > 0 ? max_len : 1), d = (size_t)(dh > 0 ? dh : 1);
-    size_t lr = (len + ATT_ALIGN - 1) / ATT_ALIGN * ATT_ALIGN,
-           dr = (d + ATT_ALIGN - 1) / ATT_ALIGN * ATT_ALIGN;
-    /* the scores, the keys' panels, the values' panels (each rounded up) */
-    return len * lr + lr * d + dr * len + 3 * ATT_ALIGN;
-}
-
-static float *align64(float *p)
-{
-    return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
+    size_t len = (size_t)(max_len > 0 ? max_len : 1), need = len * len;
+#if defined(__x86_64__)
+    size_t own = attention_head_scratch_avx512((int)len, dh > 0 ? dh : 1);
+    need = own > need ? own : need;
+#endif
+    return need;
 }
 
 void attention_packed(const float *q, const float *k, const float *v, float *out, int ld, int heads,
-                      int dh, const int *seq_start, int s0, int s1, float *scratch)
+                      int dh, const int *seq_start, int p0, int p1, float *scratch)
 {
     float scale = 1.0f / sqrtf((float)dh);
-#if defined(__x86_64__)
-    int own = cpu_level() >= CPU_AVX512;
-#else
-    int own = 0;
-#endif
-    for (int s = s0; s < s1; s++) {
+    for (int p = p0; p < p1; p++) {
+        int s = p / heads, h = p % heads;
         int t0 = seq_start[s], len = seq_start[s + 1] - seq_start[s];
         if (len <= 0)
             continue;
-        for (int h = 0; h < heads; h++) {
-            size_t off = (size_t)t0 * ld + (size_t)h * dh;
-            if (!own) {
-                /* scores[len, len] = q_h k_h^T / sqrt(dh) */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, dh, scale, q + off,
-                            ld, k + off, ld, 0.0f, scratch, len);
-                softmax_rows(scratch, len, len);
-                /* out_h[len, dh] = scores v_h */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, dh, len, 1.0f, scratch,
-                            len, v + off, ld, 0.0f, out + off, ld);
-                continue;
-            }
-#if defined(__x86_64__)
-            /* the same products: scores = q_h (k_h / sqrt(dh))^T with the
-             * keys as panels of (dh, 32), then out_h = scores v_h with v_h's
-             * rows as panels of (len, 32) */
-            size_t lr = ((size_t)len + ATT_ALIGN - 1) / ATT_ALIGN * ATT_ALIGN;
-            float *S = align64(scratch), *kp = align64(S + (size_t)len * lr),
-                  *vp = align64(kp + lr * (size_t)dh);
-            sgemm_pack_into(kp, k + off, (size_t)ld, len, dh, scale);
-            sgemm_pack_t_into(vp, v + off, (size_t)ld, dh, len);
-            sgemm_rows_avx512(kp, dh, len, q + off, (size_t)ld, len, NULL, S, lr);
-            for (int i = 0; i < len; i++)
-                softmax_rows(S + (size_t)i * lr, 1, len);
-            sgemm_rows_avx512(vp, len, dh, S, lr, len, NULL, out + off, (size_t)ld);
-#endif
+        size_t off = (size_t)t0 * ld + (size_t)h * dh;
+        if (avx512()) {
+            attention_head_avx512(q + off, k + off, v + off, out + off, ld, len, dh, scale,
+                                  scratch);
+            continue;
         }
+        /* scores[len, len] = q_h k_h^T / sqrt(dh) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, dh, scale, q + off, ld,
+                    k + off, ld, 0.0f, scratch, len);
+        softmax_rows(scratch, len, len);
+        /* out_h[len, dh] = scores v_h */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, dh, len, 1.0f, scratch, len,
+                    v + off, ld, 0.0f, out + off, ld);
     }
 }
 

@@ -45,13 +45,14 @@ void add_inplace(float *y, const float *x, size_t n);
  * padding: a token attends to the keys of its own sequence only, which is
  * what a padding mask does). q, k, v, out are [tokens, heads * dh] with row
  * stride ld; seq_start[s] .. seq_start[s + 1] are the tokens of sequence s.
- * scratch holds attention_scratch(max_len, dh) floats. Sequences from s0
- * to s1 only, so callers can split the work. On AVX-512 CPUs the products
+ * scratch holds attention_scratch(max_len, dh) floats. Only the heads
+ * p0 .. p1 - 1 of all sequences' heads, p = s * heads + h, so that callers
+ * can split the work. On AVX-512 CPUs the products
  * are sgemm.h's kernel (the keys and values packed a head at a time), else
  * cblas_sgemm. */
 size_t attention_scratch(int max_len, int dh);
 void attention_packed(const float *q, const float *k, const float *v, float *out, int ld, int heads,
-                      int dh, const int *seq_start, int s0, int s1, float *scratch);
+                      int dh, const int *seq_start, int p0, int p1, float *scratch);
 
 /* x[d] scaled to unit length (a zero vector stays zero). */
 void l2_normalize(float *x, int d);
@@ -73,10 +74,13 @@ float bf16_to_f32(uint16_t h);
 /* Threads BLAS may use for one call (set once by a program; 1 when the
  * program runs its own threads over independent work). */
 void kernels_blas_threads(int n);
-/* Runs fn(ctx, b, worker) for the n batches: on jobs threads of one BLAS
- * thread each when there are at least as many batches, else one batch at
- * a time with BLAS's jobs threads (lode-embed, lode-rerank). */
-void kernels_run_batches(int jobs, size_t n, void (*fn)(void *ctx, size_t b, int worker),
-                         void *ctx);
+/* Runs fn(ctx, b, worker, team) for the n batches: on jobs threads of one
+ * BLAS thread each (team NULL) when there are at least as many batches,
+ * else one batch at a time on the caller with BLAS's jobs threads and the
+ * caller's team of jobs threads (or NULL) for lode's own products
+ * (lode-embed, lode-rerank). */
+struct team;
+void kernels_run_batches(int jobs, struct team *team, size_t n,
+                         void (*fn)(void *ctx, size_t b, int worker, struct team *team), void *ctx);
 
 #endif

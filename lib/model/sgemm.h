@@ -17,8 +17,8 @@
  *    (a mapped file) may then be dropped from memory.
  *  - The sums run in another order than BLAS's: results differ from it by
  *    float rounding (about 1e-6 relative).
- *  - sgemm_apply() uses as many threads as kernels_blas_threads() gave
- *    BLAS, splitting the rows.
+ *  - On a team the rows are shared in whole tiles; each output's sum is
+ *    the same whatever the team or the rows.
  */
 #ifndef LODE_SGEMM_H
 #define LODE_SGEMM_H
@@ -35,22 +35,20 @@ void sgemm_pack(struct sgemm_w *p, const float *w, int out, int in);
 int sgemm_packed(const struct sgemm_w *p);
 void sgemm_free(struct sgemm_w *p);
 
-/* y (n, out) = x (n, in) W^T + b[out] (b may be NULL). */
-void sgemm_apply(const struct sgemm_w *p, const float *x, int n, const float *b, float *y);
+/* y (n, out) = x (n, in) W^T + b[out] (b may be NULL), packed on the
+ * team's threads (NULL: the caller's alone), else on BLAS's. */
+struct team;
+void sgemm_apply(const struct sgemm_w *p, const float *x, int n, const float *b, float *y,
+                 struct team *team);
 
-/* The kernel's parts, for products with a matrix made on the fly
- * (attention's keys and values). Only where cpu_level() >= CPU_AVX512.
- * sgemm_pack_into: scale times w (out, in), rows ldw apart, into panels,
- * which hold sgemm_panel_floats(out, in); sgemm_pack_t_into: the same
- * for W^T given as wt (in, out), rows ldw apart (attention's values).
- * Panels are best 64-byte aligned. sgemm_rows_avx512: y (n, out), rows ldy
- * apart, = x (n, in), rows ldx apart, times the panels' W^T + b (or NULL). */
+/* The kernel itself, for products with panels made on the fly
+ * (attention's keys and values, kernels_avx512.c): y (n, out), rows ldy
+ * apart, = x (n, in), rows ldx apart, times W^T + b (or NULL), W given
+ * as panels (best 64-byte aligned). Only where cpu_level() >=
+ * CPU_AVX512. */
 #include <stddef.h>
 #define SGEMM_MC 96  /* rows of x in a block */
 #define SGEMM_KC 768 /* of in in a block */
-size_t sgemm_panel_floats(int out, int in);
-void sgemm_pack_into(float *panels, const float *w, size_t ldw, int out, int in, float scale);
-void sgemm_pack_t_into(float *panels, const float *wt, size_t ldw, int out, int in);
 void sgemm_rows_avx512(const float *panels, int in, int out, const float *x, size_t ldx, int n,
                        const float *b, float *y, size_t ldy);
 

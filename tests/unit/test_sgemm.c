@@ -2,7 +2,7 @@
  * in double, on shapes that reach every edge of the kernel's blocking
  * (rows not a multiple of the 12-row tile or of the 96-row block, columns
  * not a multiple of the 32-column panel, in past the 768 of a block), on
- * one thread and split over three; attention against softmax(q k^T /
+ * one thread and on a team of three; attention against softmax(q k^T /
  * sqrt(dh)) v in double for sequences of 1 to 130 tokens. The suite runs
  * this binary on every kernel path LODE_CPU leaves (AVX-512: lode's
  * kernel; below: cblas_sgemm). */
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/cpu.h"
+#include "base/threads.h"
 #include "check.h"
 #include "model/kernels.h"
 #include "model/sgemm.h"
@@ -63,6 +64,7 @@ static void product_tests(void)
     int nshapes = (int)(sizeof shapes / sizeof shapes[0]);
     for (int threads = 1; threads <= 3; threads += 2) {
         kernels_blas_threads(threads);
+        struct team *team = threads > 1 ? team_new(threads) : NULL;
         double worst = 0;
         int packed = 1;
         for (int s = 0; s < nshapes; s++) {
@@ -75,7 +77,7 @@ static void product_tests(void)
             for (int with_b = 0; with_b < 2; with_b++) {
                 for (size_t i = 0; i < (size_t)n * out; i++)
                     y[i] = NAN; /* every output written */
-                sgemm_apply(&p, x, n, with_b ? b : NULL, y);
+                sgemm_apply(&p, x, n, with_b ? b : NULL, y, team);
                 double e = product_error(x, w, with_b ? b : NULL, y, n, in, out);
                 if (!(e <= worst))
                     worst = e;
@@ -90,6 +92,7 @@ static void product_tests(void)
               "sgemm_apply (%s, %d thread%s): %d shapes, with and without a bias, within 1e-6 of "
               "double sums (relative to the terms' magnitude; worst %.2g)",
               packed ? "packed" : "cblas_sgemm", threads, threads > 1 ? "s" : "", nshapes, worst);
+        team_free(team);
     }
     kernels_blas_threads(1);
     struct sgemm_w p;
@@ -119,7 +122,9 @@ static void attention_tests(void)
               *scratch = malloc(attention_scratch(max_len, dh) * sizeof *scratch);
         for (int i = 0; i < total * ld; i++)
             q[i] *= 8, k[i] *= 8; /* scores of a few units: a softmax far from uniform */
-        attention_packed(q, k, v, out, ld, heads, dh, starts, 0, nseq, scratch);
+        /* in two calls, split inside a sequence's heads */
+        attention_packed(q, k, v, out, ld, heads, dh, starts, 0, 7, scratch);
+        attention_packed(q, k, v, out, ld, heads, dh, starts, 7, nseq * heads, scratch);
         double worst = 0;
         double *p = malloc((size_t)max_len * sizeof *p);
         for (int s = 0; s < nseq; s++)
@@ -146,8 +151,8 @@ static void attention_tests(void)
                     }
                 }
         CHECK(worst < 1e-5,
-              "attention_packed, dh %d, %d heads, %d sequences of 1 to 130 tokens: within 1e-5 of "
-              "double (worst %.2g)",
+              "attention_packed in two parts, dh %d, %d heads, %d sequences of 1 to 130 tokens: "
+              "within 1e-5 of double (worst %.2g)",
               dh, heads, nseq, worst);
         free(p);
         free(q);
