@@ -3,6 +3,7 @@
 #include "base/blob.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,18 @@ static int map_fd(int fd, size_t size, struct blob *b, lode_error *err)
     b->data = m;
     b->len = size;
     return 0;
+}
+
+void blob_drop(const struct blob *b, const void *p, size_t n)
+{
+    const unsigned char *lo = p, *base = b->map;
+    if (!base || lo < base || n > b->maplen || (size_t)(lo - base) > b->maplen - n)
+        return;
+    /* the whole pages inside the range only */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)lo + page - 1) / page * page, e = ((uintptr_t)lo + n) / page * page;
+    if (e > a)
+        madvise((void *)a, e - a, MADV_DONTNEED);
 }
 
 int blob_map_file(const char *path, struct blob *b, lode_error *err)

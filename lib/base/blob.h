@@ -28,6 +28,10 @@ int blob_map_file(const char *path, struct blob *b, lode_error *err);
 /* Takes ownership of malloc'd p. */
 void blob_own(struct blob *b, unsigned char *p, size_t len);
 void blob_free(struct blob *b);
+/* The bytes [p, p + n) of a mapped blob are not needed for now (a copy is
+ * kept elsewhere): the kernel may drop their pages from memory, and reads
+ * them from the file again if they are touched. Owned bytes stay. */
+void blob_drop(const struct blob *b, const void *p, size_t n);
 
 /* Bytes written in pieces (an archive member as it inflates): in memory up
  * to spill bytes, then in an unlinked temporary file under $TMPDIR (else

@@ -369,8 +369,13 @@ int bert_load(const char *dir, struct bert *m, lode_error *err)
         struct bert_layer *L = &m->layer[l];
         const float *src[6] = {L->q_w, L->k_w, L->v_w, L->o_w, L->i_w, L->f_w};
         int rows[6] = {m->hidden, m->hidden, m->hidden, m->hidden, m->inter, m->hidden};
-        for (int k = 0; k < 6; k++)
-            sgemm_pack(&L->w[k], src[k], rows[k], k == 5 ? m->inter : m->hidden);
+        for (int k = 0; k < 6; k++) {
+            int cols = k == 5 ? m->inter : m->hidden;
+            sgemm_pack(&L->w[k], src[k], rows[k], cols);
+            /* packed, the file's copy is read again only by bert_quantize */
+            if (sgemm_packed(&L->w[k]))
+                blob_drop(&m->st.file, src[k], (size_t)rows[k] * (size_t)cols * sizeof(float));
+        }
     }
     rc = 0;
 out:
@@ -415,6 +420,7 @@ int bert_quantize(struct bert *m, lode_error *err)
             L->q8[k] = (struct qmat){GGML_Q8_0, (int64_t)rows[k], (int64_t)cols[k], rb, p};
             for (size_t r = 0; r < rows[k]; r++)
                 quant_row(GGML_Q8_0, src[k] + r * cols[k], p + r * rb, (int64_t)cols[k]);
+            blob_drop(&m->st.file, src[k], rows[k] * cols[k] * sizeof(float));
             p += rows[k] * rb;
         }
     }

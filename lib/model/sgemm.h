@@ -13,8 +13,8 @@
  * product is cblas_sgemm on W as given.
  *
  * Caveats:
- *  - Packed, W is held twice (out x in floats more): the caller's copy
- *    (a mapped file) may then be dropped from memory.
+ *  - Packed, W is held twice (out x in floats more) unless the caller
+ *    lets its copy go (blob_drop() for a mapped file, as bert.c does).
  *  - The sums run in another order than BLAS's: results differ from it by
  *    float rounding (about 1e-6 relative).
  *  - On a team the rows are shared in whole tiles; each output's sum is

@@ -1,10 +1,11 @@
 /* Unit tests of the core modules: lines, record, charset, textdoc, hash,
- * container paths, sizes. */
+ * container paths, sizes, blobs. */
 #include <stdlib.h>
 #include <glib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/blob.h"
 #include "base/buf.h"
 #include "docs/charset.h"
 #include "check.h"
@@ -312,8 +313,42 @@ static void test_jsonc(void)
           "jsonc: no empty list, no white space");
 }
 
+/* A mapped file's pages dropped (blob_drop) read back the same; a range
+ * outside the map or in owned bytes is left alone. */
+static void test_blob(void)
+{
+    const size_t n = 5 * 4096 + 123;
+    unsigned char *want = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        want[i] = (unsigned char)(i * 7 + i / 4096);
+    FILE *f = fopen("blob.bin", "wb");
+    int wrote = f && fwrite(want, 1, n, f) == n;
+    if (f)
+        fclose(f);
+    struct blob b;
+    lode_error err;
+    int mapped = wrote && blob_map_file("blob.bin", &b, &err) == 0;
+    CHECK(mapped && b.map, "a 20 kB file is mapped");
+    if (mapped) {
+        blob_drop(&b, b.data + 100, n - 200);
+        blob_drop(&b, b.data + n - 10, 100); /* past the end: ignored */
+        CHECK(b.len == n && !memcmp(b.data, want, n),
+              "its bytes read the same after their pages were dropped");
+        blob_free(&b);
+    }
+    unsigned char *own = malloc(16);
+    memset(own, 5, 16);
+    blob_own(&b, own, 16);
+    blob_drop(&b, b.data, 16);
+    CHECK(b.data[0] == 5 && b.data[15] == 5, "owned bytes are not dropped");
+    blob_free(&b);
+    unlink("blob.bin");
+    free(want);
+}
+
 int main(void)
 {
+    test_blob();
     test_lines();
     test_charset();
     test_record();
