@@ -561,20 +561,15 @@ size_t hnsw_search(const struct hnsw *h, const float *q, size_t k, int ef,
     return n;
 }
 
-size_t hnsw_exact(const struct hnsw *h, const float *q, size_t k,
-                  int (*accept)(void *ud, uint32_t node), void *ud, struct hnsw_hit *out)
+/* The k best of nodes[0, n) (all nodes when nodes is NULL), scores from
+ * all[] where given */
+static size_t exact_over(const struct hnsw *h, const float *q, const uint32_t *nodes, size_t n,
+                         size_t k, const struct ctx *c, const float *all, struct hnsw_hit *out)
 {
     struct heap res = {NULL, 0, 0, 0};
-    struct ctx c = {accept, ud, 1};
-    float *all = NULL;
-    if (!h->int8 && h->cap) {
-        /* every score at once: one matrix-vector product */
-        all = xmalloc(sizeof *all * h->cap);
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)h->cap, h->dim, 1.0f, h->vf, h->dim, q, 1,
-                    0.0f, all, 1);
-    }
-    for (uint32_t i = 0; i < h->cap; i++) {
-        if (h->level[i] < 0 || !acceptable(h, &c, i))
+    for (size_t j = 0; j < n; j++) {
+        uint32_t i = nodes ? nodes[j] : (uint32_t)j;
+        if (i >= h->cap || h->level[i] < 0 || !acceptable(h, c, i))
             continue;
         float s = all ? all[i] : hnsw_score(h, q, i);
         if (res.n < k) {
@@ -584,12 +579,35 @@ size_t hnsw_exact(const struct hnsw *h, const float *q, size_t k,
             heap_push(&res, (struct item){s, i});
         }
     }
-    size_t n = res.n;
-    for (size_t i = n; i > 0; i--) {
+    size_t got = res.n;
+    for (size_t i = got; i > 0; i--) {
         struct item it = heap_pop(&res);
         out[i - 1] = (struct hnsw_hit){it.n, it.s};
     }
     free(res.v);
+    return got;
+}
+
+size_t hnsw_exact(const struct hnsw *h, const float *q, size_t k,
+                  int (*accept)(void *ud, uint32_t node), void *ud, struct hnsw_hit *out)
+{
+    struct ctx c = {accept, ud, 1};
+    float *all = NULL;
+    if (!h->int8 && h->cap) {
+        /* every score at once: one matrix-vector product */
+        all = xmalloc(sizeof *all * h->cap);
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)h->cap, h->dim, 1.0f, h->vf, h->dim, q, 1,
+                    0.0f, all, 1);
+    }
+    size_t got = exact_over(h, q, NULL, h->cap, k, &c, all, out);
     free(all);
-    return n;
+    return got;
+}
+
+size_t hnsw_exact_among(const struct hnsw *h, const float *q, const uint32_t *nodes, size_t n,
+                        size_t k, int (*accept)(void *ud, uint32_t node), void *ud,
+                        struct hnsw_hit *out)
+{
+    struct ctx c = {accept, ud, 1};
+    return exact_over(h, q, nodes, n, k, &c, NULL, out);
 }

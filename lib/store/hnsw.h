@@ -77,6 +77,11 @@ size_t hnsw_search(const struct hnsw *h, const float *q, size_t k, int ef,
 /* The same by comparing with every live vector: the ground truth. */
 size_t hnsw_exact(const struct hnsw *h, const float *q, size_t k,
                   int (*accept)(void *ud, uint32_t node), void *ud, struct hnsw_hit *out);
+/* The same among nodes[0, n) only (a filter's candidates; any that are not
+ * live nodes are skipped). */
+size_t hnsw_exact_among(const struct hnsw *h, const float *q, const uint32_t *nodes, size_t n,
+                        size_t k, int (*accept)(void *ud, uint32_t node), void *ud,
+                        struct hnsw_hit *out);
 
 /* Score of node for a normalised query. */
 float hnsw_score(const struct hnsw *h, const float *q, uint32_t node);

@@ -910,6 +910,10 @@ int indexer_add(struct indexer *ix, json_t *rec, lode_error *err)
     else if (!json_is_string(text))
         rc = lode_fail(err, LODE_EINVAL, "the record has no \"text\" string");
     const char *source = record_str(rec, "source");
+    json_t *given = json_object_get(rec, "source");
+    /* the sources table answers filters on the source by its text */
+    if (!rc && given && !json_is_string(given))
+        rc = lode_fail(err, LODE_EINVAL, "the record's \"source\" is not a string");
     if (!source)
         source = id;
     /* ids and sources are LMDB keys */

@@ -430,13 +430,67 @@ struct admit {
     const struct filter *f;
     int check_exists; /* the cache may name chunks that are gone */
     GHashTable *seen; /* number + 1 -> 1 admitted, 2 refused */
+    uint32_t *cand;   /* sorted: the only numbers the filter may admit, or NULL */
+    size_t ncand;
 };
+
+static int by_num(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* The filter's first condition on the source, as the sources table can
+ * answer it (every chunk is listed under its source, or its id when it has
+ * none): the numbers listed under the sources it matches, sorted, a
+ * superset of what the filter admits; NULL when no condition is on the
+ * source. A literal is one key; a glob is the keys from its literal
+ * prefix on. */
+static uint32_t *source_candidates(struct searcher *se, const struct filter *f, size_t *count)
+{
+    *count = 0;
+    const struct cond *c = NULL;
+    for (size_t i = 0; f && i < f->n && !c; i++)
+        if (!f->c[i].meta && !f->c[i].range && !strcmp(f->c[i].field, "source"))
+            c = &f->c[i];
+    if (!c || !c->pattern[0])
+        return NULL;
+    size_t lit = strcspn(c->pattern, "*?[\\"), n = 0, cap = 16;
+    uint32_t *nums = xmalloc(cap * sizeof *nums);
+    MDB_cursor *cur;
+    if (mdb_cursor_open(se->s->txn, se->s->sources, &cur) != 0) {
+        free(nums);
+        return NULL; /* no shortcut: the filter is applied as it is */
+    }
+    MDB_val k = {lit, (void *)c->pattern}, v;
+    int rc = c->pattern[lit] ? mdb_cursor_get(cur, &k, &v, lit ? MDB_SET_RANGE : MDB_FIRST)
+                             : mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+    for (; rc == 0; rc = c->pattern[lit] ? mdb_cursor_get(cur, &k, &v, MDB_NEXT) : MDB_NOTFOUND) {
+        if (k.mv_size < lit || memcmp(k.mv_data, c->pattern, lit))
+            break; /* past the prefix */
+        char *key = xstrndup(k.mv_data, k.mv_size);
+        int match = fnmatch(c->pattern, key, 0) == 0;
+        free(key);
+        struct store_source ss;
+        if (!match || store_source_parse(&v, &ss) < 0)
+            continue;
+        for (uint32_t i = 0; i < ss.n; i++)
+            nums = xgrowarray(nums, &cap, n + 1, sizeof *nums),
+            nums[n++] = store_source_num(&ss, i);
+    }
+    mdb_cursor_close(cur);
+    qsort(nums, n, sizeof *nums, by_num);
+    *count = n;
+    return nums;
+}
 
 static int admit(void *ud, uint32_t num)
 {
     struct admit *a = ud;
     if (filter_empty(a->f) && !a->check_exists)
         return 1;
+    if (a->cand && !bsearch(&num, a->cand, a->ncand, sizeof num, by_num))
+        return 0;
     if (filter_empty(a->f)) { /* only whether it still exists: no parsing */
         unsigned char key[4];
         MDB_val v;
@@ -522,12 +576,17 @@ static size_t take_admitted(struct searcher *se, struct hit *cand, size_t n, con
 {
     if (n > 1)
         qsort(cand, n, sizeof *cand, by_score);
-    struct admit a = {se, f, 1, g_hash_table_new(g_direct_hash, g_direct_equal)};
+    struct admit a = {.se = se,
+                      .f = f,
+                      .check_exists = 1,
+                      .seen = g_hash_table_new(g_direct_hash, g_direct_equal)};
+    a.cand = source_candidates(se, f, &a.ncand);
     size_t out = 0;
     for (size_t i = 0; i < n && (out < k || (out && cand[i].score == cand[out - 1].score)); i++)
         if (admit(&a, cand[i].num))
             cand[out++] = cand[i];
     g_hash_table_destroy(a.seen);
+    free(a.cand);
     *hits = cand;
     return out;
 }
@@ -625,7 +684,11 @@ size_t search_dense(struct searcher *se, const float *vec, const struct filter *
     float *q = xmalloc(sizeof *q * (size_t)se->dim);
     memcpy(q, vec, sizeof *q * (size_t)se->dim);
     l2_normalize(q, se->dim);
-    struct admit a = {se, f, se->vgen != se->gen, g_hash_table_new(g_direct_hash, g_direct_equal)};
+    struct admit a = {.se = se,
+                      .f = f,
+                      .check_exists = se->vgen != se->gen,
+                      .seen = g_hash_table_new(g_direct_hash, g_direct_equal)};
+    a.cand = source_candidates(se, f, &a.ncand);
     int (*fn)(void *, uint32_t) = filter_empty(f) && !a.check_exists ? NULL : admit;
     /* a few more than k, and more again while the last is tied with the k-th */
     size_t want = k + 8, n;
@@ -633,9 +696,12 @@ size_t search_dense(struct searcher *se, const float *vec, const struct filter *
     for (;;) {
         hh = xreallocarray(hh, want + 1, sizeof *hh);
         n = 0;
-        if (!exact && se->h.live > SEARCH_EXACT_BELOW)
+        if (a.cand && a.ncand <= SEARCH_AMONG_MAX)
+            /* a filter on a few sources: their chunks alone, exactly */
+            n = hnsw_exact_among(&se->h, q, a.cand, a.ncand, want, fn, &a, hh);
+        else if (!exact && se->h.live > SEARCH_EXACT_BELOW)
             n = hnsw_search(&se->h, q, want, ef > (int)want ? ef : (int)want, fn, &a, hh);
-        if (n < want && n < se->h.live)
+        if (n < want && n < se->h.live && !(a.cand && a.ncand <= SEARCH_AMONG_MAX))
             n = hnsw_exact(&se->h, q, want, fn, &a, hh);
         if (n < want || hh[n - 1].score != hh[k - 1].score)
             break;
@@ -647,6 +713,7 @@ size_t search_dense(struct searcher *se, const float *vec, const struct filter *
         (*hits)[out++] = (struct hit){hh[i].node, hh[i].score};
     free(hh);
     free(q);
+    free(a.cand);
     g_hash_table_destroy(a.seen);
     return out;
 }

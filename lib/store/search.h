@@ -28,6 +28,9 @@
 #define SEARCH_RELOAD_SECONDS 10.0
 /* At most this many live vectors: every query compares with all of them. */
 #define SEARCH_EXACT_BELOW 10000
+/* A filter on sources (source=...) whose sources hold at most this many
+ * chunks: a dense query compares with those alone (exact). */
+#define SEARCH_AMONG_MAX 4096
 /* Each list fused by hybrid search, and RRF's constant. */
 #define SEARCH_FUSE_DEPTH 100
 #define SEARCH_RRF_K 60

@@ -324,18 +324,22 @@ lode-extract "names/o$(printf '\xe9').png" 2> /dev/null | lode-ocr > ocrname.ndj
 check "lode-ocr opens the file of a non-UTF-8 source name" jqe '(.text | length) > 100' ocrname.ndjson
 
 # records beyond LMDB's limits: a 511-byte key (an id, a source) is an error
-# record; a word beyond 255 bytes is not indexed; a record larger than the
-# whole map grows it; the records after each are indexed
+# record, and so is a source that is not a string; a word beyond 255 bytes
+# is not indexed; a record larger than the whole map grows it; the records
+# after each are indexed
 python3 -c "
 import json
 print(json.dumps({'id': 'a', 'source': 'a.txt', 'text': 'first record'}))
 print(json.dumps({'id': 'b' * 600, 'source': 'b.txt', 'text': 'a long id'}))
 print(json.dumps({'id': 's', 'source': 's' * 600, 'text': 'a long source'}))
 print(json.dumps({'id': 'big', 'source': 'big.txt', 'text': 'x' * 2000 + ' ' + ' '.join('w%d' % i for i in range(300000))}))
+print(json.dumps({'id': 'n', 'source': 7, 'text': 'a source that is a number'}))
 print(json.dumps({'id': 'c', 'source': 'c.txt', 'text': 'after the big one'}))" > limits.ndjson
 lode-index -s limits.kb --map-size 1M --errors limits-err.ndjson < limits.ndjson > /dev/null 2> limits.err
 expect_eq "keys too long: exit 1, two error records naming them" "1 id source" \
     "$? $(jq -r '.error | capture("record.s (?<f>[a-z]+) is longer than 511 bytes").f' limits-err.ndjson | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "a source that is not a string: an error record saying so" 1 \
+    "$(grep -c 'source.* is not a string' limits-err.ndjson)"
 expect_eq "...the record larger than the 1 MiB map, and the ones around it, indexed" "a big c" \
     "$(lode-index -s limits.kb --dump | jq -r .id | sort | tr '\n' ' ' | sed 's/ $//')"
 expect_eq "...its last word found" big "$(echo w299999 | lode-query -s limits.kb -k 1 2> /dev/null | jq -r '.hits[0].id')"
