@@ -444,8 +444,9 @@ static int by_num(const void *x, const void *y)
  * answer it (every chunk is listed under its source, or its id when it has
  * none): the numbers listed under the sources it matches, sorted, a
  * superset of what the filter admits; NULL when no condition is on the
- * source. A literal is one key; a glob is the keys from its literal
- * prefix on. */
+ * source, or when its sources hold more than SEARCH_CANDIDATES_MAX chunks
+ * (a broad glob: listing them would cost more than the search saves). A
+ * literal is one key; a glob is the keys from its literal prefix on. */
 static uint32_t *source_candidates(struct searcher *se, const struct filter *f, size_t *count)
 {
     *count = 0;
@@ -474,8 +475,13 @@ static uint32_t *source_candidates(struct searcher *se, const struct filter *f, 
         struct store_source ss;
         if (!match || store_source_parse(&v, &ss) < 0)
             continue;
+        if (n + ss.n > SEARCH_CANDIDATES_MAX) {
+            mdb_cursor_close(cur);
+            free(nums);
+            return NULL;
+        }
+        nums = xgrowarray(nums, &cap, n + ss.n, sizeof *nums);
         for (uint32_t i = 0; i < ss.n; i++)
-            nums = xgrowarray(nums, &cap, n + 1, sizeof *nums),
             nums[n++] = store_source_num(&ss, i);
     }
     mdb_cursor_close(cur);

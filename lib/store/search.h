@@ -31,6 +31,8 @@
 /* A filter on sources (source=...) whose sources hold at most this many
  * chunks: a dense query compares with those alone (exact). */
 #define SEARCH_AMONG_MAX 4096
+/* Past this many chunks a filter's sources are not listed first. */
+#define SEARCH_CANDIDATES_MAX 65536
 /* Each list fused by hybrid search, and RRF's constant. */
 #define SEARCH_FUSE_DEPTH 100
 #define SEARCH_RRF_K 60
