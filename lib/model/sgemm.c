@@ -24,13 +24,21 @@ static float *aligned_floats(size_t n)
 /* w (out, in) as ceil(out / 32) panels of (in, 32), zero past out */
 static void pack_panels(float *d, const float *w, int out, int in)
 {
-    size_t np = ((size_t)out + NR - 1) / NR;
-    for (size_t j = 0; j < np; j++)
-        for (size_t k = 0; k < (size_t)in; k++)
+    size_t np = ((size_t)out + NR - 1) / NR, n = (size_t)in;
+    for (size_t j = 0; j < np; j++) {
+        float *panel = d + j * n * NR;
+        /* 16 of in at a time: each row's cache line read once, the
+         * 16 x 32 block written in the cache */
+        for (size_t k0 = 0; k0 < n; k0 += 16) {
+            size_t kn = n - k0 < 16 ? n - k0 : 16;
             for (size_t c = 0; c < NR; c++) {
                 size_t o = j * NR + c;
-                d[(j * (size_t)in + k) * NR + c] = o < (size_t)out ? w[o * (size_t)in + k] : 0.0f;
+                const float *row = o < (size_t)out ? w + o * n + k0 : NULL;
+                for (size_t k = 0; k < kn; k++)
+                    panel[(k0 + k) * NR + c] = row ? row[k] : 0.0f;
             }
+        }
+    }
 }
 
 void sgemm_pack(struct sgemm_w *p, const float *w, int out, int in)
