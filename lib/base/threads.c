@@ -210,3 +210,10 @@ void team_share(int64_t n, int w, int nw, int64_t *lo, int64_t *hi)
     *hi = n - (r * per + (r < extra ? r : extra));
     *lo = *hi - per - (r < extra);
 }
+
+void team_share_units(int64_t n, int64_t unit, int w, int nw, int64_t *lo, int64_t *hi)
+{
+    team_share((n + unit - 1) / unit, w, nw, lo, hi);
+    *lo *= unit;
+    *hi = *hi * unit < n ? *hi * unit : n;
+}

@@ -28,5 +28,8 @@ int team_size(const struct team *t);
 void team_run(struct team *t, void (*fn)(void *ctx, int worker, int n), void *ctx);
 /* The part [*lo, *hi) of n items that worker w of nw takes. */
 void team_share(int64_t n, int w, int nw, int64_t *lo, int64_t *hi);
+/* The same in whole units of unit items (a kernel's tile), the last unit
+ * cut at n; empty (*lo >= *hi) for a worker left without one. */
+void team_share_units(int64_t n, int64_t unit, int w, int nw, int64_t *lo, int64_t *hi);
 
 #endif

@@ -75,9 +75,7 @@ static void share_rows(void *ctx, int worker, int nw)
 {
     const struct share *s = ctx;
     int64_t lo, hi;
-    team_share((s->n + 11) / 12, worker, nw, &lo, &hi);
-    lo *= 12;
-    hi = hi * 12 < s->n ? hi * 12 : s->n;
+    team_share_units(s->n, 12, worker, nw, &lo, &hi);
     if (lo >= hi)
         return;
     const struct sgemm_w *p = s->p;

@@ -117,9 +117,7 @@ static void mm_part(void *ctx, int worker, int nw)
 {
     const struct mm_job *j = ctx;
     int64_t lo, hi;
-    team_share((j->n + 15) / 16, worker, nw, &lo, &hi);
-    lo *= 16;
-    hi = hi * 16 < j->n ? hi * 16 : j->n;
+    team_share_units(j->n, 16, worker, nw, &lo, &hi);
     if (lo >= hi)
         return;
     const treal *b = j->tb == CblasTrans ? j->b + (size_t)lo * (size_t)j->ldb : j->b + lo;

@@ -492,6 +492,24 @@ static void add_part(void *ud, int w, int nw)
 
 static void team_tests(void)
 {
+    /* shares in whole units: contiguous, covering, cut only at the end */
+    int units_ok = 1;
+    for (int64_t n = 0; n <= 130; n++)
+        for (int nw = 1; nw <= 5; nw++) {
+            int64_t next = 0;
+            for (int w = 0; w < nw; w++) {
+                int64_t lo, hi;
+                team_share_units(n, 12, w, nw, &lo, &hi);
+                if (lo >= hi)
+                    continue;
+                units_ok &= lo == next && lo % 12 == 0 && (hi % 12 == 0 || hi == n);
+                next = hi;
+            }
+            units_ok &= next == n;
+        }
+    CHECK(units_ok,
+          "team_share_units: n of 0 to 130 in units of 12 over 1 to 5 workers, whole "
+          "units in order, all covered");
     struct team *t = team_new(4);
     int ok = 1;
     for (int rep = 0; rep < 2000 && ok; rep++) {
