@@ -1,6 +1,7 @@
-/* kernels.c - the numeric kernels of kernels.h: attention's BLAS products, and the
- * elementwise and row-wise passes (layer norm, GELU, softmax, dot products)
- * in two copies, AVX2 and portable, chosen by cpu_level(). */
+/* kernels.c - the numeric kernels of kernels.h: attention (on
+ * kernels_avx512.c's path, else BLAS), and the elementwise and row-wise
+ * passes (layer norm, GELU, softmax, dot products) in three copies,
+ * AVX-512, AVX2 and portable, chosen by cpu_level(). */
 #include "model/kernels.h"
 
 #include "base/cpu.h"

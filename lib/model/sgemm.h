@@ -9,8 +9,8 @@
  * panels of 32 output columns, [in][32] floats each (zero past out), and
  * sgemm_apply() runs lode's kernel (sgemm_avx512.c): blocks of 96 tokens
  * by 768 of in, each 12 x 32 tile of y summed in 24 registers from x's
- * values broadcast where they lie and two rows of a panel. Elsewhere nothing is packed and the
- * product is cblas_sgemm on W as given.
+ * values broadcast where they lie and two rows of a panel. Elsewhere
+ * nothing is packed and the product is cblas_sgemm on W as given.
  *
  * Caveats:
  *  - Packed, W is held twice (out x in floats more) unless the caller
